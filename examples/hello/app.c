@@ -1,0 +1,106 @@
+/*
+ * The hello application: starts the hello enclave, calls into it, serves
+ * its print OCALL.
+ *
+ *   hello [--backend auto|sim|process|kvm] [IMAGE]
+ *
+ * IMAGE defaults to hello-enclave.signed next to this program.
+ */
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <adyton/host.h>
+
+#include "hello.h"
+
+static ady_err print_ocall(void *ctx, const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+			   size_t *out_len)
+{
+	(void)ctx;
+	(void)out;
+	(void)out_cap;
+	(void)out_len;
+	printf("  [ocall print] %.*s\n", (int)in_len, (const char *)in);
+	return ADY_OK;
+}
+
+static void hex(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		printf("%02x", p[i]);
+}
+
+int main(int argc, char **argv)
+{
+	static const ady_ocall_fn ocalls[] = {[HELLO_OCALL_PRINT] = print_ocall};
+	ady_enclave_opts opts = {.ocalls = ocalls, .nocalls = 1};
+	char image[PATH_MAX];
+	const char *path = NULL;
+	ady_enclave *e;
+	ady_enclave_info info;
+	uint8_t out[256];
+	size_t out_len;
+	ady_err err;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--backend") == 0 && i + 1 < argc) {
+			if (ady_backend_parse(argv[++i], &opts.backend) != ADY_OK) {
+				fprintf(stderr, "hello: unknown backend %s\n", argv[i]);
+				return 2;
+			}
+		} else if (argv[i][0] != '-' && !path) {
+			path = argv[i];
+		} else {
+			fprintf(stderr, "usage: hello [--backend auto|sim|process|kvm] [IMAGE]\n");
+			return 2;
+		}
+	}
+	if (!path) {
+		char self[PATH_MAX];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		if (n < 0)
+			n = 0;
+		self[n] = '\0';
+		snprintf(image, sizeof(image), "%s/hello-enclave.signed", dirname(self));
+		path = image;
+	}
+
+	err = ady_enclave_open(path, &opts, &e);
+	if (err) {
+		fprintf(stderr, "hello: cannot start enclave %s: %s\n", path, ady_strerror(err));
+		return 1;
+	}
+	ady_enclave_get_info(e, &info);
+	printf("enclave %s on the %s backend\n  MRENCLAVE ", path, ady_backend_name(info.backend));
+	hex(info.mrenclave, 32);
+	printf("\n  MRSIGNER  ");
+	hex(info.mrsigner, 32);
+	printf("\n  ISVPRODID %u ISVSVN %u%s\n", info.isvprodid, info.isvsvn,
+	       info.backend == ADY_BACKEND_SIM ? " (sim: DEBUG, not isolated)" : "");
+
+	err = ady_ecall(e, HELLO_ECALL_GREET, "world", 5, out, sizeof(out), &out_len);
+	if (err) {
+		fprintf(stderr, "hello: greet: %s\n", ady_strerror(err));
+		goto fail;
+	}
+	printf("ecall greet -> \"%.*s\"\n", (int)out_len, (const char *)out);
+
+	err = ady_ecall(e, HELLO_ECALL_SHA256, "abc", 3, out, sizeof(out), &out_len);
+	if (err) {
+		fprintf(stderr, "hello: sha256: %s\n", ady_strerror(err));
+		goto fail;
+	}
+	printf("ecall sha256(\"abc\") -> ");
+	hex(out, out_len);
+	printf("\n");
+
+	ady_enclave_close(e);
+	return 0;
+fail:
+	ady_enclave_close(e);
+	return 1;
+}

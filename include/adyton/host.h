@@ -1,0 +1,103 @@
+/*
+ * adyton/host.h - the host library (uRTS) that applications link: create
+ * an enclave from a signed image, call into it, serve its OCALLs, destroy
+ * it.
+ *
+ * Thread safety: ady_ecall may be called from several threads at once on
+ * the same enclave; each call takes one of the enclave's thread slots
+ * (config "threads") and waits while all are busy.  ady_enclave_close
+ * must not race with calls.
+ *
+ * Nested calls: an OCALL handler may not ECALL back into the same
+ * enclave (ADY_ERR_NESTED); SGX allows it only when the EDL declares it,
+ * and adyton does not support it yet.
+ */
+#ifndef ADYTON_HOST_H
+#define ADYTON_HOST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "adyton/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ady_enclave ady_enclave;
+
+typedef enum ady_backend {
+	ADY_BACKEND_AUTO = 0, /* the strongest available; ADYTON_BACKEND overrides */
+	ADY_BACKEND_SIM,      /* in-process, no isolation: debugging only */
+	ADY_BACKEND_PROCESS,  /* separate sandboxed process (issue: daemon + process backend) */
+	ADY_BACKEND_KVM,      /* a minimal VM per enclave (issue: kvm backend) */
+} ady_backend;
+
+/*
+ * An OCALL handler.  in: in_len bytes the enclave sent (valid during the
+ * call).  out: out_cap bytes the enclave accepts; set *out_len <= out_cap.
+ * The return value reaches the enclave as the OCALL's result; no output is
+ * passed back unless it is ADY_OK.
+ */
+typedef ady_err (*ady_ocall_fn)(void *ctx, const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+				size_t *out_len);
+
+typedef struct ady_enclave_opts {
+	ady_backend backend;
+	const ady_ocall_fn *ocalls;  /* OCALL table, index order; may be NULL */
+	uint32_t nocalls;
+	void *ocall_ctx;             /* passed to every handler */
+	/* Receives each ady_log() line of the enclave; NULL: stderr with an
+	 * "enclave: " prefix. */
+	void (*log)(void *ctx, const char *line, size_t len);
+	void *log_ctx;
+} ady_enclave_opts;
+
+typedef struct ady_enclave_info {
+	uint8_t mrenclave[32];
+	uint8_t mrsigner[32];
+	uint16_t isvprodid;
+	uint16_t isvsvn;
+	uint64_t attributes;   /* SGX ATTRIBUTES.FLAGS the enclave runs with */
+	ady_backend backend;   /* the one actually used */
+	uint32_t threads;
+	uint64_t msbuf_size;   /* per-slot size; data area is msbuf_size - 64 */
+} ady_enclave_info;
+
+/*
+ * Loads, measures and verifies the signed image at path (adyton/image.h:
+ * every image and signature error passes through) and starts it on the
+ * chosen backend.  opts may be NULL (auto, no OCALLs).  The sim backend
+ * runs the enclave with the DEBUG attribute whatever the image says.
+ * On failure *out = NULL.
+ */
+ADY_MUST_CHECK ady_err ady_enclave_open(const char *path, const ady_enclave_opts *opts, ady_enclave **out);
+
+/* Destroys the enclave and wipes its memory.  NULL is fine. */
+void ady_enclave_close(ady_enclave *e);
+
+/*
+ * Calls ECALL index with in_len bytes of input and up to out_cap bytes of
+ * output (out/out_len may be NULL when out_cap is 0).  Data is copied
+ * through the marshalling slot; above its data area: ADY_ERR_TOO_LARGE.
+ * Returns the ECALL's own result, or a call error (ADY_ERR_ECALL_INDEX,
+ * ADY_ERR_ABORTED, ADY_ERR_NESTED, ADY_ERR_PROTOCOL ...).  *out_len is set
+ * only on ADY_OK.
+ */
+ADY_MUST_CHECK ady_err ady_ecall(ady_enclave *e, uint32_t index, const void *in, size_t in_len, void *out,
+				 size_t out_cap, size_t *out_len);
+
+/* Identity and parameters of a running enclave. */
+void ady_enclave_get_info(const ady_enclave *e, ady_enclave_info *out);
+
+/* The reason the enclave gave in ady_abort(), or NULL if it has not. */
+const char *ady_enclave_abort_reason(const ady_enclave *e);
+
+const char *ady_backend_name(ady_backend b);
+/* "auto", "sim", "process", "kvm" -> *out; else ADY_ERR_INVALID_ARG. */
+ADY_MUST_CHECK ady_err ady_backend_parse(const char *name, ady_backend *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,60 @@
+#include <string.h>
+
+#include "adyton/cursor.h"
+#include "adyton/msbuf.h"
+
+/* see adyton/msbuf.h */
+ady_err ady_ms_decode(const volatile uint8_t *slot, uint64_t slot_size, ady_ms_hdr *out)
+{
+	uint8_t copy[ADY_MS_HEADER];
+	ady_ms_hdr h;
+	ady_cur c;
+	uint64_t data;
+
+	if (slot_size < ADY_MS_HEADER)
+		return ADY_ERR_RANGE;
+	/* One read of shared memory per field: copy first, then validate the
+	 * copy, so the other side cannot change a length after the check. */
+	for (unsigned i = 0; i < ADY_MS_HEADER; i++)
+		copy[i] = slot[i];
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+
+	ady_cur_init(&c, copy, sizeof(copy));
+	if (ady_cur_u32le(&c, &h.op) || ady_cur_u32le(&c, &h.index) || ady_cur_u64le(&c, &h.in_len) ||
+	    ady_cur_u64le(&c, &h.out_cap) || ady_cur_u64le(&c, &h.out_len) || ady_cur_u32le(&c, &h.status) ||
+	    ady_cur_zeros(&c, 28))
+		return ADY_ERR_PROTOCOL;
+
+	switch (h.op) {
+	case ADY_MS_ECALL:
+	case ADY_MS_OCALL:
+	case ADY_MS_LOG:
+	case ADY_MS_ABORT:
+	case ADY_MS_REPLY:
+		break;
+	default:
+		return ADY_ERR_PROTOCOL;
+	}
+	data = slot_size - ADY_MS_HEADER;
+	if (h.in_len > data || h.out_cap > data || h.out_len > data)
+		return ADY_ERR_PROTOCOL;
+	*out = h;
+	return ADY_OK;
+}
+
+/* see adyton/msbuf.h */
+void ady_ms_encode(volatile uint8_t *slot, const ady_ms_hdr *h)
+{
+	uint8_t b[ADY_MS_HEADER];
+
+	memset(b, 0, sizeof(b));
+	ady_put_u32le(b + 0, h->op);
+	ady_put_u32le(b + 4, h->index);
+	ady_put_u64le(b + 8, h->in_len);
+	ady_put_u64le(b + 16, h->out_cap);
+	ady_put_u64le(b + 24, h->out_len);
+	ady_put_u32le(b + 32, h->status);
+	for (unsigned i = 0; i < ADY_MS_HEADER; i++)
+		slot[i] = b[i];
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+}

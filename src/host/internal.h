@@ -1,0 +1,55 @@
+/* Private to the host library and its backends. */
+#ifndef ADY_HOST_INTERNAL_H
+#define ADY_HOST_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "adyton/host.h"
+#include "adyton/image.h"
+
+typedef struct ady_backend_ops {
+	const char *name;
+	ady_backend kind;
+	/* Whether the backend can run here; *why gets a reason when not. */
+	bool (*available)(const char **why);
+	/* Maps and starts the enclave; sets e->msbuf to threads * msbuf_size
+	 * bytes of marshalling slots and e->be to its own state. */
+	ady_err (*create)(ady_enclave *e, const ady_image *img);
+	/* Runs the ECALL already posted in slot `slot`, serving the enclave's
+	 * exits with ady_host_serve_exit(); returns the entry's status. */
+	ady_err (*enter)(ady_enclave *e, uint32_t slot);
+	void (*destroy)(ady_enclave *e);
+} ady_backend_ops;
+
+extern const ady_backend_ops ady_backend_sim;
+
+struct ady_enclave {
+	const ady_backend_ops *ops;
+	void *be;                     /* backend state */
+	ady_enclave_info info;
+	uint8_t *msbuf;               /* info.threads slots of info.msbuf_size */
+
+	ady_enclave_opts opts;
+
+	pthread_mutex_t lock;
+	pthread_cond_t slot_free;
+	uint64_t busy;                /* bit i: slot i in a call */
+	bool aborted;
+	char *abort_reason;
+
+	/* host-side private copies for OCALLs, one pair per slot, grown lazily */
+	uint8_t *ocall_buf[64];
+};
+
+/*
+ * Serves one exit of the enclave running in slot: op is what the enclave
+ * asked for (ADY_MS_OCALL, ADY_MS_LOG, ADY_MS_ABORT); the request is in the
+ * slot.  Returns what the enclave's exit returns: ADY_OK after an OCALL
+ * whose reply (with the handler's status) is in the slot, or an error when
+ * the request itself was malformed.
+ */
+uint64_t ady_host_serve_exit(ady_enclave *e, uint32_t slot, uint64_t op);
+
+#endif

@@ -1,0 +1,29 @@
+/* Interface of the test enclave (tests/enclaves/testenc.c). */
+#ifndef TESTENC_H
+#define TESTENC_H
+
+enum {
+	T_ECHO = 0,          /* out = in */
+	T_ABORT = 1,         /* ady_abort with the input as reason */
+	T_OCALL_ECHO = 2,    /* out = OCALL T_O_ECHO(in) */
+	T_OCALL_NESTED = 3,  /* returns the status of OCALL T_O_NESTED */
+	T_HEAP = 4,          /* heap stress inside; ADY_OK or the failure */
+	T_GCM = 5,           /* AES-128-GCM of the zero test vector (BearSSL) */
+	T_SMASH = 6,         /* overruns a stack buffer */
+	T_OUT_LEN_LIE = 7,   /* claims out_cap + 1 bytes of output */
+	T_OCALL_INDEX = 8,   /* OCALL with index in[0..3] (u32 LE), returns its status */
+	T_LOG = 9,           /* ady_log("log line %d", 42) */
+	T_FILL = 10,         /* out_cap bytes of i & 0xff */
+	T_OCALL_BIG = 11,    /* OCALL with out_cap above the slot */
+	T_PRIVATE = 12,      /* ADY_OK iff in and out are enclave memory, not the app's */
+	T_STATUS = 13,       /* returns the u32 LE status in in[0..3] */
+	T_COUNT
+};
+
+enum {
+	T_O_ECHO = 0,        /* out = in (the app may lie about out_len) */
+	T_O_NESTED = 1,      /* tries to ECALL back into the enclave */
+	T_O_COUNT
+};
+
+#endif
