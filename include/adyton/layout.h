@@ -112,7 +112,7 @@ _Static_assert(sizeof(ady_layout_desc) <= ADY_PAGE_SIZE, "layout desc fits a pag
  * protector's slot when the backend points FS here.  The loader fills
  * only index and stack_top; the rest starts zero.
  */
-typedef struct __attribute__((packed)) ady_thread_data {
+typedef struct __attribute__((aligned(64))) ady_thread_data { /* naturally aligned: no padding, see the asserts */
 	uint64_t self;          /* 0x00: runtime-owned */
 	uint64_t host_rsp;      /* 0x08: stack pointer of the host at entry */
 	uint64_t enclave_rsp;   /* 0x10: enclave stack pointer during an exit */

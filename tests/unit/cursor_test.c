@@ -1,0 +1,219 @@
+/* Unit tests of the bounded cursor (src/format/cursor.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "adyton/cursor.h"
+
+static const uint8_t bytes[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+
+static void test_reads_le(void **state)
+{
+	ady_cur c;
+	uint8_t b;
+	uint16_t h;
+	uint32_t w;
+	uint64_t q;
+
+	(void)state;
+	ady_cur_init(&c, bytes, sizeof(bytes));
+	assert_int_equal(ady_cur_u8(&c, &b), ADY_OK);
+	assert_int_equal(b, 1);
+	assert_int_equal(ady_cur_u16le(&c, &h), ADY_OK);
+	assert_int_equal(h, 0x0302);
+	assert_int_equal(ady_cur_u32le(&c, &w), ADY_OK);
+	assert_int_equal(w, 0x07060504);
+	assert_int_equal(ady_cur_u64le(&c, &q), ADY_OK);
+	assert_true(q == 0x0f0e0d0c0b0a0908ull);
+	assert_int_equal(ady_cur_left(&c), 1);
+	assert_int_equal(ady_cur_u8(&c, &b), ADY_OK);
+	assert_int_equal(b, 16);
+	assert_int_equal(ady_cur_left(&c), 0);
+	assert_int_equal(ady_cur_err(&c), ADY_OK);
+}
+
+static void test_bounds_and_sticky(void **state)
+{
+	ady_cur c;
+	uint32_t w = 0xdeadbeef;
+	uint8_t b = 0xaa, out[4] = { 9, 9, 9, 9 };
+
+	(void)state;
+	ady_cur_init(&c, bytes, 3);
+	assert_int_equal(ady_cur_u32le(&c, &w), ADY_ERR_TRUNCATED);
+	assert_int_equal(w, 0);
+	/* Sticky: even a read that would fit now fails, output zeroed. */
+	assert_int_equal(ady_cur_u8(&c, &b), ADY_ERR_TRUNCATED);
+	assert_int_equal(b, 0);
+	assert_int_equal(ady_cur_bytes(&c, out, 2), ADY_ERR_TRUNCATED);
+	assert_int_equal(out[0] | out[1], 0);
+	assert_int_equal(out[2], 9);
+	assert_int_equal(ady_cur_seek(&c, 0), ADY_ERR_TRUNCATED);
+	assert_int_equal(ady_cur_left(&c), 0);
+	assert_int_equal(ady_cur_err(&c), ADY_ERR_TRUNCATED);
+}
+
+static void test_exact_end(void **state)
+{
+	ady_cur c;
+	uint8_t out[16];
+
+	(void)state;
+	ady_cur_init(&c, bytes, sizeof(bytes));
+	assert_int_equal(ady_cur_bytes(&c, out, sizeof(out)), ADY_OK);
+	assert_memory_equal(out, bytes, sizeof(out));
+	assert_int_equal(ady_cur_bytes(&c, out, 0), ADY_OK);
+	assert_int_equal(ady_cur_skip(&c, 1), ADY_ERR_TRUNCATED);
+}
+
+static void test_skip_seek(void **state)
+{
+	ady_cur c;
+	uint8_t b;
+
+	(void)state;
+	ady_cur_init(&c, bytes, sizeof(bytes));
+	assert_int_equal(ady_cur_skip(&c, 5), ADY_OK);
+	assert_int_equal(ady_cur_u8(&c, &b), ADY_OK);
+	assert_int_equal(b, 6);
+	assert_int_equal(ady_cur_seek(&c, 0), ADY_OK);
+	assert_int_equal(ady_cur_u8(&c, &b), ADY_OK);
+	assert_int_equal(b, 1);
+	assert_int_equal(ady_cur_seek(&c, 16), ADY_OK);
+	assert_int_equal(ady_cur_left(&c), 0);
+	assert_int_equal(ady_cur_seek(&c, 17), ADY_ERR_RANGE);
+	assert_int_equal(ady_cur_err(&c), ADY_ERR_RANGE);
+
+	ady_cur_init(&c, bytes, sizeof(bytes));
+	assert_int_equal(ady_cur_seek(&c, UINT64_MAX), ADY_ERR_RANGE);
+	ady_cur_init(&c, bytes, sizeof(bytes));
+	assert_int_equal(ady_cur_skip(&c, SIZE_MAX), ADY_ERR_TRUNCATED);
+}
+
+static void test_sub(void **state)
+{
+	ady_cur c, s;
+	uint8_t b;
+
+	(void)state;
+	ady_cur_init(&c, bytes, sizeof(bytes));
+	assert_int_equal(ady_cur_skip(&c, 10), ADY_OK);
+	/* Offsets are relative to the whole range, not the read position. */
+	assert_int_equal(ady_cur_sub(&c, 2, 3, &s), ADY_OK);
+	assert_int_equal(ady_cur_left(&s), 3);
+	assert_int_equal(ady_cur_u8(&s, &b), ADY_OK);
+	assert_int_equal(b, 3);
+	assert_int_equal(ady_cur_skip(&s, 2), ADY_OK);
+	assert_int_equal(ady_cur_u8(&s, &b), ADY_ERR_TRUNCATED);
+	/* A failing sub-cursor does not disturb its parent. */
+	assert_int_equal(ady_cur_err(&c), ADY_OK);
+	assert_int_equal(ady_cur_sub(&c, 0, 16, &s), ADY_OK);
+	assert_int_equal(ady_cur_sub(&c, 16, 0, &s), ADY_OK);
+	assert_int_equal(ady_cur_sub(&c, 15, 2, &s), ADY_ERR_RANGE);
+	assert_int_equal(ady_cur_u8(&s, &b), ADY_ERR_RANGE);
+	assert_int_equal(ady_cur_sub(&c, 17, 0, &s), ADY_ERR_RANGE);
+}
+
+static void test_sub_overflow(void **state)
+{
+	ady_cur c, s;
+
+	(void)state;
+	ady_cur_init(&c, bytes, sizeof(bytes));
+	assert_int_equal(ady_cur_sub(&c, 8, UINT64_MAX - 4, &s), ADY_ERR_RANGE);
+	assert_int_equal(ady_cur_sub(&c, UINT64_MAX, 2, &s), ADY_ERR_RANGE);
+	assert_int_equal(ady_cur_sub(&c, UINT64_MAX, 0, &s), ADY_ERR_RANGE);
+	assert_int_equal(ady_cur_left(&s), 0);
+}
+
+static void test_sub_of_failed(void **state)
+{
+	ady_cur c, s;
+	uint64_t q;
+
+	(void)state;
+	ady_cur_init(&c, bytes, 4);
+	assert_int_equal(ady_cur_u64le(&c, &q), ADY_ERR_TRUNCATED);
+	assert_int_equal(ady_cur_sub(&c, 0, 1, &s), ADY_ERR_TRUNCATED);
+	assert_int_equal(ady_cur_err(&s), ADY_ERR_TRUNCATED);
+}
+
+static void test_zeros(void **state)
+{
+	static const uint8_t z[] = { 0, 0, 0, 1, 0 };
+	ady_cur c;
+	uint8_t b;
+
+	(void)state;
+	ady_cur_init(&c, z, sizeof(z));
+	assert_int_equal(ady_cur_zeros(&c, 3), ADY_OK);
+	assert_int_equal(ady_cur_zeros(&c, 2), ADY_ERR_MALFORMED);
+	assert_int_equal(ady_cur_u8(&c, &b), ADY_ERR_MALFORMED);
+	ady_cur_init(&c, z, sizeof(z));
+	assert_int_equal(ady_cur_zeros(&c, 6), ADY_ERR_TRUNCATED);
+}
+
+static void test_null_and_empty(void **state)
+{
+	ady_cur c;
+	uint8_t b;
+
+	(void)state;
+	ady_cur_init(&c, NULL, 0);
+	assert_int_equal(ady_cur_left(&c), 0);
+	assert_int_equal(ady_cur_u8(&c, &b), ADY_ERR_TRUNCATED);
+	ady_cur_init(&c, NULL, 5);
+	assert_int_equal(ady_cur_u8(&c, &b), ADY_ERR_INVALID_ARG);
+}
+
+static void test_memeq_wipe(void **state)
+{
+	uint8_t a[32], b[32];
+
+	(void)state;
+	memset(a, 0x11, sizeof(a));
+	memset(b, 0x11, sizeof(b));
+	assert_int_equal(ady_memeq_ct(a, b, sizeof(a)), 1);
+	b[31] ^= 0x80;
+	assert_int_equal(ady_memeq_ct(a, b, sizeof(a)), 0);
+	assert_int_equal(ady_memeq_ct(a, b, 0), 1);
+	ady_wipe(a, sizeof(a));
+	for (size_t i = 0; i < sizeof(a); i++)
+		assert_int_equal(a[i], 0);
+	ady_wipe(NULL, 0);
+}
+
+static void test_put(void **state)
+{
+	uint8_t buf[8];
+	ady_cur c;
+	uint64_t q;
+
+	(void)state;
+	ady_put_u64le(buf, 0x0102030405060708ull);
+	assert_int_equal(buf[0], 8);
+	ady_cur_init(&c, buf, sizeof(buf));
+	assert_int_equal(ady_cur_u64le(&c, &q), ADY_OK);
+	assert_true(q == 0x0102030405060708ull);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_reads_le),
+		cmocka_unit_test(test_bounds_and_sticky),
+		cmocka_unit_test(test_exact_end),
+		cmocka_unit_test(test_skip_seek),
+		cmocka_unit_test(test_sub),
+		cmocka_unit_test(test_sub_overflow),
+		cmocka_unit_test(test_sub_of_failed),
+		cmocka_unit_test(test_zeros),
+		cmocka_unit_test(test_null_and_empty),
+		cmocka_unit_test(test_memeq_wipe),
+		cmocka_unit_test(test_put),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
