@@ -9,3 +9,12 @@ adyton_add_enclave(testenc
 ady_unit_test(host_test adyton::host)
 add_dependencies(host_test testenc-signed)
 set_tests_properties(host_test PROPERTIES ENVIRONMENT "ADYTON_BACKEND=sim")
+
+# The installed package, used by a project outside the tree.
+ady_integration_test(out_of_tree sh ${CMAKE_CURRENT_SOURCE_DIR}/integration/out_of_tree.sh)
+set_tests_properties(out_of_tree PROPERTIES TIMEOUT 300)
+
+# The demo the README runs.
+ady_integration_test(hello_demo $<TARGET_FILE:hello>)
+set_tests_properties(hello_demo PROPERTIES PASS_REGULAR_EXPRESSION
+  "ecall sha256\\(\"abc\"\\) -> ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")

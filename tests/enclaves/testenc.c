@@ -71,7 +71,7 @@ static ady_err heap(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_c
 					return ADY_ERR_NOMEM;
 				for (size_t k = 0; k < sz[i]; k++)
 					p[i][k] = (uint8_t)(i + k);
-			} else {
+			} else if (sz[i] < 4096) {
 				uint8_t *q = realloc(p[i], sz[i] * 2);
 				if (!q)
 					return ADY_ERR_NOMEM;

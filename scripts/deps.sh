@@ -1,0 +1,24 @@
+#!/bin/sh
+# Installs the Debian 12 packages adyton needs to build, test and fuzz.
+# Idempotent: installs only what is missing.  Needs root (or sudo).
+set -eu
+
+PKGS="build-essential cmake pkg-config python3 openssl xxd
+libssl-dev libbearssl-dev libcmocka-dev
+clang llvm libclang-rt-14-dev"
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -z "$missing" ]; then
+	echo "deps: all packages present"
+	exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing
