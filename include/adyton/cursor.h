@@ -5,8 +5,10 @@
  * A cursor covers [p, p+len) and a read position.  Every read checks the
  * remaining length first; a failed read sets a sticky error, after which
  * every read fails with that same error and leaves its output untouched
- * except for being zeroed.  Check once at the end with ady_cur_err(), or
- * at each call: both are correct.
+ * except for being zeroed.  The compiler insists that each result is
+ * used (gcc ignores a (void) cast of a warn_unused_result call), so the
+ * idiom is one condition over a chain of reads:
+ *     if (ady_cur_u32le(&c, &a) || ady_cur_u64le(&c, &b)) return ady_cur_err(&c);
  */
 #ifndef ADYTON_CURSOR_H
 #define ADYTON_CURSOR_H
