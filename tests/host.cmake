@@ -2,7 +2,7 @@
 adyton_add_enclave(testenc
   SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/enclaves/testenc.c
   CONFIG ${CMAKE_CURRENT_SOURCE_DIR}/enclaves/testenc.conf
-  KEY ${CMAKE_CURRENT_SOURCE_DIR}/enclaves/testenc-signing.pem)
+  KEY ${CMAKE_CURRENT_SOURCE_DIR}/enclaves/test-signing.pem)
 
 # The same suite runs once per backend (ADYTON_BACKEND); each backend that
 # lands adds its own add_test(host_test_<backend>) here.
