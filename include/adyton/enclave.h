@@ -76,6 +76,66 @@ void ady_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * ADY_ERR_ABORTED.  Never returns. */
 _Noreturn void ady_abort(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* ---- keys, sealing, reports, randomness (EGETKEY / EREPORT equivalents) ----
+ * Key material comes from the platform (adytond on the process and kvm
+ * backends, a fixed, public sim key on sim) and is derived from the
+ * identity the platform recorded at launch, never from what the enclave
+ * claims.  SGX's rules apply: no ISVSVN above the enclave's own, no CPUSVN
+ * above the platform's, PROVISION keys only for enclaves with the
+ * PROVISIONKEY attribute that the platform policy allows. */
+
+/* EGETKEY: the 128-bit key described by req (adyton/sgx.h).  Refusals:
+ * ADY_ERR_PERMISSION (a key the enclave is not entitled to),
+ * ADY_ERR_INVALID_ARG (unknown key name/policy bits, reserved not zero). */
+ADY_MUST_CHECK ady_err ady_get_key(const void *keyrequest /* ady_sgx_keyrequest */, uint8_t key[static 16]);
+
+#define ADY_SEAL_MRENCLAVE 0x0001 /* only this exact enclave code unseals */
+#define ADY_SEAL_MRSIGNER 0x0002  /* any enclave of this signer and ISVPRODID, ISVSVN >= ours */
+#define ADY_SEALED_HEADER 560u    /* sgx_sealed_data_t up to the payload */
+
+/* Size of a sealed blob for text_len bytes of secret and aad_len bytes of
+ * additional MAC text (authenticated, not encrypted), or 0 on overflow. */
+size_t ady_sealed_size(size_t aad_len, size_t text_len);
+
+/*
+ * Seals text under a key only enclaves matching policy (ADY_SEAL_*) can
+ * derive, in the SGX SDK's sgx_sealed_data_t layout: AES-128-GCM, zero IV,
+ * a fresh random KEYID per blob.  blob_cap < ady_sealed_size():
+ * ADY_ERR_SHORT_BUFFER.  *blob_len gets the size written.
+ */
+ADY_MUST_CHECK ady_err ady_seal(uint16_t policy, const void *aad, size_t aad_len, const void *text, size_t text_len,
+				uint8_t *blob, size_t blob_cap, size_t *blob_len);
+
+/*
+ * Unseals a blob: parses it (malformed: ADY_ERR_MALFORMED/ADY_ERR_TRUNCATED),
+ * derives the key from its key request (a key this enclave may not have:
+ * ADY_ERR_PERMISSION), authenticates and decrypts (a changed byte, another
+ * platform root, another enclave: ADY_ERR_CRYPTO).  On success text gets
+ * *text_len bytes and, if aad is not NULL, aad gets *aad_len bytes; on
+ * failure nothing is written to text or aad.  Capacities too small:
+ * ADY_ERR_SHORT_BUFFER with the needed lengths in *text_len / *aad_len.
+ */
+ADY_MUST_CHECK ady_err ady_unseal(const uint8_t *blob, size_t blob_len, void *aad, size_t aad_cap,
+				  size_t *aad_len, void *text, size_t text_cap, size_t *text_len);
+
+/* EREPORT: a REPORT (432 bytes, adyton/sgx.h) of this enclave for the
+ * enclave described by targetinfo (512 bytes; NULL: for itself), MACed with
+ * the target's report key. */
+ADY_MUST_CHECK ady_err ady_create_report(const void *targetinfo, const uint8_t reportdata[static 64],
+					 uint8_t report[static 432]);
+
+/* Verifies a REPORT addressed to this enclave (its MAC with our report
+ * key).  ADY_ERR_CRYPTO when it does not verify. */
+ADY_MUST_CHECK ady_err ady_verify_report(const uint8_t report[static 432]);
+
+/* This enclave's TARGETINFO (512 bytes), to hand to another enclave that
+ * should create a report for us. */
+ADY_MUST_CHECK ady_err ady_self_targetinfo(uint8_t targetinfo[static 512]);
+
+/* n random bytes: an HMAC-DRBG seeded from RDRAND (when the CPU has it)
+ * and seed material from the platform, reseeded periodically. */
+ADY_MUST_CHECK ady_err ady_random(void *buf, size_t n);
+
 /* Whether [p, p+n) lies entirely inside / outside this enclave. */
 int ady_is_within_enclave(const void *p, size_t n);
 int ady_is_outside_enclave(const void *p, size_t n);

@@ -42,6 +42,36 @@ enum {
 /* Entry operations (second argument of the enclave entry). */
 #define ADY_ENTER_ECALL 1u
 
+/*
+ * Platform exits: the enclave asks its platform (EGETKEY, EREPORT and
+ * seed material) with exit_fn(op, arg), arg the address of the io struct
+ * below in ENCLAVE memory.  These never touch the marshalling slot, which
+ * the application can read: keys travel only between the enclave and its
+ * enclave host (sim: the host library).  The platform fills the outputs
+ * and status; the enclave copies them out and checks status.
+ */
+#define ADY_EXIT_GETKEY 16u
+#define ADY_EXIT_REPORT 17u
+#define ADY_EXIT_SEED 18u
+
+typedef struct ady_exit_getkey {
+	uint8_t keyrequest[512];   /* in: ady_sgx_keyrequest bytes */
+	uint8_t key[16];           /* out */
+	uint32_t status;           /* out: ady_err */
+} ady_exit_getkey;
+
+typedef struct ady_exit_report {
+	uint8_t targetinfo[512];   /* in: ady_sgx_targetinfo bytes */
+	uint8_t reportdata[64];    /* in */
+	uint8_t report[432];       /* out: ady_sgx_report bytes */
+	uint32_t status;           /* out */
+} ady_exit_report;
+
+typedef struct ady_exit_seed {
+	uint8_t seed[32];          /* out: fresh platform randomness */
+	uint32_t status;           /* out */
+} ady_exit_seed;
+
 typedef struct ady_ms_hdr {
 	uint32_t op;
 	uint32_t index;

@@ -132,6 +132,13 @@ ady_err ady_enclave_open(const char *path, const ady_enclave_opts *opts, ady_enc
 	if (ops->kind == ADY_BACKEND_SIM)
 		e->info.attributes |= ADY_SGX_FLAGS_DEBUG;
 	e->info.backend = ops->kind;
+	memcpy(e->ident.mrenclave, img->mrenclave, 32);
+	memcpy(e->ident.mrsigner, img->mrsigner, 32);
+	e->ident.isvprodid = img->sigstruct.isvprodid;
+	e->ident.isvsvn = img->sigstruct.isvsvn;
+	e->ident.attributes.flags = e->info.attributes;
+	e->ident.attributes.xfrm = img->sigstruct.attributes.xfrm;
+	e->ident.miscselect = img->sigstruct.miscselect;
 	e->info.threads = img->layout.threads;
 	e->info.msbuf_size = img->layout.msbuf_size;
 	if (pthread_mutex_init(&e->lock, NULL)) {

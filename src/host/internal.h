@@ -8,6 +8,7 @@
 
 #include "adyton/host.h"
 #include "adyton/image.h"
+#include "host/derive.h"
 
 typedef struct ady_backend_ops {
 	const char *name;
@@ -29,6 +30,7 @@ struct ady_enclave {
 	const ady_backend_ops *ops;
 	void *be;                     /* backend state */
 	ady_enclave_info info;
+	ady_identity ident;           /* what EGETKEY/EREPORT bind to (sim) */
 	uint8_t *msbuf;               /* info.threads slots of info.msbuf_size */
 
 	ady_enclave_opts opts;

@@ -1,0 +1,191 @@
+/*
+ * adyton/proto.h - the adytond wire protocol: application <-> daemon over
+ * the public UNIX socket, enclave host <-> daemon over a private socketpair.
+ * Freestanding-safe, no allocation; every decoder checks every length.
+ *
+ * Frame: a 16-byte header, then `length` bytes of payload.
+ *   0  magic   u32  ADY_PROTO_MAGIC ("ADYP")
+ *   4  version u16  ADY_PROTO_VERSION; any other version is refused
+ *   6  type    u16  ADY_MSG_*; unknown types are refused
+ *   8  length  u32  payload bytes; <= ADY_PROTO_MAX_PAYLOAD and exactly the
+ *                   type's size for fixed-size types (checked in the header
+ *                   decoder, before anyone allocates or reads the payload)
+ *   12 reserved u32 zero
+ * File descriptors travel as SCM_RIGHTS ancillary data of the same
+ * sendmsg(): an image with LAUNCH, the channel memfd with LAUNCHED.
+ * All integers little-endian; reserved fields must be zero (decoders refuse
+ * anything else with ADY_ERR_PROTOCOL; short payloads ADY_ERR_TRUNCATED is
+ * never returned: lengths are exact, so a mismatch is ADY_ERR_PROTOCOL).
+ */
+#ifndef ADYTON_PROTO_H
+#define ADYTON_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "adyton/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ADY_PROTO_MAGIC 0x50594441u /* "ADYP" little-endian */
+#define ADY_PROTO_VERSION 1u
+#define ADY_PROTO_HEADER 16u
+#define ADY_PROTO_MAX_PAYLOAD 65536u
+#define ADY_PROTO_MAX_REASON 512u
+
+enum {
+	/* application -> daemon */
+	ADY_MSG_LAUNCH = 0x01,    /* ady_msg_launch + image fd */
+	ADY_MSG_LIST = 0x02,      /* empty */
+	ADY_MSG_DESTROY = 0x03,   /* ady_msg_destroy */
+	/* daemon -> application */
+	ADY_MSG_LAUNCHED = 0x81,  /* ady_msg_launched (+ channel memfd when status is OK) */
+	ADY_MSG_LISTING = 0x82,   /* ady_msg_listing header + count entries */
+	ADY_MSG_STATUS = 0x83,    /* ady_msg_status */
+	/* enclave host -> daemon */
+	ADY_MSG_HOST_READY = 0x21, /* ady_msg_host_ready */
+	ADY_MSG_GETKEY = 0x22,     /* ady_msg_getkey */
+	ADY_MSG_REPORT = 0x23,     /* ady_msg_report */
+	ADY_MSG_SEED = 0x24,       /* empty */
+	ADY_MSG_ABORTED = 0x25,    /* ady_msg_aborted (variable) */
+	/* daemon -> enclave host */
+	ADY_MSG_KEY = 0xa2,        /* ady_msg_key */
+	ADY_MSG_REPORTED = 0xa3,   /* ady_msg_reported */
+	ADY_MSG_SEEDED = 0xa4,     /* ady_msg_seeded */
+};
+
+typedef struct ady_msg_hdr {
+	uint16_t type;
+	uint32_t length;
+} ady_msg_hdr;
+
+/* Flags of a launched enclave. */
+#define ADY_LAUNCH_WEAK_MEMORY 0x1u /* no memfd_secret: mlocked, MADV_DONTDUMP memory instead */
+
+typedef struct ady_msg_launch {      /* 16 bytes */
+	uint32_t backend;            /* ady_backend: PROCESS (KVM later) */
+	uint32_t flags;              /* zero */
+	uint64_t reserved;
+} ady_msg_launch;
+
+typedef struct ady_msg_launched {    /* 128 bytes */
+	uint32_t status;             /* ady_err; the rest is zero unless OK */
+	uint32_t threads;
+	uint64_t id;
+	uint64_t msbuf_size;
+	uint64_t channel_size;       /* bytes of the channel memfd */
+	uint64_t attributes;         /* ATTRIBUTES.FLAGS */
+	uint32_t host_pid;
+	uint32_t flags;              /* ADY_LAUNCH_* */
+	uint16_t isvprodid;
+	uint16_t isvsvn;
+	uint8_t mrenclave[32];
+	uint8_t mrsigner[32];
+} ady_msg_launched;
+
+typedef struct ady_msg_destroy {     /* 8 bytes */
+	uint64_t id;
+} ady_msg_destroy;
+
+typedef struct ady_msg_status {      /* 8 bytes */
+	uint32_t status;
+} ady_msg_status;
+
+#define ADY_LISTING_ENTRY 72u
+#define ADY_LISTING_MAX ((ADY_PROTO_MAX_PAYLOAD - 8u) / ADY_LISTING_ENTRY)
+typedef struct ady_listing_entry {   /* 72 bytes each */
+	uint64_t id;
+	uint32_t owner_uid;
+	uint32_t host_pid;
+	uint32_t backend;
+	uint32_t flags;
+	uint64_t memory;             /* enclave bytes (layout size) */
+	uint64_t started;            /* CLOCK_REALTIME seconds */
+	uint8_t mrenclave[32];
+} ady_listing_entry;
+
+typedef struct ady_msg_host_ready {  /* 72 bytes */
+	uint32_t status;             /* the host's own load/verify result */
+	uint8_t mrenclave[32];       /* as the host measured it */
+	uint8_t mrsigner[32];
+} ady_msg_host_ready;
+
+typedef struct ady_msg_getkey {      /* 512 bytes */
+	uint8_t keyrequest[512];
+} ady_msg_getkey;
+
+typedef struct ady_msg_key {         /* 24 bytes */
+	uint32_t status;
+	uint8_t key[16];
+} ady_msg_key;
+
+typedef struct ady_msg_report {      /* 576 bytes */
+	uint8_t targetinfo[512];
+	uint8_t reportdata[64];
+} ady_msg_report;
+
+typedef struct ady_msg_reported {    /* 440 bytes */
+	uint32_t status;
+	uint8_t report[432];
+} ady_msg_reported;
+
+typedef struct ady_msg_seeded {      /* 40 bytes */
+	uint32_t status;
+	uint8_t seed[32];
+} ady_msg_seeded;
+
+typedef struct ady_msg_aborted {     /* 4 + len bytes, len <= ADY_PROTO_MAX_REASON */
+	uint32_t len;
+	uint8_t reason[ADY_PROTO_MAX_REASON];
+} ady_msg_aborted;
+
+/*
+ * Header.  decode: magic, version, reserved, known type, and the length
+ * rule for the type (fixed types: exactly their size; LISTING: 8 + 72*n
+ * with n <= ADY_LISTING_MAX; ABORTED: 4..4+ADY_PROTO_MAX_REASON).
+ * ADY_ERR_PROTOCOL for any violation.
+ */
+void ady_msg_encode_header(uint8_t out[static 16], uint16_t type, uint32_t length);
+ADY_MUST_CHECK ady_err ady_msg_decode_header(const uint8_t in[static 16], ady_msg_hdr *out);
+
+/*
+ * Payload encoders write into buf (cap bytes) and set *len; ADY_ERR_SHORT_BUFFER
+ * when cap is too small.  Decoders take exactly the payload the header
+ * announced and validate every field (reserved zero, counts, lengths).
+ */
+ADY_MUST_CHECK ady_err ady_msg_encode_launch(const ady_msg_launch *m, uint8_t *buf, size_t cap, size_t *len);
+ADY_MUST_CHECK ady_err ady_msg_decode_launch(const uint8_t *p, size_t len, ady_msg_launch *m);
+ADY_MUST_CHECK ady_err ady_msg_encode_launched(const ady_msg_launched *m, uint8_t *buf, size_t cap, size_t *len);
+ADY_MUST_CHECK ady_err ady_msg_decode_launched(const uint8_t *p, size_t len, ady_msg_launched *m);
+ADY_MUST_CHECK ady_err ady_msg_encode_destroy(const ady_msg_destroy *m, uint8_t *buf, size_t cap, size_t *len);
+ADY_MUST_CHECK ady_err ady_msg_decode_destroy(const uint8_t *p, size_t len, ady_msg_destroy *m);
+ADY_MUST_CHECK ady_err ady_msg_encode_status(const ady_msg_status *m, uint8_t *buf, size_t cap, size_t *len);
+ADY_MUST_CHECK ady_err ady_msg_decode_status(const uint8_t *p, size_t len, ady_msg_status *m);
+/* LISTING: entries[0..count) after an 8-byte header (u32 count, u32 zero). */
+ADY_MUST_CHECK ady_err ady_msg_encode_listing(const ady_listing_entry *entries, uint32_t count, uint8_t *buf,
+					      size_t cap, size_t *len);
+/* Decodes entry i (< *count) of a LISTING payload; call with i = 0 first to
+ * learn the count (entry may be NULL to only count). */
+ADY_MUST_CHECK ady_err ady_msg_decode_listing(const uint8_t *p, size_t len, uint32_t i, uint32_t *count,
+					      ady_listing_entry *entry);
+ADY_MUST_CHECK ady_err ady_msg_encode_host_ready(const ady_msg_host_ready *m, uint8_t *buf, size_t cap, size_t *len);
+ADY_MUST_CHECK ady_err ady_msg_decode_host_ready(const uint8_t *p, size_t len, ady_msg_host_ready *m);
+ADY_MUST_CHECK ady_err ady_msg_encode_getkey(const ady_msg_getkey *m, uint8_t *buf, size_t cap, size_t *len);
+ADY_MUST_CHECK ady_err ady_msg_decode_getkey(const uint8_t *p, size_t len, ady_msg_getkey *m);
+ADY_MUST_CHECK ady_err ady_msg_encode_key(const ady_msg_key *m, uint8_t *buf, size_t cap, size_t *len);
+ADY_MUST_CHECK ady_err ady_msg_decode_key(const uint8_t *p, size_t len, ady_msg_key *m);
+ADY_MUST_CHECK ady_err ady_msg_encode_report(const ady_msg_report *m, uint8_t *buf, size_t cap, size_t *len);
+ADY_MUST_CHECK ady_err ady_msg_decode_report(const uint8_t *p, size_t len, ady_msg_report *m);
+ADY_MUST_CHECK ady_err ady_msg_encode_reported(const ady_msg_reported *m, uint8_t *buf, size_t cap, size_t *len);
+ADY_MUST_CHECK ady_err ady_msg_decode_reported(const uint8_t *p, size_t len, ady_msg_reported *m);
+ADY_MUST_CHECK ady_err ady_msg_encode_seeded(const ady_msg_seeded *m, uint8_t *buf, size_t cap, size_t *len);
+ADY_MUST_CHECK ady_err ady_msg_decode_seeded(const uint8_t *p, size_t len, ady_msg_seeded *m);
+ADY_MUST_CHECK ady_err ady_msg_encode_aborted(const ady_msg_aborted *m, uint8_t *buf, size_t cap, size_t *len);
+ADY_MUST_CHECK ady_err ady_msg_decode_aborted(const uint8_t *p, size_t len, ady_msg_aborted *m);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
