@@ -12,8 +12,11 @@
  *   max_enclaves  = <n>               # per user, 0 = unlimited (default 64)
  *   max_memory    = <size>[K|M|G]     # enclave memory per user, 0 = unlimited
  *
- * Errors (ADY_ERR_CONFIG) report the 1-based line: unknown key, bad hex or
- * number, more than ADY_POLICY_MAX_SIGNERS entries, "any" mixed with hashes.
+ * Errors (ADY_ERR_CONFIG) report the 1-based line: unknown key, a scalar
+ * key or a signer/provision entry given twice, bad hex (exactly 64 digits,
+ * either case) or number, more than ADY_POLICY_MAX_SIGNERS entries, "any"
+ * mixed with hashes, anything after the value, control bytes.  On error
+ * *out is left unchanged.
  */
 #ifndef ADYTON_POLICY_H
 #define ADYTON_POLICY_H

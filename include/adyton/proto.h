@@ -16,6 +16,10 @@
  * All integers little-endian; reserved fields must be zero (decoders refuse
  * anything else with ADY_ERR_PROTOCOL; short payloads ADY_ERR_TRUNCATED is
  * never returned: lengths are exact, so a mismatch is ADY_ERR_PROTOCOL).
+ * The byte layout of each payload is documented next to its encoder in
+ * src/format/proto.c; sizes below include explicit reserved bytes.  A
+ * status field is an ady_err this build knows (< ADY_ERR_MAX_); when it is
+ * not ADY_OK, LAUNCHED, KEY, REPORTED and SEEDED carry zeros after it.
  */
 #ifndef ADYTON_PROTO_H
 #define ADYTON_PROTO_H
@@ -70,7 +74,7 @@ typedef struct ady_msg_launch {      /* 16 bytes */
 	uint64_t reserved;
 } ady_msg_launch;
 
-typedef struct ady_msg_launched {    /* 128 bytes */
+typedef struct ady_msg_launched {    /* 128 bytes (12 of them reserved) */
 	uint32_t status;             /* ady_err; the rest is zero unless OK */
 	uint32_t threads;
 	uint64_t id;
@@ -89,7 +93,7 @@ typedef struct ady_msg_destroy {     /* 8 bytes */
 	uint64_t id;
 } ady_msg_destroy;
 
-typedef struct ady_msg_status {      /* 8 bytes */
+typedef struct ady_msg_status {      /* 8 bytes (status u32, reserved u32) */
 	uint32_t status;
 } ady_msg_status;
 
@@ -108,6 +112,7 @@ typedef struct ady_listing_entry {   /* 72 bytes each */
 
 typedef struct ady_msg_host_ready {  /* 72 bytes */
 	uint32_t status;             /* the host's own load/verify result */
+	uint32_t flags;              /* ADY_LAUNCH_WEAK_MEMORY when memfd_secret was unavailable */
 	uint8_t mrenclave[32];       /* as the host measured it */
 	uint8_t mrsigner[32];
 } ady_msg_host_ready;
@@ -116,7 +121,7 @@ typedef struct ady_msg_getkey {      /* 512 bytes */
 	uint8_t keyrequest[512];
 } ady_msg_getkey;
 
-typedef struct ady_msg_key {         /* 24 bytes */
+typedef struct ady_msg_key {         /* 24 bytes (status u32, reserved u32, key) */
 	uint32_t status;
 	uint8_t key[16];
 } ady_msg_key;
@@ -126,12 +131,12 @@ typedef struct ady_msg_report {      /* 576 bytes */
 	uint8_t reportdata[64];
 } ady_msg_report;
 
-typedef struct ady_msg_reported {    /* 440 bytes */
+typedef struct ady_msg_reported {    /* 440 bytes (status u32, reserved u32, report) */
 	uint32_t status;
 	uint8_t report[432];
 } ady_msg_reported;
 
-typedef struct ady_msg_seeded {      /* 40 bytes */
+typedef struct ady_msg_seeded {      /* 40 bytes (status u32, reserved u32, seed) */
 	uint32_t status;
 	uint8_t seed[32];
 } ady_msg_seeded;
@@ -152,8 +157,11 @@ ADY_MUST_CHECK ady_err ady_msg_decode_header(const uint8_t in[static 16], ady_ms
 
 /*
  * Payload encoders write into buf (cap bytes) and set *len; ADY_ERR_SHORT_BUFFER
- * when cap is too small.  Decoders take exactly the payload the header
- * announced and validate every field (reserved zero, counts, lengths).
+ * when cap is too small (*len then holds the size needed), ADY_ERR_INVALID_ARG
+ * for a message the decoder would refuse (unknown status, backend or flag,
+ * nonzero reserved, data beside a failure status, ABORTED len over the cap).
+ * Decoders take exactly the payload the header announced and validate every
+ * field (reserved zero, counts, lengths); *m is all zero unless they succeed.
  */
 ADY_MUST_CHECK ady_err ady_msg_encode_launch(const ady_msg_launch *m, uint8_t *buf, size_t cap, size_t *len);
 ADY_MUST_CHECK ady_err ady_msg_decode_launch(const uint8_t *p, size_t len, ady_msg_launch *m);
@@ -167,7 +175,9 @@ ADY_MUST_CHECK ady_err ady_msg_decode_status(const uint8_t *p, size_t len, ady_m
 ADY_MUST_CHECK ady_err ady_msg_encode_listing(const ady_listing_entry *entries, uint32_t count, uint8_t *buf,
 					      size_t cap, size_t *len);
 /* Decodes entry i (< *count) of a LISTING payload; call with i = 0 first to
- * learn the count (entry may be NULL to only count). */
+ * learn the count (entry may be NULL to only count).  Every call validates
+ * the whole payload.  ADY_ERR_RANGE (with *count set) when entry is not NULL
+ * and i >= *count, e.g. for an empty listing. */
 ADY_MUST_CHECK ady_err ady_msg_decode_listing(const uint8_t *p, size_t len, uint32_t i, uint32_t *count,
 					      ady_listing_entry *entry);
 ADY_MUST_CHECK ady_err ady_msg_encode_host_ready(const ady_msg_host_ready *m, uint8_t *buf, size_t cap, size_t *len);

@@ -1,0 +1,798 @@
+/* Unit tests of the adytond wire protocol (src/format/proto.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "adyton/proto.h"
+
+/* ---- a uniform view of the fixed-size payload codecs ------------------ */
+
+typedef struct codec {
+	const char *name;
+	uint16_t type;
+	size_t size;  /* wire bytes */
+	size_t msize; /* struct bytes */
+	ady_err (*enc)(const void *m, uint8_t *buf, size_t cap, size_t *len);
+	ady_err (*dec)(const uint8_t *p, size_t len, void *m);
+	void (*fill)(void *m); /* a valid message with every field nonzero */
+	/* Bytes that must be zero: [z0, z1) and [z2, z3). */
+	size_t z0, z1, z2, z3;
+	int status_at; /* offset of a status u32, or -1 */
+	bool zero_on_error; /* a failure status forbids the rest */
+} codec;
+
+#define WRAP(name, T)                                                                                              \
+	static ady_err enc_##name(const void *m, uint8_t *buf, size_t cap, size_t *len)                            \
+	{                                                                                                          \
+		return ady_msg_encode_##name((const T *)m, buf, cap, len);                                         \
+	}                                                                                                          \
+	static ady_err dec_##name(const uint8_t *p, size_t len, void *m) { return ady_msg_decode_##name(p, len, (T *)m); }
+
+WRAP(launch, ady_msg_launch)
+WRAP(launched, ady_msg_launched)
+WRAP(destroy, ady_msg_destroy)
+WRAP(status, ady_msg_status)
+WRAP(host_ready, ady_msg_host_ready)
+WRAP(getkey, ady_msg_getkey)
+WRAP(key, ady_msg_key)
+WRAP(report, ady_msg_report)
+WRAP(reported, ady_msg_reported)
+WRAP(seeded, ady_msg_seeded)
+
+static void pattern(uint8_t *p, size_t n, uint8_t seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(seed + 7 * i + 1);
+}
+
+static void fill_launch(void *v)
+{
+	ady_msg_launch *m = v;
+
+	memset(m, 0, sizeof(*m));
+	m->backend = 2; /* PROCESS */
+}
+
+static void fill_launched(void *v)
+{
+	ady_msg_launched *m = v;
+
+	memset(m, 0, sizeof(*m));
+	m->status = ADY_OK;
+	m->threads = 0x11121314;
+	m->id = 0x2122232425262728ull;
+	m->msbuf_size = 0x3132333435363738ull;
+	m->channel_size = 0x4142434445464748ull;
+	m->attributes = 0x5152535455565758ull;
+	m->host_pid = 0x61626364;
+	m->flags = ADY_LAUNCH_WEAK_MEMORY;
+	m->isvprodid = 0x7172;
+	m->isvsvn = 0x8182;
+	pattern(m->mrenclave, 32, 0x90);
+	pattern(m->mrsigner, 32, 0xb0);
+}
+
+static void fill_destroy(void *v)
+{
+	ady_msg_destroy *m = v;
+
+	memset(m, 0, sizeof(*m));
+	m->id = 0x0102030405060708ull;
+}
+
+static void fill_status(void *v)
+{
+	ady_msg_status *m = v;
+
+	memset(m, 0, sizeof(*m));
+	m->status = ADY_ERR_PERMISSION;
+}
+
+static void fill_host_ready(void *v)
+{
+	ady_msg_host_ready *m = v;
+
+	memset(m, 0, sizeof(*m));
+	m->status = ADY_ERR_SIGNATURE;
+	m->flags = ADY_LAUNCH_WEAK_MEMORY;
+	pattern(m->mrenclave, 32, 1);
+	pattern(m->mrsigner, 32, 2);
+}
+
+static void fill_getkey(void *v)
+{
+	ady_msg_getkey *m = v;
+
+	pattern(m->keyrequest, sizeof(m->keyrequest), 3);
+}
+
+static void fill_key(void *v)
+{
+	ady_msg_key *m = v;
+
+	memset(m, 0, sizeof(*m));
+	pattern(m->key, sizeof(m->key), 4);
+}
+
+static void fill_report(void *v)
+{
+	ady_msg_report *m = v;
+
+	pattern(m->targetinfo, sizeof(m->targetinfo), 5);
+	pattern(m->reportdata, sizeof(m->reportdata), 6);
+}
+
+static void fill_reported(void *v)
+{
+	ady_msg_reported *m = v;
+
+	memset(m, 0, sizeof(*m));
+	pattern(m->report, sizeof(m->report), 7);
+}
+
+static void fill_seeded(void *v)
+{
+	ady_msg_seeded *m = v;
+
+	memset(m, 0, sizeof(*m));
+	pattern(m->seed, sizeof(m->seed), 8);
+}
+
+#define C(n, t, sz, T, z0, z1, z2, z3, st, zoe)                                                                   \
+	{ #n, t, sz, sizeof(T), enc_##n, dec_##n, fill_##n, z0, z1, z2, z3, st, zoe }
+
+static const codec codecs[] = {
+	/* launch: flags and reserved must be zero */
+	C(launch, ADY_MSG_LAUNCH, 16, ady_msg_launch, 4, 16, 0, 0, -1, false),
+	C(launched, ADY_MSG_LAUNCHED, 128, ady_msg_launched, 52, 56, 120, 128, 0, true),
+	C(destroy, ADY_MSG_DESTROY, 8, ady_msg_destroy, 0, 0, 0, 0, -1, false),
+	C(status, ADY_MSG_STATUS, 8, ady_msg_status, 4, 8, 0, 0, 0, false),
+	C(host_ready, ADY_MSG_HOST_READY, 72, ady_msg_host_ready, 0, 0, 0, 0, 0, false),
+	C(getkey, ADY_MSG_GETKEY, 512, ady_msg_getkey, 0, 0, 0, 0, -1, false),
+	C(key, ADY_MSG_KEY, 24, ady_msg_key, 4, 8, 0, 0, 0, true),
+	C(report, ADY_MSG_REPORT, 576, ady_msg_report, 0, 0, 0, 0, -1, false),
+	C(reported, ADY_MSG_REPORTED, 440, ady_msg_reported, 4, 8, 0, 0, 0, true),
+	C(seeded, ADY_MSG_SEEDED, 40, ady_msg_seeded, 4, 8, 0, 0, 0, true),
+};
+#define NCODECS (sizeof(codecs) / sizeof(codecs[0]))
+
+/* Large enough for every struct and wire form. */
+typedef union anymsg {
+	ady_msg_launch launch;
+	ady_msg_launched launched;
+	ady_msg_destroy destroy;
+	ady_msg_status status;
+	ady_msg_host_ready host_ready;
+	ady_msg_getkey getkey;
+	ady_msg_key key;
+	ady_msg_report report;
+	ady_msg_reported reported;
+	ady_msg_seeded seeded;
+	ady_msg_aborted aborted;
+} anymsg;
+
+static uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+static uint64_t rd64(const uint8_t *p) { return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32; }
+static void wr32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static bool all_zero(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++) {
+		if (b[i])
+			return false;
+	}
+	return true;
+}
+
+/* ---- header ---------------------------------------------------------- */
+
+static ady_err hdr(uint16_t type, uint32_t length, ady_msg_hdr *h)
+{
+	uint8_t b[16];
+
+	ady_msg_encode_header(b, type, length);
+	return ady_msg_decode_header(b, h);
+}
+
+static void test_header_layout(void **state)
+{
+	static const uint8_t want[16] = { 'A', 'D', 'Y', 'P', 1, 0, 0x82, 0, 0x50, 0, 0, 0, 0, 0, 0, 0 };
+	uint8_t b[16];
+	ady_msg_hdr h;
+
+	(void)state;
+	ady_msg_encode_header(b, ADY_MSG_LISTING, 8 + 72);
+	assert_memory_equal(b, want, 16);
+	assert_int_equal(ady_msg_decode_header(b, &h), ADY_OK);
+	assert_int_equal(h.type, ADY_MSG_LISTING);
+	assert_int_equal(h.length, 80);
+}
+
+static void test_header_every_type(void **state)
+{
+	ady_msg_hdr h;
+
+	(void)state;
+	for (size_t i = 0; i < NCODECS; i++) {
+		assert_int_equal(hdr(codecs[i].type, (uint32_t)codecs[i].size, &h), ADY_OK);
+		assert_int_equal(h.type, codecs[i].type);
+		assert_int_equal(h.length, codecs[i].size);
+		/* Fixed types: exactly their size. */
+		assert_int_equal(hdr(codecs[i].type, (uint32_t)codecs[i].size + 1, &h), ADY_ERR_PROTOCOL);
+		assert_int_equal(h.type, 0);
+		assert_int_equal(h.length, 0);
+		assert_int_equal(hdr(codecs[i].type, (uint32_t)codecs[i].size - 1, &h), ADY_ERR_PROTOCOL);
+		assert_int_equal(hdr(codecs[i].type, 0, &h), ADY_ERR_PROTOCOL);
+	}
+	/* The empty messages. */
+	assert_int_equal(hdr(ADY_MSG_LIST, 0, &h), ADY_OK);
+	assert_int_equal(hdr(ADY_MSG_SEED, 0, &h), ADY_OK);
+	assert_int_equal(hdr(ADY_MSG_LIST, 1, &h), ADY_ERR_PROTOCOL);
+	assert_int_equal(hdr(ADY_MSG_SEED, 8, &h), ADY_ERR_PROTOCOL);
+}
+
+static void test_header_variable_lengths(void **state)
+{
+	ady_msg_hdr h;
+
+	(void)state;
+	/* LISTING: 8 + 72n, n <= ADY_LISTING_MAX. */
+	assert_int_equal(ADY_LISTING_MAX, 910);
+	assert_int_equal(hdr(ADY_MSG_LISTING, 8, &h), ADY_OK);
+	assert_int_equal(hdr(ADY_MSG_LISTING, 8 + 72, &h), ADY_OK);
+	assert_int_equal(hdr(ADY_MSG_LISTING, 8 + 72 * ADY_LISTING_MAX, &h), ADY_OK);
+	assert_int_equal(h.length, 8 + 72 * ADY_LISTING_MAX);
+	assert_int_equal(hdr(ADY_MSG_LISTING, 8 + 72 * (ADY_LISTING_MAX + 1), &h), ADY_ERR_PROTOCOL);
+	assert_int_equal(hdr(ADY_MSG_LISTING, 0, &h), ADY_ERR_PROTOCOL);
+	assert_int_equal(hdr(ADY_MSG_LISTING, 7, &h), ADY_ERR_PROTOCOL);
+	assert_int_equal(hdr(ADY_MSG_LISTING, 9, &h), ADY_ERR_PROTOCOL);
+	assert_int_equal(hdr(ADY_MSG_LISTING, 8 + 71, &h), ADY_ERR_PROTOCOL);
+	assert_int_equal(hdr(ADY_MSG_LISTING, 8 + 73, &h), ADY_ERR_PROTOCOL);
+	/* ABORTED: 4 .. 4 + 512. */
+	assert_int_equal(hdr(ADY_MSG_ABORTED, 4, &h), ADY_OK);
+	assert_int_equal(hdr(ADY_MSG_ABORTED, 5, &h), ADY_OK);
+	assert_int_equal(hdr(ADY_MSG_ABORTED, 4 + ADY_PROTO_MAX_REASON, &h), ADY_OK);
+	assert_int_equal(hdr(ADY_MSG_ABORTED, 3, &h), ADY_ERR_PROTOCOL);
+	assert_int_equal(hdr(ADY_MSG_ABORTED, 0, &h), ADY_ERR_PROTOCOL);
+	assert_int_equal(hdr(ADY_MSG_ABORTED, 5 + ADY_PROTO_MAX_REASON, &h), ADY_ERR_PROTOCOL);
+	/* Over the cap, for every kind. */
+	assert_int_equal(hdr(ADY_MSG_LISTING, ADY_PROTO_MAX_PAYLOAD + 1, &h), ADY_ERR_PROTOCOL);
+	assert_int_equal(hdr(ADY_MSG_LISTING, UINT32_MAX, &h), ADY_ERR_PROTOCOL);
+	assert_int_equal(hdr(ADY_MSG_LISTING, UINT32_MAX - 7, &h), ADY_ERR_PROTOCOL);
+	assert_int_equal(hdr(ADY_MSG_ABORTED, UINT32_MAX, &h), ADY_ERR_PROTOCOL);
+	assert_int_equal(hdr(ADY_MSG_REPORT, UINT32_MAX, &h), ADY_ERR_PROTOCOL);
+	assert_int_equal(hdr(ADY_MSG_LIST, ADY_PROTO_MAX_PAYLOAD, &h), ADY_ERR_PROTOCOL);
+}
+
+static void test_header_violations(void **state)
+{
+	uint8_t good[16], b[16];
+	ady_msg_hdr h;
+
+	(void)state;
+	ady_msg_encode_header(good, ADY_MSG_DESTROY, 8);
+	assert_int_equal(ady_msg_decode_header(good, &h), ADY_OK);
+
+	/* Any change to magic, version or reserved is refused. */
+	for (size_t i = 0; i < 16; i++) {
+		if (i >= 6 && i < 12)
+			continue; /* type and length: below */
+		for (unsigned bit = 0; bit < 8; bit++) {
+			memcpy(b, good, 16);
+			b[i] ^= (uint8_t)(1u << bit);
+			assert_int_equal(ady_msg_decode_header(b, &h), ADY_ERR_PROTOCOL);
+			assert_int_equal(h.type, 0);
+		}
+	}
+	memcpy(b, good, 16);
+	b[4] = 0; /* version 0 */
+	assert_int_equal(ady_msg_decode_header(b, &h), ADY_ERR_PROTOCOL);
+	b[4] = 2; /* version 2 */
+	assert_int_equal(ady_msg_decode_header(b, &h), ADY_ERR_PROTOCOL);
+
+	/* Unknown types, including the neighbours of known ones. */
+	static const uint16_t unknown[] = { 0x00, 0x04, 0x20, 0x26, 0x80, 0x84, 0xa1, 0xa5, 0x101, 0x8201, 0xffff };
+	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
+		assert_int_equal(hdr(unknown[i], 0, &h), ADY_ERR_PROTOCOL);
+		assert_int_equal(hdr(unknown[i], 8, &h), ADY_ERR_PROTOCOL);
+	}
+	assert_int_equal(ady_msg_decode_header(good, NULL), ADY_ERR_INVALID_ARG);
+}
+
+/* ---- fixed-size payloads --------------------------------------------- */
+
+static void test_roundtrip_all(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < NCODECS; i++) {
+		const codec *k = &codecs[i];
+		anymsg in, out;
+		uint8_t buf[1024], again[1024];
+		size_t len = 0, len2 = 0;
+
+		memset(&in, 0, sizeof(in));
+		k->fill(&in);
+		memset(buf, 0xee, sizeof(buf));
+		assert_int_equal(k->enc(&in, buf, sizeof(buf), &len), ADY_OK);
+		assert_int_equal(len, k->size);
+		assert_int_equal(buf[len], 0xee); /* nothing written past the payload */
+		memset(&out, 0xcc, sizeof(out));
+		assert_int_equal(k->dec(buf, len, &out), ADY_OK);
+		assert_memory_equal(&in, &out, k->msize);
+		assert_int_equal(k->enc(&out, again, sizeof(again), &len2), ADY_OK);
+		assert_int_equal(len2, len);
+		assert_memory_equal(buf, again, len);
+		/* The header the peer would send for it passes. */
+		ady_msg_hdr h;
+		assert_int_equal(hdr(k->type, (uint32_t)len, &h), ADY_OK);
+	}
+}
+
+static void test_short_buffer(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < NCODECS; i++) {
+		const codec *k = &codecs[i];
+		anymsg in;
+		uint8_t buf[1024];
+		size_t len = 0;
+
+		k->fill(&in);
+		assert_int_equal(k->enc(&in, buf, k->size - 1, &len), ADY_ERR_SHORT_BUFFER);
+		assert_int_equal(len, k->size);
+		len = 0;
+		assert_int_equal(k->enc(&in, NULL, 0, &len), ADY_ERR_SHORT_BUFFER);
+		assert_int_equal(len, k->size);
+		assert_int_equal(k->enc(&in, buf, sizeof(buf), NULL), ADY_ERR_INVALID_ARG);
+		assert_int_equal(k->enc(NULL, buf, sizeof(buf), &len), ADY_ERR_INVALID_ARG);
+		assert_int_equal(len, 0);
+		assert_int_equal(k->dec(buf, k->size, NULL), ADY_ERR_INVALID_ARG);
+	}
+}
+
+static void test_wrong_length(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < NCODECS; i++) {
+		const codec *k = &codecs[i];
+		anymsg in, out;
+		uint8_t buf[1024];
+		size_t len = 0;
+
+		k->fill(&in);
+		assert_int_equal(k->enc(&in, buf, sizeof(buf), &len), ADY_OK);
+		/* Too short and too long are both a protocol error, not TRUNCATED. */
+		assert_int_equal(k->dec(buf, len - 1, &out), ADY_ERR_PROTOCOL);
+		assert_true(all_zero(&out, k->msize));
+		assert_int_equal(k->dec(buf, len + 1, &out), ADY_ERR_PROTOCOL);
+		assert_int_equal(k->dec(buf, 0, &out), ADY_ERR_PROTOCOL);
+		assert_int_equal(k->dec(NULL, 0, &out), ADY_ERR_PROTOCOL);
+		assert_int_equal(k->dec(NULL, len, &out), ADY_ERR_INVALID_ARG);
+	}
+}
+
+static void test_reserved_must_be_zero(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < NCODECS; i++) {
+		const codec *k = &codecs[i];
+		anymsg in, out;
+		uint8_t buf[1024], bad[1024];
+		size_t len = 0;
+
+		k->fill(&in);
+		assert_int_equal(k->enc(&in, buf, sizeof(buf), &len), ADY_OK);
+		for (size_t off = 0; off < len; off++) {
+			bool reserved = (off >= k->z0 && off < k->z1) || (off >= k->z2 && off < k->z3);
+
+			if (!reserved)
+				continue;
+			assert_int_equal(buf[off], 0);
+			memcpy(bad, buf, len);
+			bad[off] = 0x01;
+			memset(&out, 0xcc, sizeof(out));
+			assert_int_equal(k->dec(bad, len, &out), ADY_ERR_PROTOCOL);
+			assert_true(all_zero(&out, k->msize));
+			bad[off] = 0x80;
+			assert_int_equal(k->dec(bad, len, &out), ADY_ERR_PROTOCOL);
+		}
+	}
+}
+
+static void test_status_rules(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < NCODECS; i++) {
+		const codec *k = &codecs[i];
+		anymsg in, out;
+		uint8_t buf[1024], bad[1024];
+		size_t len = 0;
+
+		if (k->status_at < 0)
+			continue;
+		k->fill(&in);
+		assert_int_equal(k->enc(&in, buf, sizeof(buf), &len), ADY_OK);
+		/* Unknown status codes. */
+		static const uint32_t unknown[] = { ADY_ERR_MAX_, ADY_ERR_MAX_ + 1, 0x80000000u, UINT32_MAX };
+		for (size_t u = 0; u < sizeof(unknown) / sizeof(unknown[0]); u++) {
+			memcpy(bad, buf, len);
+			wr32(bad + k->status_at, unknown[u]);
+			assert_int_equal(k->dec(bad, len, &out), ADY_ERR_PROTOCOL);
+		}
+		/* A failure with nothing else decodes and re-encodes. */
+		memset(bad, 0, len);
+		wr32(bad + k->status_at, ADY_ERR_BACKEND);
+		assert_int_equal(k->dec(bad, len, &out), ADY_OK);
+		assert_int_equal(rd32((const uint8_t *)&out), ADY_ERR_BACKEND);
+		/* A failure that carries data. */
+		memcpy(bad, buf, len);
+		wr32(bad + k->status_at, ADY_ERR_BACKEND);
+		assert_int_equal(k->dec(bad, len, &out), k->zero_on_error ? ADY_ERR_PROTOCOL : ADY_OK);
+		/* Encoders refuse what decoders refuse. */
+		memcpy(&out, &in, sizeof(out));
+		wr32((uint8_t *)&out, ADY_ERR_MAX_);
+		assert_int_equal(k->enc(&out, buf, sizeof(buf), &len), ADY_ERR_INVALID_ARG);
+		memcpy(&out, &in, sizeof(out));
+		wr32((uint8_t *)&out, ADY_ERR_BACKEND);
+		assert_int_equal(k->enc(&out, buf, sizeof(buf), &len), k->zero_on_error ? ADY_ERR_INVALID_ARG : ADY_OK);
+	}
+}
+
+/* Every byte value at every offset: what decodes re-encodes identically. */
+static void test_mutations_roundtrip(void **state)
+{
+	static const uint8_t vals[] = { 0x00, 0x01, 0x02, 0x04, 0x7f, 0x80, 0xff };
+
+	(void)state;
+	for (size_t i = 0; i < NCODECS; i++) {
+		const codec *k = &codecs[i];
+		anymsg in, out;
+		uint8_t buf[1024], mut[1024], again[1024];
+		size_t len = 0, len2;
+
+		k->fill(&in);
+		assert_int_equal(k->enc(&in, buf, sizeof(buf), &len), ADY_OK);
+		for (size_t off = 0; off < len; off++) {
+			for (size_t v = 0; v < sizeof(vals); v++) {
+				memcpy(mut, buf, len);
+				mut[off] = vals[v];
+				if (k->dec(mut, len, &out) != ADY_OK)
+					continue;
+				assert_int_equal(k->enc(&out, again, sizeof(again), &len2), ADY_OK);
+				assert_int_equal(len2, len);
+				assert_memory_equal(again, mut, len);
+			}
+		}
+	}
+}
+
+static void test_launch(void **state)
+{
+	ady_msg_launch m, out;
+	uint8_t buf[16];
+	size_t len;
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	m.backend = 3;
+	assert_int_equal(ady_msg_encode_launch(&m, buf, sizeof(buf), &len), ADY_OK);
+	assert_int_equal(rd32(buf), 3);
+	assert_int_equal(ady_msg_decode_launch(buf, len, &out), ADY_OK);
+	assert_int_equal(out.backend, 3);
+	/* Unknown backend, flags, reserved. */
+	wr32(buf, 4);
+	assert_int_equal(ady_msg_decode_launch(buf, len, &out), ADY_ERR_PROTOCOL);
+	wr32(buf, UINT32_MAX);
+	assert_int_equal(ady_msg_decode_launch(buf, len, &out), ADY_ERR_PROTOCOL);
+	m.backend = 4;
+	assert_int_equal(ady_msg_encode_launch(&m, buf, sizeof(buf), &len), ADY_ERR_INVALID_ARG);
+	m.backend = 0;
+	m.flags = 1;
+	assert_int_equal(ady_msg_encode_launch(&m, buf, sizeof(buf), &len), ADY_ERR_INVALID_ARG);
+	m.flags = 0;
+	m.reserved = 1ull << 63;
+	assert_int_equal(ady_msg_encode_launch(&m, buf, sizeof(buf), &len), ADY_ERR_INVALID_ARG);
+}
+
+static void test_launched_layout(void **state)
+{
+	ady_msg_launched m, out;
+	uint8_t buf[128];
+	size_t len;
+
+	(void)state;
+	fill_launched(&m);
+	assert_int_equal(ady_msg_encode_launched(&m, buf, sizeof(buf), &len), ADY_OK);
+	assert_int_equal(len, 128);
+	assert_int_equal(rd32(buf + 0), m.status);
+	assert_int_equal(rd32(buf + 4), m.threads);
+	assert_true(rd64(buf + 8) == m.id);
+	assert_true(rd64(buf + 16) == m.msbuf_size);
+	assert_true(rd64(buf + 24) == m.channel_size);
+	assert_true(rd64(buf + 32) == m.attributes);
+	assert_int_equal(rd32(buf + 40), m.host_pid);
+	assert_int_equal(rd32(buf + 44), m.flags);
+	assert_int_equal(buf[48] | buf[49] << 8, m.isvprodid);
+	assert_int_equal(buf[50] | buf[51] << 8, m.isvsvn);
+	assert_memory_equal(buf + 56, m.mrenclave, 32);
+	assert_memory_equal(buf + 88, m.mrsigner, 32);
+	/* Unknown launch flags. */
+	wr32(buf + 44, 2);
+	assert_int_equal(ady_msg_decode_launched(buf, len, &out), ADY_ERR_PROTOCOL);
+	m.flags = 0x80000000u;
+	assert_int_equal(ady_msg_encode_launched(&m, buf, sizeof(buf), &len), ADY_ERR_INVALID_ARG);
+}
+
+static void test_other_layouts(void **state)
+{
+	ady_msg_host_ready hr;
+	ady_msg_key k;
+	ady_msg_reported r;
+	ady_msg_seeded s;
+	ady_msg_report rp;
+	ady_msg_status st;
+	uint8_t buf[1024];
+	size_t len;
+
+	(void)state;
+	fill_host_ready(&hr);
+	assert_int_equal(ady_msg_encode_host_ready(&hr, buf, sizeof(buf), &len), ADY_OK);
+	assert_int_equal(rd32(buf), ADY_ERR_SIGNATURE);
+	assert_int_equal(rd32(buf + 4), ADY_LAUNCH_WEAK_MEMORY);
+	assert_memory_equal(buf + 8, hr.mrenclave, 32);
+	assert_memory_equal(buf + 40, hr.mrsigner, 32);
+	/* Unknown flags. */
+	wr32(buf + 4, 2);
+	assert_int_equal(ady_msg_decode_host_ready(buf, len, &hr), ADY_ERR_PROTOCOL);
+	fill_host_ready(&hr);
+	hr.flags = 0x80000000u;
+	assert_int_equal(ady_msg_encode_host_ready(&hr, buf, sizeof(buf), &len), ADY_ERR_INVALID_ARG);
+	fill_key(&k);
+	assert_int_equal(ady_msg_encode_key(&k, buf, sizeof(buf), &len), ADY_OK);
+	assert_memory_equal(buf + 8, k.key, 16);
+	fill_reported(&r);
+	assert_int_equal(ady_msg_encode_reported(&r, buf, sizeof(buf), &len), ADY_OK);
+	assert_memory_equal(buf + 8, r.report, 432);
+	fill_seeded(&s);
+	assert_int_equal(ady_msg_encode_seeded(&s, buf, sizeof(buf), &len), ADY_OK);
+	assert_memory_equal(buf + 8, s.seed, 32);
+	fill_report(&rp);
+	assert_int_equal(ady_msg_encode_report(&rp, buf, sizeof(buf), &len), ADY_OK);
+	assert_memory_equal(buf, rp.targetinfo, 512);
+	assert_memory_equal(buf + 512, rp.reportdata, 64);
+	fill_status(&st);
+	assert_int_equal(ady_msg_encode_status(&st, buf, sizeof(buf), &len), ADY_OK);
+	assert_int_equal(rd32(buf), ADY_ERR_PERMISSION);
+	assert_int_equal(rd32(buf + 4), 0);
+}
+
+/* ---- LISTING --------------------------------------------------------- */
+
+static ady_listing_entry entries[ADY_LISTING_MAX + 1];
+static uint8_t big[8 + 72 * (ADY_LISTING_MAX + 1)];
+
+static void fill_entries(void)
+{
+	for (uint32_t i = 0; i < ADY_LISTING_MAX + 1; i++) {
+		ady_listing_entry *e = &entries[i];
+
+		memset(e, 0, sizeof(*e));
+		e->id = 0x1000000000ull + i;
+		e->owner_uid = 1000 + i;
+		e->host_pid = 4000 + i;
+		e->backend = 2;
+		e->flags = i & 1;
+		e->memory = (uint64_t)i << 20;
+		e->started = 1700000000ull + i;
+		pattern(e->mrenclave, 32, (uint8_t)i);
+	}
+}
+
+static void check_listing(uint32_t n)
+{
+	size_t len = 0, len2 = 0;
+	uint32_t count = 99;
+	ady_listing_entry e;
+	ady_msg_hdr h;
+
+	assert_int_equal(ady_msg_encode_listing(entries, n, big, sizeof(big), &len), ADY_OK);
+	assert_int_equal(len, 8 + 72 * (size_t)n);
+	assert_int_equal(rd32(big), n);
+	assert_int_equal(rd32(big + 4), 0);
+	assert_int_equal(hdr(ADY_MSG_LISTING, (uint32_t)len, &h), ADY_OK);
+	assert_int_equal(ady_msg_decode_listing(big, len, 0, &count, NULL), ADY_OK);
+	assert_int_equal(count, n);
+	for (uint32_t i = 0; i < n; i++) {
+		assert_int_equal(ady_msg_decode_listing(big, len, i, &count, &e), ADY_OK);
+		assert_memory_equal(&e, &entries[i], sizeof(e));
+	}
+	assert_int_equal(ady_msg_decode_listing(big, len, n, &count, &e), ADY_ERR_RANGE);
+	assert_int_equal(count, n);
+	assert_true(all_zero(&e, sizeof(e)));
+	/* Too small a buffer. */
+	assert_int_equal(ady_msg_encode_listing(entries, n, big, len - 1, &len2), ADY_ERR_SHORT_BUFFER);
+	assert_int_equal(len2, len);
+}
+
+static void test_listing_sizes(void **state)
+{
+	size_t len = 0;
+	ady_listing_entry e;
+	uint32_t count;
+
+	(void)state;
+	fill_entries();
+	check_listing(0);
+	check_listing(1);
+	check_listing(2);
+	check_listing(ADY_LISTING_MAX);
+	/* One too many. */
+	assert_int_equal(ady_msg_encode_listing(entries, ADY_LISTING_MAX + 1, big, sizeof(big), &len),
+			 ADY_ERR_INVALID_ARG);
+	memset(big, 0, sizeof(big));
+	wr32(big, ADY_LISTING_MAX + 1);
+	for (uint32_t i = 0; i < ADY_LISTING_MAX + 1; i++)
+		big[8 + 72 * i + 16] = 2;
+	assert_int_equal(ady_msg_decode_listing(big, sizeof(big), 0, &count, &e), ADY_ERR_PROTOCOL);
+	assert_int_equal(count, 0);
+	/* An empty listing from NULL entries. */
+	assert_int_equal(ady_msg_encode_listing(NULL, 0, big, sizeof(big), &len), ADY_OK);
+	assert_int_equal(len, 8);
+	assert_int_equal(ady_msg_encode_listing(NULL, 1, big, sizeof(big), &len), ADY_ERR_INVALID_ARG);
+}
+
+static void test_listing_violations(void **state)
+{
+	uint8_t buf[8 + 72 * 3], bad[8 + 72 * 3 + 72];
+	size_t len = 0;
+	uint32_t count;
+	ady_listing_entry e;
+
+	(void)state;
+	fill_entries();
+	assert_int_equal(ady_msg_encode_listing(entries, 3, buf, sizeof(buf), &len), ADY_OK);
+	assert_int_equal(len, sizeof(buf));
+
+	/* count disagrees with the length. */
+	memcpy(bad, buf, len);
+	wr32(bad, 2);
+	assert_int_equal(ady_msg_decode_listing(bad, len, 0, &count, NULL), ADY_ERR_PROTOCOL);
+	wr32(bad, 4);
+	assert_int_equal(ady_msg_decode_listing(bad, len, 0, &count, NULL), ADY_ERR_PROTOCOL);
+	wr32(bad, UINT32_MAX);
+	assert_int_equal(ady_msg_decode_listing(bad, len, 0, &count, NULL), ADY_ERR_PROTOCOL);
+	/* Truncated or extended payloads. */
+	assert_int_equal(ady_msg_decode_listing(buf, len - 1, 0, &count, NULL), ADY_ERR_PROTOCOL);
+	assert_int_equal(ady_msg_decode_listing(buf, 7, 0, &count, NULL), ADY_ERR_PROTOCOL);
+	assert_int_equal(ady_msg_decode_listing(buf, 0, 0, &count, NULL), ADY_ERR_PROTOCOL);
+	memcpy(bad, buf, len);
+	memset(bad + len, 0, 72);
+	assert_int_equal(ady_msg_decode_listing(bad, len + 72, 0, &count, NULL), ADY_ERR_PROTOCOL);
+	/* Reserved header word. */
+	for (size_t off = 4; off < 8; off++) {
+		memcpy(bad, buf, len);
+		bad[off] = 1;
+		assert_int_equal(ady_msg_decode_listing(bad, len, 0, &count, NULL), ADY_ERR_PROTOCOL);
+		assert_int_equal(count, 0);
+	}
+	/* A bad last entry fails the message even when asking for entry 0. */
+	memcpy(bad, buf, len);
+	wr32(bad + 8 + 72 * 2 + 16, 4); /* backend */
+	assert_int_equal(ady_msg_decode_listing(bad, len, 0, &count, &e), ADY_ERR_PROTOCOL);
+	assert_true(all_zero(&e, sizeof(e)));
+	memcpy(bad, buf, len);
+	wr32(bad + 8 + 72 * 2 + 20, 2); /* flags */
+	assert_int_equal(ady_msg_decode_listing(bad, len, 0, &count, NULL), ADY_ERR_PROTOCOL);
+	/* Entry layout. */
+	assert_true(rd64(buf + 8 + 72) == entries[1].id);
+	assert_int_equal(rd32(buf + 8 + 72 + 8), entries[1].owner_uid);
+	assert_int_equal(rd32(buf + 8 + 72 + 12), entries[1].host_pid);
+	assert_int_equal(rd32(buf + 8 + 72 + 16), entries[1].backend);
+	assert_int_equal(rd32(buf + 8 + 72 + 20), entries[1].flags);
+	assert_true(rd64(buf + 8 + 72 + 24) == entries[1].memory);
+	assert_true(rd64(buf + 8 + 72 + 32) == entries[1].started);
+	assert_memory_equal(buf + 8 + 72 + 40, entries[1].mrenclave, 32);
+	/* Encoder refuses bad entries and bad arguments. */
+	entries[1].backend = 9;
+	assert_int_equal(ady_msg_encode_listing(entries, 3, buf, sizeof(buf), &len), ADY_ERR_INVALID_ARG);
+	entries[1].backend = 2;
+	assert_int_equal(ady_msg_decode_listing(buf, sizeof(buf), 0, NULL, NULL), ADY_ERR_INVALID_ARG);
+	assert_int_equal(ady_msg_decode_listing(NULL, 8, 0, &count, NULL), ADY_ERR_INVALID_ARG);
+}
+
+/* ---- ABORTED --------------------------------------------------------- */
+
+static void test_aborted(void **state)
+{
+	ady_msg_aborted m, out;
+	uint8_t buf[4 + ADY_PROTO_MAX_REASON + 8], again[sizeof(buf)];
+	size_t len = 0, len2 = 0;
+	ady_msg_hdr h;
+
+	(void)state;
+	for (uint32_t n = 0; n <= ADY_PROTO_MAX_REASON; n += (n < 4 ? 1 : 127)) {
+		memset(&m, 0, sizeof(m));
+		m.len = n;
+		pattern(m.reason, n, 0x30);
+		assert_int_equal(ady_msg_encode_aborted(&m, buf, sizeof(buf), &len), ADY_OK);
+		assert_int_equal(len, 4 + n);
+		assert_int_equal(rd32(buf), n);
+		assert_int_equal(hdr(ADY_MSG_ABORTED, (uint32_t)len, &h), ADY_OK);
+		memset(&out, 0xcc, sizeof(out));
+		assert_int_equal(ady_msg_decode_aborted(buf, len, &out), ADY_OK);
+		assert_memory_equal(&out, &m, sizeof(m)); /* reason zero after len */
+		assert_int_equal(ady_msg_encode_aborted(&out, again, sizeof(again), &len2), ADY_OK);
+		assert_int_equal(len2, len);
+		assert_memory_equal(again, buf, len);
+		assert_int_equal(ady_msg_encode_aborted(&m, buf, len - 1, &len2), ADY_ERR_SHORT_BUFFER);
+		assert_int_equal(len2, len);
+	}
+	/* The maximum. */
+	m.len = ADY_PROTO_MAX_REASON;
+	pattern(m.reason, ADY_PROTO_MAX_REASON, 1);
+	assert_int_equal(ady_msg_encode_aborted(&m, buf, sizeof(buf), &len), ADY_OK);
+	assert_int_equal(len, 4 + ADY_PROTO_MAX_REASON);
+	assert_int_equal(ady_msg_decode_aborted(buf, len, &out), ADY_OK);
+	assert_memory_equal(&out, &m, sizeof(m));
+
+	/* len mismatch with the payload, both ways. */
+	memset(&m, 0, sizeof(m));
+	m.len = 10;
+	assert_int_equal(ady_msg_encode_aborted(&m, buf, sizeof(buf), &len), ADY_OK);
+	wr32(buf, 9);
+	assert_int_equal(ady_msg_decode_aborted(buf, len, &out), ADY_ERR_PROTOCOL);
+	assert_true(all_zero(&out, sizeof(out)));
+	wr32(buf, 11);
+	assert_int_equal(ady_msg_decode_aborted(buf, len, &out), ADY_ERR_PROTOCOL);
+	wr32(buf, UINT32_MAX);
+	assert_int_equal(ady_msg_decode_aborted(buf, len, &out), ADY_ERR_PROTOCOL);
+	wr32(buf, 10);
+	assert_int_equal(ady_msg_decode_aborted(buf, len, &out), ADY_OK);
+	assert_int_equal(ady_msg_decode_aborted(buf, len - 1, &out), ADY_ERR_PROTOCOL);
+	/* Payload lengths outside 4 .. 4 + 512. */
+	memset(buf, 0, sizeof(buf));
+	assert_int_equal(ady_msg_decode_aborted(buf, 3, &out), ADY_ERR_PROTOCOL);
+	assert_int_equal(ady_msg_decode_aborted(buf, 0, &out), ADY_ERR_PROTOCOL);
+	wr32(buf, ADY_PROTO_MAX_REASON + 1);
+	assert_int_equal(ady_msg_decode_aborted(buf, 4 + ADY_PROTO_MAX_REASON + 1, &out), ADY_ERR_PROTOCOL);
+	/* Encoder: len over the cap. */
+	m.len = ADY_PROTO_MAX_REASON + 1;
+	assert_int_equal(ady_msg_encode_aborted(&m, buf, sizeof(buf), &len), ADY_ERR_INVALID_ARG);
+	m.len = UINT32_MAX;
+	assert_int_equal(ady_msg_encode_aborted(&m, buf, sizeof(buf), &len), ADY_ERR_INVALID_ARG);
+	assert_int_equal(ady_msg_decode_aborted(buf, 4, NULL), ADY_ERR_INVALID_ARG);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_header_layout),
+		cmocka_unit_test(test_header_every_type),
+		cmocka_unit_test(test_header_variable_lengths),
+		cmocka_unit_test(test_header_violations),
+		cmocka_unit_test(test_roundtrip_all),
+		cmocka_unit_test(test_short_buffer),
+		cmocka_unit_test(test_wrong_length),
+		cmocka_unit_test(test_reserved_must_be_zero),
+		cmocka_unit_test(test_status_rules),
+		cmocka_unit_test(test_mutations_roundtrip),
+		cmocka_unit_test(test_launch),
+		cmocka_unit_test(test_launched_layout),
+		cmocka_unit_test(test_other_layouts),
+		cmocka_unit_test(test_listing_sizes),
+		cmocka_unit_test(test_listing_violations),
+		cmocka_unit_test(test_aborted),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
