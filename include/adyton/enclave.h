@@ -132,6 +132,11 @@ ADY_MUST_CHECK ady_err ady_verify_report(const uint8_t report[static 432]);
  * should create a report for us. */
 ADY_MUST_CHECK ady_err ady_self_targetinfo(uint8_t targetinfo[static 512]);
 
+/* AES-128-CMAC (RFC 4493) on BearSSL's AES: BearSSL has no CMAC, and
+ * SGX reports are MACed with it. */
+ADY_MUST_CHECK ady_err ady_cmac_aes128(const uint8_t key[static 16], const void *msg, size_t len,
+				       uint8_t mac[static 16]);
+
 /* n random bytes: an HMAC-DRBG seeded from RDRAND (when the CPU has it)
  * and seed material from the platform, reseeded periodically. */
 ADY_MUST_CHECK ady_err ady_random(void *buf, size_t n);

@@ -10,8 +10,12 @@
  *   MRSIGNER if policy has MRSIGNER else zeros (32) | ISVPRODID u16 |
  *   request ISVSVN u16 | request CPUSVN (16) |
  *   (ATTRIBUTES & (request ATTRIBUTEMASK | INIT | DEBUG)) (16) |
- *   (MISCSELECT & request MISCMASK) u32 | request KEYID (32) | CONFIGSVN u16
- * truncated to 16 bytes.  REPORT keys always bind MRENCLAVE and the
+ *   (MISCSELECT & request MISCMASK) u32 | request KEYID (32) | CONFIGSVN u16 |
+ *   request ATTRIBUTEMASK as sent (16) | request MISCMASK u32
+ * truncated to 16 bytes (offsets in derive.c).  The masks themselves are
+ * bound, as SGX's EGETKEY binds them: otherwise flipping a mask bit over an
+ * attribute the enclave lacks would leave the key unchanged, and a sealed
+ * blob with a changed key request would still open.  REPORT keys always bind MRENCLAVE and the
  * attributes of the enclave that owns them (what EGETKEY(REPORT) does).
  * Refused (ADY_ERR_PERMISSION): request ISVSVN above the enclave's, CPUSVN
  * above the platform's, EINITTOKEN keys, PROVISION/PROVISION_SEAL keys
