@@ -18,3 +18,17 @@ set_tests_properties(out_of_tree PROPERTIES TIMEOUT 300)
 ady_integration_test(hello_demo $<TARGET_FILE:hello>)
 set_tests_properties(hello_demo PROPERTIES PASS_REGULAR_EXPRESSION
   "ecall sha256\\(\"abc\"\\) -> ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+
+# The same suite through adytond on the process backend.
+add_test(NAME host_test_process COMMAND host_test)
+set_tests_properties(host_test_process PROPERTIES LABELS integration TIMEOUT 120
+  ENVIRONMENT "${ADY_PROCESS_TEST_ENV}")
+ady_integration_test(hello_demo_process $<TARGET_FILE:hello> --backend process)
+set_tests_properties(hello_demo_process PROPERTIES ENVIRONMENT "${ADY_PROCESS_TEST_ENV}"
+  PASS_REGULAR_EXPRESSION "on the process backend.*ecall sha256\\(\"abc\"\\) -> ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+
+# adytond and the process backend under attack and load.
+ady_unit_test(daemon_test adyton::host OpenSSL::Crypto)
+add_dependencies(daemon_test testenc-signed)
+set_tests_properties(daemon_test PROPERTIES LABELS integration TIMEOUT 240
+  ENVIRONMENT "${ADY_PROCESS_TEST_ENV}")

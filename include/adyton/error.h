@@ -68,6 +68,8 @@ enum {
 	ADY_ERR_PROTOCOL = 68,         /* the other side broke the call protocol */
 	ADY_ERR_PERMISSION = 69,       /* policy refuses this */
 	ADY_ERR_STATE = 70,            /* called in a state where it is not allowed */
+	ADY_ERR_ENCLAVE_LOST = 71,     /* the enclave's host process is gone (crash, kill, seccomp) */
+	ADY_ERR_DAEMON = 72,           /* adytond cannot be reached or started */
 
 	ADY_ERR_MAX_
 };

@@ -52,6 +52,8 @@ const char *ady_strerror(ady_err err)
 	case ADY_ERR_PROTOCOL: return "call protocol violated";
 	case ADY_ERR_PERMISSION: return "permission denied by policy";
 	case ADY_ERR_STATE: return "operation not allowed in this state";
+	case ADY_ERR_ENCLAVE_LOST: return "enclave host process died";
+	case ADY_ERR_DAEMON: return "adytond cannot be reached or started";
 	default: return "unknown error";
 	}
 }

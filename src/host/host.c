@@ -17,7 +17,7 @@
 /* The enclave whose OCALL handler this thread is running, if any. */
 static __thread ady_enclave *in_ocall_of;
 
-static const ady_backend_ops *const backends[] = {&ady_backend_sim};
+static const ady_backend_ops *const backends[] = {&ady_backend_sim, &ady_backend_process};
 
 /* see adyton/host.h */
 const char *ady_backend_name(ady_backend b)
@@ -60,8 +60,8 @@ static const ady_backend_ops *find_backend(ady_backend b)
 	return NULL;
 }
 
-/* auto: the strongest backend that is available.  Only sim exists in this
- * build; process and kvm come with their issues and will rank first. */
+/* auto: the strongest backend that is available: kvm (when it lands),
+ * process, and sim only when neither can run. */
 static ady_err choose_backend(ady_backend want, const ady_backend_ops **out)
 {
 	static const ady_backend order[] = {ADY_BACKEND_KVM, ADY_BACKEND_PROCESS, ADY_BACKEND_SIM};
@@ -122,6 +122,11 @@ ady_err ady_enclave_open(const char *path, const ady_enclave_opts *opts, ady_enc
 	}
 	e->ops = ops;
 	e->opts = *opts;
+	e->path = strdup(path);
+	if (!e->path) {
+		err = ADY_ERR_NOMEM;
+		goto free_enclave;
+	}
 	memcpy(e->info.mrenclave, img->mrenclave, 32);
 	memcpy(e->info.mrsigner, img->mrsigner, 32);
 	e->info.isvprodid = img->sigstruct.isvprodid;
@@ -161,6 +166,7 @@ destroy_cond:
 destroy_mutex:
 	pthread_mutex_destroy(&e->lock);
 free_enclave:
+	free(e->path);
 	free(e);
 free_image:
 	ady_image_free(img);
@@ -180,6 +186,7 @@ void ady_enclave_close(ady_enclave *e)
 		}
 	}
 	free(e->abort_reason);
+	free(e->path);
 	pthread_cond_destroy(&e->slot_free);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
@@ -235,6 +242,8 @@ ady_err ady_ecall(ady_enclave *e, uint32_t index, const void *in, size_t in_len,
 		return ADY_ERR_INVALID_ARG;
 	if (in_ocall_of == e)
 		return ADY_ERR_NESTED;
+	if (__atomic_load_n(&e->lost, __ATOMIC_ACQUIRE))
+		return ADY_ERR_ENCLAVE_LOST;
 	if (__atomic_load_n(&e->aborted, __ATOMIC_ACQUIRE))
 		return ADY_ERR_ABORTED;
 	data = e->info.msbuf_size - ADY_MS_HEADER;
@@ -264,6 +273,8 @@ ady_err ady_ecall(ady_enclave *e, uint32_t index, const void *in, size_t in_len,
 		}
 	} else if (err == ADY_ERR_ABORTED) {
 		__atomic_store_n(&e->aborted, true, __ATOMIC_RELEASE);
+	} else if (err == ADY_ERR_ENCLAVE_LOST) {
+		__atomic_store_n(&e->lost, true, __ATOMIC_RELEASE);
 	}
 	release_slot(e, slot);
 	return err;

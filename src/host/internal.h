@@ -25,6 +25,7 @@ typedef struct ady_backend_ops {
 } ady_backend_ops;
 
 extern const ady_backend_ops ady_backend_sim;
+extern const ady_backend_ops ady_backend_process;
 
 struct ady_enclave {
 	const ady_backend_ops *ops;
@@ -34,11 +35,13 @@ struct ady_enclave {
 	uint8_t *msbuf;               /* info.threads slots of info.msbuf_size */
 
 	ady_enclave_opts opts;
+	char *path;                   /* the image file (backends that re-open it) */
 
 	pthread_mutex_t lock;
 	pthread_cond_t slot_free;
 	uint64_t busy;                /* bit i: slot i in a call */
 	bool aborted;
+	bool lost;                    /* the enclave's process is gone */
 	char *abort_reason;
 
 	/* host-side private copies for OCALLs, one pair per slot, grown lazily */

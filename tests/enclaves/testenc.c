@@ -181,5 +181,55 @@ static ady_err status(const uint8_t *in, size_t in_len, uint8_t *out, size_t out
 	return (ady_err)get_u32(in, in_len);
 }
 
+/*
+ * A secret that exists only inside the enclave: 4 KiB of SHA-256 blocks,
+ * block i = SHA-256("adyton-canary" | seed | i as one byte).  The test
+ * computes the same bytes and searches the enclave host's memory for them.
+ */
+static uint8_t *secret;
+
+static ady_err keep_secret(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
+{
+	(void)out, (void)out_cap, (void)out_len;
+	if (in_len != 16)
+		return ADY_ERR_INVALID_ARG;
+	if (!secret)
+		secret = malloc(4096);
+	if (!secret)
+		return ADY_ERR_NOMEM;
+	for (unsigned i = 0; i < 4096 / 32; i++) {
+		br_sha256_context c;
+		uint8_t idx = (uint8_t)i;
+		br_sha256_init(&c);
+		br_sha256_update(&c, "adyton-canary", 13);
+		br_sha256_update(&c, in, 16);
+		br_sha256_update(&c, &idx, 1);
+		br_sha256_out(&c, secret + 32 * i);
+	}
+	return ADY_OK;
+}
+
+static ady_err raw_syscall(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
+{
+	long ret = 39; /* getpid */
+
+	(void)in, (void)in_len, (void)out, (void)out_cap, (void)out_len;
+	__asm__ volatile("syscall" : "+a"(ret) : : "rcx", "r11", "memory");
+	return ADY_OK;
+}
+
+static ady_err wild(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
+{
+	uint64_t addr = 0;
+
+	(void)out, (void)out_cap, (void)out_len;
+	if (in_len != 8)
+		return ADY_ERR_INVALID_ARG;
+	for (int i = 0; i < 8; i++)
+		addr |= (uint64_t)in[i] << (8 * i);
+	*(volatile uint64_t *)(uintptr_t)addr = 0x4141414141414141ull;
+	return ADY_OK;
+}
+
 ADY_ECALLS(echo, do_abort, ocall_echo, ocall_nested, heap, gcm, smash, out_len_lie, ocall_index, log_line, fill,
-	   ocall_big, private_copies, status);
+	   ocall_big, private_copies, status, keep_secret, raw_syscall, wild);

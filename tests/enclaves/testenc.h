@@ -17,6 +17,9 @@ enum {
 	T_OCALL_BIG = 11,    /* OCALL with out_cap above the slot */
 	T_PRIVATE = 12,      /* ADY_OK iff in and out are enclave memory, not the app's */
 	T_STATUS = 13,       /* returns the u32 LE status in in[0..3] */
+	T_SECRET = 14,       /* keeps 4 KiB derived from the 16-byte seed in heap (see testenc.c) */
+	T_SYSCALL = 15,      /* executes a raw getpid system call (the process backend kills it) */
+	T_WILD = 16,         /* writes to the u64 LE address in in[0..7] */
 	T_COUNT
 };
 

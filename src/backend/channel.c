@@ -1,0 +1,66 @@
+/* Doorbells of the shared channel; see channel.h. */
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend/channel.h"
+
+#define SPINS 4000           /* ~ a few microseconds of pause */
+#define SLEEP_NS 50000000L   /* 50 ms between liveness checks */
+
+/* see channel.h */
+uint64_t ady_chan_size(uint32_t threads, uint64_t msbuf_size)
+{
+	uint64_t slots, total;
+
+	if (__builtin_mul_overflow((uint64_t)threads, msbuf_size, &slots) ||
+	    __builtin_add_overflow(slots, (uint64_t)ADY_CHAN_CTL_SIZE, &total))
+		return 0;
+	return total;
+}
+
+static long futex(uint32_t *addr, int op, uint32_t val, const struct timespec *ts)
+{
+	/* Shared (not FUTEX_PRIVATE): the two sides are different processes. */
+	return syscall(SYS_futex, addr, op, val, ts, NULL, 0);
+}
+
+/* see channel.h */
+void ady_chan_post(ady_chan_ctl *c, uint32_t to)
+{
+	__atomic_store_n(&c->turn, to, __ATOMIC_SEQ_CST);
+	/* Dekker with the waiter: it sets waiting, then re-reads turn; we set
+	 * turn, then read waiting.  Sequential consistency on both sides means
+	 * at least one of us sees the other's store. */
+	if (__atomic_load_n(&c->waiting[to], __ATOMIC_SEQ_CST))
+		futex(&c->turn, FUTEX_WAKE, 1, NULL);
+}
+
+/* see channel.h */
+ady_err ady_chan_wait(ady_chan_ctl *c, uint32_t me, int (*alive)(void *ctx), void *ctx)
+{
+	static const struct timespec period = {0, SLEEP_NS};
+
+	for (int i = 0; i < SPINS; i++) {
+		if (__atomic_load_n(&c->turn, __ATOMIC_ACQUIRE) == me)
+			return ADY_OK;
+		__builtin_ia32_pause();
+	}
+	for (;;) {
+		uint32_t t;
+
+		__atomic_store_n(&c->waiting[me], 1, __ATOMIC_SEQ_CST);
+		t = __atomic_load_n(&c->turn, __ATOMIC_SEQ_CST);
+		if (t == me) {
+			__atomic_store_n(&c->waiting[me], 0, __ATOMIC_RELAXED);
+			return ADY_OK;
+		}
+		if (__atomic_load_n(&c->dead, __ATOMIC_ACQUIRE) || (alive && !alive(ctx))) {
+			__atomic_store_n(&c->waiting[me], 0, __ATOMIC_RELAXED);
+			return ADY_ERR_ENCLAVE_LOST;
+		}
+		futex(&c->turn, FUTEX_WAIT, t, &period);
+		__atomic_store_n(&c->waiting[me], 0, __ATOMIC_RELAXED);
+	}
+}

@@ -1,0 +1,60 @@
+/*
+ * src/backend/channel.h - the channel between an application and an
+ * enclave that runs in another process (process backend; kvm later): one
+ * shared memfd, created and sealed (no shrink, no grow) by adytond.
+ *
+ *   [0, 4096)                        control page: one ady_chan_ctl per slot
+ *   [4096 + i*msbuf_size, ...)       marshalling slot i (adyton/msbuf.h)
+ *
+ * Doorbells: each slot's `turn` says whose move it is.  The side whose
+ * turn it is writes the slot, sets `kind` (and `op`/`rc`), then hands the
+ * turn over and wakes the other side if it sleeps (futex on `turn`).
+ * Waiting spins briefly, then sleeps on the futex, so a call costs no
+ * socket round trip.  Either side may be hostile to the other: every value
+ * read from here is read once and checked; the enclave reads the slot only
+ * through ady_ms_decode.  adytond sets `dead` when the enclave host exits.
+ */
+#ifndef ADY_BACKEND_CHANNEL_H
+#define ADY_BACKEND_CHANNEL_H
+
+#include <stdint.h>
+
+#include "adyton/error.h"
+
+#define ADY_CHAN_CTL_SIZE 4096u
+
+enum { ADY_TURN_APP = 0, ADY_TURN_HOST = 1 };
+
+enum {
+	ADY_KIND_ECALL = 1,  /* app -> host: run the ECALL posted in the slot */
+	ADY_KIND_DONE = 2,   /* host -> app: the ECALL returned rc */
+	ADY_KIND_EXIT = 3,   /* host -> app: serve exit `op` (OCALL, LOG, ABORT) */
+	ADY_KIND_RESUME = 4, /* app -> host: the exit is served, rc for the enclave */
+};
+
+typedef struct ady_chan_ctl {
+	uint32_t turn;
+	uint32_t kind;
+	uint32_t op;
+	uint32_t dead;          /* set by adytond: the enclave host is gone */
+	uint64_t rc;
+	uint32_t waiting[2];    /* [ADY_TURN_APP], [ADY_TURN_HOST]: that side sleeps */
+	uint8_t reserved[32];
+} ady_chan_ctl;
+_Static_assert(sizeof(ady_chan_ctl) == 64, "one cache line per slot");
+_Static_assert(64u * sizeof(ady_chan_ctl) <= ADY_CHAN_CTL_SIZE, "control page");
+
+/* Channel bytes for threads slots of msbuf_size; 0 on overflow. */
+uint64_t ady_chan_size(uint32_t threads, uint64_t msbuf_size);
+
+/* Hands the turn to `to` and wakes it if it sleeps. */
+void ady_chan_post(ady_chan_ctl *c, uint32_t to);
+
+/*
+ * Waits until it is `me`'s turn: spins, then sleeps on the futex.  Returns
+ * ADY_OK, or ADY_ERR_ENCLAVE_LOST when `dead` is set or alive(ctx) says the
+ * other side is gone (checked every sleep period; alive may be NULL).
+ */
+ady_err ady_chan_wait(ady_chan_ctl *c, uint32_t me, int (*alive)(void *ctx), void *ctx);
+
+#endif

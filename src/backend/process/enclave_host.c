@@ -1,0 +1,426 @@
+/*
+ * adyton-enclave-host: the process an enclave runs in on the process
+ * backend.  adytond starts it with
+ *   fd 3: the signed image (read-only)
+ *   fd 4: the channel memfd shared with the application (sealed size)
+ *   fd 5: a private SOCK_SEQPACKET socket to adytond
+ * It loads and measures every page itself, verifies the SIGSTRUCT, maps the
+ * enclave into memfd_secret memory (not in the kernel's direct map, not
+ * readable through /proc/PID/mem or ptrace), makes itself undumpable, keeps
+ * no descriptor but the daemon socket and stderr, installs a seccomp
+ * allowlist, reports the identity it measured, and only then serves calls.
+ *
+ * Threads: one per thread slot, each waiting on its slot's doorbell.  The
+ * enclave's platform exits (keys, reports, seed) go to adytond, which
+ * answers from the identity it recorded at launch; the enclave's other
+ * exits (OCALL, log, abort) go to the application through the channel.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "adyton/image.h"
+#include "adyton/msbuf.h"
+#include "adyton/proto.h"
+#include "adyton/sgx.h"
+#include "backend/channel.h"
+#include "backend/map.h"
+#include "backend/wire.h"
+
+#define FD_IMAGE 3
+#define FD_CHANNEL 4
+#define FD_DAEMON_IN 5
+#define FD_DAEMON 3 /* where the daemon socket ends up */
+
+typedef uint64_t (*entry_fn)(uint64_t tcs, uint64_t op, uint64_t ms, uint64_t exit_fn);
+
+static struct {
+	uint8_t *base;
+	uint64_t size;
+	uint8_t *chan;
+	uint64_t chan_size;
+	uint64_t msbuf_size;
+	uint32_t threads;
+	uint64_t tcs[64];
+	pthread_mutex_t daemon_lock;
+	int weak;
+} h = {.daemon_lock = PTHREAD_MUTEX_INITIALIZER};
+
+static __thread uint32_t cur_slot;
+
+static void die(const char *what, ady_err err)
+{
+	fprintf(stderr, "adyton-enclave-host[%d]: %s: %s\n", getpid(), what, ady_strerror(err));
+	_exit(1);
+}
+
+static ady_chan_ctl *ctl_of(uint32_t slot) { return (ady_chan_ctl *)h.chan + slot; }
+static uint8_t *slot_of(uint32_t slot) { return h.chan + ADY_CHAN_CTL_SIZE + (uint64_t)slot * h.msbuf_size; }
+
+/* One request/answer with the daemon; threads take turns. */
+static ady_err daemon_call(uint16_t type, const uint8_t *req, size_t req_len, uint16_t want, uint8_t *ans,
+			   size_t ans_cap, size_t *ans_len)
+{
+	ady_msg_hdr hd;
+	ady_err err;
+
+	pthread_mutex_lock(&h.daemon_lock);
+	err = ady_wire_send(FD_DAEMON, type, req, req_len, -1);
+	if (!err)
+		err = ady_wire_recv(FD_DAEMON, &hd, ans, ans_cap, NULL);
+	pthread_mutex_unlock(&h.daemon_lock);
+	if (err)
+		return ADY_ERR_DAEMON;
+	if (hd.type != want)
+		return ADY_ERR_PROTOCOL;
+	*ans_len = hd.length;
+	return ADY_OK;
+}
+
+static int in_enclave(uint64_t p, uint64_t n)
+{
+	uint64_t end;
+
+	return !__builtin_add_overflow(p, n, &end) && p >= (uint64_t)(uintptr_t)h.base &&
+	       end <= (uint64_t)(uintptr_t)h.base + h.size;
+}
+
+/* EGETKEY / EREPORT / seed: the io struct is in enclave memory. */
+static uint64_t platform_exit(uint64_t op, uint64_t arg)
+{
+	uint8_t req[ADY_PROTO_MAX_REASON + 600], ans[512];
+	size_t len, ans_len;
+	ady_err err;
+
+	switch (op) {
+	case ADY_EXIT_GETKEY: {
+		ady_exit_getkey *io = (ady_exit_getkey *)(uintptr_t)arg;
+		ady_msg_getkey m;
+		ady_msg_key k;
+
+		if (!in_enclave(arg, sizeof(*io)))
+			return ADY_ERR_RANGE;
+		memcpy(m.keyrequest, io->keyrequest, sizeof(m.keyrequest));
+		err = ady_msg_encode_getkey(&m, req, sizeof(req), &len);
+		if (!err)
+			err = daemon_call(ADY_MSG_GETKEY, req, len, ADY_MSG_KEY, ans, sizeof(ans), &ans_len);
+		if (!err)
+			err = ady_msg_decode_key(ans, ans_len, &k);
+		if (!err) {
+			memcpy(io->key, k.key, sizeof(io->key));
+			io->status = k.status;
+		}
+		memset(&k, 0, sizeof(k));
+		memset(ans, 0, sizeof(ans));
+		return err;
+	}
+	case ADY_EXIT_REPORT: {
+		ady_exit_report *io = (ady_exit_report *)(uintptr_t)arg;
+		ady_msg_report m;
+		ady_msg_reported r;
+
+		if (!in_enclave(arg, sizeof(*io)))
+			return ADY_ERR_RANGE;
+		memcpy(m.targetinfo, io->targetinfo, sizeof(m.targetinfo));
+		memcpy(m.reportdata, io->reportdata, sizeof(m.reportdata));
+		err = ady_msg_encode_report(&m, req, sizeof(req), &len);
+		if (!err)
+			err = daemon_call(ADY_MSG_REPORT, req, len, ADY_MSG_REPORTED, ans, sizeof(ans), &ans_len);
+		if (!err)
+			err = ady_msg_decode_reported(ans, ans_len, &r);
+		if (!err) {
+			memcpy(io->report, r.report, sizeof(io->report));
+			io->status = r.status;
+		}
+		return err;
+	}
+	case ADY_EXIT_SEED: {
+		ady_exit_seed *io = (ady_exit_seed *)(uintptr_t)arg;
+		ady_msg_seeded s;
+
+		if (!in_enclave(arg, sizeof(*io)))
+			return ADY_ERR_RANGE;
+		err = daemon_call(ADY_MSG_SEED, NULL, 0, ADY_MSG_SEEDED, ans, sizeof(ans), &ans_len);
+		if (!err)
+			err = ady_msg_decode_seeded(ans, ans_len, &s);
+		if (!err) {
+			memcpy(io->seed, s.seed, sizeof(io->seed));
+			io->status = s.status;
+		}
+		memset(&s, 0, sizeof(s));
+		return err;
+	}
+	default:
+		return ADY_ERR_PROTOCOL;
+	}
+}
+
+/* Tells the daemon why the enclave aborted (for logs and `adyton ps`). */
+static void report_abort(uint32_t slot)
+{
+	ady_msg_aborted a = {0};
+	ady_ms_hdr hd;
+	uint8_t buf[4 + ADY_PROTO_MAX_REASON], ans[64];
+	size_t len, ans_len;
+
+	if (ady_ms_decode(slot_of(slot), h.msbuf_size, &hd) != ADY_OK || hd.op != ADY_MS_ABORT)
+		return;
+	a.len = hd.in_len < ADY_PROTO_MAX_REASON ? (uint32_t)hd.in_len : ADY_PROTO_MAX_REASON;
+	memcpy(a.reason, slot_of(slot) + ADY_MS_HEADER, a.len);
+	if (ady_msg_encode_aborted(&a, buf, sizeof(buf), &len) == ADY_OK)
+		(void)daemon_call(ADY_MSG_ABORTED, buf, len, ADY_MSG_STATUS, ans, sizeof(ans), &ans_len);
+}
+
+static uint64_t host_exit(uint64_t op, uint64_t arg)
+{
+	ady_chan_ctl *c = ctl_of(cur_slot);
+	uint32_t kind;
+
+	switch (op) {
+	case ADY_EXIT_GETKEY:
+	case ADY_EXIT_REPORT:
+	case ADY_EXIT_SEED:
+		return platform_exit(op, arg);
+	case ADY_MS_ABORT:
+		report_abort(cur_slot);
+		/* the application hears of it too */
+		__attribute__((fallthrough));
+	case ADY_MS_OCALL:
+	case ADY_MS_LOG:
+		__atomic_store_n(&c->kind, ADY_KIND_EXIT, __ATOMIC_RELAXED);
+		__atomic_store_n(&c->op, (uint32_t)op, __ATOMIC_RELAXED);
+		ady_chan_post(c, ADY_TURN_APP);
+		/* No liveness callback: if the application dies, adytond kills us. */
+		if (ady_chan_wait(c, ADY_TURN_HOST, NULL, NULL) != ADY_OK)
+			return ADY_ERR_ENCLAVE_LOST;
+		kind = __atomic_load_n(&c->kind, __ATOMIC_ACQUIRE);
+		if (kind != ADY_KIND_RESUME)
+			return ADY_ERR_PROTOCOL;
+		return (uint32_t)__atomic_load_n(&c->rc, __ATOMIC_RELAXED);
+	default:
+		return ADY_ERR_PROTOCOL;
+	}
+}
+
+/* Serves one thread slot forever. */
+static void *serve(void *arg)
+{
+	uint32_t slot = (uint32_t)(uintptr_t)arg;
+	ady_chan_ctl *c = ctl_of(slot);
+	const ady_sgx_tcs *tcs = (const ady_sgx_tcs *)(h.base + h.tcs[slot]);
+	entry_fn entry = (entry_fn)(uintptr_t)(h.base + tcs->oentry);
+
+	cur_slot = slot;
+	for (;;) {
+		uint64_t rc;
+
+		if (ady_chan_wait(c, ADY_TURN_HOST, NULL, NULL) != ADY_OK)
+			_exit(0);
+		if (__atomic_load_n(&c->kind, __ATOMIC_ACQUIRE) != ADY_KIND_ECALL) {
+			rc = ADY_ERR_PROTOCOL;
+		} else {
+			rc = entry((uint64_t)(uintptr_t)tcs, ADY_ENTER_ECALL, (uint64_t)(uintptr_t)slot_of(slot),
+				   (uint64_t)(uintptr_t)host_exit);
+		}
+		__atomic_store_n(&c->rc, rc, __ATOMIC_RELAXED);
+		__atomic_store_n(&c->kind, ADY_KIND_DONE, __ATOMIC_RELAXED);
+		ady_chan_post(c, ADY_TURN_APP);
+	}
+	return NULL;
+}
+
+static pthread_barrier_t started;
+
+/* A slot's thread: seccomp goes on only once every thread has finished
+ * starting (glibc registers rseq and the robust list in the new thread). */
+static void *thread_main(void *arg)
+{
+	pthread_barrier_wait(&started);
+	return serve(arg);
+}
+
+/* The enclave's memory: memfd_secret when the kernel has it, else locked,
+ * undumpable anonymous memory (weaker: root can read it). */
+static void map_enclave(const ady_image *img)
+{
+	uint64_t used = ady_map_used(&img->layout);
+	int fd;
+
+	h.size = img->layout.size;
+	h.base = mmap(NULL, h.size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (h.base == MAP_FAILED)
+		die("reserve enclave range", ADY_ERR_NOMEM);
+	fd = (int)syscall(SYS_memfd_secret, O_CLOEXEC);
+	if (fd >= 0 && ftruncate(fd, (off_t)used) == 0 &&
+	    mmap(h.base, used, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) != MAP_FAILED) {
+		close(fd);
+		/* Secret memory cannot be executable (its mount is noexec), and
+		 * code is public anyway (it is in the image file): executable
+		 * pages get ordinary memory, everything else stays secret. */
+		for (uint32_t i = 0; i < img->layout.nregions; i++) {
+			const ady_region *r = &img->layout.region[i];
+			if ((r->secinfo & ADY_SECINFO_X) &&
+			    mmap(h.base + r->offset, r->size, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+				die("map enclave code", ADY_ERR_NOMEM);
+		}
+		return;
+	}
+	if (fd >= 0)
+		close(fd);
+	h.weak = 1;
+	if (mmap(h.base, used, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+		die("map enclave memory", ADY_ERR_NOMEM);
+	madvise(h.base, used, MADV_DONTDUMP);
+	if (mlock(h.base, used))
+		fprintf(stderr, "adyton-enclave-host[%d]: mlock: %s (enclave pages may be swapped)\n", getpid(),
+			strerror(errno));
+}
+
+static uint8_t *read_image(size_t *len)
+{
+	struct stat st;
+	uint8_t *buf;
+	size_t got = 0;
+
+	if (fstat(FD_IMAGE, &st) || !S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > ADY_IMAGE_MAX_FILE)
+		die("image", ADY_ERR_IO);
+	buf = malloc((size_t)st.st_size);
+	if (!buf)
+		die("image", ADY_ERR_NOMEM);
+	while (got < (size_t)st.st_size) {
+		ssize_t n = pread(FD_IMAGE, buf + got, (size_t)st.st_size - got, (off_t)got);
+		if (n <= 0)
+			die("read image", ADY_ERR_IO);
+		got += (size_t)n;
+	}
+	*len = got;
+	return buf;
+}
+
+/* SCMP_A0() leaves datum_b to the compiler, which clang warns about. */
+static struct scmp_arg_cmp arg0_eq(uint64_t v)
+{
+	struct scmp_arg_cmp c = {.arg = 0, .op = SCMP_CMP_EQ, .datum_a = v, .datum_b = 0};
+	return c;
+}
+
+static void install_seccomp(void)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	int rc = 0;
+
+	if (!ctx)
+		die("seccomp", ADY_ERR_NOMEM);
+	/* Everything a served call needs, and nothing else: doorbells, the
+	 * daemon socket, stderr, and leaving. */
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(futex), 0);
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendmsg), 1, arg0_eq(FD_DAEMON));
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(recvmsg), 1, arg0_eq(FD_DAEMON));
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1, arg0_eq(2));
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(exit), 0);
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(exit_group), 0);
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(rt_sigreturn), 0);
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(rt_sigprocmask), 0);
+	/* every thread, not just this one */
+	rc |= seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+	if (rc || seccomp_load(ctx))
+		die("seccomp", ADY_ERR_PERMISSION);
+	seccomp_release(ctx);
+}
+
+int main(int argc, char **argv)
+{
+	ady_msg_host_ready ready = {0};
+	uint8_t buf[256];
+	ady_image *img = NULL;
+	uint8_t *file;
+	size_t len, ans_len;
+	struct stat st;
+	ady_msg_status st_msg;
+	ady_err err;
+
+	(void)argv;
+	if (argc != 1) {
+		fprintf(stderr, "adyton-enclave-host is started by adytond, not by hand\n");
+		return 2;
+	}
+	/* Before anything of the enclave exists: no core dumps, no ptrace by
+	 * the same user, no /proc/PID/mem for others; die with the daemon. */
+	if (prctl(PR_SET_DUMPABLE, 0) || prctl(PR_SET_PDEATHSIG, SIGKILL))
+		die("prctl", ADY_ERR_PERMISSION);
+	if (getppid() == 1)
+		_exit(1);
+
+	file = read_image(&len);
+	err = ady_image_new(file, len, &img);
+	free(file);
+	if (err)
+		die("load image", err);
+	map_enclave(img);
+	err = ady_image_fill(img, h.base, h.size);
+	if (!err)
+		err = ady_map_protect(h.base, &img->layout);
+	if (err)
+		die("load enclave", err);
+	h.threads = img->layout.threads;
+	h.msbuf_size = img->layout.msbuf_size;
+	for (uint32_t i = 0; i < h.threads; i++)
+		h.tcs[i] = img->layout.thread[i].tcs;
+	memcpy(ready.mrenclave, img->mrenclave, 32);
+	memcpy(ready.mrsigner, img->mrsigner, 32);
+	ready.status = ADY_OK;
+	ady_image_free(img);
+
+	/* The channel: exactly the size the daemon made and sealed. */
+	h.chan_size = ady_chan_size(h.threads, h.msbuf_size);
+	if (fstat(FD_CHANNEL, &st) || (uint64_t)st.st_size != h.chan_size ||
+	    (fcntl(FD_CHANNEL, F_GET_SEALS) & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW))
+		die("channel", ADY_ERR_PROTOCOL);
+	h.chan = mmap(NULL, h.chan_size, PROT_READ | PROT_WRITE, MAP_SHARED, FD_CHANNEL, 0);
+	if (h.chan == MAP_FAILED)
+		die("map channel", ADY_ERR_NOMEM);
+
+	/* Keep only the daemon socket (as fd 3) and stderr. */
+	if (dup2(FD_DAEMON_IN, FD_DAEMON) != FD_DAEMON)
+		die("dup2", ADY_ERR_IO);
+	if (close_range(FD_DAEMON + 1, ~0u, 0))
+		die("close_range", ADY_ERR_IO);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0 || dup2(null, 0) != 0 || dup2(null, 1) != 1)
+		die("/dev/null", ADY_ERR_IO);
+	if (null > 2)
+		close(null);
+
+	if (pthread_barrier_init(&started, NULL, h.threads))
+		die("pthread_barrier_init", ADY_ERR_NOMEM);
+	for (uint32_t i = 1; i < h.threads; i++) {
+		pthread_t t;
+		if (pthread_create(&t, NULL, thread_main, (void *)(uintptr_t)i))
+			die("pthread_create", ADY_ERR_NOMEM);
+	}
+	pthread_barrier_wait(&started);
+	install_seccomp();
+
+	ready.flags = h.weak ? ADY_LAUNCH_WEAK_MEMORY : 0;
+	err = ady_msg_encode_host_ready(&ready, buf, sizeof(buf), &len);
+	if (!err)
+		err = daemon_call(ADY_MSG_HOST_READY, buf, len, ADY_MSG_STATUS, buf, sizeof(buf), &ans_len);
+	if (!err)
+		err = ady_msg_decode_status(buf, ans_len, &st_msg);
+	if (err || st_msg.status != ADY_OK)
+		_exit(1);
+	serve((void *)(uintptr_t)0);
+	return 0;
+}

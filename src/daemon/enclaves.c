@@ -1,0 +1,490 @@
+/*
+ * adytond's requests: launching enclaves (policy, measurement, the
+ * enclave host), listing and destroying them, and serving their keys,
+ * reports and seeds from the identity recorded at launch.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "adyton/cursor.h"
+#include "adyton/host.h"
+#include "adyton/image.h"
+#include "adyton/proto.h"
+#include "adyton/sgx.h"
+#include "backend/wire.h"
+#include "daemon/internal.h"
+
+static uint8_t msgbuf[ADY_PROTO_MAX_PAYLOAD];
+
+static ady_err reply_launched(int fd, const ady_msg_launched *m, int chan_fd)
+{
+	uint8_t buf[256];
+	size_t len;
+	ady_err err = ady_msg_encode_launched(m, buf, sizeof(buf), &len);
+
+	return err ? err : ady_wire_send(fd, ADY_MSG_LAUNCHED, buf, len, chan_fd);
+}
+
+static ady_err reply_status(int fd, ady_err status)
+{
+	ady_msg_status m = {.status = (uint32_t)status};
+	uint8_t buf[16];
+	size_t len;
+	ady_err err = ady_msg_encode_status(&m, buf, sizeof(buf), &len);
+
+	return err ? err : ady_wire_send(fd, ADY_MSG_STATUS, buf, len, -1);
+}
+
+static int free_enclave_slot(ady_daemon *d)
+{
+	for (int i = 0; i < ADY_MAX_ENCLAVES; i++)
+		if (d->enclaves[i].state == ENC_FREE)
+			return i;
+	return -1;
+}
+
+static ady_err read_fd(int fd, uint8_t **out, size_t *len)
+{
+	struct stat st;
+	uint8_t *buf;
+	size_t got = 0;
+
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > ADY_IMAGE_MAX_FILE)
+		return ADY_ERR_IO;
+	buf = malloc((size_t)st.st_size);
+	if (!buf)
+		return ADY_ERR_NOMEM;
+	while (got < (size_t)st.st_size) {
+		ssize_t n = pread(fd, buf + got, (size_t)st.st_size - got, (off_t)got);
+		if (n <= 0) {
+			free(buf);
+			return ADY_ERR_IO;
+		}
+		got += (size_t)n;
+	}
+	*out = buf;
+	*len = got;
+	return ADY_OK;
+}
+
+/* Per-user limits of the policy. */
+static ady_err check_limits(ady_daemon *d, uid_t uid, uint64_t memory)
+{
+	uint32_t count = 0;
+	uint64_t mem = memory;
+
+	for (int i = 0; i < ADY_MAX_ENCLAVES; i++) {
+		const ady_denclave *e = &d->enclaves[i];
+		if (e->state != ENC_FREE && e->owner == uid) {
+			count++;
+			mem += e->memory;
+		}
+	}
+	if (d->policy.max_enclaves && count >= d->policy.max_enclaves)
+		return ADY_ERR_PERMISSION;
+	if (d->policy.max_memory && mem > d->policy.max_memory)
+		return ADY_ERR_PERMISSION;
+	return ADY_OK;
+}
+
+/* Moves fds to 3, 4, 5 without clobbering one another, then execs. */
+static void exec_host(ady_daemon *d, int image, int chan, int priv)
+{
+	int hi[3] = {fcntl(image, F_DUPFD, 100), fcntl(chan, F_DUPFD, 100), fcntl(priv, F_DUPFD, 100)};
+
+	for (int i = 0; i < 3; i++)
+		if (hi[i] < 0 || dup2(hi[i], 3 + i) != 3 + i)
+			_exit(127);
+	close_range(6, ~0u, 0);
+	signal(SIGPIPE, SIG_DFL);
+	execl(d->host_path, "adyton-enclave-host", (char *)NULL);
+	_exit(127);
+}
+
+static ady_err launch(ady_daemon *d, int ci, const uint8_t *p, size_t len, int image_fd)
+{
+	ady_client *c = &d->clients[ci];
+	ady_msg_launched out = {0};
+	ady_msg_launch req;
+	ady_image *img = NULL;
+	uint8_t *file = NULL;
+	size_t file_len;
+	int ei, chan = -1, sp[2] = {-1, -1};
+	ady_denclave *e;
+	ady_err err;
+	pid_t pid;
+
+	err = ady_msg_decode_launch(p, len, &req);
+	if (err)
+		return err; /* malformed: end the session */
+	if (image_fd < 0) {
+		err = ADY_ERR_INVALID_ARG;
+		goto refuse;
+	}
+	if (req.backend != ADY_BACKEND_PROCESS) {
+		err = ADY_ERR_BACKEND;
+		goto refuse;
+	}
+	err = read_fd(image_fd, &file, &file_len);
+	if (!err)
+		err = ady_image_new(file, file_len, &img);
+	free(file);
+	if (err)
+		goto refuse;
+	err = ady_policy_check_launch(&d->policy, img->mrsigner, img->sigstruct.attributes.flags);
+	if (!err)
+		err = check_limits(d, c->uid, img->layout.size);
+	if (err)
+		goto refuse;
+	ei = free_enclave_slot(d);
+	if (ei < 0) {
+		err = ADY_ERR_BUSY;
+		goto refuse;
+	}
+	e = &d->enclaves[ei];
+	memset(e, 0, sizeof(*e));
+	e->threads = img->layout.threads;
+	e->msbuf_size = img->layout.msbuf_size;
+	e->chan_size = ady_chan_size(e->threads, e->msbuf_size);
+	if (!e->chan_size) {
+		err = ADY_ERR_OVERFLOW;
+		goto refuse;
+	}
+
+	/* The channel: sized and sealed here, so neither side can shrink it
+	 * under the other (a SIGBUS in the enclave host). */
+	chan = memfd_create("adyton-channel", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (chan < 0 || ftruncate(chan, (off_t)e->chan_size) ||
+	    fcntl(chan, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)) {
+		err = ADY_ERR_IO;
+		goto close_chan;
+	}
+	e->ctl = mmap(NULL, ADY_CHAN_CTL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, chan, 0);
+	if (e->ctl == MAP_FAILED) {
+		e->ctl = NULL;
+		err = ADY_ERR_NOMEM;
+		goto close_chan;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp)) {
+		err = ADY_ERR_IO;
+		goto unmap;
+	}
+	pid = fork();
+	if (pid < 0) {
+		err = ADY_ERR_IO;
+		goto close_sp;
+	}
+	if (pid == 0)
+		exec_host(d, image_fd, chan, sp[1]);
+	close(sp[1]);
+
+	e->state = ENC_STARTING;
+	e->id = ++d->next_id;
+	e->client = ci;
+	e->owner = c->uid;
+	e->host_pid = pid;
+	e->host_fd = sp[0];
+	e->chan_fd = chan;
+	memcpy(e->ident.mrenclave, img->mrenclave, 32);
+	memcpy(e->ident.mrsigner, img->mrsigner, 32);
+	e->ident.isvprodid = img->sigstruct.isvprodid;
+	e->ident.isvsvn = img->sigstruct.isvsvn;
+	e->ident.attributes.flags = img->sigstruct.attributes.flags | ADY_SGX_FLAGS_INIT;
+	e->ident.attributes.xfrm = img->sigstruct.attributes.xfrm;
+	e->ident.miscselect = img->sigstruct.miscselect;
+	e->memory = img->layout.size;
+	e->started = time(NULL);
+	ady_image_free(img);
+	close(image_fd);
+	ady_log_info(d, "enclave %llu: launching for uid %u (host pid %d)", (unsigned long long)e->id,
+		     (unsigned)c->uid, (int)pid);
+	return ADY_OK; /* the answer goes out when the host is ready */
+
+close_sp:
+	close(sp[0]);
+	close(sp[1]);
+unmap:
+	munmap(e->ctl, ADY_CHAN_CTL_SIZE);
+	e->ctl = NULL;
+close_chan:
+	if (chan >= 0)
+		close(chan);
+refuse:
+	ady_image_free(img);
+	if (image_fd >= 0)
+		close(image_fd);
+	ady_log_info(d, "launch refused for uid %u: %s", (unsigned)c->uid, ady_strerror(err));
+	out.status = (uint32_t)err;
+	return reply_launched(c->fd, &out, -1) ? ADY_ERR_IO : ADY_OK;
+}
+
+static ady_err list(ady_daemon *d, int ci)
+{
+	static ady_listing_entry entries[ADY_MAX_ENCLAVES];
+	ady_client *c = &d->clients[ci];
+	uint32_t n = 0;
+	size_t len;
+	ady_err err;
+
+	for (int i = 0; i < ADY_MAX_ENCLAVES; i++) {
+		const ady_denclave *e = &d->enclaves[i];
+		if (e->state != ENC_READY || (c->uid != 0 && c->uid != e->owner))
+			continue;
+		ady_listing_entry *x = &entries[n++];
+		memset(x, 0, sizeof(*x));
+		x->id = e->id;
+		x->owner_uid = e->owner;
+		x->host_pid = (uint32_t)e->host_pid;
+		x->backend = ADY_BACKEND_PROCESS;
+		x->flags = e->flags;
+		x->memory = e->memory;
+		x->started = (uint64_t)e->started;
+		memcpy(x->mrenclave, e->ident.mrenclave, 32);
+	}
+	err = ady_msg_encode_listing(entries, n, msgbuf, sizeof(msgbuf), &len);
+	return err ? err : ady_wire_send(c->fd, ADY_MSG_LISTING, msgbuf, len, -1);
+}
+
+static ady_err destroy(ady_daemon *d, int ci, const uint8_t *p, size_t len)
+{
+	ady_client *c = &d->clients[ci];
+	ady_msg_destroy m;
+	ady_err err = ady_msg_decode_destroy(p, len, &m);
+
+	if (err)
+		return err;
+	for (int i = 0; i < ADY_MAX_ENCLAVES; i++) {
+		ady_denclave *e = &d->enclaves[i];
+		if (e->state != ENC_FREE && e->id == m.id) {
+			if (c->uid != 0 && c->uid != e->owner)
+				return reply_status(c->fd, ADY_ERR_PERMISSION);
+			ady_daemon_kill_enclave(d, i);
+			return reply_status(c->fd, ADY_OK);
+		}
+	}
+	return reply_status(c->fd, ADY_ERR_INVALID_ARG);
+}
+
+/* see internal.h */
+ady_err ady_daemon_client_msg(ady_daemon *d, int ci)
+{
+	ady_msg_hdr h;
+	int fd = -1;
+	ady_err err = ady_wire_recv(d->clients[ci].fd, &h, msgbuf, sizeof(msgbuf), &fd);
+
+	if (err)
+		return err;
+	switch (h.type) {
+	case ADY_MSG_LAUNCH:
+		return launch(d, ci, msgbuf, h.length, fd);
+	case ADY_MSG_LIST:
+		err = h.length == 0 ? list(d, ci) : ADY_ERR_PROTOCOL;
+		break;
+	case ADY_MSG_DESTROY:
+		err = destroy(d, ci, msgbuf, h.length);
+		break;
+	default:
+		/* host-side or answer types from a client: a confused or hostile peer */
+		err = ADY_ERR_PROTOCOL;
+		break;
+	}
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
+static ady_err host_ready(ady_daemon *d, ady_denclave *e, const uint8_t *p, size_t len)
+{
+	ady_msg_launched out = {0};
+	ady_msg_host_ready r;
+	ady_err err = ady_msg_decode_host_ready(p, len, &r);
+
+	if (err)
+		return err;
+	/* The host measured the pages it runs; they must be the ones the
+	 * daemon measured and checked against the policy. */
+	if (r.status != ADY_OK || !ady_memeq_ct(r.mrenclave, e->ident.mrenclave, 32) ||
+	    !ady_memeq_ct(r.mrsigner, e->ident.mrsigner, 32))
+		return ADY_ERR_MEASUREMENT;
+	err = reply_status(e->host_fd, ADY_OK);
+	if (err)
+		return err;
+	e->state = ENC_READY;
+	e->flags = r.flags & ADY_LAUNCH_WEAK_MEMORY;
+	if (e->client < 0)
+		return ADY_ERR_STATE;
+	out.status = ADY_OK;
+	out.threads = e->threads;
+	out.id = e->id;
+	out.msbuf_size = e->msbuf_size;
+	out.channel_size = e->chan_size;
+	out.attributes = e->ident.attributes.flags;
+	out.host_pid = (uint32_t)e->host_pid;
+	out.flags = e->flags;
+	out.isvprodid = e->ident.isvprodid;
+	out.isvsvn = e->ident.isvsvn;
+	memcpy(out.mrenclave, e->ident.mrenclave, 32);
+	memcpy(out.mrsigner, e->ident.mrsigner, 32);
+	err = reply_launched(d->clients[e->client].fd, &out, e->chan_fd);
+	e->answered = true;
+	/* The daemon keeps only the control page mapping. */
+	close(e->chan_fd);
+	e->chan_fd = -1;
+	ady_log_info(d, "enclave %llu: running%s", (unsigned long long)e->id,
+		     e->flags & ADY_LAUNCH_WEAK_MEMORY ? " (weak memory: no memfd_secret)" : "");
+	return err ? ADY_ERR_STATE : ADY_OK;
+}
+
+/* see internal.h */
+ady_err ady_daemon_host_msg(ady_daemon *d, int ei)
+{
+	ady_denclave *e = &d->enclaves[ei];
+	uint8_t ans[512];
+	ady_msg_hdr h;
+	size_t len;
+	ady_err err = ady_wire_recv(e->host_fd, &h, msgbuf, sizeof(msgbuf), NULL);
+
+	if (err)
+		return err;
+	if (e->state == ENC_STARTING)
+		return h.type == ADY_MSG_HOST_READY ? host_ready(d, e, msgbuf, h.length) : ADY_ERR_PROTOCOL;
+	if (e->state != ENC_READY)
+		return ADY_ERR_STATE;
+	switch (h.type) {
+	case ADY_MSG_GETKEY: {
+		ady_msg_getkey req;
+		ady_msg_key k = {0};
+		bool prov;
+
+		err = ady_msg_decode_getkey(msgbuf, h.length, &req);
+		if (err)
+			return err;
+		/* Policy is read per request: a SIGHUP reload revokes at once. */
+		prov = ady_policy_may_provision(&d->policy, e->ident.mrsigner, e->ident.isvprodid);
+		k.status = (uint32_t)ady_derive_key(&d->platform, &e->ident, req.keyrequest, prov, k.key);
+		err = ady_msg_encode_key(&k, ans, sizeof(ans), &len);
+		if (!err)
+			err = ady_wire_send(e->host_fd, ADY_MSG_KEY, ans, len, -1);
+		ady_wipe(&k, sizeof(k));
+		ady_wipe(ans, sizeof(ans));
+		return err;
+	}
+	case ADY_MSG_REPORT: {
+		ady_msg_report req;
+		ady_msg_reported r = {0};
+
+		err = ady_msg_decode_report(msgbuf, h.length, &req);
+		if (err)
+			return err;
+		r.status = (uint32_t)ady_derive_report(&d->platform, &e->ident, req.targetinfo, req.reportdata, r.report);
+		err = ady_msg_encode_reported(&r, ans, sizeof(ans), &len);
+		return err ? err : ady_wire_send(e->host_fd, ADY_MSG_REPORTED, ans, len, -1);
+	}
+	case ADY_MSG_SEED: {
+		ady_msg_seeded s = {0};
+
+		if (h.length != 0)
+			return ADY_ERR_PROTOCOL;
+		s.status = getrandom(s.seed, sizeof(s.seed), 0) == (ssize_t)sizeof(s.seed) ? ADY_OK : ADY_ERR_IO;
+		err = ady_msg_encode_seeded(&s, ans, sizeof(ans), &len);
+		if (!err)
+			err = ady_wire_send(e->host_fd, ADY_MSG_SEEDED, ans, len, -1);
+		ady_wipe(&s, sizeof(s));
+		return err;
+	}
+	case ADY_MSG_ABORTED: {
+		static ady_msg_aborted a;
+
+		err = ady_msg_decode_aborted(msgbuf, h.length, &a);
+		if (err)
+			return err;
+		for (uint32_t i = 0; i < a.len; i++)
+			if (a.reason[i] < 0x20 || a.reason[i] > 0x7e)
+				a.reason[i] = '?';
+		ady_log_info(d, "enclave %llu aborted: %.*s", (unsigned long long)e->id, (int)a.len, a.reason);
+		return reply_status(e->host_fd, ADY_OK);
+	}
+	default:
+		return ADY_ERR_PROTOCOL;
+	}
+}
+
+/* see internal.h */
+void ady_daemon_kill_enclave(ady_daemon *d, int ei)
+{
+	ady_denclave *e = &d->enclaves[ei];
+
+	(void)d;
+	if (e->state == ENC_FREE || e->state == ENC_DYING)
+		return;
+	kill(e->host_pid, SIGKILL);
+	e->state = ENC_DYING; /* freed when reaped */
+}
+
+/* see internal.h */
+void ady_daemon_client_gone(ady_daemon *d, int ci)
+{
+	for (int i = 0; i < ADY_MAX_ENCLAVES; i++) {
+		ady_denclave *e = &d->enclaves[i];
+		if (e->state != ENC_FREE && e->client == ci) {
+			e->client = -1;
+			ady_daemon_kill_enclave(d, i);
+		}
+	}
+	close(d->clients[ci].fd);
+	d->clients[ci].used = false;
+}
+
+static void mark_dead(ady_denclave *e)
+{
+	if (!e->ctl)
+		return;
+	for (uint32_t i = 0; i < e->threads && i < 64; i++) {
+		__atomic_store_n(&e->ctl[i].dead, 1, __ATOMIC_SEQ_CST);
+		syscall(SYS_futex, &e->ctl[i].turn, FUTEX_WAKE, 0x7fffffff, NULL, NULL, 0);
+	}
+	munmap(e->ctl, ADY_CHAN_CTL_SIZE);
+	e->ctl = NULL;
+}
+
+/* see internal.h */
+void ady_daemon_reap(ady_daemon *d)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (int i = 0; i < ADY_MAX_ENCLAVES; i++) {
+			ady_denclave *e = &d->enclaves[i];
+			if (e->state == ENC_FREE || e->host_pid != pid)
+				continue;
+			if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+				ady_log_info(d, "enclave %llu: killed by seccomp (a system call)", (unsigned long long)e->id);
+			else if (e->state != ENC_DYING || !e->answered)
+				ady_log_info(d, "enclave %llu: host exited (status 0x%x)", (unsigned long long)e->id, status);
+			if (!e->answered && e->client >= 0) {
+				ady_msg_launched out = {.status = ADY_ERR_ENCLAVE_LOST};
+				(void)reply_launched(d->clients[e->client].fd, &out, -1);
+			}
+			mark_dead(e);
+			if (e->host_fd >= 0)
+				close(e->host_fd);
+			if (e->chan_fd >= 0)
+				close(e->chan_fd);
+			memset(e, 0, sizeof(*e));
+			e->state = ENC_FREE;
+		}
+	}
+}

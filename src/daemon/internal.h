@@ -1,0 +1,75 @@
+/* Private to adytond. */
+#ifndef ADY_DAEMON_INTERNAL_H
+#define ADY_DAEMON_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "adyton/error.h"
+#include "adyton/policy.h"
+#include "backend/channel.h"
+#include "host/derive.h"
+
+#define ADY_MAX_CLIENTS 256
+#define ADY_MAX_ENCLAVES 256
+
+typedef struct ady_client {
+	bool used;
+	int fd;
+	uid_t uid;
+	pid_t pid;
+} ady_client;
+
+typedef enum { ENC_FREE = 0, ENC_STARTING, ENC_READY, ENC_DYING } ady_enc_state;
+
+typedef struct ady_denclave {
+	ady_enc_state state;
+	bool answered;            /* the client has its LAUNCHED */
+	uint64_t id;
+	int client;               /* index into clients, -1 once it left */
+	uid_t owner;
+	pid_t host_pid;
+	int host_fd;              /* private socket to the enclave host */
+	int chan_fd;              /* channel memfd (kept to hand out, then closed) */
+	ady_chan_ctl *ctl;        /* the channel's control page, to mark it dead */
+	uint64_t chan_size;
+	uint32_t threads;
+	uint64_t msbuf_size;
+	uint32_t flags;           /* ADY_LAUNCH_* */
+	ady_identity ident;
+	uint64_t memory;
+	time_t started;
+} ady_denclave;
+
+typedef struct ady_daemon {
+	ady_platform platform;
+	ady_policy policy;
+	const char *policy_path;  /* NULL: built-in embedded policy */
+	const char *host_path;    /* adyton-enclave-host */
+	bool verbose;
+	uint64_t next_id;
+	ady_client clients[ADY_MAX_CLIENTS];
+	ady_denclave enclaves[ADY_MAX_ENCLAVES];
+} ady_daemon;
+
+void ady_log_info(ady_daemon *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ady_log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Root key: state_dir/root.key, 32 random bytes created on first start
+ * (0600, temp file + fsync + rename + fsync of the directory). */
+ADY_MUST_CHECK ady_err ady_rootkey_load(const char *state_dir, uint8_t key[static 32]);
+
+/* Client requests (launch, list, destroy).  A returned error ends the
+ * client's session (malformed input). */
+ADY_MUST_CHECK ady_err ady_daemon_client_msg(ady_daemon *d, int ci);
+/* Enclave host requests. A returned error kills the host. */
+ADY_MUST_CHECK ady_err ady_daemon_host_msg(ady_daemon *d, int ei);
+/* The client left: its enclaves are killed. */
+void ady_daemon_client_gone(ady_daemon *d, int ci);
+/* Reaps exited enclave hosts: marks their channels dead, tells pending clients. */
+void ady_daemon_reap(ady_daemon *d);
+void ady_daemon_kill_enclave(ady_daemon *d, int ei);
+
+#endif

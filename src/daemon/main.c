@@ -1,0 +1,426 @@
+/*
+ * adytond: the adyton platform service.  One daemon per machine (system
+ * mode, root, /run/adyton/adytond.sock) or per user (embedded mode, started
+ * on demand by libadyton, $XDG_RUNTIME_DIR/adyton/adytond.sock).  It
+ * launches enclaves under a policy, records who they are, and derives
+ * their keys and reports from a platform root key it alone holds.
+ * Single-threaded: one poll() loop over the listening socket, the
+ * clients, the enclave hosts and a signalfd.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "adyton/cursor.h"
+#include "adyton/image.h"
+#include "daemon/internal.h"
+
+#ifndef ADY_LIBEXECDIR
+#define ADY_LIBEXECDIR "/usr/local/libexec"
+#endif
+
+static ady_daemon D;
+
+void ady_log_info(ady_daemon *d, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!d->verbose)
+		return;
+	va_start(ap, fmt);
+	fprintf(stderr, "adytond: ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+void ady_log_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "adytond: ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: adytond [options]\n"
+		"  --embedded          per-user daemon (default when not root): socket under\n"
+		"                      $XDG_RUNTIME_DIR/adyton, state under $XDG_STATE_HOME/adyton,\n"
+		"                      built-in policy (any signer, debug allowed)\n"
+		"  --system            machine daemon: /run/adyton/adytond.sock, /var/lib/adyton,\n"
+		"                      policy /etc/adyton/policy.conf (required)\n"
+		"  --socket PATH       listen here instead\n"
+		"  --state-dir DIR     keep the platform root key here instead\n"
+		"  --policy FILE       launch/provisioning policy (SIGHUP reloads it)\n"
+		"  --host PATH         the adyton-enclave-host program\n"
+		"  --idle-exit SEC     exit after SEC seconds with no client and no enclave\n"
+		"  --daemonize         detach (used by libadyton's on-demand start)\n"
+		"  --verbose           log launches and exits to stderr\n"
+		"  --help\n");
+}
+
+static int load_policy(ady_daemon *d)
+{
+	uint8_t *text = NULL;
+	size_t len = 0;
+	unsigned line = 0;
+	ady_policy p;
+	ady_err err;
+
+	if (!d->policy_path) {
+		ady_policy_embedded(&d->policy);
+		return 0;
+	}
+	err = ady_file_read(d->policy_path, 1 << 20, &text, &len);
+	if (!err)
+		err = ady_policy_parse((const char *)text, len, &p, &line);
+	free(text);
+	if (err) {
+		ady_log_err("policy %s%s%u: %s", d->policy_path, line ? " line " : "", line, ady_strerror(err));
+		return -1;
+	}
+	d->policy = p;
+	return 0;
+}
+
+/* The enclave host: --host, $ADYTON_ENCLAVE_HOST, next to us, or libexec. */
+static const char *find_host(const char *opt)
+{
+	static char path[PATH_MAX];
+	char self[PATH_MAX];
+	const char *env = getenv("ADYTON_ENCLAVE_HOST");
+	ssize_t n;
+
+	if (opt)
+		return opt;
+	if (env && *env)
+		return env;
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		char *slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			static const char *const rel[] = {"/adyton-enclave-host", "/../libexec/adyton/adyton-enclave-host"};
+			for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+				if (strlen(self) + strlen(rel[i]) >= sizeof(path))
+					continue;
+				strcpy(path, self);
+				strcat(path, rel[i]);
+				if (access(path, X_OK) == 0)
+					return path;
+			}
+		}
+	}
+	return ADY_LIBEXECDIR "/adyton/adyton-enclave-host";
+}
+
+static int mkdirs(const char *path, mode_t mode)
+{
+	char tmp[PATH_MAX];
+
+	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
+		return -1;
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, mode) && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(tmp, mode) && errno != EEXIST ? -1 : 0;
+}
+
+/* Binds the socket; exits quietly when another daemon already serves it. */
+static int listen_on(const char *path, int mode)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char dir[PATH_MAX], lock[PATH_MAX + 8];
+	int fd, lfd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		ady_log_err("socket path too long: %s", path);
+		return -1;
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (mkdirs(dir, 0700)) {
+			ady_log_err("%s: %s", dir, strerror(errno));
+			return -1;
+		}
+	}
+	/* One daemon per socket: the lock is held for our whole life. */
+	snprintf(lock, sizeof(lock), "%s.lock", path);
+	lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lfd < 0 || flock(lfd, LOCK_EX | LOCK_NB)) {
+		if (lfd >= 0 && errno == EWOULDBLOCK)
+			exit(0);
+		ady_log_err("%s: %s", lock, strerror(errno));
+		return -1;
+	}
+	/* The lock file names the daemon that holds it (for operators and tests). */
+	char pid[24];
+	int plen = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(lfd, 0) || pwrite(lfd, pid, (size_t)plen, 0) != plen)
+		ady_log_err("%s: cannot record pid", lock);
+	strcpy(sa.sun_path, path);
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || chmod(path, (mode_t)mode) || listen(fd, 64)) {
+		ady_log_err("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return fd;
+}
+
+static void accept_client(ady_daemon *d, int lfd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
+		close(fd);
+		return;
+	}
+	for (int i = 0; i < ADY_MAX_CLIENTS; i++) {
+		if (!d->clients[i].used) {
+			d->clients[i] = (ady_client){.used = true, .fd = fd, .uid = cred.uid, .pid = cred.pid};
+			return;
+		}
+	}
+	close(fd); /* full */
+}
+
+static bool idle(const ady_daemon *d)
+{
+	for (int i = 0; i < ADY_MAX_CLIENTS; i++)
+		if (d->clients[i].used)
+			return false;
+	for (int i = 0; i < ADY_MAX_ENCLAVES; i++)
+		if (d->enclaves[i].state != ENC_FREE)
+			return false;
+	return true;
+}
+
+static void daemonize(void)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		exit(1);
+	if (pid > 0)
+		_exit(0);
+	setsid();
+	pid = fork();
+	if (pid < 0)
+		exit(1);
+	if (pid > 0)
+		_exit(0);
+	/* Started on demand, we must not hold the starter's stdout/stderr open
+	 * (a test runner would wait for us): logs go to $ADYTON_DAEMON_LOG. */
+	const char *log = getenv("ADYTON_DAEMON_LOG");
+	int null = open("/dev/null", O_RDWR);
+	int lfd = log && *log ? open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : -1;
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(lfd >= 0 ? lfd : null, 2);
+		if (null > 2)
+			close(null);
+	}
+	if (lfd > 2)
+		close(lfd);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"embedded", no_argument, NULL, 'e'},   {"system", no_argument, NULL, 's'},
+		{"socket", required_argument, NULL, 'S'}, {"state-dir", required_argument, NULL, 'd'},
+		{"policy", required_argument, NULL, 'p'}, {"host", required_argument, NULL, 'H'},
+		{"idle-exit", required_argument, NULL, 'i'}, {"daemonize", no_argument, NULL, 'D'},
+		{"verbose", no_argument, NULL, 'v'},    {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}};
+	char sock_buf[PATH_MAX], state_buf[PATH_MAX];
+	const char *sock = NULL, *state = NULL, *host = NULL;
+	int system_mode = geteuid() == 0, do_daemonize = 0, idle_exit = 0, o;
+	ady_daemon *d = &D;
+	sigset_t mask;
+	int lfd, sfd;
+
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 'e': system_mode = 0; break;
+		case 's': system_mode = 1; break;
+		case 'S': sock = optarg; break;
+		case 'd': state = optarg; break;
+		case 'p': d->policy_path = optarg; break;
+		case 'H': host = optarg; break;
+		case 'i': idle_exit = atoi(optarg); break;
+		case 'D': do_daemonize = 1; break;
+		case 'v': d->verbose = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (system_mode) {
+		if (!sock)
+			sock = "/run/adyton/adytond.sock";
+		if (!state)
+			state = "/var/lib/adyton";
+		if (!d->policy_path)
+			d->policy_path = "/etc/adyton/policy.conf";
+	} else {
+		const char *rt = getenv("XDG_RUNTIME_DIR"), *st = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+		if (!sock) {
+			if (!rt || !*rt) {
+				ady_log_err("XDG_RUNTIME_DIR is not set: give --socket");
+				return 1;
+			}
+			snprintf(sock_buf, sizeof(sock_buf), "%s/adyton/adytond.sock", rt);
+			sock = sock_buf;
+		}
+		if (!state) {
+			if (st && *st)
+				snprintf(state_buf, sizeof(state_buf), "%s/adyton", st);
+			else if (home && *home)
+				snprintf(state_buf, sizeof(state_buf), "%s/.local/state/adyton", home);
+			else {
+				ady_log_err("neither XDG_STATE_HOME nor HOME is set: give --state-dir");
+				return 1;
+			}
+			state = state_buf;
+		}
+	}
+	d->host_path = find_host(host);
+	if (load_policy(d))
+		return 1;
+	{
+		char parent[PATH_MAX];
+		snprintf(parent, sizeof(parent), "%s", state);
+		char *slash = strrchr(parent, '/');
+		if (slash && slash != parent) {
+			*slash = '\0';
+			if (mkdirs(parent, 0700)) {
+				ady_log_err("%s: %s", parent, strerror(errno));
+				return 1;
+			}
+		}
+	}
+	ady_err err = ady_rootkey_load(state, d->platform.root);
+	if (err) {
+		ady_log_err("root key in %s: %s", state, ady_strerror(err));
+		return 1;
+	}
+	if (do_daemonize)
+		daemonize();
+	signal(SIGPIPE, SIG_IGN);
+	lfd = listen_on(sock, system_mode ? 0666 : 0600);
+	if (lfd < 0)
+		return 1;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0)
+		return 1;
+	ady_log_info(d, "listening on %s (%s mode), enclave host %s", sock, system_mode ? "system" : "embedded",
+		     d->host_path);
+
+	for (;;) {
+		struct pollfd pfd[2 + ADY_MAX_CLIENTS + ADY_MAX_ENCLAVES];
+		int who[2 + ADY_MAX_CLIENTS + ADY_MAX_ENCLAVES];
+		int n = 0, rc;
+
+		pfd[n] = (struct pollfd){.fd = lfd, .events = POLLIN};
+		who[n++] = 0;
+		pfd[n] = (struct pollfd){.fd = sfd, .events = POLLIN};
+		who[n++] = 0;
+		for (int i = 0; i < ADY_MAX_CLIENTS; i++) {
+			if (d->clients[i].used) {
+				pfd[n] = (struct pollfd){.fd = d->clients[i].fd, .events = POLLIN};
+				who[n++] = 1 + i;
+			}
+		}
+		for (int i = 0; i < ADY_MAX_ENCLAVES; i++) {
+			if (d->enclaves[i].state == ENC_STARTING || d->enclaves[i].state == ENC_READY) {
+				pfd[n] = (struct pollfd){.fd = d->enclaves[i].host_fd, .events = POLLIN};
+				who[n++] = -1 - i;
+			}
+		}
+		rc = poll(pfd, (nfds_t)n, idle_exit > 0 && idle(d) ? idle_exit * 1000 : -1);
+		if (rc < 0 && errno != EINTR)
+			return 1;
+		if (rc == 0) {
+			ady_log_info(d, "idle for %d s: exiting", idle_exit);
+			break;
+		}
+		if (pfd[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+				if (si.ssi_signo == SIGCHLD) {
+					ady_daemon_reap(d);
+				} else if (si.ssi_signo == SIGHUP) {
+					if (load_policy(d) == 0)
+						ady_log_info(d, "policy reloaded");
+				} else {
+					goto out;
+				}
+			}
+		}
+		for (int k = 2; k < n; k++) {
+			if (!pfd[k].revents)
+				continue;
+			if (who[k] > 0) {
+				int ci = who[k] - 1;
+				if (d->clients[ci].used && ady_daemon_client_msg(d, ci) != ADY_OK)
+					ady_daemon_client_gone(d, ci);
+			} else {
+				int ei = -1 - who[k];
+				if ((d->enclaves[ei].state == ENC_STARTING || d->enclaves[ei].state == ENC_READY) &&
+				    ady_daemon_host_msg(d, ei) != ADY_OK)
+					ady_daemon_kill_enclave(d, ei);
+			}
+		}
+		if (pfd[0].revents & POLLIN)
+			accept_client(d, lfd);
+	}
+out:
+	for (int i = 0; i < ADY_MAX_ENCLAVES; i++)
+		ady_daemon_kill_enclave(d, i);
+	unlink(sock);
+	ady_wipe(d->platform.root, sizeof(d->platform.root));
+	return 0;
+}
