@@ -15,17 +15,12 @@
 
 #include <adyton/host.h>
 
-#include "hello.h"
+#include "hello_u.h"
 
-static ady_err print_ocall(void *ctx, const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
-			   size_t *out_len)
+/* The OCALL, with the signature hello.edl declares. */
+void ocall_print(const char *text)
 {
-	(void)ctx;
-	(void)out;
-	(void)out_cap;
-	(void)out_len;
-	printf("  [ocall print] %.*s\n", (int)in_len, (const char *)in);
-	return ADY_OK;
+	printf("  [ocall print] %s\n", text ? text : "");
 }
 
 static void hex(const uint8_t *p, size_t n)
@@ -36,14 +31,14 @@ static void hex(const uint8_t *p, size_t n)
 
 int main(int argc, char **argv)
 {
-	static const ady_ocall_fn ocalls[] = {[HELLO_OCALL_PRINT] = print_ocall};
-	ady_enclave_opts opts = {.ocalls = ocalls, .nocalls = 1};
+	ady_enclave_opts opts = {.ocalls = hello_ocall_table, .nocalls = HELLO_OCALL_COUNT};
 	char image[PATH_MAX];
 	const char *path = NULL;
 	ady_enclave *e;
 	ady_enclave_info info;
-	uint8_t out[256];
-	size_t out_len;
+	char greeting[256];
+	uint8_t digest[32];
+	int len = -1;
 	ady_err err;
 
 	for (int i = 1; i < argc; i++) {
@@ -82,20 +77,21 @@ int main(int argc, char **argv)
 	printf("\n  ISVPRODID %u ISVSVN %u%s\n", info.isvprodid, info.isvsvn,
 	       info.backend == ADY_BACKEND_SIM ? " (sim: DEBUG, not isolated)" : "");
 
-	err = ady_ecall(e, HELLO_ECALL_GREET, "world", 5, out, sizeof(out), &out_len);
-	if (err) {
-		fprintf(stderr, "hello: greet: %s\n", ady_strerror(err));
+	/* The generated stubs: ady_err NAME(enclave, &retval, declared arguments). */
+	err = ecall_greet(e, &len, "world", greeting, sizeof(greeting));
+	if (err || len < 0 || (size_t)len >= sizeof(greeting)) {
+		fprintf(stderr, "hello: greet: %s\n", err ? ady_strerror(err) : "refused");
 		goto fail;
 	}
-	printf("ecall greet -> \"%.*s\"\n", (int)out_len, (const char *)out);
+	printf("ecall greet -> \"%.*s\"\n", len, greeting);
 
-	err = ady_ecall(e, HELLO_ECALL_SHA256, "abc", 3, out, sizeof(out), &out_len);
+	err = ecall_sha256(e, (const uint8_t *)"abc", 3, digest);
 	if (err) {
 		fprintf(stderr, "hello: sha256: %s\n", ady_strerror(err));
 		goto fail;
 	}
 	printf("ecall sha256(\"abc\") -> ");
-	hex(out, out_len);
+	hex(digest, sizeof(digest));
 	printf("\n");
 
 	ady_enclave_close(e);

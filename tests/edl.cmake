@@ -1,0 +1,59 @@
+# adyton-edl (docs/edl.md): the parser's unit tests, the golden EDL
+# round-tripped through a real enclave, the SampleEnclave-style files, and
+# (with ADYTON_FUZZ) the parser and unmarshalling fuzzers.
+set(ADY_EDL_TEST_DIR ${CMAKE_CURRENT_SOURCE_DIR}/edl)
+
+ady_unit_test(edl_parser_test adyton-edl-lib)
+
+# The golden EDL: trusted stubs into the enclave, untrusted into the test.
+# Both compile with the tree's warning list (and -Werror in CI).
+adyton_add_enclave(edl_enc
+  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/enclaves/edl_enc.c
+  CONFIG ${CMAKE_CURRENT_SOURCE_DIR}/enclaves/edl_enc.conf
+  KEY ${CMAKE_CURRENT_SOURCE_DIR}/enclaves/edl_enc-signing.pem
+  INCLUDES ${ADY_EDL_TEST_DIR}
+  EDL ${ADY_EDL_TEST_DIR}/edltest.edl)
+
+# The same suite runs once per backend (ADYTON_BACKEND), like host_test.
+ady_unit_test(edl_roundtrip_test adyton::host Threads::Threads)
+adyton_edl_untrusted(edl_roundtrip_test ${ADY_EDL_TEST_DIR}/edltest.edl)
+target_include_directories(edl_roundtrip_test PRIVATE ${ADY_EDL_TEST_DIR})
+add_dependencies(edl_roundtrip_test edl_enc-signed)
+set_tests_properties(edl_roundtrip_test PROPERTIES ENVIRONMENT "ADYTON_BACKEND=sim")
+
+# SampleEnclave-style files: they parse, and both sides of what they
+# generate compile warning-free (an object library, nothing links it).
+_adyton_edl_generate(${ADY_EDL_TEST_DIR}/sample/Enclave.edl t ${CMAKE_CURRENT_BINARY_DIR}/edl-sample "" sample_t)
+_adyton_edl_generate(${ADY_EDL_TEST_DIR}/sample/Enclave.edl u ${CMAKE_CURRENT_BINARY_DIR}/edl-sample "" sample_u)
+add_library(edl_sample_golden OBJECT ${sample_t} ${sample_u})
+target_include_directories(edl_sample_golden PRIVATE ${PROJECT_SOURCE_DIR}/include ${CMAKE_CURRENT_BINARY_DIR}/edl-sample
+  ${ADY_EDL_TEST_DIR}/sample)
+add_test(NAME edl_sample COMMAND adyton-edl --check ${ADY_EDL_TEST_DIR}/sample/Enclave.edl)
+set_tests_properties(edl_sample PROPERTIES LABELS unit)
+
+if(ADYTON_FUZZ)
+  # Same pattern as fuzz.cmake.  fuzz_edl_unmarshal compiles the golden
+  # EDL's trusted side and edl_enc.c for the host: random bytes go into the
+  # generated ECALL decoders and, through a fake ady_ocall, into the
+  # generated OCALL reply decoders.
+  set(edl_fuzz_gen ${CMAKE_CURRENT_BINARY_DIR}/edl-fuzz)
+  _adyton_edl_generate(${ADY_EDL_TEST_DIR}/edltest.edl t ${edl_fuzz_gen} "" fuzz_edl_t)
+  set(fuzz_edl_parser_sources ${PROJECT_SOURCE_DIR}/src/tools/edl/ctx.c ${PROJECT_SOURCE_DIR}/src/tools/edl/lex.c
+    ${PROJECT_SOURCE_DIR}/src/tools/edl/parse.c ${PROJECT_SOURCE_DIR}/src/tools/edl/check.c
+    ${PROJECT_SOURCE_DIR}/src/tools/edl/gen.c)
+  set(fuzz_edl_unmarshal_sources ${fuzz_edl_t} ${CMAKE_CURRENT_SOURCE_DIR}/enclaves/edl_enc.c)
+  foreach(target fuzz_edl_parser fuzz_edl_unmarshal)
+    add_executable(${target} ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/${target}.c ${${target}_sources} ${ADY_FORMAT_SOURCES})
+    target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/src/tools/edl
+      ${edl_fuzz_gen} ${ADY_EDL_TEST_DIR})
+    target_compile_options(${target} PRIVATE ${ADY_FUZZ_FLAGS})
+    target_link_options(${target} PRIVATE ${ADY_FUZZ_FLAGS})
+    set(work ${CMAKE_CURRENT_BINARY_DIR}/fuzz-work/${target})
+    file(MAKE_DIRECTORY ${work}/corpus)
+    add_test(NAME ${target}
+      COMMAND ${target} -max_total_time=${ADY_FUZZ_TIME} -timeout=5 -rss_limit_mb=2048
+              -artifact_prefix=${work}/ ${work}/corpus ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/${target}
+      WORKING_DIRECTORY ${work})
+    set_tests_properties(${target} PROPERTIES LABELS fuzz TIMEOUT 120)
+  endforeach()
+endif()
