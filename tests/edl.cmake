@@ -20,6 +20,10 @@ adyton_edl_untrusted(edl_roundtrip_test ${ADY_EDL_TEST_DIR}/edltest.edl)
 target_include_directories(edl_roundtrip_test PRIVATE ${ADY_EDL_TEST_DIR})
 add_dependencies(edl_roundtrip_test edl_enc-signed)
 set_tests_properties(edl_roundtrip_test PROPERTIES ENVIRONMENT "ADYTON_BACKEND=sim")
+# The same generated code through adytond on the process backend.
+add_test(NAME edl_roundtrip_test_process COMMAND edl_roundtrip_test)
+set_tests_properties(edl_roundtrip_test_process PROPERTIES LABELS integration TIMEOUT 120
+  ENVIRONMENT "${ADY_PROCESS_TEST_ENV}")
 
 # SampleEnclave-style files: they parse, and both sides of what they
 # generate compile warning-free (an object library, nothing links it).
