@@ -100,7 +100,7 @@ static ady_err check_limits(ady_daemon *d, uid_t uid, uint64_t memory)
 }
 
 /* Moves fds to 3, 4, 5 without clobbering one another, then execs. */
-static void exec_host(ady_daemon *d, int image, int chan, int priv)
+static void exec_host(const char *path, int image, int chan, int priv)
 {
 	int hi[3] = {fcntl(image, F_DUPFD, 100), fcntl(chan, F_DUPFD, 100), fcntl(priv, F_DUPFD, 100)};
 
@@ -109,7 +109,7 @@ static void exec_host(ady_daemon *d, int image, int chan, int priv)
 			_exit(127);
 	close_range(6, ~0u, 0);
 	signal(SIGPIPE, SIG_DFL);
-	execl(d->host_path, "adyton-enclave-host", (char *)NULL);
+	execl(path, path, (char *)NULL);
 	_exit(127);
 }
 
@@ -133,7 +133,9 @@ static ady_err launch(ady_daemon *d, int ci, const uint8_t *p, size_t len, int i
 		err = ADY_ERR_INVALID_ARG;
 		goto refuse;
 	}
-	if (req.backend != ADY_BACKEND_PROCESS) {
+	/* Both isolating backends run in an enclave host process that speaks
+	 * the same protocol; they differ in the program. */
+	if (req.backend != ADY_BACKEND_PROCESS && req.backend != ADY_BACKEND_KVM) {
 		err = ADY_ERR_BACKEND;
 		goto refuse;
 	}
@@ -187,10 +189,11 @@ static ady_err launch(ady_daemon *d, int ci, const uint8_t *p, size_t len, int i
 		goto close_sp;
 	}
 	if (pid == 0)
-		exec_host(d, image_fd, chan, sp[1]);
+		exec_host(req.backend == ADY_BACKEND_KVM ? d->kvm_host_path : d->host_path, image_fd, chan, sp[1]);
 	close(sp[1]);
 
 	e->state = ENC_STARTING;
+	e->backend = req.backend;
 	e->id = ++d->next_id;
 	e->client = ci;
 	e->owner = c->uid;
@@ -247,7 +250,7 @@ static ady_err list(ady_daemon *d, int ci)
 		x->id = e->id;
 		x->owner_uid = e->owner;
 		x->host_pid = (uint32_t)e->host_pid;
-		x->backend = ADY_BACKEND_PROCESS;
+		x->backend = e->backend;
 		x->flags = e->flags;
 		x->memory = e->memory;
 		x->started = (uint64_t)e->started;

@@ -28,6 +28,7 @@ typedef struct ady_denclave {
 	ady_enc_state state;
 	bool answered;            /* the client has its LAUNCHED */
 	uint64_t id;
+	uint32_t backend;         /* ADY_BACKEND_PROCESS or ADY_BACKEND_KVM */
 	int client;               /* index into clients, -1 once it left */
 	uid_t owner;
 	pid_t host_pid;
@@ -47,7 +48,8 @@ typedef struct ady_daemon {
 	ady_platform platform;
 	ady_policy policy;
 	const char *policy_path;  /* NULL: built-in embedded policy */
-	const char *host_path;    /* adyton-enclave-host */
+	const char *host_path;    /* adyton-enclave-host (process backend) */
+	const char *kvm_host_path; /* adyton-kvm-host (kvm backend) */
 	bool verbose;
 	uint64_t next_id;
 	ady_client clients[ADY_MAX_CLIENTS];

@@ -71,7 +71,8 @@ static void usage(FILE *f)
 		"  --socket PATH       listen here instead\n"
 		"  --state-dir DIR     keep the platform root key here instead\n"
 		"  --policy FILE       launch/provisioning policy (SIGHUP reloads it)\n"
-		"  --host PATH         the adyton-enclave-host program\n"
+		"  --host PATH         the adyton-enclave-host program (process backend)\n"
+		"  --kvm-host PATH     the adyton-kvm-host program (kvm backend)\n"
 		"  --idle-exit SEC     exit after SEC seconds with no client and no enclave\n"
 		"  --daemonize         detach (used by libadyton's on-demand start)\n"
 		"  --verbose           log launches and exits to stderr\n"
@@ -102,12 +103,14 @@ static int load_policy(ady_daemon *d)
 	return 0;
 }
 
-/* The enclave host: --host, $ADYTON_ENCLAVE_HOST, next to us, or libexec. */
-static const char *find_host(const char *opt)
+/* An enclave host program: the option, the environment variable, next to
+ * us, or libexec.  name: adyton-enclave-host or adyton-kvm-host. */
+static const char *find_host(const char *opt, const char *envname, const char *name)
 {
-	static char path[PATH_MAX];
+	static char paths[2][PATH_MAX];
+	char *path = paths[strcmp(name, "adyton-kvm-host") == 0];
 	char self[PATH_MAX];
-	const char *env = getenv("ADYTON_ENCLAVE_HOST");
+	const char *env = getenv(envname);
 	ssize_t n;
 
 	if (opt)
@@ -120,18 +123,20 @@ static const char *find_host(const char *opt)
 		char *slash = strrchr(self, '/');
 		if (slash) {
 			*slash = '\0';
-			static const char *const rel[] = {"/adyton-enclave-host", "/../libexec/adyton/adyton-enclave-host"};
+			static const char *const rel[] = {"/", "/../libexec/adyton/"};
 			for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-				if (strlen(self) + strlen(rel[i]) >= sizeof(path))
+				if (strlen(self) + strlen(rel[i]) + strlen(name) >= PATH_MAX)
 					continue;
 				strcpy(path, self);
 				strcat(path, rel[i]);
+				strcat(path, name);
 				if (access(path, X_OK) == 0)
 					return path;
 			}
 		}
 	}
-	return ADY_LIBEXECDIR "/adyton/adyton-enclave-host";
+	snprintf(path, PATH_MAX, "%s/adyton/%s", ADY_LIBEXECDIR, name);
+	return path;
 }
 
 static int mkdirs(const char *path, mode_t mode)
@@ -263,11 +268,12 @@ int main(int argc, char **argv)
 		{"embedded", no_argument, NULL, 'e'},   {"system", no_argument, NULL, 's'},
 		{"socket", required_argument, NULL, 'S'}, {"state-dir", required_argument, NULL, 'd'},
 		{"policy", required_argument, NULL, 'p'}, {"host", required_argument, NULL, 'H'},
+		{"kvm-host", required_argument, NULL, 'K'},
 		{"idle-exit", required_argument, NULL, 'i'}, {"daemonize", no_argument, NULL, 'D'},
 		{"verbose", no_argument, NULL, 'v'},    {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
 	char sock_buf[PATH_MAX], state_buf[PATH_MAX];
-	const char *sock = NULL, *state = NULL, *host = NULL;
+	const char *sock = NULL, *state = NULL, *host = NULL, *kvm_host = NULL;
 	int system_mode = geteuid() == 0, do_daemonize = 0, idle_exit = 0, o;
 	ady_daemon *d = &D;
 	sigset_t mask;
@@ -281,6 +287,7 @@ int main(int argc, char **argv)
 		case 'd': state = optarg; break;
 		case 'p': d->policy_path = optarg; break;
 		case 'H': host = optarg; break;
+		case 'K': kvm_host = optarg; break;
 		case 'i': idle_exit = atoi(optarg); break;
 		case 'D': do_daemonize = 1; break;
 		case 'v': d->verbose = true; break;
@@ -321,7 +328,8 @@ int main(int argc, char **argv)
 			state = state_buf;
 		}
 	}
-	d->host_path = find_host(host);
+	d->host_path = find_host(host, "ADYTON_ENCLAVE_HOST", "adyton-enclave-host");
+	d->kvm_host_path = find_host(kvm_host, "ADYTON_KVM_HOST", "adyton-kvm-host");
 	if (load_policy(d))
 		return 1;
 	{

@@ -171,7 +171,7 @@ static int host_alive(void *ctx)
 
 static ady_err proc_create(ady_enclave *e, const ady_image *img)
 {
-	ady_msg_launch req = {.backend = ADY_BACKEND_PROCESS};
+	ady_msg_launch req = {.backend = (uint32_t)e->ops->kind};
 	ady_msg_launched out;
 	ady_msg_hdr h;
 	uint8_t buf[256];
@@ -288,6 +288,28 @@ static void proc_destroy(ady_enclave *e)
 
 /* see client.h */
 uint32_t ady_process_flags(const ady_enclave *e) { return e->be ? ((const proc *)e->be)->flags : 0; }
+
+/* kvm: the same channel and daemon; the enclave host runs a VM. */
+static bool kvm_available(const char **why)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0) {
+		*why = "/dev/kvm is not usable";
+		return false;
+	}
+	close(fd);
+	return proc_available(why);
+}
+
+const ady_backend_ops ady_backend_kvm = {
+	.name = "kvm",
+	.kind = ADY_BACKEND_KVM,
+	.available = kvm_available,
+	.create = proc_create,
+	.enter = proc_enter,
+	.destroy = proc_destroy,
+};
 
 const ady_backend_ops ady_backend_process = {
 	.name = "process",
