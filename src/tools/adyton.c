@@ -1,5 +1,6 @@
 /*
- * adyton - the developer command line: keygen, sign, inspect, verify.
+ * adyton - the developer command line: keygen, sign, inspect, verify, and
+ * run / ps (src/tools/run.c, ps.c) for enclaves and the daemon.
  *
  * Exit status: 0 success, 1 failure (message "adyton: CMD FILE: reason" on
  * stderr), 2 usage error.
@@ -786,6 +787,13 @@ static int cmd_verify(int argc, char **argv)
 	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
 }
 
+/* ---- run, ps (their own files) ---- */
+
+extern const char ady_cmd_run_usage[];
+int ady_cmd_run(int argc, char **argv);
+extern const char ady_cmd_ps_usage[];
+int ady_cmd_ps(int argc, char **argv);
+
 /* ---- help ---- */
 
 static int cmd_help(int argc, char **argv);
@@ -800,6 +808,9 @@ static const struct command commands[] = {
 	  "show an image's identity, config and layout (even when it does not verify)" },
 	{ "verify", cmd_verify, "verify IMAGE",
 	  "check MRENCLAVE against the SIGSTRUCT and the signature; exit 1 if either fails" },
+	{ "run", ady_cmd_run, ady_cmd_run_usage,
+	  "launch an enclave, call one ECALL with the input bytes, write its output" },
+	{ "ps", ady_cmd_ps, ady_cmd_ps_usage, "list the enclaves adytond runs (never starts a daemon)" },
 	{ "help", cmd_help, "help [COMMAND]", "show this help or a command's usage" },
 };
 
@@ -841,6 +852,16 @@ static int cmd_help(int argc, char **argv)
 		       "  --memory F   write the initial memory image (SECS.SIZE bytes, sparse)\n"
 		       "  --sigstruct F write the raw 1808-byte SIGSTRUCT\n"
 		       "  --config F   measure an unsigned image under this config\n");
+	if (c->run == ady_cmd_run)
+		printf("\n  --backend B  auto (default; $ADYTON_BACKEND overrides auto), sim, process, kvm\n"
+		       "  --ecall N    the ECALL index (default 0)\n"
+		       "  --in F       input bytes from F, '-' for stdin (default: no input)\n"
+		       "  --out F      output bytes to F, written only on success (default: stdout)\n"
+		       "  --max-out N  output capacity in bytes (default: the marshalling slot's)\n"
+		       "  Enclave log lines go to stderr.  Exit 1 when the launch or the ECALL fails.\n");
+	if (c->run == ady_cmd_ps)
+		printf("\n  --json       one JSON array (full MRENCLAVE, memory in bytes, uptime in s)\n"
+		       "  Prints nothing but 'no adytond running' (exit 0) when no daemon answers.\n");
 	return EXIT_OK;
 }
 

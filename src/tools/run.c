@@ -1,0 +1,259 @@
+/*
+ * adyton run: launch an enclave, make one ECALL with bytes from a file or
+ * stdin, write its output bytes.  For scripts: the output is the ECALL's
+ * output and nothing else; diagnostics and the enclave's log lines go to
+ * stderr.
+ *
+ * The enclave is launched before the input is opened and read: its
+ * marshalling slot bounds the input, and a script can keep an enclave
+ * alive (visible in `adyton ps`) by holding the input open.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "adyton/error.h"
+#include "adyton/host.h"
+#include "adyton/msbuf.h"
+
+/* Shared with adyton.c's command table (no header of its own: two symbols). */
+extern const char ady_cmd_run_usage[];
+int ady_cmd_run(int argc, char **argv);
+
+const char ady_cmd_run_usage[] =
+	"run [--backend auto|sim|process] [--ecall N] [--in FILE|-] [--out FILE|-] [--max-out BYTES] IMAGE";
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+__attribute__((format(printf, 1, 2)))
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "adyton: run: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nusage: adyton %s\n", ady_cmd_run_usage);
+	return EXIT_USAGE;
+}
+
+/* "adyton: run WHAT: reason"; for I/O errors errno says more. */
+static int fail(const char *what, ady_err err)
+{
+	int e = errno;
+
+	if (err == ADY_ERR_IO && e != 0)
+		fprintf(stderr, "adyton: run %s: %s: %s\n", what, ady_strerror(err), strerror(e));
+	else
+		fprintf(stderr, "adyton: run %s: %s\n", what, ady_strerror(err));
+	return EXIT_FAIL;
+}
+
+/* A decimal number in [0, max]; no sign, no suffix, no trailing bytes. */
+static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+/*
+ * Reads all of fd into *buf (malloc'ed, at least one byte so that it is
+ * never NULL).  More than cap bytes: ADY_ERR_TOO_LARGE, detected by
+ * reading one byte past cap rather than trusting st_size (pipes, FIFOs).
+ */
+static ady_err read_bounded(int fd, size_t cap, uint8_t **buf, size_t *len)
+{
+	uint8_t *p = malloc(cap + 1);
+	size_t n = 0;
+
+	*buf = NULL;
+	*len = 0;
+	if (!p)
+		return ADY_ERR_NOMEM;
+	while (n <= cap) {
+		ssize_t r = read(fd, p + n, cap + 1 - n);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			free(p);
+			return ADY_ERR_IO;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (n > cap) {
+		free(p);
+		return ADY_ERR_TOO_LARGE;
+	}
+	*buf = p;
+	*len = n;
+	return ADY_OK;
+}
+
+static ady_err write_all(int fd, const uint8_t *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return ADY_ERR_IO;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return ADY_OK;
+}
+
+/* Reads the input; failures are reported here. */
+static int read_input(const char *in_path, const char *image, size_t cap, uint8_t **in, size_t *in_len)
+{
+	bool std = strcmp(in_path, "-") == 0;
+	int fd = std ? STDIN_FILENO : open(in_path, O_RDONLY | O_CLOEXEC);
+	ady_err err;
+
+	if (fd < 0)
+		return fail(in_path, ADY_ERR_IO);
+	err = read_bounded(fd, cap, in, in_len);
+	if (!std) {
+		int e = errno;
+		close(fd);
+		errno = e;
+	}
+	if (err == ADY_ERR_TOO_LARGE) {
+		fprintf(stderr, "adyton: run %s: %s (input over %zu bytes)\n", image, ady_strerror(err), cap);
+		return EXIT_FAIL;
+	}
+	if (err)
+		return fail(std ? "stdin" : in_path, err);
+	return EXIT_OK;
+}
+
+/* Output is written only after the ECALL succeeded: a failed run leaves an
+ * existing --out file alone. */
+static int write_output(const char *out_path, const uint8_t *out, size_t out_len)
+{
+	bool std = !out_path || strcmp(out_path, "-") == 0;
+	int fd = std ? STDOUT_FILENO : open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ady_err err;
+
+	if (fd < 0)
+		return fail(out_path, ADY_ERR_IO);
+	err = write_all(fd, out, out_len);
+	if (!std && close(fd) != 0 && !err)
+		err = ADY_ERR_IO;
+	if (err)
+		return fail(std ? "stdout" : out_path, err);
+	return EXIT_OK;
+}
+
+/* see ady_cmd_run_usage */
+int ady_cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "backend", required_argument, NULL, 'b' },
+		{ "ecall", required_argument, NULL, 'e' },
+		{ "in", required_argument, NULL, 'i' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "max-out", required_argument, NULL, 'm' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *in_path = NULL, *out_path = NULL, *image;
+	ady_enclave_opts eopts = { .backend = ADY_BACKEND_AUTO };
+	uint64_t index = 0, max_out = 0;
+	bool have_max_out = false;
+	uint8_t *in = NULL, *out = NULL;
+	size_t in_len = 0, out_len = 0, data;
+	ady_enclave_info info;
+	ady_enclave *e;
+	ady_err err;
+	int ch, rc;
+
+	while ((ch = getopt_long(argc, argv, ":b:e:i:o:m:", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'b':
+			/* kvm parses too: whether it can run is ady_enclave_open's
+			 * ADY_ERR_BACKEND, like any backend this machine lacks */
+			if (ady_backend_parse(optarg, &eopts.backend) != ADY_OK)
+				return usage_error("unknown backend '%s' (auto, sim, process or kvm)", optarg);
+			break;
+		case 'e':
+			if (!parse_u64(optarg, UINT32_MAX, &index))
+				return usage_error("--ecall %s is not an ECALL index", optarg);
+			break;
+		case 'i': in_path = optarg; break;
+		case 'o': out_path = optarg; break;
+		case 'm':
+			if (!parse_u64(optarg, SIZE_MAX - 1, &max_out))
+				return usage_error("--max-out %s is not a byte count", optarg);
+			have_max_out = true;
+			break;
+		case ':': return usage_error("option %s needs an argument", argv[optind - 1]);
+		default: return usage_error("unknown option %s", argv[optind - 1]);
+		}
+	}
+	if (argc - optind != 1)
+		return usage_error("%s", "expected one image");
+	image = argv[optind];
+
+	err = ady_enclave_open(image, &eopts, &e);
+	if (err)
+		return fail(image, err);
+	ady_enclave_get_info(e, &info);
+	data = (size_t)(info.msbuf_size - ADY_MS_HEADER);
+	if (in_path) {
+		rc = read_input(in_path, image, data, &in, &in_len);
+		if (rc)
+			goto close_enclave;
+	}
+	/* Default: all the slot can carry back.  Larger is the library's
+	 * ADY_ERR_TOO_LARGE, not a usage error: the limit is the image's. */
+	if (!have_max_out)
+		max_out = data;
+	if (max_out) {
+		out = malloc((size_t)max_out);
+		if (!out) {
+			rc = fail(image, ADY_ERR_NOMEM);
+			goto free_in;
+		}
+	}
+	err = ady_ecall(e, (uint32_t)index, in, in_len, out, (size_t)max_out, &out_len);
+	if (err) {
+		const char *why = ady_enclave_abort_reason(e);
+
+		rc = fail(image, err);
+		if (why)
+			fprintf(stderr, "adyton: run %s: enclave aborted: %s\n", image, why);
+		goto free_out;
+	}
+	rc = write_output(out_path, out, out_len);
+
+free_out:
+	free(out);
+free_in:
+	free(in);
+close_enclave:
+	ady_enclave_close(e);
+	return rc;
+}
