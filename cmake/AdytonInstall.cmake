@@ -24,3 +24,9 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/adytonConfigVersion.cmake
   COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/adytonConfig.cmake ${PROJECT_BINARY_DIR}/adytonConfigVersion.cmake
   ${PROJECT_SOURCE_DIR}/cmake/AdytonEnclave.cmake DESTINATION ${ADY_CMAKE_DIR})
+# The platform service and its process-backend enclave host (adytond finds
+# it next to itself or in libexec/adyton), the unit and the policy example.
+install(TARGETS adytond RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(TARGETS adyton-enclave-host RUNTIME DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/adyton)
+install(FILES ${PROJECT_SOURCE_DIR}/dist/adytond.service DESTINATION ${CMAKE_INSTALL_LIBDIR}/systemd/system)
+install(FILES ${PROJECT_SOURCE_DIR}/dist/policy.conf.example DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/adyton)

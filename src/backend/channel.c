@@ -6,7 +6,11 @@
 
 #include "backend/channel.h"
 
-#define SPINS 4000           /* ~ a few microseconds of pause */
+/* Spin this long before sleeping: enough for a call that answers at once,
+ * short enough not to starve the other side on a small machine.  Bounded
+ * by time, not by a count of pause instructions, whose cost varies by
+ * tens of times between CPUs. */
+#define SPIN_NS 5000L
 #define SLEEP_NS 50000000L   /* 50 ms between liveness checks */
 
 /* see channel.h */
@@ -42,10 +46,18 @@ ady_err ady_chan_wait(ady_chan_ctl *c, uint32_t me, int (*alive)(void *ctx), voi
 {
 	static const struct timespec period = {0, SLEEP_NS};
 
-	for (int i = 0; i < SPINS; i++) {
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (unsigned i = 1;; i++) {
 		if (__atomic_load_n(&c->turn, __ATOMIC_ACQUIRE) == me)
 			return ADY_OK;
 		__builtin_ia32_pause();
+		if ((i & 15) == 0) {
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			if ((t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec) > SPIN_NS)
+				break;
+		}
 	}
 	for (;;) {
 		uint32_t t;

@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <grp.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -99,9 +101,21 @@ static ady_err check_limits(ady_daemon *d, uid_t uid, uint64_t memory)
 	return ADY_OK;
 }
 
-/* Moves fds to 3, 4, 5 without clobbering one another, then execs. */
-static void exec_host(const char *path, int image, int chan, int priv)
+/*
+ * In the child: moves fds to 3, 4, 5 without clobbering one another, drops
+ * to the enclave owner's user when the daemon runs as root (an enclave that
+ * escaped its sandbox should be no more than its owner; undumpability keeps
+ * the owner from reading it), and execs the enclave host.
+ */
+static void exec_host(const char *path, int image, int chan, int priv, uid_t uid, gid_t gid, uint64_t memory)
 {
+	if (geteuid() == 0 && uid != 0) {
+		/* memfd_secret memory counts against RLIMIT_MEMLOCK */
+		struct rlimit rl = {memory + (16u << 20), memory + (16u << 20)};
+		if (setrlimit(RLIMIT_MEMLOCK, &rl) || setgroups(0, NULL) || setresgid(gid, gid, gid) ||
+		    setresuid(uid, uid, uid))
+			_exit(126);
+	}
 	int hi[3] = {fcntl(image, F_DUPFD, 100), fcntl(chan, F_DUPFD, 100), fcntl(priv, F_DUPFD, 100)};
 
 	for (int i = 0; i < 3; i++)
@@ -189,7 +203,8 @@ static ady_err launch(ady_daemon *d, int ci, const uint8_t *p, size_t len, int i
 		goto close_sp;
 	}
 	if (pid == 0)
-		exec_host(req.backend == ADY_BACKEND_KVM ? d->kvm_host_path : d->host_path, image_fd, chan, sp[1]);
+		exec_host(req.backend == ADY_BACKEND_KVM ? d->kvm_host_path : d->host_path, image_fd, chan, sp[1],
+			  c->uid, c->gid, img->layout.size);
 	close(sp[1]);
 
 	e->state = ENC_STARTING;

@@ -19,6 +19,7 @@ typedef struct ady_client {
 	bool used;
 	int fd;
 	uid_t uid;
+	gid_t gid;
 	pid_t pid;
 } ady_client;
 

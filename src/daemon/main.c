@@ -214,7 +214,7 @@ static void accept_client(ady_daemon *d, int lfd)
 	}
 	for (int i = 0; i < ADY_MAX_CLIENTS; i++) {
 		if (!d->clients[i].used) {
-			d->clients[i] = (ady_client){.used = true, .fd = fd, .uid = cred.uid, .pid = cred.pid};
+			d->clients[i] = (ady_client){.used = true, .fd = fd, .uid = cred.uid, .gid = cred.gid, .pid = cred.pid};
 			return;
 		}
 	}

@@ -137,7 +137,8 @@ int ady_daemon_connect(bool start)
 	int fd;
 
 	/* a system daemon, when there is one, first */
-	if (!getenv("ADYTON_SOCKET")) {
+	const char *env = getenv("ADYTON_SOCKET");
+	if (!env || !*env) {
 		fd = try_connect("/run/adyton/adytond.sock");
 		if (fd >= 0)
 			return fd;
@@ -154,7 +155,7 @@ static bool proc_available(const char **why)
 {
 	char path[PATH_MAX];
 
-	if (access(daemon_program(), X_OK) == 0)
+	if (access(daemon_program(), X_OK) == 0 || access("/run/adyton/adytond.sock", F_OK) == 0)
 		return true;
 	if (ady_daemon_socket_path(path, sizeof(path)) == ADY_OK && access(path, F_OK) == 0)
 		return true;
