@@ -30,3 +30,5 @@ install(TARGETS adytond RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS adyton-enclave-host RUNTIME DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/adyton)
 install(FILES ${PROJECT_SOURCE_DIR}/dist/adytond.service DESTINATION ${CMAKE_INSTALL_LIBDIR}/systemd/system)
 install(FILES ${PROJECT_SOURCE_DIR}/dist/policy.conf.example DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/adyton)
+# The kvm backend's enclave host: adytond looks for it in libexec/adyton.
+install(TARGETS adyton-kvm-host RUNTIME DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/adyton)

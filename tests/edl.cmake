@@ -61,3 +61,9 @@ if(ADYTON_FUZZ)
     set_tests_properties(${target} PROPERTIES LABELS fuzz TIMEOUT 120)
   endforeach()
 endif()
+
+# The same generated code on the kvm backend (tests/kvm.cmake): skipped
+# where /dev/kvm does not work.
+add_test(NAME edl_roundtrip_test_kvm COMMAND ${ADY_NEED_KVM} $<TARGET_FILE:edl_roundtrip_test>)
+set_tests_properties(edl_roundtrip_test_kvm PROPERTIES LABELS integration TIMEOUT 120 SKIP_RETURN_CODE 77
+  ENVIRONMENT "${ADY_KVM_TEST_ENV}")

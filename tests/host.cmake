@@ -32,3 +32,15 @@ ady_unit_test(daemon_test adyton::host OpenSSL::Crypto)
 add_dependencies(daemon_test testenc-signed)
 set_tests_properties(daemon_test PROPERTIES LABELS integration TIMEOUT 240
   ENVIRONMENT "${ADY_PROCESS_TEST_ENV}")
+
+# The same suite and demo on the kvm backend (tests/kvm.cmake): skipped
+# where /dev/kvm does not work.
+add_test(NAME host_test_kvm COMMAND ${ADY_NEED_KVM} $<TARGET_FILE:host_test>)
+set_tests_properties(host_test_kvm PROPERTIES LABELS integration TIMEOUT 120 SKIP_RETURN_CODE 77
+  ENVIRONMENT "${ADY_KVM_TEST_ENV}")
+add_test(NAME hello_demo_kvm COMMAND ${ADY_NEED_KVM} $<TARGET_FILE:hello> --backend kvm
+  WORKING_DIRECTORY ${PROJECT_BINARY_DIR})
+set_tests_properties(hello_demo_kvm PROPERTIES LABELS integration SKIP_RETURN_CODE 77
+  ENVIRONMENT "${ADY_KVM_TEST_ENV}"
+  PASS_REGULAR_EXPRESSION "on the kvm backend.*ecall sha256\\(\"abc\"\\) -> ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+  SKIP_REGULAR_EXPRESSION "SKIP: /dev/kvm")

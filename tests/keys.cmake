@@ -33,3 +33,10 @@ ady_unit_test(seal_restart_test adyton::host)
 add_dependencies(seal_restart_test seal_a-signed)
 set_tests_properties(seal_restart_test PROPERTIES LABELS integration TIMEOUT 120
   ENVIRONMENT "${ADY_PROCESS_TEST_ENV}")
+
+# The same suite on the kvm backend (tests/kvm.cmake): skipped where
+# /dev/kvm does not work.  seal_restart_test is not registered for kvm: it
+# opens its enclaves with ADY_BACKEND_PROCESS explicitly.
+add_test(NAME seal_test_kvm COMMAND ${ADY_NEED_KVM} $<TARGET_FILE:seal_test>)
+set_tests_properties(seal_test_kvm PROPERTIES LABELS integration TIMEOUT 300 SKIP_RETURN_CODE 77
+  ENVIRONMENT "${ADY_KVM_TEST_ENV}")

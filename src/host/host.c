@@ -17,7 +17,7 @@
 /* The enclave whose OCALL handler this thread is running, if any. */
 static __thread ady_enclave *in_ocall_of;
 
-static const ady_backend_ops *const backends[] = {&ady_backend_sim, &ady_backend_process};
+static const ady_backend_ops *const backends[] = {&ady_backend_sim, &ady_backend_process, &ady_backend_kvm};
 
 /* see adyton/host.h */
 const char *ady_backend_name(ady_backend b)
@@ -60,11 +60,13 @@ static const ady_backend_ops *find_backend(ady_backend b)
 	return NULL;
 }
 
-/* auto: the strongest backend that is available: kvm (when it lands),
- * process, and sim only when neither can run. */
+/* auto: the strongest backend that is available: process, and sim only
+ * when it cannot run.  kvm runs when asked for by name, but auto does not
+ * pick it until it has been run on a machine with /dev/kvm (the machines
+ * it was written on have none). */
 static ady_err choose_backend(ady_backend want, const ady_backend_ops **out)
 {
-	static const ady_backend order[] = {ADY_BACKEND_KVM, ADY_BACKEND_PROCESS, ADY_BACKEND_SIM};
+	static const ady_backend order[] = {ADY_BACKEND_PROCESS, ADY_BACKEND_SIM};
 	const char *env = getenv("ADYTON_BACKEND");
 	const char *why = NULL;
 	const ady_backend_ops *ops;

@@ -26,7 +26,7 @@ typedef struct ady_backend_ops {
 
 extern const ady_backend_ops ady_backend_sim;
 extern const ady_backend_ops ady_backend_process;
-extern const ady_backend_ops ady_backend_kvm; /* not in the backend list until adyton-kvm-host lands */
+extern const ady_backend_ops ady_backend_kvm; /* by name only: auto skips it (see host.c) */
 
 struct ady_enclave {
 	const ady_backend_ops *ops;

@@ -19,4 +19,9 @@
 #define META_SIZE 2048   /* ADY_META_SIZE */
 #define NOTE_META 0x41445931 /* ADY_ELF_NOTE_META */
 
+/* kvm backend: the I/O ports the guest leaves by (src/backend/kvm). */
+#define KVM_PORT_EXIT 0xa1   /* ady_trts_exit: op in rsi, arg in rdx, result into rax */
+#define KVM_PORT_RETURN 0xa2 /* the return trampoline: ECALL status in rax */
+#define KVM_PORT_FAULT 0xa3  /* exception stubs: vector rsi, error rdx, rip rcx, cr2 r8 */
+
 #endif

@@ -5,11 +5,11 @@
  *
  * tcs is the address of the slot's TCS page, ms its marshalling slot and
  * exit_fn the host function that serves exits (0 on backends that exit by
- * port I/O).  As with SGX's TCS busy flag, a slot that is already in a call
- * is refused before anything else happens (ADY_ERR_BUSY): a second entry
- * must never reuse the stack of a call in progress.  The enclave then runs
- * on its own measured stack; the host stack pointer is kept in the thread
- * data page for exits.
+ * port I/O: kvm, see ady_trts_exit).  As with SGX's TCS busy flag, a slot
+ * that is already in a call is refused before anything else happens
+ * (ADY_ERR_BUSY): a second entry must never reuse the stack of a call in
+ * progress.  The enclave then runs on its own measured stack; the host
+ * stack pointer is kept in the thread data page for exits.
  */
 #include "abi.h"
 
@@ -82,8 +82,13 @@ ady_trts_exit:
 	mov	TD_ENCLAVE_RSP(%rbx), %rsp
 	jmp	.Lexit_out
 .Lnoexit:
-	/* Port-I/O exits belong to the kvm backend; without it there is no way out. */
+	/* kvm backend: leave the VM by port I/O.  The enclave host reads op
+	 * (rsi) and arg (rdx) from the vCPU's registers, serves the exit and
+	 * puts the result in rax; we stay on the enclave stack throughout.
+	 * Anywhere else (ring 3) this faults, and a host that does not answer
+	 * leaves ADY_ERR_BACKEND. */
 	mov	$ERR_BACKEND, %eax
+	out	%al, $KVM_PORT_EXIT
 .Lexit_out:
 	pop	%r15
 	pop	%r14

@@ -231,5 +231,77 @@ static ady_err wild(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_c
 	return ADY_OK;
 }
 
+static uint64_t get_u64(const uint8_t *in)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v |= (uint64_t)in[i] << (8 * i);
+	return v;
+}
+
+static void put_u64(uint8_t *out, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		out[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Addresses for the isolation tests: its own code, and heap bytes that
+ * hold a `ret` instruction (which must never run: the heap is not X). */
+static uint8_t *ret_on_heap;
+
+static ady_err where(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
+{
+	(void)in, (void)in_len;
+	if (out_cap < 16)
+		return ADY_ERR_SHORT_BUFFER;
+	if (!ret_on_heap)
+		ret_on_heap = malloc(64);
+	if (!ret_on_heap)
+		return ADY_ERR_NOMEM;
+	memset(ret_on_heap, 0xc3, 64);
+	put_u64(out, (uint64_t)(uintptr_t)&echo);
+	put_u64(out + 8, (uint64_t)(uintptr_t)ret_on_heap);
+	*out_len = 16;
+	return ADY_OK;
+}
+
+static ady_err read_at(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
+{
+	if (in_len != 8)
+		return ADY_ERR_INVALID_ARG;
+	if (out_cap < 8)
+		return ADY_ERR_SHORT_BUFFER;
+	put_u64(out, *(volatile uint64_t *)(uintptr_t)get_u64(in));
+	*out_len = 8;
+	return ADY_OK;
+}
+
+static ady_err jump(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
+{
+	void (*fn)(void);
+
+	(void)out, (void)out_cap, (void)out_len;
+	if (in_len != 8)
+		return ADY_ERR_INVALID_ARG;
+	fn = (void (*)(void))(uintptr_t)get_u64(in);
+	fn();
+	return ADY_OK;
+}
+
+static ady_err self_report(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
+{
+	static const uint8_t data[64] = {'s', 'e', 'l', 'f'};
+	ady_err err;
+
+	(void)in, (void)in_len;
+	if (out_cap < 432)
+		return ADY_ERR_SHORT_BUFFER;
+	err = ady_create_report(NULL, data, out);
+	if (!err)
+		*out_len = 432;
+	return err;
+}
+
 ADY_ECALLS(echo, do_abort, ocall_echo, ocall_nested, heap, gcm, smash, out_len_lie, ocall_index, log_line, fill,
-	   ocall_big, private_copies, status, keep_secret, raw_syscall, wild);
+	   ocall_big, private_copies, status, keep_secret, raw_syscall, wild, where, read_at, jump, self_report);

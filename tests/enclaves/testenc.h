@@ -20,6 +20,10 @@ enum {
 	T_SECRET = 14,       /* keeps 4 KiB derived from the 16-byte seed in heap (see testenc.c) */
 	T_SYSCALL = 15,      /* executes a raw getpid system call (the process backend kills it) */
 	T_WILD = 16,         /* writes to the u64 LE address in in[0..7] */
+	T_WHERE = 17,        /* out: u64 LE address of its code, of a heap buffer holding `ret` */
+	T_READ = 18,         /* out: the u64 at the u64 LE address in in[0..7] */
+	T_JUMP = 19,         /* calls the u64 LE address in in[0..7] */
+	T_SELF_REPORT = 20,  /* out: a 432-byte REPORT of itself for itself */
 	T_COUNT
 };
 

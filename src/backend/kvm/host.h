@@ -1,0 +1,33 @@
+/* src/backend/kvm/host.h - state shared by adyton-kvm-host's main.c and run.c. */
+#ifndef ADY_BACKEND_KVM_HOST_H
+#define ADY_BACKEND_KVM_HOST_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "adyton/layout.h"
+#include "backend/kvm/kvm.h"
+
+#define ADY_KVM_FD_DAEMON 3 /* where the daemon socket ends up */
+
+typedef struct ady_kvm_host {
+	ady_kvm_plan plan;
+	ady_kvm_vm vm;
+	uint8_t *enclave;          /* host view of the enclave's guest memory */
+	uint8_t *chan;             /* the channel: control page, then the slots */
+	uint64_t chan_size;
+	uint64_t tcs[ADY_MAX_THREADS]; /* enclave offsets */
+	uint64_t entry[ADY_MAX_THREADS]; /* guest RIP: TCS.OENTRY, read once at load */
+	/* enclave page ranges the enclave may write (platform exit structs) */
+	uint32_t nwritable;
+	struct { uint64_t lo, hi; } writable[ADY_LAYOUT_MAX_REGIONS];
+	pthread_mutex_t daemon_lock;
+	int dead;                  /* the enclave faulted or aborted: no more calls */
+} ady_kvm_host;
+
+extern ady_kvm_host ady_kvm_g;
+
+/* Serves thread slot `slot` (its doorbell, its vCPU) forever. */
+void *ady_kvm_serve(void *slot);
+
+#endif

@@ -1,0 +1,337 @@
+/*
+ * The run loop of adyton-kvm-host: one thread per thread slot waits on its
+ * doorbell, runs the ECALL on its vCPU and serves the guest's exits:
+ *
+ *   port KVM_PORT_EXIT    ady_trts_exit: platform exits (keys, reports,
+ *                         seed) go to adytond, OCALL/log/abort to the
+ *                         application through the channel; result in rax
+ *   port KVM_PORT_RETURN  the ECALL returned, status in rax
+ *   port KVM_PORT_FAULT   an exception stub: the enclave is stopped
+ *
+ * Anything else the guest does that exits (other ports, HLT, a triple
+ * fault, an access to guest-physical memory it does not have, a write to
+ * the read-only platform pages) stops the enclave too.  A stopped enclave
+ * is dead for good: every later ECALL answers ADY_ERR_ABORTED, the
+ * application gets the reason as the abort reason, adytond logs it, and
+ * this process stays up.  Registers read from the guest are untrusted.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/kvm.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "adyton/cursor.h"
+#include "adyton/msbuf.h"
+#include "adyton/proto.h"
+#include "adyton/sgx.h"
+#include "backend/channel.h"
+#include "backend/kvm/host.h"
+#include "backend/wire.h"
+#include "trts/abi.h"
+
+#define g ady_kvm_g
+
+static ady_chan_ctl *ctl_of(uint32_t slot) { return (ady_chan_ctl *)g.chan + slot; }
+static uint8_t *slot_of(uint32_t slot) { return g.chan + ADY_CHAN_CTL_SIZE + (uint64_t)slot * g.plan.msbuf_size; }
+
+/* One request/answer with the daemon; threads take turns. */
+static ady_err daemon_call(uint16_t type, const uint8_t *req, size_t req_len, uint16_t want, uint8_t *ans,
+			   size_t ans_cap, size_t *ans_len)
+{
+	ady_msg_hdr hd;
+	ady_err err;
+
+	pthread_mutex_lock(&g.daemon_lock);
+	err = ady_wire_send(ADY_KVM_FD_DAEMON, type, req, req_len, -1);
+	if (!err)
+		err = ady_wire_recv(ADY_KVM_FD_DAEMON, &hd, ans, ans_cap, NULL);
+	pthread_mutex_unlock(&g.daemon_lock);
+	if (err)
+		return ADY_ERR_DAEMON;
+	if (hd.type != want)
+		return ADY_ERR_PROTOCOL;
+	*ans_len = hd.length;
+	return ADY_OK;
+}
+
+/*
+ * The host view of an io struct at guest address gva: it must lie in pages
+ * the enclave itself may write (its measured W pages), never in the slots
+ * the application reads, the platform pages or a TCS.
+ */
+static void *enclave_io(uint64_t gva, uint64_t len)
+{
+	uint64_t off, end;
+
+	if (gva < ADY_KVM_ENCLAVE_GVA)
+		return NULL;
+	off = gva - ADY_KVM_ENCLAVE_GVA;
+	if (__builtin_add_overflow(off, len, &end) || end > g.plan.enclave_used)
+		return NULL;
+	for (uint32_t i = 0; i < g.nwritable; i++)
+		if (off >= g.writable[i].lo && end <= g.writable[i].hi)
+			return g.enclave + off;
+	return NULL;
+}
+
+/* EGETKEY / EREPORT / seed, answered by adytond from the launch identity. */
+static uint64_t platform_exit(uint64_t op, uint64_t arg)
+{
+	uint8_t req[ADY_PROTO_MAX_REASON + 600], ans[512];
+	size_t len, ans_len;
+	ady_err err;
+
+	switch (op) {
+	case ADY_EXIT_GETKEY: {
+		ady_exit_getkey *io = enclave_io(arg, sizeof(*io));
+		ady_msg_getkey m;
+		ady_msg_key k;
+
+		if (!io)
+			return ADY_ERR_RANGE;
+		memcpy(m.keyrequest, io->keyrequest, sizeof(m.keyrequest));
+		err = ady_msg_encode_getkey(&m, req, sizeof(req), &len);
+		if (!err)
+			err = daemon_call(ADY_MSG_GETKEY, req, len, ADY_MSG_KEY, ans, sizeof(ans), &ans_len);
+		if (!err)
+			err = ady_msg_decode_key(ans, ans_len, &k);
+		if (!err) {
+			memcpy(io->key, k.key, sizeof(io->key));
+			io->status = k.status;
+		}
+		ady_wipe(&k, sizeof(k));
+		ady_wipe(ans, sizeof(ans));
+		return err;
+	}
+	case ADY_EXIT_REPORT: {
+		ady_exit_report *io = enclave_io(arg, sizeof(*io));
+		ady_msg_report m;
+		ady_msg_reported r;
+
+		if (!io)
+			return ADY_ERR_RANGE;
+		memcpy(m.targetinfo, io->targetinfo, sizeof(m.targetinfo));
+		memcpy(m.reportdata, io->reportdata, sizeof(m.reportdata));
+		err = ady_msg_encode_report(&m, req, sizeof(req), &len);
+		if (!err)
+			err = daemon_call(ADY_MSG_REPORT, req, len, ADY_MSG_REPORTED, ans, sizeof(ans), &ans_len);
+		if (!err)
+			err = ady_msg_decode_reported(ans, ans_len, &r);
+		if (!err) {
+			memcpy(io->report, r.report, sizeof(io->report));
+			io->status = r.status;
+		}
+		return err;
+	}
+	case ADY_EXIT_SEED: {
+		ady_exit_seed *io = enclave_io(arg, sizeof(*io));
+		ady_msg_seeded s;
+
+		if (!io)
+			return ADY_ERR_RANGE;
+		err = daemon_call(ADY_MSG_SEED, NULL, 0, ADY_MSG_SEEDED, ans, sizeof(ans), &ans_len);
+		if (!err)
+			err = ady_msg_decode_seeded(ans, ans_len, &s);
+		if (!err) {
+			memcpy(io->seed, s.seed, sizeof(io->seed));
+			io->status = s.status;
+		}
+		ady_wipe(&s, sizeof(s));
+		ady_wipe(ans, sizeof(ans));
+		return err;
+	}
+	default:
+		return ADY_ERR_PROTOCOL;
+	}
+}
+
+/* Tells the daemon why the enclave stopped (for its log and `adyton ps`). */
+static void report_abort(uint32_t slot)
+{
+	ady_msg_aborted a = {0};
+	ady_ms_hdr hd;
+	uint8_t buf[4 + ADY_PROTO_MAX_REASON], ans[64];
+	size_t len, ans_len;
+
+	if (ady_ms_decode(slot_of(slot), g.plan.msbuf_size, &hd) != ADY_OK || hd.op != ADY_MS_ABORT)
+		return;
+	a.len = hd.in_len < ADY_PROTO_MAX_REASON ? (uint32_t)hd.in_len : ADY_PROTO_MAX_REASON;
+	memcpy(a.reason, slot_of(slot) + ADY_MS_HEADER, a.len);
+	if (ady_msg_encode_aborted(&a, buf, sizeof(buf), &len) == ADY_OK)
+		(void)daemon_call(ADY_MSG_ABORTED, buf, len, ADY_MSG_STATUS, ans, sizeof(ans), &ans_len);
+}
+
+/* Hands exit op (OCALL, LOG, ABORT; the request is in the slot) to the
+ * application and waits for its answer. */
+static uint64_t app_exit(uint32_t slot, uint32_t op)
+{
+	ady_chan_ctl *c = ctl_of(slot);
+
+	__atomic_store_n(&c->kind, ADY_KIND_EXIT, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->op, op, __ATOMIC_RELAXED);
+	ady_chan_post(c, ADY_TURN_APP);
+	/* No liveness callback: if the application dies, adytond kills us. */
+	if (ady_chan_wait(c, ADY_TURN_HOST, NULL, NULL) != ADY_OK)
+		return ADY_ERR_ENCLAVE_LOST;
+	if (__atomic_load_n(&c->kind, __ATOMIC_ACQUIRE) != ADY_KIND_RESUME)
+		return ADY_ERR_PROTOCOL;
+	return (uint32_t)__atomic_load_n(&c->rc, __ATOMIC_RELAXED);
+}
+
+static uint64_t serve_exit(uint32_t slot, uint64_t op, uint64_t arg)
+{
+	switch (op) {
+	case ADY_EXIT_GETKEY:
+	case ADY_EXIT_REPORT:
+	case ADY_EXIT_SEED:
+		return platform_exit(op, arg);
+	case ADY_MS_ABORT:
+		__atomic_store_n(&g.dead, 1, __ATOMIC_RELEASE);
+		report_abort(slot);
+		return app_exit(slot, ADY_MS_ABORT);
+	case ADY_MS_OCALL:
+	case ADY_MS_LOG:
+		return app_exit(slot, (uint32_t)op);
+	default:
+		return ADY_ERR_PROTOCOL;
+	}
+}
+
+static const char *vector_name(uint64_t v)
+{
+	static const char *const names[ADY_KVM_VECTORS] = {
+		"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "", "#TS", "#NP", "#SS", "#GP", "#PF",
+		"", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP"};
+
+	return v < ADY_KVM_VECTORS && names[v] && names[v][0] ? names[v] : "?";
+}
+
+/*
+ * Stops the enclave for good: marks it dead, puts the reason in the slot
+ * as an ADY_MS_ABORT exit (so the application's abort reason says what
+ * happened), tells adytond, and lets the application see it.
+ */
+static uint64_t stop(uint32_t slot, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static uint64_t stop(uint32_t slot, const char *fmt, ...)
+{
+	char reason[256];
+	ady_ms_hdr h = {0};
+	va_list ap;
+	int n;
+
+	__atomic_store_n(&g.dead, 1, __ATOMIC_RELEASE);
+	va_start(ap, fmt);
+	n = vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(reason))
+		n = sizeof(reason) - 1;
+	fprintf(stderr, "adyton-kvm-host[%d]: enclave stopped: %s\n", getpid(), reason);
+	memcpy(slot_of(slot) + ADY_MS_HEADER, reason, (size_t)n);
+	h.op = ADY_MS_ABORT;
+	h.in_len = (uint64_t)n;
+	ady_ms_encode(slot_of(slot), &h);
+	report_abort(slot);
+	(void)app_exit(slot, ADY_MS_ABORT);
+	return ADY_ERR_ABORTED;
+}
+
+/* Runs one ECALL on the slot's vCPU until it returns or the enclave stops. */
+static uint64_t run_ecall(uint32_t slot)
+{
+	int fd = g.vm.vcpu_fd[slot];
+	struct kvm_run *run = g.vm.run[slot];
+	uint64_t sp = ady_kvm_scratch_top(&g.plan, slot) - 8, ret;
+	struct kvm_regs r;
+
+	if (__atomic_load_n(&g.dead, __ATOMIC_ACQUIRE))
+		return ADY_ERR_ABORTED;
+	/* ady_enclave_entry(tcs, ADY_ENTER_ECALL, slot, 0) on the scratch
+	 * stack, returning into the trampoline.  The rest of the guest state
+	 * stays as the enclave left it: it is the enclave's own. */
+	ret = ADY_KVM_PLAT_GPA + ADY_KVM_CODE_PAGE * ADY_KVM_PAGE +
+	      (uint64_t)(ady_kvm_guest_return - ady_kvm_guest_start);
+	memcpy(g.vm.rw + (sp - g.plan.rw_gpa), &ret, 8);
+	memset(&r, 0, sizeof(r));
+	r.rip = g.entry[slot];
+	r.rdi = ADY_KVM_ENCLAVE_GVA + g.tcs[slot];
+	r.rsi = ADY_ENTER_ECALL;
+	r.rdx = ADY_KVM_MS_GVA + (uint64_t)slot * g.plan.msbuf_size;
+	r.rcx = 0;
+	r.rsp = sp;
+	r.rflags = 0x2;
+	if (ioctl(fd, KVM_SET_REGS, &r))
+		return stop(slot, "KVM_SET_REGS: %s", strerror(errno));
+	for (;;) {
+		if (ioctl(fd, KVM_RUN, 0)) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return stop(slot, "KVM_RUN: %s", strerror(errno));
+		}
+		switch (run->exit_reason) {
+		case KVM_EXIT_IO:
+			if (run->io.direction != KVM_EXIT_IO_OUT || run->io.size != 1 || run->io.count != 1)
+				return stop(slot, "port I/O to 0x%x", run->io.port);
+			if (ioctl(fd, KVM_GET_REGS, &r))
+				return stop(slot, "KVM_GET_REGS: %s", strerror(errno));
+			switch (run->io.port) {
+			case KVM_PORT_RETURN:
+				return (uint32_t)r.rax;
+			case KVM_PORT_FAULT:
+				return stop(slot, "vector %llu (%s) at RIP 0x%llx, address 0x%llx, error code 0x%llx",
+					    (unsigned long long)r.rsi, vector_name(r.rsi), (unsigned long long)r.rcx,
+					    (unsigned long long)r.r8, (unsigned long long)r.rdx);
+			case KVM_PORT_EXIT:
+				if (__atomic_load_n(&g.dead, __ATOMIC_ACQUIRE))
+					return ADY_ERR_ABORTED;
+				r.rax = serve_exit(slot, r.rsi, r.rdx);
+				if (ioctl(fd, KVM_SET_REGS, &r))
+					return stop(slot, "KVM_SET_REGS: %s", strerror(errno));
+				continue;
+			default:
+				return stop(slot, "port I/O to 0x%x", run->io.port);
+			}
+		case KVM_EXIT_MMIO:
+			return stop(slot, "%s guest-physical 0x%llx, outside its memory or read-only",
+				    run->mmio.is_write ? "write to" : "read from", (unsigned long long)run->mmio.phys_addr);
+		case KVM_EXIT_HLT:
+			return stop(slot, "halted");
+		case KVM_EXIT_SHUTDOWN:
+			return stop(slot, "triple fault");
+		case KVM_EXIT_FAIL_ENTRY:
+			return stop(slot, "VM entry failed (reason 0x%llx)",
+				    (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		case KVM_EXIT_INTERNAL_ERROR:
+			return stop(slot, "KVM internal error %u", run->internal.suberror);
+		default:
+			return stop(slot, "vCPU exit %u", run->exit_reason);
+		}
+	}
+}
+
+/* see host.h */
+void *ady_kvm_serve(void *arg)
+{
+	uint32_t slot = (uint32_t)(uintptr_t)arg;
+	ady_chan_ctl *c = ctl_of(slot);
+
+	for (;;) {
+		uint64_t rc;
+
+		if (ady_chan_wait(c, ADY_TURN_HOST, NULL, NULL) != ADY_OK)
+			_exit(0);
+		if (__atomic_load_n(&c->kind, __ATOMIC_ACQUIRE) != ADY_KIND_ECALL)
+			rc = ADY_ERR_PROTOCOL;
+		else
+			rc = run_ecall(slot);
+		__atomic_store_n(&c->rc, rc, __ATOMIC_RELAXED);
+		__atomic_store_n(&c->kind, ADY_KIND_DONE, __ATOMIC_RELAXED);
+		ady_chan_post(c, ADY_TURN_APP);
+	}
+	return NULL;
+}
