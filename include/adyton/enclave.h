@@ -50,6 +50,51 @@ typedef struct ady_ecall_table {
 		(uint32_t)(sizeof(ady_ecall_fns_) / sizeof(ady_ecall_fns_[0])), ady_ecall_fns_}
 
 /*
+ * Bulk ECALLs (opt-in, for data paths where the copy is the cost): the
+ * handler works in place in the marshalling slot instead of on private
+ * copies.  The input is data || ctl: the last ctl_len bytes (ctl_len <=
+ * ADY_BULK_CTL_MAX) are copied into enclave memory and passed as ctl; the
+ * first in_len - ctl_len bytes stay in application memory at io, and the
+ * output goes to io[0, *out_len) with *out_len <= out_cap (io has room for
+ * max(in_len, out_cap) bytes, both within the slot's data area).  Input
+ * shorter than ctl_len: ADY_ERR_TRUNCATED, the handler is not called.
+ *
+ * The contract a bulk handler must keep, because the application can
+ * change io at any moment:
+ *   - read every input byte of io at most once, and never let it decide a
+ *     length, an index, a branch or a loop bound (those come from ctl and
+ *     io_len only);
+ *   - write every output byte once, and write nothing there that is not
+ *     meant to leave the enclave (never keys, never intermediate state);
+ *   - on an error return, io holds unspecified bytes (the application
+ *     receives no output).
+ * A bulk index shadows the same index in the ordinary table.  Declare
+ * them once, next to ADY_ECALLS:
+ *     ADY_BULK_ECALLS({KG_CRYPT, 16, crypt});
+ */
+#define ADY_BULK_CTL_MAX 256u
+
+typedef ady_err (*ady_bulk_ecall_fn)(const uint8_t *ctl, uint8_t *io, size_t io_len, size_t out_cap,
+				     size_t *out_len);
+
+typedef struct ady_bulk_ecall {
+	uint32_t index;
+	uint32_t ctl_len;
+	ady_bulk_ecall_fn fn;
+} ady_bulk_ecall;
+
+typedef struct ady_bulk_ecall_table {
+	uint32_t count;
+	const ady_bulk_ecall *entries;
+} ady_bulk_ecall_table;
+
+/* Overrides the runtime's empty (weak) table. */
+#define ADY_BULK_ECALLS(...)                                                                   \
+	static const ady_bulk_ecall ady_bulk_ecalls_[] = {__VA_ARGS__};                        \
+	const ady_bulk_ecall_table ady_bulk_ecall_table_ = {                                   \
+		(uint32_t)(sizeof(ady_bulk_ecalls_) / sizeof(ady_bulk_ecalls_[0])), ady_bulk_ecalls_}
+
+/*
  * Calls OCALL index in the application with in_len bytes of input and up
  * to out_cap bytes of output; *out_len gets the output length (may be
  * NULL if out_cap is 0).  Valid only while an ECALL runs on this thread
@@ -131,6 +176,7 @@ ADY_MUST_CHECK ady_err ady_verify_report(const uint8_t report[static 432]);
 /* This enclave's TARGETINFO (512 bytes), to hand to another enclave that
  * should create a report for us. */
 ADY_MUST_CHECK ady_err ady_self_targetinfo(uint8_t targetinfo[static 512]);
+
 
 /* AES-128-CMAC (RFC 4493) on BearSSL's AES: BearSSL has no CMAC, and
  * SGX reports are MACed with it. */

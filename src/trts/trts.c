@@ -196,10 +196,44 @@ static ady_err scratch(uint32_t t, size_t need, uint8_t **out)
 	return ADY_OK;
 }
 
+/* No bulk ECALLs unless the enclave declares ADY_BULK_ECALLS (a strong
+ * definition wins over this weak one at link time, no GOT involved). */
+__attribute__((weak, visibility("hidden"))) const ady_bulk_ecall_table ady_bulk_ecall_table_ = {0, NULL};
+
+static const ady_bulk_ecall *find_bulk(uint32_t index)
+{
+	const ady_bulk_ecall_table *t = &ady_bulk_ecall_table_;
+
+	for (uint32_t i = 0; i < t->count; i++)
+		if (t->entries[i].index == index && t->entries[i].fn)
+			return &t->entries[i];
+	return NULL;
+}
+
+/* A bulk ECALL (adyton/enclave.h): only the control bytes are copied; the
+ * data is read and written in place by a handler bound to that contract. */
+static ady_err do_bulk(const ady_bulk_ecall *b, uint8_t *slot, const ady_ms_hdr *h, size_t *out_len)
+{
+	uint8_t ctl[ADY_BULK_CTL_MAX];
+	size_t io_len;
+	ady_err err;
+
+	if (b->ctl_len > ADY_BULK_CTL_MAX)
+		return ADY_ERR_INVALID_ARG;
+	if (h->in_len < b->ctl_len)
+		return ADY_ERR_TRUNCATED;
+	io_len = h->in_len - b->ctl_len;
+	memcpy(ctl, slot + ADY_MS_HEADER + io_len, b->ctl_len);
+	err = b->fn(ctl, slot + ADY_MS_HEADER, io_len, h->out_cap, out_len);
+	ady_wipe(ctl, sizeof(ctl));
+	return err;
+}
+
 static ady_err do_ecall(ady_thread_data *td)
 {
 	const ady_ecall_table *tab = &ady_ecall_table_;
 	uint8_t *slot = slot_of(td);
+	const ady_bulk_ecall *bulk;
 	ady_ms_hdr h, reply = {0};
 	uint8_t *buf;
 	size_t out_len = 0;
@@ -210,6 +244,14 @@ static ady_err do_ecall(ady_thread_data *td)
 		return err;
 	if (h.op != ADY_MS_ECALL)
 		return ADY_ERR_PROTOCOL;
+	bulk = find_bulk(h.index);
+	if (bulk) {
+		/* in_len and out_cap are each <= the data area (decode checked). */
+		err = do_bulk(bulk, slot, &h, &out_len);
+		if (err == ADY_OK && out_len > h.out_cap)
+			err = ADY_ERR_SHORT_BUFFER;
+		goto reply;
+	}
 	if (h.index >= tab->count || !tab->fns[h.index])
 		return ADY_ERR_ECALL_INDEX;
 	/* in_len and out_cap are each <= the data area (decode checked), so
@@ -224,6 +266,7 @@ static ady_err do_ecall(ady_thread_data *td)
 		err = ADY_ERR_SHORT_BUFFER;
 	if (err == ADY_OK)
 		memcpy(slot + ADY_MS_HEADER, buf + h.in_len, out_len);
+reply:
 	reply.op = ADY_MS_REPLY;
 	reply.index = h.index;
 	reply.out_len = err == ADY_OK ? out_len : 0;

@@ -1,0 +1,653 @@
+/*
+ * nbdkit-adyton-filter: serves the plaintext view of a key guard volume.
+ *
+ *   nbdkit --filter=adyton file disk.img volume=disk.img [header=disk.img.kgh]
+ *          [type=auto|native|luks1|plain] [sector=512|4096] [socket=PATH] [enclave=PATH]
+ *
+ * The filter starts the keyguard enclave and listens on a UNIX socket
+ * (default VOLUME.unlock) for `adyton-keyguard unlock`: the tool gets the
+ * enclave's ephemeral public key and sends back an envelope only the
+ * enclave can open; the filter forwards it and never sees the password
+ * or the volume key.  Until a volume is unlocked, connections are
+ * refused.  Each NBD request becomes one KG_E_CRYPT ECALL per msbuf-sized
+ * chunk (1 MiB), several at once on the enclave's thread slots.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define NBDKIT_API_VERSION 2
+#include <nbdkit-filter.h>
+
+#include "adyton/host.h"
+#include "adyton/luks1.h"
+#include "keyguard.h"
+
+#ifndef KG_ENCLAVE_DEFAULT
+#define KG_ENCLAVE_DEFAULT "keyguard-enclave.signed"
+#endif
+
+enum { TYPE_AUTO = 0 };
+
+static struct {
+	char *volume, *header, *sock, *enclave;
+	int type;
+	uint32_t plain_sector;
+	uint8_t *hdr; /* native header file */
+	size_t hdr_len;
+	uint8_t phdr[ADY_LUKS1_PHDR_SIZE];
+	ady_luks1_hdr luks;
+
+	ady_enclave *e;
+	uint8_t pub[KG_PUB_SIZE];
+	size_t chunk; /* data bytes per KG_E_CRYPT */
+	int lfd;
+	pthread_t thr;
+	bool thr_started;
+	pthread_key_t bounce_key;
+	pthread_mutex_t rmw; /* serialises read-modify-write of partial sectors */
+
+	int unlocked; /* atomic; the fields below are set before it */
+	uint32_t sector;
+	uint64_t data_offset;
+} g = {.lfd = -1, .rmw = PTHREAD_MUTEX_INITIALIZER};
+
+static void kg_unload(void)
+{
+	free(g.volume);
+	free(g.header);
+	free(g.sock);
+	free(g.enclave);
+	free(g.hdr);
+}
+
+static int set_string(char **dst, const char *value)
+{
+	free(*dst);
+	*dst = strdup(value);
+	return *dst ? 0 : -1;
+}
+
+static int kg_config(nbdkit_next_config *next, nbdkit_backend *nxdata, const char *key, const char *value)
+{
+	if (strcmp(key, "volume") == 0)
+		return set_string(&g.volume, value);
+	if (strcmp(key, "header") == 0)
+		return set_string(&g.header, value);
+	if (strcmp(key, "socket") == 0)
+		return set_string(&g.sock, value);
+	if (strcmp(key, "enclave") == 0)
+		return set_string(&g.enclave, value);
+	if (strcmp(key, "type") == 0) {
+		if (strcmp(value, "auto") == 0)
+			g.type = TYPE_AUTO;
+		else if (strcmp(value, "native") == 0)
+			g.type = KG_TYPE_NATIVE;
+		else if (strcmp(value, "luks1") == 0)
+			g.type = KG_TYPE_LUKS1;
+		else if (strcmp(value, "plain") == 0)
+			g.type = KG_TYPE_PLAIN;
+		else {
+			nbdkit_error("adyton: type=%s: expected auto, native, luks1 or plain", value);
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(key, "sector") == 0) {
+		if (strcmp(value, "512") && strcmp(value, "4096")) {
+			nbdkit_error("adyton: sector=%s: expected 512 or 4096", value);
+			return -1;
+		}
+		g.plain_sector = (uint32_t)atoi(value);
+		return 0;
+	}
+	return next(nxdata, key, value);
+}
+
+static int read_file(const char *path, uint8_t **out, size_t *len, size_t max)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat sb;
+	uint8_t *p;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &sb) != 0 || sb.st_size <= 0 || (uint64_t)sb.st_size > max) {
+		close(fd);
+		errno = EFBIG;
+		return -1;
+	}
+	p = malloc((size_t)sb.st_size);
+	if (!p || pread(fd, p, (size_t)sb.st_size, 0) != sb.st_size) {
+		free(p);
+		close(fd);
+		errno = EIO;
+		return -1;
+	}
+	close(fd);
+	*out = p;
+	*len = (size_t)sb.st_size;
+	return 0;
+}
+
+static int kg_config_complete(nbdkit_next_config_complete *next, nbdkit_backend *nxdata)
+{
+	char buf[4096];
+
+	if (!g.volume) {
+		nbdkit_error("adyton: volume=PATH is required (the volume file the plugin serves)");
+		return -1;
+	}
+	if (!g.header) {
+		snprintf(buf, sizeof(buf), "%s.kgh", g.volume);
+		if (set_string(&g.header, buf))
+			return -1;
+	}
+	if (!g.sock) {
+		snprintf(buf, sizeof(buf), "%s.unlock", g.volume);
+		if (set_string(&g.sock, buf))
+			return -1;
+	}
+	if (!g.enclave && set_string(&g.enclave, getenv("ADYTON_KEYGUARD_ENCLAVE") ? getenv("ADYTON_KEYGUARD_ENCLAVE")
+										     : KG_ENCLAVE_DEFAULT))
+		return -1;
+	if (g.type == TYPE_AUTO || g.type == KG_TYPE_LUKS1) {
+		int fd = open(g.volume, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? pread(fd, g.phdr, sizeof(g.phdr), 0) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (n < 0) {
+			nbdkit_error("adyton: %s: %m", g.volume);
+			return -1;
+		}
+		if (n == (ssize_t)sizeof(g.phdr) && memcmp(g.phdr, "LUKS\xba\xbe", 6) == 0)
+			g.type = KG_TYPE_LUKS1;
+		else if (g.type == KG_TYPE_LUKS1) {
+			nbdkit_error("adyton: %s is not a LUKS volume", g.volume);
+			return -1;
+		}
+	}
+	if (g.type == TYPE_AUTO)
+		g.type = KG_TYPE_NATIVE;
+	switch (g.type) {
+	case KG_TYPE_NATIVE:
+		if (read_file(g.header, &g.hdr, &g.hdr_len, KG_HDR_MAX)) {
+			nbdkit_error("adyton: %s: %m (the native volume's header; create volumes with "
+				     "adyton-keyguard create)", g.header);
+			return -1;
+		}
+		break;
+	case KG_TYPE_LUKS1: {
+		/* Parsed here only to find the key slots; the enclave parses and
+		 * checks the same bytes again for itself. */
+		ady_err err = ady_luks1_decode(g.phdr, sizeof(g.phdr), &g.luks);
+		if (err) {
+			nbdkit_error("adyton: %s: LUKS1 header refused: %s", g.volume, ady_strerror(err));
+			return -1;
+		}
+		break;
+	}
+	case KG_TYPE_PLAIN:
+		if (!g.plain_sector) {
+			nbdkit_error("adyton: type=plain needs sector=512 or sector=4096");
+			return -1;
+		}
+		break;
+	default:
+		return -1;
+	}
+	return next(nxdata);
+}
+
+#define kg_config_help                                                                                    \
+	"volume=PATH      (required) the volume file the plugin serves\n"                                     \
+	"header=PATH      native volume header (default VOLUME.kgh)\n"                                        \
+	"type=auto|native|luks1|plain   (default auto: LUKS1 if the volume says so, else native)\n"          \
+	"sector=512|4096  sector size of a plain volume\n"                                                    \
+	"socket=PATH      unlock socket for adyton-keyguard unlock (default VOLUME.unlock)\n"                 \
+	"enclave=PATH     the signed keyguard enclave"
+
+static int kg_thread_model(void) { return NBDKIT_THREAD_MODEL_PARALLEL; }
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Forwards one envelope to the enclave: *status gets KG_ST_*, the
+ * return value the call's own error. */
+static ady_err unlock_with(const uint8_t *env, size_t env_len, uint32_t *status)
+{
+	uint8_t out[16];
+	size_t n = 0;
+	uint8_t *in = NULL;
+	size_t in_len;
+	ady_err err = ADY_OK;
+
+	*status = KG_ST_BAD_HEADER;
+	switch (g.type) {
+	case KG_TYPE_NATIVE:
+		in_len = 4 + g.hdr_len + env_len;
+		in = malloc(in_len);
+		if (!in)
+			return ADY_ERR_NOMEM;
+		put32(in, (uint32_t)g.hdr_len);
+		memcpy(in + 4, g.hdr, g.hdr_len);
+		memcpy(in + 4 + g.hdr_len, env, env_len);
+		err = ady_ecall(g.e, KG_E_OPEN_NATIVE, in, in_len, out, sizeof(out), &n);
+		if (!err && n >= 4) {
+			*status = le32(out);
+			if (*status == KG_ST_OK && n == 16) {
+				g.sector = le32(out + 4);
+				g.data_offset = 0;
+			}
+		}
+		break;
+	case KG_TYPE_PLAIN:
+		in_len = 4 + env_len;
+		in = malloc(in_len);
+		if (!in)
+			return ADY_ERR_NOMEM;
+		put32(in, g.plain_sector);
+		memcpy(in + 4, env, env_len);
+		err = ady_ecall(g.e, KG_E_OPEN_PLAIN, in, in_len, out, sizeof(out), &n);
+		if (!err && n >= 4) {
+			*status = le32(out);
+			if (*status == KG_ST_OK) {
+				g.sector = g.plain_sector;
+				g.data_offset = 0;
+			}
+		}
+		break;
+	case KG_TYPE_LUKS1: {
+		int fd = open(g.volume, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return ADY_ERR_IO;
+		*status = KG_ST_WRONG_PASSWORD;
+		for (uint32_t s = 0; s < ADY_LUKS1_SLOTS && *status == KG_ST_WRONG_PASSWORD && !err; s++) {
+			const ady_luks1_slot *sl = &g.luks.slot[s];
+			uint64_t msize;
+			if (sl->active != ADY_LUKS1_SLOT_ENABLED)
+				continue;
+			msize = ady_luks1_material_size(&g.luks, sl);
+			in_len = 4 + ADY_LUKS1_PHDR_SIZE + msize + env_len;
+			free(in);
+			in = malloc(in_len);
+			if (!in) {
+				err = ADY_ERR_NOMEM;
+				break;
+			}
+			put32(in, s);
+			memcpy(in + 4, g.phdr, ADY_LUKS1_PHDR_SIZE);
+			if (pread(fd, in + 4 + ADY_LUKS1_PHDR_SIZE, msize,
+				  (off_t)((uint64_t)sl->material_offset * ADY_LUKS1_SECTOR)) != (ssize_t)msize) {
+				err = ADY_ERR_IO;
+				break;
+			}
+			memcpy(in + 4 + ADY_LUKS1_PHDR_SIZE + msize, env, env_len);
+			err = ady_ecall(g.e, KG_E_OPEN_LUKS1, in, in_len, out, sizeof(out), &n);
+			if (!err && n >= 4) {
+				*status = le32(out);
+				if (*status == KG_ST_OK && n == 8) {
+					g.sector = ADY_LUKS1_SECTOR;
+					g.data_offset = (uint64_t)le32(out + 4) * ADY_LUKS1_SECTOR;
+				}
+			}
+		}
+		close(fd);
+		break;
+	}
+	default:
+		break;
+	}
+	free(in);
+	if (!err && *status == KG_ST_OK)
+		__atomic_store_n(&g.unlocked, 1, __ATOMIC_RELEASE);
+	return err;
+}
+
+static int full_io(int fd, void *buf, size_t len, int writing)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t r = writing ? send(fd, p, len, MSG_NOSIGNAL) : recv(fd, p, len, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		p += r;
+		len -= (size_t)r;
+	}
+	return 0;
+}
+
+/* The unlock socket: one client at a time, short timeouts, a length cap
+ * before anything is read. */
+static void *unlock_thread(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct timeval tv = {.tv_sec = 30};
+		uint8_t hello[5 + KG_PUB_SIZE], lenb[4], env[KG_ENV_MAX], reply[8];
+		uint32_t env_len, status = KG_ST_ALREADY;
+		ady_err err = ADY_OK;
+		int fd = accept4(g.lfd, NULL, NULL, SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			return NULL;
+		}
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		memcpy(hello, KG_SOCK_MAGIC, 4);
+		hello[4] = (uint8_t)g.type;
+		memcpy(hello + 5, g.pub, KG_PUB_SIZE);
+		if (full_io(fd, hello, sizeof(hello), 1) || full_io(fd, lenb, 4, 0))
+			goto next;
+		env_len = le32(lenb);
+		if (env_len < KG_ENV_OVERHEAD || env_len > KG_ENV_MAX || full_io(fd, env, env_len, 0))
+			goto next;
+		if (!__atomic_load_n(&g.unlocked, __ATOMIC_ACQUIRE)) {
+			err = unlock_with(env, env_len, &status);
+			if (err)
+				nbdkit_error("adyton: unlock: %s", ady_strerror(err));
+			else if (status == KG_ST_OK)
+				nbdkit_debug("adyton: volume unlocked");
+			else
+				nbdkit_error("adyton: unlock refused (status %u)", status);
+		}
+		put32(reply, status);
+		put32(reply + 4, (uint32_t)err);
+		(void)full_io(fd, reply, sizeof(reply), 1);
+	next:
+		close(fd);
+	}
+}
+
+/* After nbdkit forked into the background: threads and the enclave's
+ * host process belong to the serving process. */
+static int kg_after_fork(nbdkit_backend *backend)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	ady_enclave_info info;
+	size_t n = 0;
+	ady_err err;
+
+	(void)backend;
+	err = ady_enclave_open(g.enclave, NULL, &g.e);
+	if (err) {
+		nbdkit_error("adyton: %s: %s", g.enclave, ady_strerror(err));
+		return -1;
+	}
+	ady_enclave_get_info(g.e, &info);
+	if (info.msbuf_size < 64 + KG_CTL_SIZE + 4096) {
+		nbdkit_error("adyton: enclave slot too small");
+		return -1;
+	}
+	g.chunk = (size_t)(info.msbuf_size - 64 - KG_CTL_SIZE) / 4096 * 4096;
+	err = ady_ecall(g.e, KG_E_PUBKEY, NULL, 0, g.pub, sizeof(g.pub), &n);
+	if (err || n != KG_PUB_SIZE) {
+		nbdkit_error("adyton: enclave key: %s", ady_strerror(err ? err : ADY_ERR_PROTOCOL));
+		return -1;
+	}
+	if (pthread_key_create(&g.bounce_key, free) != 0)
+		return -1;
+	if (strlen(g.sock) >= sizeof(sa.sun_path)) {
+		nbdkit_error("adyton: socket path too long: %s", g.sock);
+		return -1;
+	}
+	strcpy(sa.sun_path, g.sock);
+	unlink(g.sock);
+	g.lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (g.lfd < 0 || bind(g.lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || chmod(g.sock, 0600) != 0 ||
+	    listen(g.lfd, 4) != 0) {
+		nbdkit_error("adyton: unlock socket %s: %m", g.sock);
+		return -1;
+	}
+	if (pthread_create(&g.thr, NULL, unlock_thread, NULL) != 0) {
+		nbdkit_error("adyton: unlock thread: %m");
+		return -1;
+	}
+	g.thr_started = true;
+	nbdkit_debug("adyton: %s backend, waiting for adyton-keyguard unlock %s", ady_backend_name(info.backend),
+		     g.sock);
+	return 0;
+}
+
+static void kg_cleanup(nbdkit_backend *backend)
+{
+	uint8_t out[4];
+	size_t n;
+
+	(void)backend;
+	if (g.thr_started) {
+		shutdown(g.lfd, SHUT_RDWR);
+		pthread_cancel(g.thr);
+		pthread_join(g.thr, NULL);
+		g.thr_started = false;
+	}
+	if (g.lfd >= 0) {
+		close(g.lfd);
+		unlink(g.sock);
+		g.lfd = -1;
+	}
+	if (g.e) {
+		if (ady_ecall(g.e, KG_E_LOCK, NULL, 0, out, sizeof(out), &n))
+			nbdkit_debug("adyton: lock failed (the enclave is closed anyway)");
+		ady_enclave_close(g.e);
+		g.e = NULL;
+	}
+}
+
+static void *kg_open(nbdkit_next_open *next, nbdkit_context *ctx, int readonly, const char *exportname,
+		     int is_tls)
+{
+	(void)is_tls;
+	if (!__atomic_load_n(&g.unlocked, __ATOMIC_ACQUIRE)) {
+		nbdkit_error("adyton: the volume is locked: run adyton-keyguard unlock %s", g.sock);
+		return NULL;
+	}
+	if (next(ctx, readonly, exportname) == -1)
+		return NULL;
+	return NBDKIT_HANDLE_NOT_NEEDED;
+}
+
+static int64_t kg_get_size(nbdkit_next *next, void *handle)
+{
+	int64_t size = next->get_size(next);
+
+	(void)handle;
+	if (size < 0)
+		return -1;
+	if ((uint64_t)size < g.data_offset) {
+		nbdkit_error("adyton: the volume is shorter than its LUKS header");
+		return -1;
+	}
+	return (int64_t)(((uint64_t)size - g.data_offset) / g.sector * g.sector);
+}
+
+static int kg_can_extents(nbdkit_next *next, void *handle)
+{
+	(void)next, (void)handle;
+	return 0; /* the plugin's holes are not the plaintext's */
+}
+
+static int kg_can_zero(nbdkit_next *next, void *handle)
+{
+	(void)next, (void)handle;
+	return NBDKIT_ZERO_EMULATE; /* zeros must be written encrypted */
+}
+
+static int kg_can_fast_zero(nbdkit_next *next, void *handle)
+{
+	(void)next, (void)handle;
+	return 0;
+}
+
+/* This thread's staging buffer: one chunk of sectors + the control block. */
+static uint8_t *bounce(void)
+{
+	uint8_t *b = pthread_getspecific(g.bounce_key);
+
+	if (!b) {
+		if (posix_memalign((void **)&b, 4096, g.chunk + KG_CTL_SIZE) != 0)
+			return NULL;
+		if (pthread_setspecific(g.bounce_key, b) != 0) {
+			free(b);
+			return NULL;
+		}
+	}
+	return b;
+}
+
+/* En/decrypts b[0, n) (whole sectors starting at plaintext offset off)
+ * through the enclave into out. */
+static int crypt_chunk(uint8_t *b, size_t n, uint64_t off, uint32_t op, void *out, int *err)
+{
+	uint64_t sector = off / g.sector;
+	size_t got = 0;
+	ady_err e;
+
+	for (int i = 0; i < 8; i++)
+		b[n + i] = (uint8_t)(sector >> (8 * i));
+	put32(b + n + 8, op);
+	put32(b + n + 12, 0);
+	e = ady_ecall(g.e, KG_E_CRYPT, b, n + KG_CTL_SIZE, out, n, &got);
+	if (e || got != n) {
+		nbdkit_error("adyton: enclave %s: %s", op == KG_OP_ENCRYPT ? "encrypt" : "decrypt",
+			     ady_strerror(e ? e : ADY_ERR_PROTOCOL));
+		*err = EIO;
+		return -1;
+	}
+	return 0;
+}
+
+static int kg_pread(nbdkit_next *next, void *handle, void *buf, uint32_t count, uint64_t offset, uint32_t flags,
+		    int *err)
+{
+	uint64_t a = offset / g.sector * g.sector, end = offset + count;
+	uint64_t b_end = (end + g.sector - 1) / g.sector * g.sector;
+	uint8_t *b = bounce(), *dst = buf;
+
+	(void)handle;
+	if (!b) {
+		*err = ENOMEM;
+		return -1;
+	}
+	while (a < b_end) {
+		size_t n = b_end - a < g.chunk ? (size_t)(b_end - a) : g.chunk;
+		bool whole = a >= offset && a + n <= end;
+
+		if (next->pread(next, b, (uint32_t)n, g.data_offset + a, flags, err) == -1)
+			return -1;
+		if (crypt_chunk(b, n, a, KG_OP_DECRYPT, whole ? dst + (a - offset) : b, err))
+			return -1;
+		if (!whole) {
+			uint64_t lo = a > offset ? a : offset, hi = a + n < end ? a + n : end;
+			memcpy(dst + (lo - offset), b + (lo - a), (size_t)(hi - lo));
+		}
+		a += n;
+	}
+	return 0;
+}
+
+static int kg_pwrite(nbdkit_next *next, void *handle, const void *buf, uint32_t count, uint64_t offset,
+		     uint32_t flags, int *err)
+{
+	uint64_t a = offset / g.sector * g.sector, end = offset + count;
+	uint64_t b_end = (end + g.sector - 1) / g.sector * g.sector;
+	const uint8_t *src = buf;
+	uint8_t *b = bounce();
+
+	(void)handle;
+	if (!b) {
+		*err = ENOMEM;
+		return -1;
+	}
+	while (a < b_end) {
+		size_t n = b_end - a < g.chunk ? (size_t)(b_end - a) : g.chunk;
+		bool whole = a >= offset && a + n <= end;
+		int r = -1;
+
+		if (whole) {
+			memcpy(b, src + (a - offset), n);
+			r = crypt_chunk(b, n, a, KG_OP_ENCRYPT, b, err) ||
+					    next->pwrite(next, b, (uint32_t)n, g.data_offset + a, flags, err) == -1
+				    ? -1
+				    : 0;
+		} else {
+			/* A partial sector: decrypt, patch, encrypt, under one lock
+			 * so concurrent partial writes to one sector both land. */
+			uint64_t lo = a > offset ? a : offset, hi = a + n < end ? a + n : end;
+			pthread_mutex_lock(&g.rmw);
+			if (next->pread(next, b, (uint32_t)n, g.data_offset + a, 0, err) != -1 &&
+			    !crypt_chunk(b, n, a, KG_OP_DECRYPT, b, err)) {
+				memcpy(b + (lo - a), src + (lo - offset), (size_t)(hi - lo));
+				if (!crypt_chunk(b, n, a, KG_OP_ENCRYPT, b, err) &&
+				    next->pwrite(next, b, (uint32_t)n, g.data_offset + a, flags, err) != -1)
+					r = 0;
+			}
+			pthread_mutex_unlock(&g.rmw);
+		}
+		if (r)
+			return -1;
+		a += n;
+	}
+	return 0;
+}
+
+static int kg_trim(nbdkit_next *next, void *handle, uint32_t count, uint64_t offset, uint32_t flags, int *err)
+{
+	(void)handle;
+	return next->trim(next, count, g.data_offset + offset, flags, err);
+}
+
+static int kg_cache(nbdkit_next *next, void *handle, uint32_t count, uint64_t offset, uint32_t flags, int *err)
+{
+	(void)handle;
+	return next->cache(next, count, g.data_offset + offset, flags, err);
+}
+
+static struct nbdkit_filter filter = {
+	.name = "adyton",
+	.longname = "adyton key guard filter",
+	.description = "disk encryption with the key held in an adyton enclave",
+	.unload = kg_unload,
+	.config = kg_config,
+	.config_complete = kg_config_complete,
+	.config_help = kg_config_help,
+	.thread_model = kg_thread_model,
+	.after_fork = kg_after_fork,
+	.cleanup = kg_cleanup,
+	.open = kg_open,
+	.get_size = kg_get_size,
+	.can_extents = kg_can_extents,
+	.can_zero = kg_can_zero,
+	.can_fast_zero = kg_can_fast_zero,
+	.pread = kg_pread,
+	.pwrite = kg_pwrite,
+	.trim = kg_trim,
+	.cache = kg_cache,
+};
+
+/* nbdkit looks this up by name; the macro defines it without a prototype. */
+struct nbdkit_filter *filter_init(void);
+NBDKIT_REGISTER_FILTER(filter)
