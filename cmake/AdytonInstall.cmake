@@ -7,11 +7,12 @@ set_target_properties(adyton-host PROPERTIES EXPORT_NAME host)
 set_target_properties(adyton-image PROPERTIES EXPORT_NAME image)
 set_target_properties(adyton-format PROPERTIES EXPORT_NAME format)
 set_target_properties(adyton-trts PROPERTIES EXPORT_NAME trts)
+set_target_properties(adyton-verify PROPERTIES EXPORT_NAME verify)
 set_target_properties(adyton PROPERTIES EXPORT_NAME cli)
 set_target_properties(adyton-edl PROPERTIES EXPORT_NAME edl)
 
 set(ADY_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/adyton)
-install(TARGETS adyton-host adyton-image adyton-format adyton-trts adyton adyton-edl
+install(TARGETS adyton-host adyton-image adyton-format adyton-trts adyton-verify adyton adyton-edl
   EXPORT adytonTargets
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}

@@ -177,6 +177,17 @@ ADY_MUST_CHECK ady_err ady_verify_report(const uint8_t report[static 432]);
  * should create a report for us. */
 ADY_MUST_CHECK ady_err ady_self_targetinfo(uint8_t targetinfo[static 512]);
 
+/* A quote of this enclave for a remote verifier (adyton/quote.h,
+ * docs/attestation.md): the platform signs a REPORTBODY built from the
+ * identity it recorded at launch, carrying report_data, with the
+ * verifier's nonce bound in the header.  Writes at most cap bytes to quote
+ * and sets *len; ADY_ERR_SHORT_BUFFER (with *len the size needed, when the
+ * platform told it) if cap is too small (ADY_QUOTE_MAX always suffices).
+ * ADY_ERR_PERMISSION when the platform's policy does not list this
+ * enclave's MRSIGNER/ISVPRODID for provisioning; sim quotes are marked as
+ * such and no verifier accepts them by default. */
+ADY_MUST_CHECK ady_err ady_get_quote(const uint8_t report_data[static 64], const uint8_t nonce[static 32],
+				     uint8_t *quote, size_t cap, size_t *len);
 
 /* AES-128-CMAC (RFC 4493) on BearSSL's AES: BearSSL has no CMAC, and
  * SGX reports are MACed with it. */

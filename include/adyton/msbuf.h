@@ -53,6 +53,7 @@ enum {
 #define ADY_EXIT_GETKEY 16u
 #define ADY_EXIT_REPORT 17u
 #define ADY_EXIT_SEED 18u
+#define ADY_EXIT_QUOTE 19u
 
 typedef struct ady_exit_getkey {
 	uint8_t keyrequest[512];   /* in: ady_sgx_keyrequest bytes */
@@ -71,6 +72,18 @@ typedef struct ady_exit_seed {
 	uint8_t seed[32];          /* out: fresh platform randomness */
 	uint32_t status;           /* out */
 } ady_exit_seed;
+
+/* A quote (adyton/quote.h) of this enclave, made by the platform from the
+ * identity it recorded at launch.  8 KiB: callers keep it off small stacks
+ * only if they must; the runtime's own use is on a 64 KiB+ stack. */
+#define ADY_EXIT_QUOTE_MAX 8192u /* = ADY_QUOTE_MAX */
+typedef struct ady_exit_quote {
+	uint8_t reportdata[64];    /* in */
+	uint8_t nonce[32];         /* in: the verifier's freshness nonce */
+	uint8_t quote[ADY_EXIT_QUOTE_MAX]; /* out */
+	uint32_t quote_len;        /* out: bytes of quote, <= ADY_EXIT_QUOTE_MAX */
+	uint32_t status;           /* out */
+} ady_exit_quote;
 
 typedef struct ady_ms_hdr {
 	uint32_t op;

@@ -54,10 +54,12 @@ enum {
 	ADY_MSG_REPORT = 0x23,     /* ady_msg_report */
 	ADY_MSG_SEED = 0x24,       /* empty */
 	ADY_MSG_ABORTED = 0x25,    /* ady_msg_aborted (variable) */
+	ADY_MSG_QUOTE = 0x26,      /* ady_msg_quote */
 	/* daemon -> enclave host */
 	ADY_MSG_KEY = 0xa2,        /* ady_msg_key */
 	ADY_MSG_REPORTED = 0xa3,   /* ady_msg_reported */
 	ADY_MSG_SEEDED = 0xa4,     /* ady_msg_seeded */
+	ADY_MSG_QUOTED = 0xa6,     /* ady_msg_quoted (variable) */
 };
 
 typedef struct ady_msg_hdr {
@@ -146,10 +148,26 @@ typedef struct ady_msg_aborted {     /* 4 + len bytes, len <= ADY_PROTO_MAX_REAS
 	uint8_t reason[ADY_PROTO_MAX_REASON];
 } ady_msg_aborted;
 
+/* A quote of the calling enclave (adyton/quote.h): the daemon builds the
+ * REPORTBODY from the identity it recorded at launch; only reportdata and
+ * the verifier's nonce come from the enclave. */
+#define ADY_PROTO_MAX_QUOTE 8192u    /* = ADY_QUOTE_MAX */
+typedef struct ady_msg_quote {       /* 96 bytes */
+	uint8_t reportdata[64];
+	uint8_t nonce[32];
+} ady_msg_quote;
+
+typedef struct ady_msg_quoted {      /* 8 + len bytes (status u32, len u32, quote) */
+	uint32_t status;             /* not OK: len is 0 */
+	uint32_t len;                /* 1..ADY_PROTO_MAX_QUOTE when OK */
+	uint8_t quote[ADY_PROTO_MAX_QUOTE];
+} ady_msg_quoted;
+
 /*
  * Header.  decode: magic, version, reserved, known type, and the length
  * rule for the type (fixed types: exactly their size; LISTING: 8 + 72*n
- * with n <= ADY_LISTING_MAX; ABORTED: 4..4+ADY_PROTO_MAX_REASON).
+ * with n <= ADY_LISTING_MAX; ABORTED: 4..4+ADY_PROTO_MAX_REASON; QUOTED:
+ * 8..8+ADY_PROTO_MAX_QUOTE).
  * ADY_ERR_PROTOCOL for any violation.
  */
 void ady_msg_encode_header(uint8_t out[static 16], uint16_t type, uint32_t length);
@@ -194,6 +212,12 @@ ADY_MUST_CHECK ady_err ady_msg_encode_seeded(const ady_msg_seeded *m, uint8_t *b
 ADY_MUST_CHECK ady_err ady_msg_decode_seeded(const uint8_t *p, size_t len, ady_msg_seeded *m);
 ADY_MUST_CHECK ady_err ady_msg_encode_aborted(const ady_msg_aborted *m, uint8_t *buf, size_t cap, size_t *len);
 ADY_MUST_CHECK ady_err ady_msg_decode_aborted(const uint8_t *p, size_t len, ady_msg_aborted *m);
+ADY_MUST_CHECK ady_err ady_msg_encode_quote(const ady_msg_quote *m, uint8_t *buf, size_t cap, size_t *len);
+ADY_MUST_CHECK ady_err ady_msg_decode_quote(const uint8_t *p, size_t len, ady_msg_quote *m);
+/* QUOTED: len agrees with the frame; status OK needs len >= 1, any other
+ * status len 0. */
+ADY_MUST_CHECK ady_err ady_msg_encode_quoted(const ady_msg_quoted *m, uint8_t *buf, size_t cap, size_t *len);
+ADY_MUST_CHECK ady_err ady_msg_decode_quoted(const uint8_t *p, size_t len, ady_msg_quoted *m);
 
 #ifdef __cplusplus
 }

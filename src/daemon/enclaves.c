@@ -422,6 +422,25 @@ ady_err ady_daemon_host_msg(ady_daemon *d, int ei)
 		ady_wipe(&s, sizeof(s));
 		return err;
 	}
+	case ADY_MSG_QUOTE: {
+		static ady_msg_quoted q;
+		static uint8_t qbuf[8 + ADY_PROTO_MAX_QUOTE];
+		ady_msg_quote req;
+		size_t qlen = 0;
+
+		err = ady_msg_decode_quote(msgbuf, h.length, &req);
+		if (err)
+			return err;
+		memset(&q, 0, sizeof(q));
+		q.status = (uint32_t)ady_attest_quote(d, &e->ident, req.reportdata, req.nonce, q.quote,
+						      sizeof(q.quote), &qlen);
+		q.len = q.status == ADY_OK ? (uint32_t)qlen : 0;
+		if (q.status != ADY_OK)
+			ady_log_info(d, "enclave %llu: quote refused: %s", (unsigned long long)e->id,
+				     ady_strerror((ady_err)q.status));
+		err = ady_msg_encode_quoted(&q, qbuf, sizeof(qbuf), &len);
+		return err ? err : ady_wire_send(e->host_fd, ADY_MSG_QUOTED, qbuf, len, -1);
+	}
 	case ADY_MSG_ABORTED: {
 		static ady_msg_aborted a;
 

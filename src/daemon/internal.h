@@ -45,8 +45,18 @@ typedef struct ady_denclave {
 	time_t started;
 } ady_denclave;
 
+/* The attestation key and the certification data its quotes carry. */
+typedef struct ady_attest {
+	struct evp_pkey_st *key;  /* ECDSA P-256 (EVP_PKEY) */
+	uint8_t pub[64];          /* x||y */
+	uint16_t cert_type;       /* ADY_QUOTE_CERT_ENROLLED or _TPM */
+	uint8_t *cert;            /* malloc'd TPM certification data, or NULL */
+	uint32_t cert_len;
+} ady_attest;
+
 typedef struct ady_daemon {
 	ady_platform platform;
+	ady_attest attest;
 	ady_policy policy;
 	const char *policy_path;  /* NULL: built-in embedded policy */
 	const char *host_path;    /* adyton-enclave-host (process backend) */
@@ -63,6 +73,16 @@ void ady_log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Root key: state_dir/root.key, 32 random bytes created on first start
  * (0600, temp file + fsync + rename + fsync of the directory). */
 ADY_MUST_CHECK ady_err ady_rootkey_load(const char *state_dir, uint8_t key[static 32]);
+
+/* The attestation key: state_dir/attest.key, sealed with the root key,
+ * created on first start (attest.c).  ADY_ERR_CRYPTO when the file does
+ * not open under this root (another platform's state). */
+ADY_MUST_CHECK ady_err ady_attest_load(const char *state_dir, const uint8_t root[static 32], ady_attest *a);
+void ady_attest_free(ady_attest *a);
+/* A quote for the enclave with identity id (recorded at launch), if the
+ * policy lets it provision (ADY_ERR_PERMISSION otherwise). */
+ADY_MUST_CHECK ady_err ady_attest_quote(ady_daemon *d, const ady_identity *id, const uint8_t reportdata[static 64],
+					const uint8_t nonce[static 32], uint8_t *out, size_t cap, size_t *len);
 
 /* Client requests (launch, list, destroy).  A returned error ends the
  * client's session (malformed input). */

@@ -76,6 +76,8 @@ static void usage(FILE *f)
 		"  --idle-exit SEC     exit after SEC seconds with no client and no enclave\n"
 		"  --daemonize         detach (used by libadyton's on-demand start)\n"
 		"  --verbose           log launches and exits to stderr\n"
+		"  --print-platform-key  print the attestation public key (x||y, hex) that\n"
+		"                      verifiers pin for this platform (created if absent), and exit\n"
 		"  --help\n");
 }
 
@@ -271,10 +273,11 @@ int main(int argc, char **argv)
 		{"kvm-host", required_argument, NULL, 'K'},
 		{"idle-exit", required_argument, NULL, 'i'}, {"daemonize", no_argument, NULL, 'D'},
 		{"verbose", no_argument, NULL, 'v'},    {"help", no_argument, NULL, 'h'},
+		{"print-platform-key", no_argument, NULL, 'P'},
 		{NULL, 0, NULL, 0}};
 	char sock_buf[PATH_MAX], state_buf[PATH_MAX];
 	const char *sock = NULL, *state = NULL, *host = NULL, *kvm_host = NULL;
-	int system_mode = geteuid() == 0, do_daemonize = 0, idle_exit = 0, o;
+	int system_mode = geteuid() == 0, do_daemonize = 0, idle_exit = 0, print_key = 0, o;
 	ady_daemon *d = &D;
 	sigset_t mask;
 	int lfd, sfd;
@@ -291,6 +294,7 @@ int main(int argc, char **argv)
 		case 'i': idle_exit = atoi(optarg); break;
 		case 'D': do_daemonize = 1; break;
 		case 'v': d->verbose = true; break;
+		case 'P': print_key = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -299,6 +303,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (print_key && !sock)
+		sock = "/dev/null"; /* not listened on: only the state dir matters */
 	if (system_mode) {
 		if (!sock)
 			sock = "/run/adyton/adytond.sock";
@@ -330,7 +336,7 @@ int main(int argc, char **argv)
 	}
 	d->host_path = find_host(host, "ADYTON_ENCLAVE_HOST", "adyton-enclave-host");
 	d->kvm_host_path = find_host(kvm_host, "ADYTON_KVM_HOST", "adyton-kvm-host");
-	if (load_policy(d))
+	if (!print_key && load_policy(d))
 		return 1;
 	{
 		char parent[PATH_MAX];
@@ -348,6 +354,19 @@ int main(int argc, char **argv)
 	if (err) {
 		ady_log_err("root key in %s: %s", state, ady_strerror(err));
 		return 1;
+	}
+	err = ady_attest_load(state, d->platform.root, &d->attest);
+	if (err) {
+		ady_log_err("attestation key in %s: %s", state, ady_strerror(err));
+		return 1;
+	}
+	if (print_key) {
+		for (int i = 0; i < 64; i++)
+			printf("%02x", d->attest.pub[i]);
+		printf("\n");
+		ady_attest_free(&d->attest);
+		ady_wipe(d->platform.root, sizeof(d->platform.root));
+		return ferror(stdout) ? 1 : 0;
 	}
 	if (do_daemonize)
 		daemonize();
@@ -429,6 +448,7 @@ out:
 	for (int i = 0; i < ADY_MAX_ENCLAVES; i++)
 		ady_daemon_kill_enclave(d, i);
 	unlink(sock);
+	ady_attest_free(&d->attest);
 	ady_wipe(d->platform.root, sizeof(d->platform.root));
 	return 0;
 }

@@ -29,6 +29,8 @@
 #define SEEDED_SIZE 40u
 #define LISTING_HEAD 8u
 #define ABORTED_HEAD 4u
+#define QUOTE_SIZE 96u
+#define QUOTED_HEAD 8u
 
 /* Each size is the sum of its fields and explicit reserved bytes. */
 _Static_assert(LAUNCH_SIZE == 4 + 4 + 8, "launch layout");
@@ -48,6 +50,9 @@ _Static_assert(sizeof(((ady_msg_aborted *)0)->reason) == ADY_PROTO_MAX_REASON, "
 _Static_assert(LISTING_HEAD + (uint64_t)ADY_LISTING_MAX * ADY_LISTING_ENTRY <= ADY_PROTO_MAX_PAYLOAD, "listing cap");
 _Static_assert(ABORTED_HEAD + ADY_PROTO_MAX_REASON <= ADY_PROTO_MAX_PAYLOAD, "aborted cap");
 _Static_assert(REPORT_SIZE <= ADY_PROTO_MAX_PAYLOAD, "fixed sizes under the cap");
+_Static_assert(QUOTE_SIZE == sizeof(((ady_msg_quote *)0)->reportdata) + sizeof(((ady_msg_quote *)0)->nonce),
+	       "quote layout");
+_Static_assert(QUOTED_HEAD + ADY_PROTO_MAX_QUOTE <= ADY_PROTO_MAX_PAYLOAD, "quoted cap");
 
 /* ---- header ---------------------------------------------------------- */
 
@@ -55,6 +60,7 @@ enum frame_kind {
 	FRAME_FIXED,   /* exactly .size bytes */
 	FRAME_LISTING, /* LISTING_HEAD + ADY_LISTING_ENTRY * n, n <= ADY_LISTING_MAX */
 	FRAME_ABORTED, /* ABORTED_HEAD .. ABORTED_HEAD + ADY_PROTO_MAX_REASON */
+	FRAME_QUOTED,  /* QUOTED_HEAD .. QUOTED_HEAD + ADY_PROTO_MAX_QUOTE */
 };
 
 static const struct frame_rule {
@@ -76,6 +82,8 @@ static const struct frame_rule {
 	{ ADY_MSG_KEY, FRAME_FIXED, KEY_SIZE },
 	{ ADY_MSG_REPORTED, FRAME_FIXED, REPORTED_SIZE },
 	{ ADY_MSG_SEEDED, FRAME_FIXED, SEEDED_SIZE },
+	{ ADY_MSG_QUOTE, FRAME_FIXED, QUOTE_SIZE },
+	{ ADY_MSG_QUOTED, FRAME_QUOTED, 0 },
 };
 
 static bool length_ok(const struct frame_rule *r, uint32_t length)
@@ -91,6 +99,8 @@ static bool length_ok(const struct frame_rule *r, uint32_t length)
 		       (length - LISTING_HEAD) / ADY_LISTING_ENTRY <= ADY_LISTING_MAX;
 	case FRAME_ABORTED:
 		return length >= ABORTED_HEAD && length <= ABORTED_HEAD + ADY_PROTO_MAX_REASON;
+	case FRAME_QUOTED:
+		return length >= QUOTED_HEAD && length <= QUOTED_HEAD + ADY_PROTO_MAX_QUOTE;
 	default:
 		return false;
 	}
@@ -907,4 +917,99 @@ ady_err ady_msg_decode_aborted(const uint8_t *p, size_t len, ady_msg_aborted *m)
 		return ADY_ERR_PROTOCOL;
 	get_bytes(&c, t.reason, t.len);
 	return r_end(&c, true, m, &t, sizeof(t));
+}
+
+/*
+ * QUOTE, 96 bytes:
+ *   0  reportdata 64
+ *   64 nonce      32
+ */
+ady_err ady_msg_encode_quote(const ady_msg_quote *m, uint8_t *buf, size_t cap, size_t *len)
+{
+	wr w;
+	ady_err err = w_begin(&w, m, QUOTE_SIZE, buf, cap, len);
+
+	if (err)
+		return err;
+	w_bytes(&w, m->reportdata, sizeof(m->reportdata));
+	w_bytes(&w, m->nonce, sizeof(m->nonce));
+	return w_end(&w, QUOTE_SIZE, len);
+}
+
+ady_err ady_msg_decode_quote(const uint8_t *p, size_t len, ady_msg_quote *m)
+{
+	ady_msg_quote t;
+	ady_cur c;
+	ady_err err = r_begin(&c, p, len, QUOTE_SIZE, m, sizeof(*m));
+
+	if (err)
+		return err;
+	memset(&t, 0, sizeof(t));
+	get_bytes(&c, t.reportdata, sizeof(t.reportdata));
+	get_bytes(&c, t.nonce, sizeof(t.nonce));
+	return r_end(&c, true, m, &t, sizeof(t));
+}
+
+/*
+ * QUOTED, 8 + len bytes:
+ *   0  status u32
+ *   4  len    u32  (0 unless status is OK; then 1..ADY_PROTO_MAX_QUOTE)
+ *   8  quote  len bytes
+ */
+static bool quoted_ok(const ady_msg_quoted *m)
+{
+	if (!status_ok(m->status) || m->len > ADY_PROTO_MAX_QUOTE)
+		return false;
+	return m->status == ADY_OK ? m->len > 0 : m->len == 0;
+}
+
+ady_err ady_msg_encode_quoted(const ady_msg_quoted *m, uint8_t *buf, size_t cap, size_t *len)
+{
+	wr w;
+	ady_err err;
+
+	if (!len)
+		return ADY_ERR_INVALID_ARG;
+	*len = 0;
+	if (!m || !quoted_ok(m))
+		return ADY_ERR_INVALID_ARG;
+	err = w_begin(&w, m, QUOTED_HEAD + (size_t)m->len, buf, cap, len);
+	if (err)
+		return err;
+	w_u32(&w, m->status);
+	w_u32(&w, m->len);
+	w_bytes(&w, m->quote, m->len);
+	return w_end(&w, QUOTED_HEAD + (size_t)m->len, len);
+}
+
+ady_err ady_msg_decode_quoted(const uint8_t *p, size_t len, ady_msg_quoted *m)
+{
+	ady_msg_quoted *t;
+	ady_cur c;
+	ady_err err;
+
+	if (!m)
+		return ADY_ERR_INVALID_ARG;
+	if (len < QUOTED_HEAD || len > QUOTED_HEAD + ADY_PROTO_MAX_QUOTE) {
+		memset(m, 0, sizeof(*m));
+		return ADY_ERR_PROTOCOL;
+	}
+	err = r_begin(&c, p, len, len, m, sizeof(*m));
+	if (err)
+		return err;
+	/* Decoded in place (8 KiB is too much for some callers' stacks); *m
+	 * is zeroed again below unless everything checks out. */
+	t = m;
+	t->status = get_u32(&c);
+	t->len = get_u32(&c);
+	if (ady_cur_err(&c) || t->len != ady_cur_left(&c) || !quoted_ok(t)) {
+		memset(m, 0, sizeof(*m));
+		return ADY_ERR_PROTOCOL;
+	}
+	get_bytes(&c, t->quote, t->len);
+	if (ady_cur_err(&c) || ady_cur_left(&c) != 0) {
+		memset(m, 0, sizeof(*m));
+		return ADY_ERR_PROTOCOL;
+	}
+	return ADY_OK;
 }

@@ -793,6 +793,8 @@ extern const char ady_cmd_run_usage[];
 int ady_cmd_run(int argc, char **argv);
 extern const char ady_cmd_ps_usage[];
 int ady_cmd_ps(int argc, char **argv);
+extern const char ady_cmd_verify_quote_usage[];
+int ady_cmd_verify_quote(int argc, char **argv);
 
 /* ---- help ---- */
 
@@ -811,6 +813,8 @@ static const struct command commands[] = {
 	{ "run", ady_cmd_run, ady_cmd_run_usage,
 	  "launch an enclave, call one ECALL with the input bytes, write its output" },
 	{ "ps", ady_cmd_ps, ady_cmd_ps_usage, "list the enclaves adytond runs (never starts a daemon)" },
+	{ "verify-quote", ady_cmd_verify_quote, ady_cmd_verify_quote_usage,
+	  "check an adyton quote against a verifier policy; exit 0 only if accepted" },
 	{ "help", cmd_help, "help [COMMAND]", "show this help or a command's usage" },
 };
 

@@ -161,6 +161,29 @@ static uint64_t platform_exit(uint64_t op, uint64_t arg)
 		memset(&s, 0, sizeof(s));
 		return err;
 	}
+	case ADY_EXIT_QUOTE: {
+		ady_exit_quote *io = (ady_exit_quote *)(uintptr_t)arg;
+		static __thread ady_msg_quoted q;
+		static __thread uint8_t qans[8 + ADY_PROTO_MAX_QUOTE];
+		ady_msg_quote m;
+
+		_Static_assert(ADY_PROTO_MAX_QUOTE == ADY_EXIT_QUOTE_MAX, "quote sizes agree");
+		if (!in_enclave(arg, sizeof(*io)))
+			return ADY_ERR_RANGE;
+		memcpy(m.reportdata, io->reportdata, sizeof(m.reportdata));
+		memcpy(m.nonce, io->nonce, sizeof(m.nonce));
+		err = ady_msg_encode_quote(&m, req, sizeof(req), &len);
+		if (!err)
+			err = daemon_call(ADY_MSG_QUOTE, req, len, ADY_MSG_QUOTED, qans, sizeof(qans), &ans_len);
+		if (!err)
+			err = ady_msg_decode_quoted(qans, ans_len, &q);
+		if (!err) {
+			memcpy(io->quote, q.quote, q.len);
+			io->quote_len = q.len;
+			io->status = q.status;
+		}
+		return err;
+	}
 	default:
 		return ADY_ERR_PROTOCOL;
 	}
@@ -191,6 +214,7 @@ static uint64_t host_exit(uint64_t op, uint64_t arg)
 	case ADY_EXIT_GETKEY:
 	case ADY_EXIT_REPORT:
 	case ADY_EXIT_SEED:
+	case ADY_EXIT_QUOTE:
 		return platform_exit(op, arg);
 	case ADY_MS_ABORT:
 		report_abort(cur_slot);

@@ -1,0 +1,74 @@
+/*
+ * adyton/verify.h - libadyton-verify: checks an adyton quote
+ * (adyton/quote.h) against a verifier policy (adyton/vpolicy.h) with
+ * nothing but public data: no daemon, no TPM.  OpenSSL.
+ *
+ * Every check is recorded, in order, with its result and a short detail,
+ * so that a refusal names what failed (docs/attestation.md lists them):
+ *   format        the quote decodes strictly (adyton/quote.h)
+ *   signature     ECDSA P-256 over header+body with attest_pub
+ *   platform      the attestation key is certified: pinned (ENROLLED),
+ *                 or by a TPM (the checks tpm_* below); SIM only with allow_sim
+ *   tpm_quote     the AK's signature over TPMS_ATTEST (TPM only)
+ *   tpm_qualifying_data  TPMS_ATTEST.extraData = SHA-256(attest_pub)
+ *   tpm_pcr_digest  SHA-256 of the PCR values carried = the quoted digest,
+ *                 and the carried selection = the quoted selection
+ *   tpm_pcr_policy  the policy's expected PCR values (if any) match
+ *   tpm_ek_chain  the EK certificate chains to a tpm_ca of the policy
+ *   tpm_ak_binding  the AK-to-EK binding evidence verifies
+ *   nonce         header user_data = SHA-256(nonce)[0..20) (skipped without a nonce)
+ *   identity      MRENCLAVE listed, or MRSIGNER+ISVPRODID listed with ISVSVN >= minimum
+ *   debug         DEBUG attribute absent unless allow_debug
+ * A check that could not run because an earlier one failed is "skipped".
+ */
+#ifndef ADYTON_VERIFY_H
+#define ADYTON_VERIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "adyton/error.h"
+#include "adyton/quote.h"
+#include "adyton/vpolicy.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum { ADY_CHECK_PASS = 0, ADY_CHECK_FAIL = 1, ADY_CHECK_SKIP = 2 } ady_check_result;
+
+#define ADY_VERIFY_MAX_CHECKS 16u
+
+typedef struct ady_verify_check {
+	const char *name;            /* static, one of the names above */
+	ady_check_result result;
+	char detail[160];
+} ady_verify_check;
+
+typedef struct ady_verify_report {
+	bool accepted;
+	const char *failed;          /* name of the first failed check, or NULL */
+	uint32_t nchecks;
+	ady_verify_check checks[ADY_VERIFY_MAX_CHECKS];
+	ady_quote quote;             /* as decoded (zero if format failed) */
+} ady_verify_report;
+
+/* Returns a static name for a check result ("pass", "FAIL", "skip"). */
+const char *ady_check_result_name(ady_check_result r);
+
+/*
+ * Verifies quote[0, len) under policy.  nonce: the 32-byte nonce the
+ * verifier chose, or NULL to skip freshness (the report says so).  *out
+ * (caller-allocated, about 9 KiB) receives every check.  Returns ADY_OK
+ * only if the quote is accepted; ADY_ERR_PERMISSION if a check failed
+ * (out->failed names it); ADY_ERR_INVALID_ARG / ADY_ERR_NOMEM /
+ * ADY_ERR_IO (a tpm_ca file unreadable — also recorded as a failed check).
+ */
+ADY_MUST_CHECK ady_err ady_verify_quote(const uint8_t *quote, size_t len, const ady_vpolicy *policy,
+					const uint8_t *nonce, ady_verify_report *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

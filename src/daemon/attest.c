@@ -1,0 +1,213 @@
+/*
+ * adytond's attestation key and quotes (docs/attestation.md).
+ *
+ * The attestation key (ECDSA P-256) is created at first start and kept in
+ * state_dir/attest.key, sealed with the platform root key:
+ *   "ADYA" | u32 DER length n | IV (12) | tag (16) | AES-256-GCM(PKCS#8 DER) (n)
+ * under K = HMAC-SHA256(root, "adyton attestation key v1"), the header
+ * bytes [0,8) as AAD.  Without the root key (another platform, or a TPM
+ * that will not unseal it) the file is useless.  The file is written as the
+ * root key is (0600, temp file, fsync, link, fsync of the directory).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+#include "adyton/cursor.h"
+#include "adyton/policy.h"
+#include "adyton/quote.h"
+#include "daemon/internal.h"
+#include "verify/sign.h"
+
+#define AK_MAGIC "ADYA"
+#define AK_HEAD 8u
+#define AK_MAX_DER 512u
+
+static int wrap_key(const uint8_t root[static 32], uint8_t k[static 32])
+{
+	static const char label[] = "adyton attestation key v1";
+	unsigned int n = 0;
+
+	return HMAC(EVP_sha256(), root, 32, (const unsigned char *)label, sizeof(label) - 1, k, &n) && n == 32 ? 0
+													     : -1;
+}
+
+/* AES-256-GCM; enc: in -> out with tag written, else checked. */
+static int gcm(int enc, const uint8_t key[static 32], const uint8_t iv[static 12], const uint8_t *aad, size_t aad_len,
+	       const uint8_t *in, size_t len, uint8_t *out, uint8_t tag[static 16])
+{
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int n = 0, ok;
+
+	ok = c && EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, key, iv, enc) == 1 &&
+	     EVP_CipherUpdate(c, NULL, &n, aad, (int)aad_len) == 1 && EVP_CipherUpdate(c, out, &n, in, (int)len) == 1;
+	if (ok && !enc)
+		ok = EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, tag) == 1;
+	if (ok)
+		ok = EVP_CipherFinal_ex(c, out + n, &n) == 1;
+	if (ok && enc)
+		ok = EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, tag) == 1;
+	EVP_CIPHER_CTX_free(c);
+	return ok ? 0 : -1;
+}
+
+static ady_err load_file(int fd, const uint8_t root[static 32], EVP_PKEY **out)
+{
+	uint8_t buf[AK_HEAD + 12 + 16 + AK_MAX_DER], der[AK_MAX_DER], k[32];
+	const unsigned char *p = der;
+	struct stat st;
+	uint32_t n;
+	ssize_t got;
+	ady_err err = ADY_ERR_CRYPTO;
+
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077))
+		return ADY_ERR_PERMISSION;
+	got = pread(fd, buf, sizeof(buf), 0);
+	if (got < (ssize_t)(AK_HEAD + 28) || memcmp(buf, AK_MAGIC, 4) != 0)
+		return ADY_ERR_MALFORMED;
+	n = (uint32_t)buf[4] | (uint32_t)buf[5] << 8 | (uint32_t)buf[6] << 16 | (uint32_t)buf[7] << 24;
+	if (n == 0 || n > AK_MAX_DER || (size_t)got != AK_HEAD + 28 + n)
+		return ADY_ERR_MALFORMED;
+	if (wrap_key(root, k) == 0 &&
+	    gcm(0, k, buf + AK_HEAD, buf, AK_HEAD, buf + AK_HEAD + 28, n, der, buf + AK_HEAD + 12) == 0) {
+		*out = d2i_AutoPrivateKey(NULL, &p, (long)n);
+		err = *out && EVP_PKEY_is_a(*out, "EC") ? ADY_OK : ADY_ERR_MALFORMED;
+		if (err) {
+			EVP_PKEY_free(*out);
+			*out = NULL;
+		}
+	}
+	OPENSSL_cleanse(der, sizeof(der));
+	OPENSSL_cleanse(k, sizeof(k));
+	return err;
+}
+
+static ady_err create_file(const char *dir, const char *path, const uint8_t root[static 32], EVP_PKEY **out)
+{
+	uint8_t buf[AK_HEAD + 12 + 16 + AK_MAX_DER], k[32];
+	unsigned char *der = NULL;
+	char tmp[PATH_MAX];
+	EVP_PKEY *key;
+	int n, fd, dfd;
+	size_t total;
+	ady_err err = ADY_ERR_CRYPTO;
+
+	key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	if (!key)
+		return ADY_ERR_CRYPTO;
+	n = i2d_PrivateKey(key, &der);
+	if (n <= 0 || (unsigned)n > AK_MAX_DER || wrap_key(root, k) || RAND_bytes(buf + AK_HEAD, 12) != 1)
+		goto free_key;
+	memcpy(buf, AK_MAGIC, 4);
+	ady_put_u32le(buf + 4, (uint32_t)n);
+	if (gcm(1, k, buf + AK_HEAD, buf, AK_HEAD, der, (size_t)n, buf + AK_HEAD + 28, buf + AK_HEAD + 12))
+		goto free_key;
+	total = AK_HEAD + 28 + (size_t)n;
+	err = ADY_ERR_IO;
+	if (snprintf(tmp, sizeof(tmp), "%s/.attest.key.%d", dir, (int)getpid()) >= (int)sizeof(tmp))
+		goto free_key;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		goto free_key;
+	if (write(fd, buf, total) == (ssize_t)total && fsync(fd) == 0) {
+		/* link() fails if another daemon won the race: then use its key. */
+		if (link(tmp, path) == 0) {
+			dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (dfd >= 0) {
+				(void)fsync(dfd);
+				close(dfd);
+			}
+			err = ADY_OK;
+		} else if (errno == EEXIST) {
+			err = ADY_ERR_STATE;
+		}
+	}
+	close(fd);
+	unlink(tmp);
+free_key:
+	if (der)
+		OPENSSL_clear_free(der, (size_t)(n > 0 ? n : 0));
+	OPENSSL_cleanse(k, sizeof(k));
+	if (err) {
+		EVP_PKEY_free(key);
+		return err;
+	}
+	*out = key;
+	return ADY_OK;
+}
+
+/* see internal.h */
+ady_err ady_attest_load(const char *state_dir, const uint8_t root[static 32], ady_attest *a)
+{
+	char path[PATH_MAX];
+	EVP_PKEY *key = NULL;
+	ady_err err = ADY_ERR_IO;
+	int fd;
+
+	memset(a, 0, sizeof(*a));
+	if (snprintf(path, sizeof(path), "%s/attest.key", state_dir) >= (int)sizeof(path))
+		return ADY_ERR_RANGE;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd >= 0) {
+			err = load_file(fd, root, &key);
+			close(fd);
+			break;
+		}
+		if (errno != ENOENT)
+			return ADY_ERR_IO;
+		err = create_file(state_dir, path, root, &key);
+		if (err != ADY_ERR_STATE)
+			break;
+	}
+	if (err)
+		return err;
+	if (ady_p256_pub(key, a->pub)) {
+		EVP_PKEY_free(key);
+		return ADY_ERR_CRYPTO;
+	}
+	a->key = key;
+	a->cert_type = ADY_QUOTE_CERT_ENROLLED;
+	return ADY_OK;
+}
+
+/* see internal.h */
+void ady_attest_free(ady_attest *a)
+{
+	if (!a)
+		return;
+	EVP_PKEY_free(a->key);
+	free(a->cert);
+	memset(a, 0, sizeof(*a));
+}
+
+/* see internal.h */
+ady_err ady_attest_quote(ady_daemon *d, const ady_identity *id, const uint8_t reportdata[static 64],
+			 const uint8_t nonce[static 32], uint8_t *out, size_t cap, size_t *len)
+{
+	static ady_quote q;
+	ady_sgx_report_body body;
+
+	*len = 0;
+	if (!d->attest.key)
+		return ADY_ERR_STATE;
+	/* Read per request: a SIGHUP reload revokes every later quote. */
+	if (!ady_policy_may_provision(&d->policy, id->mrsigner, id->isvprodid))
+		return ADY_ERR_PERMISSION;
+	ady_quote_body(&body, id->mrenclave, id->mrsigner, id->isvprodid, id->isvsvn, &id->attributes,
+		       id->miscselect, d->platform.cpusvn, reportdata);
+	return ady_quote_make(d->attest.key, &body, nonce, d->attest.cert_type, d->attest.cert, d->attest.cert_len,
+			      &q, out, cap, len);
+}

@@ -1,0 +1,400 @@
+/*
+ * libadyton-verify: quote verification (adyton/verify.h).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/ecdsa.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+
+#include "adyton/cursor.h"
+#include "adyton/sgx.h"
+#include "adyton/verify.h"
+
+/* see adyton/verify.h */
+const char *ady_check_result_name(ady_check_result r)
+{
+	switch (r) {
+	case ADY_CHECK_PASS:
+		return "pass";
+	case ADY_CHECK_FAIL:
+		return "FAIL";
+	case ADY_CHECK_SKIP:
+		return "skip";
+	default:
+		return "?";
+	}
+}
+
+static void check(ady_verify_report *r, const char *name, ady_check_result res, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void check(ady_verify_report *r, const char *name, ady_check_result res, const char *fmt, ...)
+{
+	ady_verify_check *c;
+	va_list ap;
+
+	if (r->nchecks >= ADY_VERIFY_MAX_CHECKS)
+		return;
+	c = &r->checks[r->nchecks++];
+	c->name = name;
+	c->result = res;
+	va_start(ap, fmt);
+	vsnprintf(c->detail, sizeof(c->detail), fmt, ap);
+	va_end(ap);
+	if (res == ADY_CHECK_FAIL && !r->failed)
+		r->failed = name;
+}
+
+/* A P-256 public key from x||y, or NULL. */
+static EVP_PKEY *p256_key(const uint8_t xy[static 64])
+{
+	uint8_t pt[65];
+	OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *k = NULL;
+
+	pt[0] = 0x04;
+	memcpy(pt + 1, xy, 64);
+	if (!b || !OSSL_PARAM_BLD_push_utf8_string(b, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) ||
+	    !OSSL_PARAM_BLD_push_octet_string(b, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt)))
+		goto out;
+	params = OSSL_PARAM_BLD_to_param(b);
+	ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	if (!params || !ctx || EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, params) != 1)
+		k = NULL;
+out:
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(b);
+	return k;
+}
+
+/* 1 if sig (r||s) is a valid ECDSA P-256 SHA-256 signature of msg by the
+ * key xy; 0 otherwise (including an invalid key). */
+static int p256_verify(const uint8_t xy[static 64], const uint8_t *msg, size_t len, const uint8_t sig[static 64])
+{
+	EVP_PKEY *k = p256_key(xy);
+	EVP_MD_CTX *ctx = NULL;
+	ECDSA_SIG *s = ECDSA_SIG_new();
+	BIGNUM *r = BN_bin2bn(sig, 32, NULL), *sv = BN_bin2bn(sig + 32, 32, NULL);
+	unsigned char *der = NULL;
+	int dlen, ok = 0;
+
+	if (!k || !s || !r || !sv || !ECDSA_SIG_set0(s, r, sv))
+		goto out;
+	r = sv = NULL; /* owned by s now */
+	dlen = i2d_ECDSA_SIG(s, &der);
+	ctx = EVP_MD_CTX_new();
+	if (dlen <= 0 || !ctx || EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, k) != 1)
+		goto out;
+	ok = EVP_DigestVerify(ctx, der, (size_t)dlen, msg, len) == 1;
+out:
+	OPENSSL_free(der);
+	EVP_MD_CTX_free(ctx);
+	BN_free(r);
+	BN_free(sv);
+	ECDSA_SIG_free(s);
+	EVP_PKEY_free(k);
+	return ok;
+}
+
+static void sha256(const void *p, size_t n, uint8_t out[static 32])
+{
+	unsigned int len = 0;
+
+	if (EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) != 1 || len != 32)
+		memset(out, 0, 32); /* compares unequal to any real digest of our inputs */
+}
+
+static void hex(const uint8_t *p, size_t n, char *out)
+{
+	static const char d[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = d[p[i] >> 4];
+		out[2 * i + 1] = d[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+/* The EK chain or the AK certificate: cert (DER) chains to one of the
+ * policy's tpm_ca files.  Returns 1 if it does; why gets the reason. */
+static int chains(const ady_vpolicy *pol, const uint8_t *der, size_t len, X509 **leaf, char *why, size_t whylen)
+{
+	const unsigned char *p = der;
+	X509 *x = d2i_X509(NULL, &p, (long)len);
+	X509_STORE *store = NULL;
+	X509_STORE_CTX *ctx = NULL;
+	int ok = 0;
+
+	*leaf = NULL;
+	if (!x || p != der + len) {
+		snprintf(why, whylen, "certificate does not parse as DER X.509");
+		goto out;
+	}
+	if (pol->nca == 0) {
+		snprintf(why, whylen, "the policy names no tpm_ca");
+		goto out;
+	}
+	store = X509_STORE_new();
+	if (!store)
+		goto out;
+	for (uint32_t i = 0; i < pol->nca; i++) {
+		if (X509_STORE_load_file(store, pol->tpm_ca[i]) != 1) {
+			snprintf(why, whylen, "cannot read tpm_ca %s", pol->tpm_ca[i]);
+			goto out;
+		}
+	}
+	ctx = X509_STORE_CTX_new();
+	if (!ctx || X509_STORE_CTX_init(ctx, store, x, NULL) != 1)
+		goto out;
+	/* EK certificates carry TPM-specific critical extensions (SAN with
+	 * TPM directory names); the chain's signatures and validity are what
+	 * this check is about. */
+	X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_IGNORE_CRITICAL);
+	if (X509_verify_cert(ctx) == 1) {
+		ok = 1;
+		*leaf = x;
+		x = NULL;
+	} else {
+		snprintf(why, whylen, "%s", X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+	}
+out:
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(store);
+	X509_free(x);
+	return ok;
+}
+
+/* x||y of a certificate's P-256 key, or -1. */
+static int cert_p256(X509 *x, uint8_t xy[static 64])
+{
+	EVP_PKEY *k = X509_get0_pubkey(x);
+	uint8_t pt[65];
+	size_t n = 0;
+
+	if (!k || !EVP_PKEY_is_a(k, "EC") ||
+	    EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt), &n) != 1 || n != 65 ||
+	    pt[0] != 0x04)
+		return -1;
+	memcpy(xy, pt + 1, 64);
+	return 0;
+}
+
+static const char *const tpm_checks[] = {"tpm_quote", "tpm_qualifying_data", "tpm_pcr_digest", "tpm_pcr_policy",
+					 "tpm_ek_chain", "tpm_ak_binding"};
+
+/* The TPM certification: records the tpm_* checks; 1 if all pass. */
+static int check_tpm(ady_verify_report *r, const ady_vpolicy *pol)
+{
+	const ady_quote *q = &r->quote;
+	ady_quote_tpm t;
+	ady_tpms_quote tq;
+	uint8_t h[32], pcrcat[32 * ADY_QUOTE_MAX_PCRS];
+	char why[128];
+	X509 *ek = NULL, *akc = NULL;
+	uint32_t n = 0, i = 0;
+	int ok = 0;
+
+	if (ady_quote_decode_tpm(q, &t) != ADY_OK) {
+		check(r, tpm_checks[i++], ADY_CHECK_FAIL, "certification data malformed");
+		goto skip_rest;
+	}
+	if (!p256_verify(t.ak_pub, q->cert + t.attest.off, t.attest.len, t.ak_sig)) {
+		check(r, tpm_checks[i++], ADY_CHECK_FAIL, "AK signature over TPMS_ATTEST does not verify");
+		goto skip_rest;
+	}
+	if (ady_tpms_quote_decode(q->cert + t.attest.off, t.attest.len, &tq) != ADY_OK) {
+		check(r, tpm_checks[i++], ADY_CHECK_FAIL, "TPMS_ATTEST is not a SHA-256 TPM2_Quote");
+		goto skip_rest;
+	}
+	check(r, tpm_checks[i++], ADY_CHECK_PASS, "AK-signed TPM2_Quote over PCR mask 0x%06x", tq.pcr_mask);
+	sha256(q->attest_pub, 64, h);
+	if (tq.extra_len != 32 || memcmp(tq.extra, h, 32) != 0) {
+		check(r, tpm_checks[i++], ADY_CHECK_FAIL, "extraData is not SHA-256 of the attestation key");
+		goto skip_rest;
+	}
+	check(r, tpm_checks[i++], ADY_CHECK_PASS, "extraData = SHA-256(attestation key)");
+	for (uint32_t k = 0; k < ADY_QUOTE_MAX_PCRS; k++)
+		if (t.pcr_mask >> k & 1u)
+			memcpy(pcrcat + 32 * n++, t.pcr[k], 32);
+	sha256(pcrcat, 32 * (size_t)n, h);
+	if (t.pcr_mask != tq.pcr_mask || memcmp(h, tq.pcr_digest, 32) != 0) {
+		check(r, tpm_checks[i++], ADY_CHECK_FAIL, "carried PCR values do not match the quoted digest");
+		goto skip_rest;
+	}
+	check(r, tpm_checks[i++], ADY_CHECK_PASS, "%u PCR values match the quoted digest", n);
+	for (uint32_t k = 0; k < ADY_QUOTE_MAX_PCRS; k++) {
+		if (!(pol->pcr_mask >> k & 1u))
+			continue;
+		if (!(t.pcr_mask >> k & 1u) || memcmp(t.pcr[k], pol->pcr[k], 32) != 0) {
+			check(r, tpm_checks[i++], ADY_CHECK_FAIL, "PCR %u differs from the policy", k);
+			goto skip_rest;
+		}
+	}
+	check(r, tpm_checks[i++], pol->pcr_mask ? ADY_CHECK_PASS : ADY_CHECK_SKIP, "%s",
+	      pol->pcr_mask ? "expected PCR values match" : "the policy expects no PCR values");
+	if (!chains(pol, q->cert + t.ek_cert.off, t.ek_cert.len, &ek, why, sizeof(why))) {
+		check(r, tpm_checks[i++], ADY_CHECK_FAIL, "EK certificate: %s", why);
+		goto skip_rest;
+	}
+	check(r, tpm_checks[i++], ADY_CHECK_PASS, "EK certificate chains to a configured tpm_ca");
+	/* Binding (docs/attestation.md): an AK certificate the enrollment CA
+	 * issued after TPM2_ActivateCredential proved the AK lives in the TPM
+	 * of that EK; it must chain to a tpm_ca and certify exactly ak_pub. */
+	if (t.binding.len == 0) {
+		check(r, tpm_checks[i++], ADY_CHECK_FAIL, "no AK certificate");
+		goto skip_rest;
+	}
+	if (!chains(pol, q->cert + t.binding.off, t.binding.len, &akc, why, sizeof(why))) {
+		check(r, tpm_checks[i++], ADY_CHECK_FAIL, "AK certificate: %s", why);
+		goto skip_rest;
+	}
+	{
+		uint8_t xy[64];
+		if (cert_p256(akc, xy) || memcmp(xy, t.ak_pub, 64) != 0) {
+			check(r, tpm_checks[i++], ADY_CHECK_FAIL, "the AK certificate certifies another key");
+			goto skip_rest;
+		}
+	}
+	check(r, tpm_checks[i++], ADY_CHECK_PASS, "AK certified by the enrollment CA");
+	ok = 1;
+skip_rest:
+	for (; i < sizeof(tpm_checks) / sizeof(tpm_checks[0]); i++)
+		check(r, tpm_checks[i], ADY_CHECK_SKIP, "an earlier check failed");
+	X509_free(ek);
+	X509_free(akc);
+	return ok;
+}
+
+static const char *const all_checks[] = {"format", "signature", "platform", "nonce", "identity", "debug"};
+
+/* see adyton/verify.h */
+ady_err ady_verify_quote(const uint8_t *quote, size_t len, const ady_vpolicy *pol, const uint8_t *nonce,
+			 ady_verify_report *r)
+{
+	const ady_quote *q;
+	const ady_sgx_report_body *b;
+	uint8_t h[32];
+	char x[129];
+	uint32_t next = 0;
+	int ok;
+
+	if (!r)
+		return ADY_ERR_INVALID_ARG;
+	memset(r, 0, sizeof(*r));
+	if (!pol || (!quote && len))
+		return ADY_ERR_INVALID_ARG;
+	q = &r->quote;
+	b = &q->body;
+	{
+		ady_err err = ady_quote_decode(quote, len, &r->quote);
+		if (err) {
+			check(r, "format", ADY_CHECK_FAIL, "not an adyton quote: %s", ady_strerror(err));
+			goto skip_rest;
+		}
+	}
+	check(r, "format", ADY_CHECK_PASS, "%zu bytes, certification type 0x%04x", len, q->cert_type);
+
+	next = 1;
+	if (!p256_verify(q->attest_pub, quote, ADY_QUOTE_TBS, q->signature)) {
+		check(r, "signature", ADY_CHECK_FAIL, "header+body signature does not verify with the attestation key");
+		goto skip_rest;
+	}
+	check(r, "signature", ADY_CHECK_PASS, "ECDSA P-256 over header+body");
+
+	next = 2;
+	hex(q->attest_pub, 64, x);
+	switch (q->cert_type) {
+	case ADY_QUOTE_CERT_ENROLLED:
+		ok = 0;
+		for (uint32_t i = 0; i < pol->nplatform; i++)
+			ok |= memcmp(pol->platform_key[i], q->attest_pub, 64) == 0;
+		check(r, "platform", ok ? ADY_CHECK_PASS : ADY_CHECK_FAIL,
+		      ok ? "enrolled platform key %.16s... is pinned" : "enrolled platform key %.16s... is not pinned", x);
+		break;
+	case ADY_QUOTE_CERT_SIM:
+		ok = pol->allow_sim;
+		check(r, "platform", ok ? ADY_CHECK_PASS : ADY_CHECK_FAIL, "%s",
+		      ok ? "sim quote (public key: proves nothing), allowed by allow_sim"
+			 : "sim quote (public key: proves nothing); the policy does not allow_sim");
+		break;
+	case ADY_QUOTE_CERT_TPM:
+		ok = check_tpm(r, pol);
+		check(r, "platform", ok ? ADY_CHECK_PASS : ADY_CHECK_FAIL, "%s",
+		      ok ? "attestation key certified by a TPM" : "TPM certification failed");
+		break;
+	default:
+		ok = 0;
+		check(r, "platform", ADY_CHECK_FAIL, "unknown certification type");
+		break;
+	}
+	if (!ok)
+		goto skip_rest;
+
+	next = 3;
+	if (nonce) {
+		sha256(nonce, 32, h);
+		ok = memcmp(h, q->user_data, 20) == 0;
+		check(r, "nonce", ok ? ADY_CHECK_PASS : ADY_CHECK_FAIL, "%s",
+		      ok ? "the quote binds the given nonce" : "the quote binds another nonce (stale or replayed)");
+		if (!ok)
+			goto skip_rest;
+	} else {
+		check(r, "nonce", ADY_CHECK_SKIP, "no nonce given: freshness not checked");
+	}
+
+	next = 4;
+	{
+		const char *why = "neither MRENCLAVE nor MRSIGNER is listed";
+		int found = 0;
+		uint16_t best_min = 0;
+		for (uint32_t i = 0; i < pol->nmrenclave && !found; i++)
+			found = memcmp(pol->mrenclave[i], b->mrenclave, 32) == 0;
+		if (found) {
+			why = "MRENCLAVE listed";
+		} else {
+			for (uint32_t i = 0; i < pol->nsigner && !found; i++) {
+				const ady_vpolicy_signer *s = &pol->signer[i];
+				if (memcmp(s->mrsigner, b->mrsigner, 32) != 0 || s->isvprodid != b->isvprodid)
+					continue;
+				if (b->isvsvn >= s->min_isvsvn) {
+					found = 1;
+					why = "MRSIGNER+ISVPRODID listed, ISVSVN at or above the minimum";
+				} else {
+					best_min = s->min_isvsvn;
+					why = "ISVSVN below the minimum";
+				}
+			}
+		}
+		hex(b->mrenclave, 32, x);
+		check(r, "identity", found ? ADY_CHECK_PASS : ADY_CHECK_FAIL,
+		      "%s (MRENCLAVE %.16s..., ISVPRODID %u, ISVSVN %u, minimum %u)", why, x, (unsigned)b->isvprodid,
+		      (unsigned)b->isvsvn, (unsigned)best_min);
+		if (!found)
+			goto skip_rest;
+	}
+	next = 5;
+	if ((b->attributes.flags & ADY_SGX_FLAGS_DEBUG) && !pol->allow_debug) {
+		check(r, "debug", ADY_CHECK_FAIL, "DEBUG enclave; the policy does not allow_debug");
+		goto skip_rest;
+	}
+	check(r, "debug", ADY_CHECK_PASS, "%s",
+	      b->attributes.flags & ADY_SGX_FLAGS_DEBUG ? "DEBUG enclave, allowed by allow_debug" : "production enclave");
+	r->accepted = true;
+	return ADY_OK;
+
+skip_rest:
+	for (uint32_t i = next + 1; i < sizeof(all_checks) / sizeof(all_checks[0]); i++)
+		check(r, all_checks[i], ADY_CHECK_SKIP, "an earlier check failed");
+	return ADY_ERR_PERMISSION;
+}

@@ -1,0 +1,246 @@
+/*
+ * The quote format (src/format/quote.c), the verifier policy
+ * (src/format/vpolicy.c) and the QUOTE/QUOTED messages (src/format/proto.c).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "adyton/cursor.h"
+#include "adyton/proto.h"
+#include "adyton/quote.h"
+#include "adyton/vpolicy.h"
+
+static ady_quote q, d;
+static uint8_t buf[ADY_QUOTE_MAX + 16];
+
+static size_t sample(uint16_t cert_type)
+{
+	size_t len = 0;
+
+	memset(&q, 0, sizeof(q));
+	memset(q.user_data, 0x11, sizeof(q.user_data));
+	memset(q.body.mrenclave, 0xaa, 32);
+	memset(q.body.mrsigner, 0xbb, 32);
+	q.body.isvprodid = 21;
+	q.body.isvsvn = 5;
+	q.body.attributes.flags = 0x5;
+	memset(q.body.reportdata, 0x33, 64);
+	memset(q.signature, 0x44, 64);
+	memset(q.attest_pub, 0x55, 64);
+	q.cert_type = cert_type;
+	assert_int_equal(ady_quote_encode(&q, buf, sizeof(buf), &len), ADY_OK);
+	return len;
+}
+
+static void test_roundtrip(void **state)
+{
+	size_t len = sample(ADY_QUOTE_CERT_ENROLLED), need = 0;
+
+	(void)state;
+	assert_int_equal(len, ADY_QUOTE_FIXED);
+	assert_int_equal(ady_quote_decode(buf, len, &d), ADY_OK);
+	assert_memory_equal(&d.body, &q.body, sizeof(q.body));
+	assert_memory_equal(d.signature, q.signature, 64);
+	assert_memory_equal(d.attest_pub, q.attest_pub, 64);
+	assert_memory_equal(d.user_data, q.user_data, 20);
+	assert_int_equal(d.cert_type, ADY_QUOTE_CERT_ENROLLED);
+	/* DCAP v3 shape: version 3, key type 2, then adyton's own tee_type */
+	assert_int_equal(buf[0], 3);
+	assert_int_equal(buf[2], 2);
+	assert_int_not_equal(buf[4] | buf[5] << 8, 0);
+	assert_int_equal(ady_quote_encode(&q, buf, 10, &need), ADY_ERR_SHORT_BUFFER);
+	assert_int_equal(need, ADY_QUOTE_FIXED);
+}
+
+static void test_strict(void **state)
+{
+	size_t len = sample(ADY_QUOTE_CERT_SIM);
+	/* Offsets that must be zero or exact: reserved header, reserved body
+	 * fields (48 + 20, 48 + 96, 48 + 160, 48 + 262), sig_data_len, version,
+	 * tee_type, vendor id, cert type. */
+	static const size_t must[] = {0, 2, 4, 8, 12, 48 + 20, 48 + 96, 48 + 160, 48 + 262, 432, 564, 566};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(must) / sizeof(must[0]); i++) {
+		buf[must[i]] ^= 1;
+		assert_int_not_equal(ady_quote_decode(buf, len, &d), ADY_OK);
+		buf[must[i]] ^= 1;
+	}
+	assert_int_equal(ady_quote_decode(buf, len, &d), ADY_OK);
+	/* trailing and missing bytes */
+	assert_int_not_equal(ady_quote_decode(buf, len + 1, &d), ADY_OK);
+	for (size_t cut = 0; cut < len; cut += 7)
+		assert_int_not_equal(ady_quote_decode(buf, cut, &d), ADY_OK);
+	/* ENROLLED and SIM carry no certification data */
+	q.cert_len = 1;
+	assert_int_equal(ady_quote_encode(&q, buf, sizeof(buf), &len), ADY_ERR_INVALID_ARG);
+	q.cert_len = 0;
+	q.cert_type = 0x0005; /* DCAP's PCK cert chain type: never ours */
+	assert_int_equal(ady_quote_encode(&q, buf, sizeof(buf), &len), ADY_ERR_INVALID_ARG);
+}
+
+static void test_tpm_fields(void **state)
+{
+	uint8_t attest[40], sig[64], pub[64], pcr[24][32], ek[10], bind[5];
+	ady_quote_tpm t;
+	size_t len = 0, clen = 0;
+
+	(void)state;
+	memset(attest, 1, sizeof(attest));
+	memset(sig, 2, 64);
+	memset(pub, 3, 64);
+	memset(pcr, 4, sizeof(pcr));
+	memset(ek, 5, sizeof(ek));
+	memset(bind, 6, sizeof(bind));
+	sample(ADY_QUOTE_CERT_TPM);
+	assert_int_equal(ady_quote_encode_tpm(attest, sizeof(attest), sig, pub, 0x81, (const uint8_t(*)[32])pcr, ek,
+					      sizeof(ek), bind, sizeof(bind), q.cert, sizeof(q.cert), &clen),
+			 ADY_OK);
+	q.cert_len = (uint32_t)clen;
+	assert_int_equal(ady_quote_encode(&q, buf, sizeof(buf), &len), ADY_OK);
+	assert_int_equal(ady_quote_decode(buf, len, &d), ADY_OK);
+	assert_int_equal(ady_quote_decode_tpm(&d, &t), ADY_OK);
+	assert_int_equal(t.pcr_mask, 0x81);
+	assert_int_equal(t.attest.len, sizeof(attest));
+	assert_int_equal(t.ek_cert.len, sizeof(ek));
+	assert_int_equal(t.binding.len, sizeof(bind));
+	assert_memory_equal(t.ak_pub, pub, 64);
+	/* a wrong inner length anywhere is refused by the outer decoder */
+	for (size_t i = 0; i < clen; i++) {
+		uint8_t saved = buf[570 + i];
+		buf[570 + i] ^= 0x80;
+		ady_err err = ady_quote_decode(buf, len, &d);
+		buf[570 + i] = saved;
+		(void)err; /* content bytes may flip harmlessly; lengths may not: */
+	}
+	buf[570] ^= 1; /* attest length */
+	assert_int_not_equal(ady_quote_decode(buf, len, &d), ADY_OK);
+}
+
+static void test_tpms_attest(void **state)
+{
+	/* magic, ST_ATTEST_QUOTE, signer name (2), extra (4), clock (17), fw (8),
+	 * 1 selection (SHA-256, 3 octets), digest (32) */
+	static const uint8_t head[] = {0xff, 0x54, 0x43, 0x47, 0x80, 0x18, 0x00, 0x02, 0xaa, 0xbb, 0x00, 0x04, 1, 2, 3, 4};
+	static const uint8_t sel[] = {0, 0, 0, 1, 0x00, 0x0b, 3, 0x81, 0x00, 0x00, 0x00, 0x20};
+	uint8_t a[sizeof(head) + 25 + sizeof(sel) + 32];
+
+	memcpy(a, head, sizeof(head));
+	memset(a + sizeof(head), 0, 25);
+	memcpy(a + sizeof(head) + 25, sel, sizeof(sel));
+	memset(a + sizeof(head) + 25 + sizeof(sel), 9, 32);
+	ady_tpms_quote t;
+
+	(void)state;
+	assert_int_equal(ady_tpms_quote_decode(a, sizeof(a), &t), ADY_OK);
+	assert_int_equal(t.extra_len, 4);
+	assert_int_equal(t.pcr_mask, 0x81);
+	assert_int_equal(t.pcr_digest[0], 9);
+	assert_int_not_equal(ady_tpms_quote_decode(a, sizeof(a) - 1, &t), ADY_OK);
+	a[5] = 0x17; /* TPM_ST_ATTEST_CERTIFY */
+	assert_int_not_equal(ady_tpms_quote_decode(a, sizeof(a), &t), ADY_OK);
+}
+
+static void test_vpolicy(void **state)
+{
+	static ady_vpolicy p;
+	unsigned line = 0;
+	const char *ok = "# verifier\n"
+			 "mrenclave = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
+			 "signer = BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB:21:5\n"
+			 "allow_debug = no\nallow_sim = yes\n"
+			 "platform_key = "
+			 "11111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111"
+			 "111111111111111111111111111111111111\n"
+			 "tpm_ca = /etc/adyton/ek-ca.pem\n"
+			 "pcr = 7:0000000000000000000000000000000000000000000000000000000000000000\n";
+	static const char *const bad[] = {
+		"mrenclave = aa\n",
+		"signer = bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb:21\n",
+		"signer = bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb:21:70000\n",
+		"allow_sim = maybe\nmrenclave = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+		"allow_sim = no\nallow_sim = no\nmrenclave = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+		"pcr = 24:0000000000000000000000000000000000000000000000000000000000000000\n",
+		"unknown = 1\n",
+		"allow_debug = yes\n", /* names no enclave */
+		"mrenclave = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa trailing\n",
+	};
+
+	(void)state;
+	assert_int_equal(ady_vpolicy_parse(ok, strlen(ok), &p, &line), ADY_OK);
+	assert_int_equal(p.nmrenclave, 1);
+	assert_int_equal(p.nsigner, 1);
+	assert_int_equal(p.signer[0].isvprodid, 21);
+	assert_int_equal(p.signer[0].min_isvsvn, 5);
+	assert_int_equal(p.signer[0].mrsigner[0], 0xbb);
+	assert_true(p.allow_sim);
+	assert_false(p.allow_debug);
+	assert_int_equal(p.nplatform, 1);
+	assert_string_equal(p.tpm_ca[0], "/etc/adyton/ek-ca.pem");
+	assert_int_equal(p.pcr_mask, 1u << 7);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (ady_vpolicy_parse(bad[i], strlen(bad[i]), &p, &line) != ADY_ERR_CONFIG)
+			fail_msg("accepted: %s", bad[i]);
+	}
+}
+
+static void test_messages(void **state)
+{
+	static ady_msg_quoted m, r;
+	ady_msg_quote a = {0}, b;
+	uint8_t wire[8 + ADY_PROTO_MAX_QUOTE + 8], hdr[16];
+	ady_msg_hdr h;
+	size_t len;
+
+	(void)state;
+	memset(a.reportdata, 7, 64);
+	memset(a.nonce, 8, 32);
+	assert_int_equal(ady_msg_encode_quote(&a, wire, sizeof(wire), &len), ADY_OK);
+	assert_int_equal(len, 96);
+	assert_int_equal(ady_msg_decode_quote(wire, len, &b), ADY_OK);
+	assert_memory_equal(&a, &b, sizeof(a));
+	assert_int_equal(ady_msg_decode_quote(wire, len - 1, &b), ADY_ERR_PROTOCOL);
+
+	m.status = ADY_OK;
+	m.len = 600;
+	memset(m.quote, 9, 600);
+	assert_int_equal(ady_msg_encode_quoted(&m, wire, sizeof(wire), &len), ADY_OK);
+	assert_int_equal(len, 608);
+	assert_int_equal(ady_msg_decode_quoted(wire, len, &r), ADY_OK);
+	assert_int_equal(r.len, 600);
+	assert_memory_equal(r.quote, m.quote, 600);
+	/* the length field and the frame must agree */
+	assert_int_equal(ady_msg_decode_quoted(wire, len - 1, &r), ADY_ERR_PROTOCOL);
+	assert_int_equal(r.len, 0);
+	/* a failure carries no quote */
+	m.status = ADY_ERR_PERMISSION;
+	assert_int_equal(ady_msg_encode_quoted(&m, wire, sizeof(wire), &len), ADY_ERR_INVALID_ARG);
+	m.len = 0;
+	assert_int_equal(ady_msg_encode_quoted(&m, wire, sizeof(wire), &len), ADY_OK);
+	assert_int_equal(ady_msg_decode_quoted(wire, len, &r), ADY_OK);
+	assert_int_equal(r.status, ADY_ERR_PERMISSION);
+	/* unknown status */
+	ady_put_u32le(wire, 0xffff);
+	assert_int_equal(ady_msg_decode_quoted(wire, len, &r), ADY_ERR_PROTOCOL);
+	/* framing: QUOTED up to 8 + 8192, QUOTE exactly 96 */
+	ady_msg_encode_header(hdr, ADY_MSG_QUOTED, 8 + ADY_PROTO_MAX_QUOTE);
+	assert_int_equal(ady_msg_decode_header(hdr, &h), ADY_OK);
+	ady_msg_encode_header(hdr, ADY_MSG_QUOTED, 8 + ADY_PROTO_MAX_QUOTE + 1);
+	assert_int_equal(ady_msg_decode_header(hdr, &h), ADY_ERR_PROTOCOL);
+	ady_msg_encode_header(hdr, ADY_MSG_QUOTE, 95);
+	assert_int_equal(ady_msg_decode_header(hdr, &h), ADY_ERR_PROTOCOL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_strict),     cmocka_unit_test(test_tpm_fields),
+		cmocka_unit_test(test_tpms_attest), cmocka_unit_test(test_vpolicy), cmocka_unit_test(test_messages),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,307 @@
+/*
+ * libadyton-verify (src/verify/verify.c) on quotes made here: ENROLLED and
+ * SIM quotes, and TPM-certified quotes built from a synthetic TPM (a test CA
+ * issuing the EK and AK certificates, a TPMS_ATTEST encoded by hand), so
+ * that every TPM check has a case that fails it.  No TPM needed.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "adyton/verify.h"
+#include "verify/sign.h"
+
+static ady_verify_report rep;
+static ady_quote scratch;
+static uint8_t qbuf[ADY_QUOTE_MAX];
+static const uint8_t nonce[32] = {1, 2, 3};
+static char ca_path[64], other_ca_path[64];
+static EVP_PKEY *ca_key, *other_ca_key, *ak, *attest, *ek;
+static X509 *ca, *other_ca;
+
+static X509 *make_cert(EVP_PKEY *subject, const char *cn, EVP_PKEY *issuer_key, X509 *issuer)
+{
+	X509 *x = X509_new();
+	X509_NAME *n = X509_NAME_new();
+
+	assert_non_null(x);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600L * 24 * 365);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+	X509_set_subject_name(x, n);
+	X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : n);
+	X509_NAME_free(n);
+	X509_set_pubkey(x, subject);
+	if (!issuer) {
+		X509V3_CTX ctx;
+		X509V3_set_ctx_nodb(&ctx);
+		X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+		X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &ctx, NID_basic_constraints, "critical,CA:TRUE");
+		X509_add_ext(x, e, -1);
+		X509_EXTENSION_free(e);
+	}
+	assert_true(X509_sign(x, issuer_key, EVP_sha256()) > 0);
+	return x;
+}
+
+static void write_pem(const char *path, X509 *x)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(PEM_write_X509(f, x), 1);
+	fclose(f);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	ca_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	other_ca_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	ak = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	attest = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	ek = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	ca = make_cert(ca_key, "test TPM CA", ca_key, NULL);
+	other_ca = make_cert(other_ca_key, "other CA", other_ca_key, NULL);
+	snprintf(ca_path, sizeof(ca_path), "/tmp/ady-vq-ca-%d.pem", (int)getpid());
+	snprintf(other_ca_path, sizeof(other_ca_path), "/tmp/ady-vq-oca-%d.pem", (int)getpid());
+	write_pem(ca_path, ca);
+	write_pem(other_ca_path, other_ca);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	unlink(ca_path);
+	unlink(other_ca_path);
+	X509_free(ca);
+	X509_free(other_ca);
+	EVP_PKEY_free(ca_key);
+	EVP_PKEY_free(other_ca_key);
+	EVP_PKEY_free(ak);
+	EVP_PKEY_free(attest);
+	EVP_PKEY_free(ek);
+	return 0;
+}
+
+static void body(ady_sgx_report_body *b, uint64_t flags, uint16_t svn)
+{
+	static const uint8_t cpusvn[16];
+	uint8_t mre[32], mrs[32], rd[64];
+	ady_sgx_attributes a = {.flags = flags, .xfrm = 3};
+
+	memset(mre, 0xaa, 32);
+	memset(mrs, 0xbb, 32);
+	memset(rd, 0xcc, 64);
+	ady_quote_body(b, mre, mrs, 21, svn, &a, 0, cpusvn, rd);
+}
+
+static void policy(ady_vpolicy *p, const char *extra)
+{
+	char text[2048];
+	unsigned line;
+
+	snprintf(text, sizeof(text), "signer = %s:21:5\n%s",
+		 "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", extra);
+	assert_int_equal(ady_vpolicy_parse(text, strlen(text), p, &line), ADY_OK);
+}
+
+static void expect(size_t len, const ady_vpolicy *p, const uint8_t *n, const char *failed)
+{
+	ady_err err = ady_verify_quote(qbuf, len, p, n, &rep);
+
+	if (!failed) {
+		if (err != ADY_OK || !rep.accepted)
+			fail_msg("refused (%s): %s", rep.failed ? rep.failed : "?",
+				 rep.nchecks ? rep.checks[rep.nchecks - 1].detail : "");
+		return;
+	}
+	assert_int_equal(err, ADY_ERR_PERMISSION);
+	assert_false(rep.accepted);
+	assert_non_null(rep.failed);
+	if (strcmp(rep.failed, failed) != 0)
+		fail_msg("failed check %s, wanted %s", rep.failed, failed);
+}
+
+static void test_enrolled(void **state)
+{
+	static ady_vpolicy p;
+	ady_sgx_report_body b;
+	uint8_t pub[64], other[32] = {9};
+	char extra[300], hexpub[129];
+	size_t len;
+
+	(void)state;
+	assert_int_equal(ady_p256_pub(attest, pub), 0);
+	for (int i = 0; i < 64; i++)
+		snprintf(hexpub + 2 * i, 3, "%02x", pub[i]);
+	snprintf(extra, sizeof(extra), "platform_key = %s\n", hexpub);
+	policy(&p, extra);
+	body(&b, 0x5, 5);
+	assert_int_equal(ady_quote_make(attest, &b, nonce, ADY_QUOTE_CERT_ENROLLED, NULL, 0, &scratch, qbuf,
+					sizeof(qbuf), &len),
+			 ADY_OK);
+	expect(len, &p, nonce, NULL);
+	expect(len, &p, NULL, NULL);
+	expect(len, &p, other, "nonce");
+	for (size_t i = 0; i < len; i++) {
+		qbuf[i] ^= 0x20;
+		assert_int_not_equal(ady_verify_quote(qbuf, len, &p, nonce, &rep), ADY_OK);
+		assert_non_null(rep.failed);
+		qbuf[i] ^= 0x20;
+	}
+	/* ISVSVN below the minimum; DEBUG under a production policy */
+	body(&b, 0x5, 4);
+	assert_int_equal(ady_quote_make(attest, &b, nonce, ADY_QUOTE_CERT_ENROLLED, NULL, 0, &scratch, qbuf,
+					sizeof(qbuf), &len),
+			 ADY_OK);
+	expect(len, &p, nonce, "identity");
+	body(&b, 0x7, 5);
+	assert_int_equal(ady_quote_make(attest, &b, nonce, ADY_QUOTE_CERT_ENROLLED, NULL, 0, &scratch, qbuf,
+					sizeof(qbuf), &len),
+			 ADY_OK);
+	expect(len, &p, nonce, "debug");
+	/* a key nobody pinned */
+	policy(&p, "");
+	expect(len, &p, nonce, "platform");
+}
+
+/* A TPMS_ATTEST for TPM2_Quote: extraData, PCR selection, digest. */
+static size_t tpms_attest(uint8_t *a, const uint8_t extra[static 32], uint32_t mask, const uint8_t digest[static 32])
+{
+	size_t n = 0;
+	static const uint8_t head[] = {0xff, 0x54, 0x43, 0x47, 0x80, 0x18, 0x00, 0x00, 0x00, 0x20};
+
+	memcpy(a, head, sizeof(head));
+	n = sizeof(head);
+	memcpy(a + n, extra, 32);
+	n += 32;
+	memset(a + n, 0, 17 + 8);
+	n += 25;
+	a[n++] = 0, a[n++] = 0, a[n++] = 0, a[n++] = 1;
+	a[n++] = 0x00, a[n++] = 0x0b, a[n++] = 3;
+	a[n++] = (uint8_t)mask, a[n++] = (uint8_t)(mask >> 8), a[n++] = (uint8_t)(mask >> 16);
+	a[n++] = 0, a[n++] = 32;
+	memcpy(a + n, digest, 32);
+	return n + 32;
+}
+
+static size_t der(X509 *x, uint8_t *out)
+{
+	unsigned char *p = out;
+	int n = i2d_X509(x, &p);
+
+	assert_true(n > 0);
+	return (size_t)n;
+}
+
+enum { OK, BAD_EXTRA, BAD_PCR, EK_OTHER_CA, AK_OTHER_KEY, AK_SIG };
+
+static size_t tpm_quote(int variant)
+{
+	static uint8_t cert[ADY_QUOTE_MAX_CERT], ekd[2048], akd[2048];
+	uint8_t a[256], pub[64], akpub[64], extra[32], pcr[24][32], digest[32], sig[64];
+	unsigned int dl;
+	ady_sgx_report_body b;
+	EVP_PKEY *k2 = NULL;
+	X509 *ekc, *akc;
+	size_t alen, clen, len, ekl, akl;
+
+	memset(pcr, 0, sizeof(pcr));
+	memset(pcr[7], 0x77, 32);
+	assert_int_equal(ady_p256_pub(attest, pub), 0);
+	assert_int_equal(ady_p256_pub(ak, akpub), 0);
+	EVP_Digest(pub, 64, extra, &dl, EVP_sha256(), NULL);
+	if (variant == BAD_EXTRA)
+		extra[0] ^= 1;
+	EVP_Digest(pcr[7], 32, digest, &dl, EVP_sha256(), NULL);
+	if (variant == BAD_PCR)
+		digest[0] ^= 1;
+	alen = tpms_attest(a, extra, 1u << 7, digest);
+	assert_int_equal(ady_p256_sign(ak, a, alen, sig), 0);
+	if (variant == AK_SIG)
+		sig[5] ^= 1;
+	ekc = variant == EK_OTHER_CA ? make_cert(ek, "EK", other_ca_key, other_ca) : make_cert(ek, "EK", ca_key, ca);
+	if (variant == AK_OTHER_KEY)
+		k2 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	akc = make_cert(k2 ? k2 : ak, "AK", ca_key, ca);
+	ekl = der(ekc, ekd);
+	akl = der(akc, akd);
+	assert_int_equal(ady_quote_encode_tpm(a, (uint32_t)alen, sig, akpub, 1u << 7, (const uint8_t(*)[32])pcr, ekd,
+					      (uint32_t)ekl, akd, (uint32_t)akl, cert, sizeof(cert), &clen),
+			 ADY_OK);
+	body(&b, 0x5, 5);
+	assert_int_equal(ady_quote_make(attest, &b, nonce, ADY_QUOTE_CERT_TPM, cert, (uint32_t)clen, &scratch, qbuf,
+					sizeof(qbuf), &len),
+			 ADY_OK);
+	X509_free(ekc);
+	X509_free(akc);
+	EVP_PKEY_free(k2);
+	return len;
+}
+
+static void test_tpm(void **state)
+{
+	static ady_vpolicy p, wrong_pcr, other;
+	char extra[512];
+
+	(void)state;
+	snprintf(extra, sizeof(extra), "tpm_ca = %s\npcr = 7:%s\n", ca_path,
+		 "7777777777777777777777777777777777777777777777777777777777777777");
+	policy(&p, extra);
+	snprintf(extra, sizeof(extra), "tpm_ca = %s\npcr = 7:%s\n", ca_path,
+		 "7777777777777777777777777777777777777777777777777777777777777778");
+	policy(&wrong_pcr, extra);
+	snprintf(extra, sizeof(extra), "tpm_ca = %s\n", other_ca_path);
+	policy(&other, extra);
+
+	expect(tpm_quote(OK), &p, nonce, NULL);
+	expect(tpm_quote(OK), &wrong_pcr, nonce, "tpm_pcr_policy");
+	expect(tpm_quote(OK), &other, nonce, "tpm_ek_chain");
+	expect(tpm_quote(BAD_EXTRA), &p, nonce, "tpm_qualifying_data");
+	expect(tpm_quote(BAD_PCR), &p, nonce, "tpm_pcr_digest");
+	expect(tpm_quote(EK_OTHER_CA), &p, nonce, "tpm_ek_chain");
+	expect(tpm_quote(AK_OTHER_KEY), &p, nonce, "tpm_ak_binding");
+	expect(tpm_quote(AK_SIG), &p, nonce, "tpm_quote");
+	/* every check is listed, failed or skipped */
+	assert_true(rep.nchecks >= 11);
+}
+
+static void test_sim(void **state)
+{
+	static ady_vpolicy p, sim_ok;
+	const unsigned char *d = NULL;
+	ady_sgx_report_body b;
+	size_t len;
+
+	(void)state;
+	(void)d;
+	policy(&p, "");
+	policy(&sim_ok, "allow_sim = yes\nallow_debug = yes\n");
+	body(&b, 0x7, 5);
+	assert_int_equal(ady_quote_make(attest, &b, nonce, ADY_QUOTE_CERT_SIM, NULL, 0, &scratch, qbuf, sizeof(qbuf),
+					&len),
+			 ADY_OK);
+	expect(len, &p, nonce, "platform");
+	expect(len, &sim_ok, nonce, NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {cmocka_unit_test(test_enrolled), cmocka_unit_test(test_tpm),
+					   cmocka_unit_test(test_sim)};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
