@@ -2,6 +2,7 @@
 ady_unit_test(cursor_test adyton-format)
 ady_unit_test(error_test adyton-format)
 ady_unit_test(config_test adyton-format)
+ady_unit_test(kv_test adyton-format)
 ady_unit_test(sgx_test adyton-format)
 ady_unit_test(meta_test adyton-format)
 ady_unit_test(elf_test adyton-format)

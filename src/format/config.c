@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "adyton/config.h"
-#include "adyton/cursor.h"
 #include "internal.h"
 
 /* The longest meaningful line content ("isvprodid = 65535" and the like
@@ -83,40 +82,6 @@ static const struct {
 	[KEY_DEBUG] = { "debug", false },
 };
 
-static bool is_space(uint8_t ch) { return ch == ' ' || ch == '\t' || ch == '\r'; }
-static bool is_digit(uint8_t ch) { return ch >= '0' && ch <= '9'; }
-static bool is_keych(uint8_t ch) { return (ch >= 'a' && ch <= 'z') || ch == '_' || is_digit(ch); }
-
-/* Decimal with an optional K/M/G suffix (sizes only); every step is
- * overflow-checked so "99999999999999999999G" is an error, not a wrap. */
-static bool parse_number(const uint8_t *s, size_t n, bool size, uint64_t *out)
-{
-	uint64_t v = 0, mul = 1;
-	size_t i = 0;
-
-	if (n == 0 || !is_digit(s[0]))
-		return false;
-	for (; i < n && is_digit(s[i]); i++) {
-		if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, (uint64_t)(s[i] - '0'), &v))
-			return false;
-	}
-	if (i < n && size) {
-		switch (s[i]) {
-		case 'K': mul = 1ull << 10; break;
-		case 'M': mul = 1ull << 20; break;
-		case 'G': mul = 1ull << 30; break;
-		default: return false;
-		}
-		i++;
-	}
-	if (i != n)
-		return false;
-	if (__builtin_mul_overflow(v, mul, &v))
-		return false;
-	*out = v;
-	return true;
-}
-
 static bool set_key(ady_config *cfg, enum key k, uint64_t v)
 {
 	switch (k) {
@@ -154,45 +119,18 @@ static bool set_key(ady_config *cfg, enum key k, uint64_t v)
 	}
 }
 
-/* One line's content (comment already cut off): blank, or "key = value". */
-static bool parse_line(const uint8_t *s, size_t n, ady_config *cfg, unsigned *seen)
+/* One setting; a key twice is an error. */
+static bool parse_setting(ady_kv_span key, ady_kv_span val, ady_config *cfg, unsigned *seen)
 {
-	size_t i = 0, k0, k1, v0, v1;
 	uint64_t v;
 
-	while (i < n && is_space(s[i]))
-		i++;
-	if (i == n)
-		return true;
-	k0 = i;
-	while (i < n && is_keych(s[i]))
-		i++;
-	k1 = i;
-	while (i < n && is_space(s[i]))
-		i++;
-	if (k1 == k0 || i == n || s[i] != '=')
-		return false;
-	i++;
-	while (i < n && is_space(s[i]))
-		i++;
-	v0 = i;
-	while (i < n && !is_space(s[i]))
-		i++;
-	v1 = i;
-	while (i < n && is_space(s[i]))
-		i++;
-	if (i != n)
-		return false;
-
 	for (unsigned k = 0; k < KEY_COUNT_; k++) {
-		size_t kl = strlen(keys[k].name);
-
-		if (kl != k1 - k0 || memcmp(s + k0, keys[k].name, kl) != 0)
+		if (!ady_kv_is(key, keys[k].name))
 			continue;
 		if (*seen & (1u << k))
 			return false;
 		*seen |= 1u << k;
-		if (!parse_number(s + v0, v1 - v0, keys[k].size, &v))
+		if (!ady_kv_number(val, keys[k].size, UINT64_MAX, &v))
 			return false;
 		return set_key(cfg, (enum key)k, v);
 	}
@@ -202,46 +140,26 @@ static bool parse_line(const uint8_t *s, size_t n, ady_config *cfg, unsigned *se
 /* see adyton/config.h */
 ady_err ady_config_parse(const char *text, size_t len, ady_config *cfg, unsigned *line)
 {
+	uint8_t buf[LINE_MAX_CONTENT];
 	ady_config tmp;
-	ady_cur c;
-	unsigned lineno = 0, seen = 0;
+	ady_kv kv;
+	ady_kv_span key, val;
+	unsigned seen = 0;
 
 	if (line)
 		*line = 0;
 	if (!cfg || (!text && len))
 		return ADY_ERR_INVALID_ARG;
 	ady_config_defaults(&tmp);
-	ady_cur_init(&c, text, len);
-
-	while (ady_cur_left(&c) > 0) {
-		uint8_t buf[LINE_MAX_CONTENT];
-		size_t n = 0;
-		bool comment = false, bad = false;
-		uint8_t ch;
-
-		lineno++;
-		while (ady_cur_left(&c) > 0) {
-			if (ady_cur_u8(&c, &ch))
-				return ADY_ERR_CONFIG;
-			if (ch == '\n')
-				break;
-			if (ch == '#')
-				comment = true;
-			if (comment)
-				continue;
-			/* NUL and other control bytes never belong in a value. */
-			if (ch < 0x20 && !is_space(ch))
-				bad = true;
-			else if (n < sizeof(buf))
-				buf[n++] = ch;
-			else
-				bad = true;
-		}
-		if (bad || !parse_line(buf, n, &tmp, &seen)) {
-			if (line)
-				*line = lineno;
-			return ADY_ERR_CONFIG;
-		}
+	ady_kv_init(&kv, text, len, buf, sizeof(buf));
+	while (ady_kv_next(&kv, &key, &val)) {
+		if (!parse_setting(key, val, &tmp, &seen))
+			ady_kv_fail(&kv);
+	}
+	if (ady_kv_err(&kv)) {
+		if (line)
+			*line = kv.line;
+		return ADY_ERR_CONFIG;
 	}
 	if (ady_config_validate(&tmp))
 		return ADY_ERR_CONFIG;

@@ -43,4 +43,56 @@ bool ady_config_stack_ok(uint64_t v);
 bool ady_config_msbuf_ok(uint64_t v);
 bool ady_config_threads_ok(uint64_t v);
 
+/*
+ * "key = value" text, the shared line handling of config.c, policy.c and
+ * vpolicy.c.  One setting a line; '#' starts a comment wherever it stands,
+ * so no value holds a '#'.  Blanks are space, tab and CR (so CRLF works);
+ * a line that is blank after its comment is cut off is skipped.  Otherwise
+ * the line is: blanks, a key of [a-z0-9_]+, blanks, '=', blanks, a value
+ * (one run of non-blank bytes, possibly empty), blanks.  A line is
+ * malformed if it is not of that shape, if its content before any comment
+ * is longer than the caller's buffer, or if that content holds a control
+ * byte other than tab and CR, or DEL (NUL never reaches a value).
+ */
+typedef struct ady_kv_span {
+	const uint8_t *s;
+	size_t n;
+} ady_kv_span;
+
+typedef struct ady_kv {
+	ady_cur cur;
+	uint8_t *buf; /* caller's, cap bytes: the current line's content */
+	size_t cap;
+	unsigned line; /* 1-based number of the line last read, 0 before any */
+	ady_err err;   /* sticky: the first malformed line */
+} ady_kv;
+
+/* text may be NULL only when len is 0.  buf (cap bytes) holds the current
+ * line; cap is the longest content a line may have. */
+void ady_kv_init(ady_kv *kv, const char *text, size_t len, uint8_t *buf, size_t cap);
+
+/*
+ * Reads up to the next setting.  true: *key (never empty) and *val (maybe
+ * empty) point into the caller's buffer until the next call, kv->line is
+ * their line.  false at the end of the text, kv->line then being the
+ * number of lines (a last line without '\n' counts), or on a malformed
+ * line, which kv->line names and ady_kv_err() reports as ADY_ERR_CONFIG.
+ */
+bool ady_kv_next(ady_kv *kv, ady_kv_span *key, ady_kv_span *val);
+
+/* Makes a setting the caller rejects a sticky ADY_ERR_CONFIG of its line. */
+static inline void ady_kv_fail(ady_kv *kv) { kv->err = ADY_ERR_CONFIG; }
+static inline ady_err ady_kv_err(const ady_kv *kv) { return kv->err; }
+
+/* v is exactly the string lit. */
+bool ady_kv_is(ady_kv_span v, const char *lit);
+/* "yes" or "no"; *out untouched otherwise. */
+bool ady_kv_bool(ady_kv_span v, bool *out);
+/* Decimal digits, with size a K/M/G suffix (2^10/2^20/2^30), at most max;
+ * every step overflow-checked.  *out untouched on failure. */
+bool ady_kv_number(ady_kv_span v, bool size, uint64_t max, uint64_t *out);
+/* Exactly 2*n hex digits of either case; out may be partly written on
+ * failure. */
+bool ady_kv_hex(ady_kv_span v, uint8_t *out, size_t n);
+
 #endif

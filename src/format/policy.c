@@ -4,7 +4,6 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "adyton/cursor.h"
 #include "adyton/policy.h"
 #include "adyton/sgx.h"
 #include "internal.h"
@@ -32,93 +31,15 @@ static void policy_defaults(ady_policy *p)
 	p->max_enclaves = POLICY_DEFAULT_MAX_ENCLAVES;
 }
 
-/* A value: [s, s+n), no spaces inside. */
-typedef struct span {
-	const uint8_t *s;
-	size_t n;
-} span;
+typedef ady_kv_span span;
 
-static bool is_space(uint8_t ch) { return ch == ' ' || ch == '\t' || ch == '\r'; }
-static bool is_digit(uint8_t ch) { return ch >= '0' && ch <= '9'; }
-static bool is_keych(uint8_t ch) { return (ch >= 'a' && ch <= 'z') || ch == '_' || is_digit(ch); }
-
-static bool span_is(span v, const char *lit)
-{
-	size_t n = strlen(lit);
-
-	return v.n == n && memcmp(v.s, lit, n) == 0;
-}
-
-static int hexval(uint8_t ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-/* Exactly 64 hex digits, either case. */
-static bool parse_hash(span v, uint8_t out[static 32])
-{
-	if (v.n != 64)
-		return false;
-	for (size_t i = 0; i < 32; i++) {
-		int hi = hexval(v.s[2 * i]), lo = hexval(v.s[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return false;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return true;
-}
-
-/* Decimal, optionally with a K/M/G suffix, every step overflow-checked
- * so "99999999999999999999G" is an error, not a wrap. */
-static bool parse_number(span v, bool size, uint64_t max, uint64_t *out)
-{
-	uint64_t x = 0, mul = 1;
-	size_t i = 0;
-
-	if (v.n == 0 || !is_digit(v.s[0]))
-		return false;
-	for (; i < v.n && is_digit(v.s[i]); i++) {
-		if (__builtin_mul_overflow(x, 10, &x) || __builtin_add_overflow(x, (uint64_t)(v.s[i] - '0'), &x))
-			return false;
-	}
-	if (i < v.n && size) {
-		switch (v.s[i]) {
-		case 'K': mul = 1ull << 10; break;
-		case 'M': mul = 1ull << 20; break;
-		case 'G': mul = 1ull << 30; break;
-		default: return false;
-		}
-		i++;
-	}
-	if (i != v.n || __builtin_mul_overflow(x, mul, &x) || x > max)
-		return false;
-	*out = x;
-	return true;
-}
-
-static bool set_allow_debug(ady_policy *p, span v)
-{
-	if (span_is(v, "yes"))
-		p->allow_debug = true;
-	else if (span_is(v, "no"))
-		p->allow_debug = false;
-	else
-		return false;
-	return true;
-}
+static bool set_allow_debug(ady_policy *p, span v) { return ady_kv_bool(v, &p->allow_debug); }
 
 static bool add_signer(ady_policy *p, span v)
 {
 	uint8_t h[32];
 
-	if (span_is(v, "any")) {
+	if (ady_kv_is(v, "any")) {
 		/* "any" beside hashes would make the hashes meaningless and
 		 * is most likely a mistake; a second "any" likewise. */
 		if (p->any_signer || p->nsigners)
@@ -126,7 +47,7 @@ static bool add_signer(ady_policy *p, span v)
 		p->any_signer = true;
 		return true;
 	}
-	if (p->any_signer || p->nsigners >= ADY_POLICY_MAX_SIGNERS || !parse_hash(v, h))
+	if (p->any_signer || p->nsigners >= ADY_POLICY_MAX_SIGNERS || !ady_kv_hex(v, h, 32))
 		return false;
 	for (uint32_t i = 0; i < p->nsigners; i++) {
 		if (memcmp(p->signers[i], h, 32) == 0)
@@ -149,10 +70,10 @@ static bool add_provision(ady_policy *p, span v)
 		hash.n = (size_t)(colon - v.s);
 		prod.s = colon + 1;
 		prod.n = v.n - hash.n - 1;
-		if (!parse_number(prod, false, UINT16_MAX, &id))
+		if (!ady_kv_number(prod, false, UINT16_MAX, &id))
 			return false;
 	}
-	if (p->nprovision >= ADY_POLICY_MAX_SIGNERS || !parse_hash(hash, e.mrsigner))
+	if (p->nprovision >= ADY_POLICY_MAX_SIGNERS || !ady_kv_hex(hash, e.mrsigner, 32))
 		return false;
 	e.any_product = !colon;
 	e.isvprodid = (uint16_t)id;
@@ -171,7 +92,7 @@ static bool set_max_enclaves(ady_policy *p, span v)
 {
 	uint64_t x;
 
-	if (!parse_number(v, false, UINT32_MAX, &x))
+	if (!ady_kv_number(v, false, UINT32_MAX, &x))
 		return false;
 	p->max_enclaves = (uint32_t)x;
 	return true;
@@ -179,7 +100,7 @@ static bool set_max_enclaves(ady_policy *p, span v)
 
 static bool set_max_memory(ady_policy *p, span v)
 {
-	return parse_number(v, true, UINT64_MAX, &p->max_memory);
+	return ady_kv_number(v, true, UINT64_MAX, &p->max_memory);
 }
 
 static const struct {
@@ -195,41 +116,11 @@ static const struct {
 };
 _Static_assert(sizeof(keys) / sizeof(keys[0]) <= 32, "seen is a 32-bit mask");
 
-/* One line's content (comment already cut off): blank, or "key = value"
- * with one space-free value and nothing after it. */
-static bool parse_line(const uint8_t *s, size_t n, ady_policy *p, uint32_t *seen)
+/* One setting; a key that is not repeatable may come once. */
+static bool parse_setting(span key, span val, ady_policy *p, uint32_t *seen)
 {
-	size_t i = 0, k0, k1;
-	span key, val;
-
-	while (i < n && is_space(s[i]))
-		i++;
-	if (i == n)
-		return true;
-	k0 = i;
-	while (i < n && is_keych(s[i]))
-		i++;
-	k1 = i;
-	while (i < n && is_space(s[i]))
-		i++;
-	if (k1 == k0 || i == n || s[i] != '=')
-		return false;
-	i++;
-	while (i < n && is_space(s[i]))
-		i++;
-	val.s = s + i;
-	while (i < n && !is_space(s[i]))
-		i++;
-	val.n = (size_t)(s + i - val.s);
-	while (i < n && is_space(s[i]))
-		i++;
-	if (i != n)
-		return false;
-	key.s = s + k0;
-	key.n = k1 - k0;
-
 	for (uint32_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
-		if (!span_is(key, keys[k].name))
+		if (!ady_kv_is(key, keys[k].name))
 			continue;
 		if (!keys[k].repeatable && (*seen & (1u << k)))
 			return false;
@@ -242,9 +133,10 @@ static bool parse_line(const uint8_t *s, size_t n, ady_policy *p, uint32_t *seen
 /* see adyton/policy.h */
 ady_err ady_policy_parse(const char *text, size_t len, ady_policy *out, unsigned *line)
 {
+	uint8_t buf[LINE_MAX_CONTENT];
 	ady_policy tmp;
-	ady_cur c;
-	unsigned lineno = 0;
+	ady_kv kv;
+	span key, val;
 	uint32_t seen = 0;
 
 	if (line)
@@ -252,37 +144,15 @@ ady_err ady_policy_parse(const char *text, size_t len, ady_policy *out, unsigned
 	if (!out || (!text && len))
 		return ADY_ERR_INVALID_ARG;
 	policy_defaults(&tmp);
-	ady_cur_init(&c, text, len);
-
-	while (ady_cur_left(&c) > 0) {
-		uint8_t buf[LINE_MAX_CONTENT];
-		size_t n = 0;
-		bool comment = false, bad = false;
-		uint8_t ch;
-
-		lineno++;
-		while (ady_cur_left(&c) > 0) {
-			if (ady_cur_u8(&c, &ch))
-				return ADY_ERR_CONFIG;
-			if (ch == '\n')
-				break;
-			if (ch == '#')
-				comment = true;
-			if (comment)
-				continue;
-			/* NUL and other control bytes never belong in a value. */
-			if ((ch < 0x20 && !is_space(ch)) || ch == 0x7f)
-				bad = true;
-			else if (n < sizeof(buf))
-				buf[n++] = ch;
-			else
-				bad = true;
-		}
-		if (bad || !parse_line(buf, n, &tmp, &seen)) {
-			if (line)
-				*line = lineno;
-			return ADY_ERR_CONFIG;
-		}
+	ady_kv_init(&kv, text, len, buf, sizeof(buf));
+	while (ady_kv_next(&kv, &key, &val)) {
+		if (!parse_setting(key, val, &tmp, &seen))
+			ady_kv_fail(&kv);
+	}
+	if (ady_kv_err(&kv)) {
+		if (line)
+			*line = kv.line;
+		return ADY_ERR_CONFIG;
 	}
 	*out = tmp;
 	return ADY_OK;

@@ -4,65 +4,20 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "adyton/cursor.h"
 #include "adyton/vpolicy.h"
+#include "internal.h"
 
 /* Room for "tpm_ca = " and a maximal path. */
 #define LINE_MAX_CONTENT (ADY_VPOLICY_MAX_PATH + 32u)
 
-typedef struct span {
-	const uint8_t *s;
-	size_t n;
-} span;
-
-static bool is_space(uint8_t ch) { return ch == ' ' || ch == '\t' || ch == '\r'; }
-static bool is_keych(uint8_t ch) { return (ch >= 'a' && ch <= 'z') || ch == '_'; }
-
-static bool span_is(span v, const char *lit)
-{
-	size_t n = strlen(lit);
-
-	return v.n == n && memcmp(v.s, lit, n) == 0;
-}
-
-static int hexval(uint8_t ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-/* Exactly 2*n hex digits. */
-static bool parse_hex(span v, uint8_t *out, size_t n)
-{
-	if (v.n != 2 * n)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		int hi = hexval(v.s[2 * i]), lo = hexval(v.s[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return false;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return true;
-}
+typedef ady_kv_span span;
 
 /* Decimal, 1..5 digits, <= max. */
 static bool parse_u16(span v, uint32_t max, uint16_t *out)
 {
-	uint32_t x = 0;
+	uint64_t x;
 
-	if (v.n == 0 || v.n > 5)
-		return false;
-	for (size_t i = 0; i < v.n; i++) {
-		if (v.s[i] < '0' || v.s[i] > '9')
-			return false;
-		x = x * 10 + (uint32_t)(v.s[i] - '0');
-	}
-	if (x > max)
+	if (v.n > 5 || !ady_kv_number(v, false, max, &x))
 		return false;
 	*out = (uint16_t)x;
 	return true;
@@ -81,23 +36,12 @@ static bool split(span v, span *a, span *rest)
 	return false;
 }
 
-static bool parse_bool(span v, bool *out)
-{
-	if (span_is(v, "yes"))
-		*out = true;
-	else if (span_is(v, "no"))
-		*out = false;
-	else
-		return false;
-	return true;
-}
-
-static bool set_allow_debug(ady_vpolicy *p, span v) { return parse_bool(v, &p->allow_debug); }
-static bool set_allow_sim(ady_vpolicy *p, span v) { return parse_bool(v, &p->allow_sim); }
+static bool set_allow_debug(ady_vpolicy *p, span v) { return ady_kv_bool(v, &p->allow_debug); }
+static bool set_allow_sim(ady_vpolicy *p, span v) { return ady_kv_bool(v, &p->allow_sim); }
 
 static bool add_mrenclave(ady_vpolicy *p, span v)
 {
-	return p->nmrenclave < ADY_VPOLICY_MAX && parse_hex(v, p->mrenclave[p->nmrenclave++], 32);
+	return p->nmrenclave < ADY_VPOLICY_MAX && ady_kv_hex(v, p->mrenclave[p->nmrenclave++], 32);
 }
 
 static bool add_signer(ady_vpolicy *p, span v)
@@ -108,13 +52,13 @@ static bool add_signer(ady_vpolicy *p, span v)
 	if (p->nsigner >= ADY_VPOLICY_MAX || !split(v, &hash, &rest) || !split(rest, &prod, &svn))
 		return false;
 	s = &p->signer[p->nsigner++];
-	return parse_hex(hash, s->mrsigner, 32) && parse_u16(prod, 0xffff, &s->isvprodid) &&
+	return ady_kv_hex(hash, s->mrsigner, 32) && parse_u16(prod, 0xffff, &s->isvprodid) &&
 	       parse_u16(svn, 0xffff, &s->min_isvsvn);
 }
 
 static bool add_platform(ady_vpolicy *p, span v)
 {
-	return p->nplatform < ADY_VPOLICY_MAX && parse_hex(v, p->platform_key[p->nplatform++], 64);
+	return p->nplatform < ADY_VPOLICY_MAX && ady_kv_hex(v, p->platform_key[p->nplatform++], 64);
 }
 
 static bool add_ca(ady_vpolicy *p, span v)
@@ -135,7 +79,7 @@ static bool add_pcr(ady_vpolicy *p, span v)
 	if (!split(v, &idx, &val) || !parse_u16(idx, 23, &i) || (p->pcr_mask >> i & 1u))
 		return false;
 	p->pcr_mask |= 1u << i;
-	return parse_hex(val, p->pcr[i], 32);
+	return ady_kv_hex(val, p->pcr[i], 32);
 }
 
 static const struct {
@@ -149,38 +93,11 @@ static const struct {
 	{"pcr", true, add_pcr},
 };
 
-static bool parse_line(const uint8_t *s, size_t n, ady_vpolicy *p, uint32_t *seen)
+/* One setting; a key that is not repeatable may come once. */
+static bool parse_setting(span key, span val, ady_vpolicy *p, uint32_t *seen)
 {
-	size_t i = 0, k0, k1;
-	span key, val;
-
-	while (i < n && is_space(s[i]))
-		i++;
-	if (i == n)
-		return true;
-	k0 = i;
-	while (i < n && is_keych(s[i]))
-		i++;
-	k1 = i;
-	while (i < n && is_space(s[i]))
-		i++;
-	if (k1 == k0 || i == n || s[i] != '=')
-		return false;
-	i++;
-	while (i < n && is_space(s[i]))
-		i++;
-	val.s = s + i;
-	while (i < n && !is_space(s[i]))
-		i++;
-	val.n = (size_t)(s + i - val.s);
-	while (i < n && is_space(s[i]))
-		i++;
-	if (i != n)
-		return false;
-	key.s = s + k0;
-	key.n = k1 - k0;
 	for (uint32_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
-		if (!span_is(key, keys[k].name))
+		if (!ady_kv_is(key, keys[k].name))
 			continue;
 		if (!keys[k].repeatable && (*seen & (1u << k)))
 			return false;
@@ -195,48 +112,25 @@ ady_err ady_vpolicy_parse(const char *text, size_t len, ady_vpolicy *out, unsign
 {
 	static const ady_vpolicy zero;
 	ady_vpolicy tmp = zero;
-	unsigned lineno = 0;
+	uint8_t buf[LINE_MAX_CONTENT];
 	uint32_t seen = 0;
-	ady_cur c;
+	ady_kv kv;
+	span key, val;
 
 	if (line)
 		*line = 0;
 	if (!out || (!text && len))
 		return ADY_ERR_INVALID_ARG;
-	ady_cur_init(&c, text, len);
-	while (ady_cur_left(&c) > 0) {
-		uint8_t buf[LINE_MAX_CONTENT], ch;
-		bool comment = false, bad = false;
-		size_t n = 0;
-
-		lineno++;
-		while (ady_cur_left(&c) > 0) {
-			if (ady_cur_u8(&c, &ch))
-				return ADY_ERR_CONFIG;
-			if (ch == '\n')
-				break;
-			if (ch == '#')
-				comment = true;
-			if (comment)
-				continue;
-			if ((ch < 0x20 && !is_space(ch)) || ch == 0x7f)
-				bad = true;
-			else if (n < sizeof(buf))
-				buf[n++] = ch;
-			else
-				bad = true;
-		}
-		if (bad || !parse_line(buf, n, &tmp, &seen)) {
-			if (line)
-				*line = lineno;
-			return ADY_ERR_CONFIG;
-		}
+	ady_kv_init(&kv, text, len, buf, sizeof(buf));
+	while (ady_kv_next(&kv, &key, &val)) {
+		if (!parse_setting(key, val, &tmp, &seen))
+			ady_kv_fail(&kv);
 	}
 	/* A policy that names no enclave would accept nothing; say so now
 	 * rather than refuse every quote later. */
-	if (tmp.nmrenclave == 0 && tmp.nsigner == 0) {
+	if (ady_kv_err(&kv) || (tmp.nmrenclave == 0 && tmp.nsigner == 0)) {
 		if (line)
-			*line = lineno;
+			*line = kv.line;
 		return ADY_ERR_CONFIG;
 	}
 	*out = tmp;
