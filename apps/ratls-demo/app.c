@@ -1,0 +1,162 @@
+/*
+ * The RA-TLS demo application: starts the enclave, has it make its
+ * attested certificate, and hands it each accepted TCP connection.  The
+ * TLS server itself runs inside the enclave; this program only moves
+ * bytes (ocall_recv / ocall_send).
+ *
+ *   ratls-demo [--backend B] [--port N] [--count N] [--cert FILE] [IMAGE]
+ *
+ * Listens on 127.0.0.1:N (0: any free port; the port is printed as
+ * "listening on 127.0.0.1:PORT"), serves N connections (0: forever),
+ * writes the certificate (DER) to FILE if asked.  IMAGE defaults to
+ * ratls-demo-enclave.signed next to this program.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <adyton/host.h>
+
+#include "ratls_demo_u.h"
+
+long ocall_recv(int fd, uint8_t *buf, size_t cap)
+{
+	ssize_t n;
+
+	do
+		n = recv(fd, buf, cap, 0);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -1 : (long)n;
+}
+
+long ocall_send(int fd, const uint8_t *buf, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = send(fd, buf, len, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n <= 0 ? -1 : (long)n;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: ratls-demo [--backend auto|sim|process|kvm] [--port N] [--count N] [--cert FILE] [IMAGE]\n");
+	return 2;
+}
+
+static int write_cert(ady_enclave *e, const char *path)
+{
+	static uint8_t der[16384];
+	int len = -1;
+	FILE *f;
+
+	if (ecall_ratls_cert(e, &len, der, sizeof(der)) != ADY_OK || len <= 0) {
+		fprintf(stderr, "ratls-demo: cannot read the certificate\n");
+		return -1;
+	}
+	f = fopen(path, "wb");
+	if (!f || fwrite(der, 1, (size_t)len, f) != (size_t)len) {
+		fprintf(stderr, "ratls-demo: %s: %s\n", path, strerror(errno));
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	return fclose(f) == 0 ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+	ady_enclave_opts opts = {.ocalls = ratls_demo_ocall_table, .nocalls = RATLS_DEMO_OCALL_COUNT};
+	const char *path = NULL, *cert_path = NULL;
+	char image[PATH_MAX];
+	unsigned long port = 0, count = 0, served = 0;
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t salen = sizeof(sa);
+	ady_enclave *e;
+	int ls = -1, ret = -1, one = 1, status = 1;
+	ady_err err;
+
+	for (int i = 1; i < argc; i++) {
+		char *end;
+		if (strcmp(argv[i], "--backend") == 0 && i + 1 < argc) {
+			if (ady_backend_parse(argv[++i], &opts.backend) != ADY_OK)
+				return usage();
+		} else if ((strcmp(argv[i], "--port") == 0 || strcmp(argv[i], "--count") == 0) && i + 1 < argc) {
+			unsigned long v = strtoul(argv[i + 1], &end, 10);
+			if (*end || argv[i + 1][0] == '\0' || (argv[i][2] == 'p' && v > 65535))
+				return usage();
+			*(argv[i][2] == 'p' ? &port : &count) = v;
+			i++;
+		} else if (strcmp(argv[i], "--cert") == 0 && i + 1 < argc) {
+			cert_path = argv[++i];
+		} else if (argv[i][0] != '-' && !path) {
+			path = argv[i];
+		} else {
+			return usage();
+		}
+	}
+	if (!path) {
+		char self[PATH_MAX];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		self[n < 0 ? 0 : n] = '\0';
+		snprintf(image, sizeof(image), "%s/ratls-demo-enclave.signed", dirname(self));
+		path = image;
+	}
+
+	err = ady_enclave_open(path, &opts, &e);
+	if (err) {
+		fprintf(stderr, "ratls-demo: cannot start enclave %s: %s\n", path, ady_strerror(err));
+		return 1;
+	}
+	err = ecall_ratls_init(e, &ret);
+	if (err || ret != 0) {
+		fprintf(stderr, "ratls-demo: no RA-TLS certificate: %s\n",
+			ady_strerror(err ? err : (ady_err)ret));
+		goto out;
+	}
+	if (cert_path && write_cert(e, cert_path))
+		goto out;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = htons((uint16_t)port);
+	ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (ls < 0 || setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(ls, (struct sockaddr *)&sa, sizeof(sa)) || listen(ls, 8) ||
+	    getsockname(ls, (struct sockaddr *)&sa, &salen)) {
+		fprintf(stderr, "ratls-demo: listen: %s\n", strerror(errno));
+		goto out;
+	}
+	printf("listening on 127.0.0.1:%u\n", (unsigned)ntohs(sa.sin_port));
+	fflush(stdout);
+	while (count == 0 || served < count) {
+		int fd = accept(ls, NULL, NULL);
+		if (fd < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "ratls-demo: accept: %s\n", strerror(errno));
+			goto out;
+		}
+		err = ecall_ratls_serve(e, &ret, fd);
+		close(fd);
+		served++;
+		if (err) {
+			fprintf(stderr, "ratls-demo: serve: %s\n", ady_strerror(err));
+			goto out;
+		}
+		fprintf(stderr, "ratls-demo: connection %lu: %s\n", served, ret == 0 ? "served" : "failed");
+	}
+	status = 0;
+out:
+	if (ls >= 0)
+		close(ls);
+	ady_enclave_close(e);
+	return status;
+}
