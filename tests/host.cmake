@@ -44,3 +44,15 @@ set_tests_properties(hello_demo_kvm PROPERTIES LABELS integration SKIP_RETURN_CO
   ENVIRONMENT "${ADY_KVM_TEST_ENV}"
   PASS_REGULAR_EXPRESSION "on the kvm backend.*ecall sha256\\(\"abc\"\\) -> ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
   SKIP_REGULAR_EXPRESSION "SKIP: /dev/kvm")
+
+# The zero-copy slot API (ady_ecall_slot_*), on sim and through adytond
+# on the process backend.
+ady_unit_test(host_slot_test adyton::host)
+add_dependencies(host_slot_test testenc-signed)
+set_tests_properties(host_slot_test PROPERTIES ENVIRONMENT "ADYTON_BACKEND=sim")
+add_test(NAME host_slot_test_process COMMAND host_slot_test)
+set_tests_properties(host_slot_test_process PROPERTIES LABELS integration TIMEOUT 120
+  ENVIRONMENT "${ADY_PROCESS_TEST_ENV}")
+add_test(NAME host_slot_test_kvm COMMAND ${ADY_NEED_KVM} $<TARGET_FILE:host_slot_test>)
+set_tests_properties(host_slot_test_kvm PROPERTIES LABELS integration TIMEOUT 120 SKIP_RETURN_CODE 77
+  ENVIRONMENT "${ADY_KVM_TEST_ENV}")

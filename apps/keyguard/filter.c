@@ -10,7 +10,8 @@
  * enclave can open; the filter forwards it and never sees the password
  * or the volume key.  Until a volume is unlocked, connections are
  * refused.  Each NBD request becomes one KG_E_CRYPT ECALL per msbuf-sized
- * chunk (1 MiB), several at once on the enclave's thread slots.
+ * chunk (1 MiB) in a marshalling slot the request holds (libadyton's
+ * zero-copy slot API), several at once on the enclave's thread slots.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -54,7 +55,6 @@ static struct {
 	int lfd;
 	pthread_t thr;
 	bool thr_started;
-	pthread_key_t bounce_key;
 	pthread_mutex_t rmw; /* serialises read-modify-write of partial sectors */
 
 	int unlocked; /* atomic; the fields below are set before it */
@@ -408,8 +408,6 @@ static int kg_after_fork(nbdkit_backend *backend)
 		nbdkit_error("adyton: enclave key: %s", ady_strerror(err ? err : ADY_ERR_PROTOCOL));
 		return -1;
 	}
-	if (pthread_key_create(&g.bounce_key, free) != 0)
-		return -1;
 	if (strlen(g.sock) >= sizeof(sa.sun_path)) {
 		nbdkit_error("adyton: socket path too long: %s", g.sock);
 		return -1;
@@ -502,35 +500,36 @@ static int kg_can_fast_zero(nbdkit_next *next, void *handle)
 	return 0;
 }
 
-/* This thread's staging buffer: one chunk of sectors + the control block. */
-static uint8_t *bounce(void)
+/* Takes one of the enclave's marshalling slots for this request: the
+ * plugin reads ciphertext straight into it and the enclave decrypts it
+ * there (bulk ECALL, in place), or plaintext is copied in once and the
+ * plugin writes the ciphertext from it, so each request costs one copy. */
+static int slot_open(ady_ecall_slot *s, int *err)
 {
-	uint8_t *b = pthread_getspecific(g.bounce_key);
+	ady_err e = ady_ecall_slot_open(g.e, s);
 
-	if (!b) {
-		if (posix_memalign((void **)&b, 4096, g.chunk + KG_CTL_SIZE) != 0)
-			return NULL;
-		if (pthread_setspecific(g.bounce_key, b) != 0) {
-			free(b);
-			return NULL;
-		}
+	if (e) {
+		nbdkit_error("adyton: enclave: %s", ady_strerror(e));
+		*err = EIO;
+		return -1;
 	}
-	return b;
+	return 0;
 }
 
-/* En/decrypts b[0, n) (whole sectors starting at plaintext offset off)
- * through the enclave into out. */
-static int crypt_chunk(uint8_t *b, size_t n, uint64_t off, uint32_t op, void *out, int *err)
+/* En/decrypts s->data[0, n) in place: whole sectors starting at
+ * plaintext offset off. */
+static int crypt_slot(ady_ecall_slot *s, size_t n, uint64_t off, uint32_t op, int *err)
 {
 	uint64_t sector = off / g.sector;
+	uint8_t *ctl = s->data + n;
 	size_t got = 0;
 	ady_err e;
 
 	for (int i = 0; i < 8; i++)
-		b[n + i] = (uint8_t)(sector >> (8 * i));
-	put32(b + n + 8, op);
-	put32(b + n + 12, 0);
-	e = ady_ecall(g.e, KG_E_CRYPT, b, n + KG_CTL_SIZE, out, n, &got);
+		ctl[i] = (uint8_t)(sector >> (8 * i));
+	put32(ctl + 8, op);
+	put32(ctl + 12, 0);
+	e = ady_ecall_slot_call(s, KG_E_CRYPT, n + KG_CTL_SIZE, n, &got);
 	if (e || got != n) {
 		nbdkit_error("adyton: enclave %s: %s", op == KG_OP_ENCRYPT ? "encrypt" : "decrypt",
 			     ady_strerror(e ? e : ADY_ERR_PROTOCOL));
@@ -545,28 +544,27 @@ static int kg_pread(nbdkit_next *next, void *handle, void *buf, uint32_t count, 
 {
 	uint64_t a = offset / g.sector * g.sector, end = offset + count;
 	uint64_t b_end = (end + g.sector - 1) / g.sector * g.sector;
-	uint8_t *b = bounce(), *dst = buf;
+	uint8_t *dst = buf;
+	ady_ecall_slot s;
+	int r = -1;
 
 	(void)handle;
-	if (!b) {
-		*err = ENOMEM;
+	if (slot_open(&s, err))
 		return -1;
-	}
 	while (a < b_end) {
 		size_t n = b_end - a < g.chunk ? (size_t)(b_end - a) : g.chunk;
-		bool whole = a >= offset && a + n <= end;
+		uint64_t lo = a > offset ? a : offset, hi = a + n < end ? a + n : end;
 
-		if (next->pread(next, b, (uint32_t)n, g.data_offset + a, flags, err) == -1)
-			return -1;
-		if (crypt_chunk(b, n, a, KG_OP_DECRYPT, whole ? dst + (a - offset) : b, err))
-			return -1;
-		if (!whole) {
-			uint64_t lo = a > offset ? a : offset, hi = a + n < end ? a + n : end;
-			memcpy(dst + (lo - offset), b + (lo - a), (size_t)(hi - lo));
-		}
+		if (next->pread(next, s.data, (uint32_t)n, g.data_offset + a, flags, err) == -1 ||
+		    crypt_slot(&s, n, a, KG_OP_DECRYPT, err))
+			goto close_slot;
+		memcpy(dst + (lo - offset), s.data + (lo - a), (size_t)(hi - lo));
 		a += n;
 	}
-	return 0;
+	r = 0;
+close_slot:
+	ady_ecall_slot_close(&s);
+	return r;
 }
 
 static int kg_pwrite(nbdkit_next *next, void *handle, const void *buf, uint32_t count, uint64_t offset,
@@ -575,43 +573,41 @@ static int kg_pwrite(nbdkit_next *next, void *handle, const void *buf, uint32_t 
 	uint64_t a = offset / g.sector * g.sector, end = offset + count;
 	uint64_t b_end = (end + g.sector - 1) / g.sector * g.sector;
 	const uint8_t *src = buf;
-	uint8_t *b = bounce();
+	ady_ecall_slot s;
+	int r = 0;
 
 	(void)handle;
-	if (!b) {
-		*err = ENOMEM;
+	if (slot_open(&s, err))
 		return -1;
-	}
-	while (a < b_end) {
+	while (a < b_end && r == 0) {
 		size_t n = b_end - a < g.chunk ? (size_t)(b_end - a) : g.chunk;
 		bool whole = a >= offset && a + n <= end;
-		int r = -1;
 
 		if (whole) {
-			memcpy(b, src + (a - offset), n);
-			r = crypt_chunk(b, n, a, KG_OP_ENCRYPT, b, err) ||
-					    next->pwrite(next, b, (uint32_t)n, g.data_offset + a, flags, err) == -1
+			memcpy(s.data, src + (a - offset), n);
+			r = crypt_slot(&s, n, a, KG_OP_ENCRYPT, err) ||
+					    next->pwrite(next, s.data, (uint32_t)n, g.data_offset + a, flags, err) == -1
 				    ? -1
 				    : 0;
 		} else {
 			/* A partial sector: decrypt, patch, encrypt, under one lock
 			 * so concurrent partial writes to one sector both land. */
 			uint64_t lo = a > offset ? a : offset, hi = a + n < end ? a + n : end;
+			r = -1;
 			pthread_mutex_lock(&g.rmw);
-			if (next->pread(next, b, (uint32_t)n, g.data_offset + a, 0, err) != -1 &&
-			    !crypt_chunk(b, n, a, KG_OP_DECRYPT, b, err)) {
-				memcpy(b + (lo - a), src + (lo - offset), (size_t)(hi - lo));
-				if (!crypt_chunk(b, n, a, KG_OP_ENCRYPT, b, err) &&
-				    next->pwrite(next, b, (uint32_t)n, g.data_offset + a, flags, err) != -1)
+			if (next->pread(next, s.data, (uint32_t)n, g.data_offset + a, 0, err) != -1 &&
+			    !crypt_slot(&s, n, a, KG_OP_DECRYPT, err)) {
+				memcpy(s.data + (lo - a), src + (lo - offset), (size_t)(hi - lo));
+				if (!crypt_slot(&s, n, a, KG_OP_ENCRYPT, err) &&
+				    next->pwrite(next, s.data, (uint32_t)n, g.data_offset + a, flags, err) != -1)
 					r = 0;
 			}
 			pthread_mutex_unlock(&g.rmw);
 		}
-		if (r)
-			return -1;
 		a += n;
 	}
-	return 0;
+	ady_ecall_slot_close(&s);
+	return r;
 }
 
 static int kg_trim(nbdkit_next *next, void *handle, uint32_t count, uint64_t offset, uint32_t flags, int *err)

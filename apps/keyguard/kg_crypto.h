@@ -31,6 +31,15 @@ typedef struct kg_xts {
 /* 1 when this CPU has AES-NI (and SSE4.1), else 0: kg_xts_* need it. */
 int kg_xts_supported(void);
 
+/*
+ * For tests and benchmarks: limits kg_xts_encrypt/decrypt to one code
+ * path, 0 AES-NI (8 blocks in flight), 1 VAES on AVX2 registers, 2 VAES
+ * on AVX-512 registers, or -1 the best this CPU has (the default; a path
+ * the CPU lacks falls back to the best it has).  Returns the path now in
+ * use.  Not thread-safe against concurrent en/decryption.
+ */
+int kg_xts_select(int path);
+
 /* Expands key (key1 || key2).  key1 == key2 is refused by IEEE 1619-2018
  * but allowed here: LUKS volumes made elsewhere must still open. */
 void kg_xts_init(kg_xts *x, const uint8_t key[static KG_XTS_KEY_SIZE]);

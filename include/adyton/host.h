@@ -87,6 +87,62 @@ void ady_enclave_close(ady_enclave *e);
 ADY_MUST_CHECK ady_err ady_ecall(ady_enclave *e, uint32_t index, const void *in, size_t in_len, void *out,
 				 size_t out_cap, size_t *out_len);
 
+/*
+ * Zero-copy calls: the caller holds one marshalling slot and writes the
+ * input directly into its data area, and reads the output from there,
+ * instead of ady_ecall's copy in and copy out.  Meant for bulk ECALLs
+ * (adyton/enclave.h ADY_BULK_ECALLS), which the enclave also runs in
+ * place; ordinary ECALLs work too (the enclave copies as always).
+ *
+ *     ady_ecall_slot s;
+ *     if (ady_ecall_slot_open(e, &s) == ADY_OK) {
+ *             fill(s.data, n);                          // input, n <= s.cap
+ *             err = ady_ecall_slot_call(&s, INDEX, n, n, &got); // output in s.data
+ *             ...
+ *             ady_ecall_slot_close(&s);
+ *     }
+ *
+ * The caller owns the ady_ecall_slot struct (no allocation).  Between
+ * open and close the slot is this caller's alone: it counts as one of
+ * the enclave's thread slots (config "threads"), so ady_ecall and other
+ * opens wait while all slots are held; holding every slot and then
+ * calling ady_ecall on the same enclave deadlocks.  A held slot may be
+ * used for any number of calls, from one thread at a time.
+ *
+ * data is memory the enclave's side can read and write (on the process
+ * and kvm backends, shared with another process): the input must not be
+ * needed secret from the enclave, and the output is the enclave's reply,
+ * stable only until the next call on the slot.  The enclave may leave
+ * anything in data after a call, including on failure.  Close every
+ * slot before ady_enclave_close.
+ */
+typedef struct ady_ecall_slot {
+	uint8_t *data;   /* the slot's data area, cap bytes; NULL when closed */
+	size_t cap;      /* info.msbuf_size - 64 */
+	ady_enclave *e;  /* private */
+	uint32_t index;  /* private: which slot */
+} ady_ecall_slot;
+
+/*
+ * Takes a free slot of e, waiting while all are busy, and fills *s.
+ * ADY_ERR_INVALID_ARG (NULL), ADY_ERR_NESTED (from an OCALL handler of
+ * e), ADY_ERR_ENCLAVE_LOST, ADY_ERR_ABORTED.  On failure s->data = NULL.
+ */
+ADY_MUST_CHECK ady_err ady_ecall_slot_open(ady_enclave *e, ady_ecall_slot *s);
+
+/*
+ * Calls ECALL index with the first in_len bytes of s->data as input and
+ * room for out_cap bytes of output, which lands at s->data[0, *out_len).
+ * in_len, out_cap <= s->cap, else ADY_ERR_TOO_LARGE.  Results as
+ * ady_ecall; *out_len (which may be NULL when out_cap is 0) is set only
+ * on ADY_OK.  The slot stays held whatever the result.
+ */
+ADY_MUST_CHECK ady_err ady_ecall_slot_call(ady_ecall_slot *s, uint32_t index, size_t in_len, size_t out_cap,
+					   size_t *out_len);
+
+/* Gives the slot back and clears *s.  NULL or a closed slot is fine. */
+void ady_ecall_slot_close(ady_ecall_slot *s);
+
 /* Identity and parameters of a running enclave. */
 void ady_enclave_get_info(const ady_enclave *e, ady_enclave_info *out);
 

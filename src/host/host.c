@@ -230,32 +230,15 @@ static void release_slot(ady_enclave *e, uint32_t slot)
 
 static uint8_t *slot_ptr(ady_enclave *e, uint32_t slot) { return e->msbuf + (uint64_t)slot * e->info.msbuf_size; }
 
-/* see adyton/host.h */
-ady_err ady_ecall(ady_enclave *e, uint32_t index, const void *in, size_t in_len, void *out, size_t out_cap,
-		  size_t *out_len)
+/* Runs ECALL index on the request already in slot's data area; on ADY_OK
+ * the reply's length is in *out_len (<= out_cap). */
+static ady_err call_in_slot(ady_enclave *e, uint32_t slot, uint32_t index, size_t in_len, size_t out_cap,
+			    size_t *out_len)
 {
+	uint8_t *s = slot_ptr(e, slot);
 	ady_ms_hdr h = {0};
-	uint64_t data;
-	uint32_t slot;
-	uint8_t *s;
 	ady_err err;
 
-	if (!e || (in_len && !in) || (out_cap && (!out || !out_len)))
-		return ADY_ERR_INVALID_ARG;
-	if (in_ocall_of == e)
-		return ADY_ERR_NESTED;
-	if (__atomic_load_n(&e->lost, __ATOMIC_ACQUIRE))
-		return ADY_ERR_ENCLAVE_LOST;
-	if (__atomic_load_n(&e->aborted, __ATOMIC_ACQUIRE))
-		return ADY_ERR_ABORTED;
-	data = e->info.msbuf_size - ADY_MS_HEADER;
-	if (in_len > data || out_cap > data)
-		return ADY_ERR_TOO_LARGE;
-
-	slot = acquire_slot(e);
-	s = slot_ptr(e, slot);
-	if (in_len)
-		memcpy(s + ADY_MS_HEADER, in, in_len);
 	h.op = ADY_MS_ECALL;
 	h.index = index;
 	h.in_len = in_len;
@@ -267,19 +250,107 @@ ady_err ady_ecall(ady_enclave *e, uint32_t index, const void *in, size_t in_len,
 		err = ady_ms_decode(s, e->info.msbuf_size, &h);
 		if (err == ADY_OK && (h.op != ADY_MS_REPLY || h.status != ADY_OK || h.out_len > out_cap))
 			err = ADY_ERR_PROTOCOL;
-		if (err == ADY_OK) {
-			if (h.out_len)
-				memcpy(out, s + ADY_MS_HEADER, h.out_len);
-			if (out_len)
-				*out_len = h.out_len;
-		}
+		if (err == ADY_OK)
+			*out_len = h.out_len;
 	} else if (err == ADY_ERR_ABORTED) {
 		__atomic_store_n(&e->aborted, true, __ATOMIC_RELEASE);
 	} else if (err == ADY_ERR_ENCLAVE_LOST) {
 		__atomic_store_n(&e->lost, true, __ATOMIC_RELEASE);
 	}
+	return err;
+}
+
+static ady_err usable(ady_enclave *e)
+{
+	if (in_ocall_of == e)
+		return ADY_ERR_NESTED;
+	if (__atomic_load_n(&e->lost, __ATOMIC_ACQUIRE))
+		return ADY_ERR_ENCLAVE_LOST;
+	if (__atomic_load_n(&e->aborted, __ATOMIC_ACQUIRE))
+		return ADY_ERR_ABORTED;
+	return ADY_OK;
+}
+
+/* see adyton/host.h */
+ady_err ady_ecall(ady_enclave *e, uint32_t index, const void *in, size_t in_len, void *out, size_t out_cap,
+		  size_t *out_len)
+{
+	uint64_t data;
+	uint32_t slot;
+	size_t n = 0;
+	ady_err err;
+
+	if (!e || (in_len && !in) || (out_cap && (!out || !out_len)))
+		return ADY_ERR_INVALID_ARG;
+	err = usable(e);
+	if (err)
+		return err;
+	data = e->info.msbuf_size - ADY_MS_HEADER;
+	if (in_len > data || out_cap > data)
+		return ADY_ERR_TOO_LARGE;
+
+	slot = acquire_slot(e);
+	if (in_len)
+		memcpy(slot_ptr(e, slot) + ADY_MS_HEADER, in, in_len);
+	err = call_in_slot(e, slot, index, in_len, out_cap, &n);
+	if (err == ADY_OK) {
+		if (n)
+			memcpy(out, slot_ptr(e, slot) + ADY_MS_HEADER, n);
+		if (out_len)
+			*out_len = n;
+	}
 	release_slot(e, slot);
 	return err;
+}
+
+/* see adyton/host.h */
+ady_err ady_ecall_slot_open(ady_enclave *e, ady_ecall_slot *s)
+{
+	uint32_t slot;
+	ady_err err;
+
+	if (!s)
+		return ADY_ERR_INVALID_ARG;
+	memset(s, 0, sizeof(*s));
+	if (!e)
+		return ADY_ERR_INVALID_ARG;
+	err = usable(e);
+	if (err)
+		return err;
+	slot = acquire_slot(e);
+	s->e = e;
+	s->index = slot;
+	s->cap = e->info.msbuf_size - ADY_MS_HEADER;
+	s->data = slot_ptr(e, slot) + ADY_MS_HEADER;
+	return ADY_OK;
+}
+
+/* see adyton/host.h */
+ady_err ady_ecall_slot_call(ady_ecall_slot *s, uint32_t index, size_t in_len, size_t out_cap, size_t *out_len)
+{
+	size_t n = 0;
+	ady_err err;
+
+	if (!s || !s->e || !s->data || (out_cap && !out_len))
+		return ADY_ERR_INVALID_ARG;
+	err = usable(s->e);
+	if (err)
+		return err;
+	if (in_len > s->cap || out_cap > s->cap)
+		return ADY_ERR_TOO_LARGE;
+	err = call_in_slot(s->e, s->index, index, in_len, out_cap, &n);
+	if (err == ADY_OK && out_len)
+		*out_len = n;
+	return err;
+}
+
+/* see adyton/host.h */
+void ady_ecall_slot_close(ady_ecall_slot *s)
+{
+	if (!s || !s->e)
+		return;
+	release_slot(s->e, s->index);
+	memset(s, 0, sizeof(*s));
 }
 
 static char *printable_copy(const uint8_t *p, size_t n)
