@@ -28,6 +28,9 @@
 #include "adyton/cursor.h"
 #include "adyton/image.h"
 #include "daemon/internal.h"
+#ifdef ADY_HAVE_TPM
+#include "daemon/tpm.h"
+#endif
 
 #ifndef ADY_LIBEXECDIR
 #define ADY_LIBEXECDIR "/usr/local/libexec"
@@ -76,6 +79,12 @@ static void usage(FILE *f)
 		"  --idle-exit SEC     exit after SEC seconds with no client and no enclave\n"
 		"  --daemonize         detach (used by libadyton's on-demand start)\n"
 		"  --verbose           log launches and exits to stderr\n"
+		"  --tpm TCTI          keep the platform root key sealed by this TPM and certify\n"
+		"                      the attestation key with TPM2_Quote (\"device:/dev/tpmrm0\",\n"
+		"                      \"swtpm:path=SOCK\"); the file root key is the default\n"
+		"  --enroll-ca KEY,CERT  with --tpm: enroll this TPM's AK (credential activation\n"
+		"                      against its EK), write STATE_DIR/ak.crt signed by the\n"
+		"                      CA's KEY (PEM), and exit\n"
 		"  --print-platform-key  print the attestation public key (x||y, hex) that\n"
 		"                      verifiers pin for this platform (created if absent), and exit\n"
 		"  --help\n");
@@ -264,6 +273,106 @@ static void daemonize(void)
 		close(lfd);
 }
 
+/* Exists: a state file that says which root this state directory uses. */
+static int state_has(const char *state, const char *name)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (snprintf(path, sizeof(path), "%s/%s", state, name) >= (int)sizeof(path))
+		return 0; /* then the state directory itself is unusable */
+	return lstat(path, &st) == 0;
+}
+
+/* The platform root key (file or TPM, chosen by tcti), the attestation key
+ * and its certification.  enroll: only enroll the AK, then stop (*done). */
+static int load_keys(ady_daemon *d, const char *state, const char *tcti, const char *enroll, int *done)
+{
+	ady_err err;
+
+	*done = 0;
+	/* A state directory is bound to one root: switching silently would
+	 * make a new root and orphan the sealed attestation key. */
+	if (!tcti && state_has(state, "root.tpm")) {
+		ady_log_err("%s holds a TPM-sealed root key (root.tpm): start with --tpm", state);
+		return 1;
+	}
+	if (tcti && state_has(state, "root.key")) {
+		ady_log_err("%s holds a file root key (root.key): --tpm needs a fresh state directory", state);
+		return 1;
+	}
+	if (!tcti) {
+		err = ady_rootkey_load(state, d->platform.root);
+		if (err) {
+			ady_log_err("root key in %s: %s", state, ady_strerror(err));
+			return 1;
+		}
+		err = ady_attest_load(state, d->platform.root, &d->attest);
+		if (err) {
+			ady_log_err("attestation key in %s: %s", state, ady_strerror(err));
+			return 1;
+		}
+		return 0;
+	}
+#ifdef ADY_HAVE_TPM
+	{
+		ady_tpm *t;
+		char key[PATH_MAX];
+		const char *comma = enroll ? strchr(enroll, ',') : NULL;
+
+		if (enroll && (!comma || (size_t)(comma - enroll) >= sizeof(key))) {
+			ady_log_err("--enroll-ca wants KEY,CERT");
+			return 1;
+		}
+		if (ady_tpm_open(tcti, &t))
+			return 1;
+		if (enroll) {
+			memcpy(key, enroll, (size_t)(comma - enroll));
+			key[comma - enroll] = '\0';
+			err = ady_tpm_enroll(t, state, key, comma + 1);
+			ady_tpm_close(t);
+			if (err) {
+				ady_log_err("enrolling the TPM attestation key: %s", ady_strerror(err));
+				return 1;
+			}
+			*done = 1;
+			return 0;
+		}
+		err = ady_tpm_rootkey_load(t, state, d->platform.root);
+		if (err) {
+			ady_tpm_close(t);
+			ady_log_err("TPM-sealed root key in %s: %s", state, ady_strerror(err));
+			return 1;
+		}
+		err = ady_attest_load(state, d->platform.root, &d->attest);
+		if (err) {
+			ady_tpm_close(t);
+			ady_log_err("attestation key in %s: %s", state, ady_strerror(err));
+			return 1;
+		}
+		err = ady_tpm_certify(t, state, &d->attest);
+		ady_tpm_close(t);
+		if (err == ADY_ERR_STATE) {
+			/* Not enrolled: the key is still sealed under the TPM
+			 * root, but quotes can only be ENROLLED-type. */
+			ady_log_err("TPM attestation key not enrolled (no valid %s/ak.crt): quotes carry ENROLLED "
+				    "certification",
+				    state);
+			return 0;
+		}
+		if (err) {
+			ady_log_err("TPM certification of the attestation key: %s", ady_strerror(err));
+			return 1;
+		}
+		return 0;
+	}
+#else
+	(void)enroll;
+	ady_log_err("--tpm: this adytond was built without tpm2-tss");
+	return 1;
+#endif
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -274,9 +383,10 @@ int main(int argc, char **argv)
 		{"idle-exit", required_argument, NULL, 'i'}, {"daemonize", no_argument, NULL, 'D'},
 		{"verbose", no_argument, NULL, 'v'},    {"help", no_argument, NULL, 'h'},
 		{"print-platform-key", no_argument, NULL, 'P'},
+		{"tpm", required_argument, NULL, 'T'},  {"enroll-ca", required_argument, NULL, 'E'},
 		{NULL, 0, NULL, 0}};
 	char sock_buf[PATH_MAX], state_buf[PATH_MAX];
-	const char *sock = NULL, *state = NULL, *host = NULL, *kvm_host = NULL;
+	const char *sock = NULL, *state = NULL, *host = NULL, *kvm_host = NULL, *tcti = NULL, *enroll = NULL;
 	int system_mode = geteuid() == 0, do_daemonize = 0, idle_exit = 0, print_key = 0, o;
 	ady_daemon *d = &D;
 	sigset_t mask;
@@ -295,6 +405,8 @@ int main(int argc, char **argv)
 		case 'D': do_daemonize = 1; break;
 		case 'v': d->verbose = true; break;
 		case 'P': print_key = 1; break;
+		case 'T': tcti = optarg; break;
+		case 'E': enroll = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -303,7 +415,11 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (print_key && !sock)
+	if (enroll && !tcti) {
+		ady_log_err("--enroll-ca needs --tpm");
+		return 2;
+	}
+	if ((print_key || enroll) && !sock)
 		sock = "/dev/null"; /* not listened on: only the state dir matters */
 	if (system_mode) {
 		if (!sock)
@@ -336,7 +452,7 @@ int main(int argc, char **argv)
 	}
 	d->host_path = find_host(host, "ADYTON_ENCLAVE_HOST", "adyton-enclave-host");
 	d->kvm_host_path = find_host(kvm_host, "ADYTON_KVM_HOST", "adyton-kvm-host");
-	if (!print_key && load_policy(d))
+	if (!print_key && !enroll && load_policy(d))
 		return 1;
 	{
 		char parent[PATH_MAX];
@@ -350,15 +466,12 @@ int main(int argc, char **argv)
 			}
 		}
 	}
-	ady_err err = ady_rootkey_load(state, d->platform.root);
-	if (err) {
-		ady_log_err("root key in %s: %s", state, ady_strerror(err));
-		return 1;
-	}
-	err = ady_attest_load(state, d->platform.root, &d->attest);
-	if (err) {
-		ady_log_err("attestation key in %s: %s", state, ady_strerror(err));
-		return 1;
+	{
+		int done;
+		if (load_keys(d, state, tcti, enroll, &done))
+			return 1;
+		if (done)
+			return 0;
 	}
 	if (print_key) {
 		for (int i = 0; i < 64; i++)

@@ -1,0 +1,80 @@
+# Shared by the tpm_* tests: private swtpm instances, each with its own
+# local CA (swtpm_localca) that issues its EK certificates, and private
+# adytond daemons on the process backend.  Source after setting $tmp.
+#   need_swtpm             exit 77 with the reason if swtpm is missing
+#   make_tpm NAME          TPM state $tmp/NAME/state, CA in $tmp/NAME/ca
+#   start_tpm NAME         swtpm on $tmp/NAME/sock (TCTI "swtpm:path=...")
+#   stop_tpm NAME
+#   start_daemon NAME TPM  adytond with --tpm, socket $tmp/NAME.sock, state $tmp/NAME-state
+#   stop_daemon NAME
+# Every process started is stopped by tpm_cleanup (call from the EXIT trap).
+
+need_swtpm() {
+	for p in swtpm swtpm_setup swtpm_localca openssl python3; do
+		command -v "$p" >/dev/null || { echo "SKIP: $p is not installed (scripts/deps.sh)"; exit 77; }
+	done
+}
+
+make_tpm() {
+	local d=$tmp/$1
+	mkdir -p "$d/state" "$d/ca"
+	# A local CA per TPM, in the temp dir: swtpm_localca creates its root
+	# and intermediate (issuercert.pem) on first use.
+	cat >"$d/setup.conf" <<CONF
+create_certs_tool = $(command -v swtpm_localca)
+create_certs_tool_config = $d/localca.conf
+create_certs_tool_options = $d/localca.options
+active_pcr_banks = sha256
+CONF
+	cat >"$d/localca.conf" <<CONF
+statedir = $d/ca
+signingkey = $d/ca/signkey.pem
+issuercert = $d/ca/issuercert.pem
+certserial = $d/ca/certserial
+CONF
+	printf -- '--platform-manufacturer adyton\n--platform-version 1\n--platform-model test\n' >"$d/localca.options"
+	swtpm_setup --tpm2 --tpmstate "$d/state" --create-ek-cert --config "$d/setup.conf" --overwrite \
+		>"$d/setup.log" 2>&1 || { echo "FAIL: swtpm_setup $1"; cat "$d/setup.log"; exit 1; }
+	cat "$d/ca/swtpm-localca-rootca-cert.pem" "$d/ca/issuercert.pem" >"$d/ek-ca.pem"
+}
+
+declare -A tpm_pid daemon_pid
+start_tpm() {
+	local d=$tmp/$1
+	rm -f "$d/sock" "$d/sock.ctrl"
+	# The swtpm TCTI finds the control channel at PATH.ctrl.
+	swtpm socket --tpm2 --server type=unixio,path="$d/sock" --ctrl type=unixio,path="$d/sock.ctrl" \
+		--tpmstate dir="$d/state" --flags startup-clear >>"$d/swtpm.log" 2>&1 &
+	tpm_pid[$1]=$!
+	for _ in $(seq 100); do [ -S "$d/sock" ] && [ -S "$d/sock.ctrl" ] && return 0; sleep 0.05; done
+	echo "FAIL: swtpm $1 did not start"; cat "$d/swtpm.log"; exit 1
+}
+stop_tpm() {
+	[ -n "${tpm_pid[$1]:-}" ] || return 0
+	kill "${tpm_pid[$1]}" 2>/dev/null; wait "${tpm_pid[$1]}" 2>/dev/null; tpm_pid[$1]=
+}
+tcti() { echo "swtpm:path=$tmp/$1/sock"; }
+
+start_daemon() {
+	rm -f "$tmp/$1.sock"
+	"$ADYTON_DAEMON" --socket "$tmp/$1.sock" --state-dir "$tmp/$1-state" --policy "$tmp/dpolicy" \
+		--host "$ADYTON_ENCLAVE_HOST" --tpm "$(tcti "$2")" --verbose 2>>"$tmp/$1.log" &
+	daemon_pid[$1]=$!
+	for _ in $(seq 200); do
+		[ -S "$tmp/$1.sock" ] && return 0
+		kill -0 "${daemon_pid[$1]}" 2>/dev/null || { daemon_pid[$1]=; return 1; }
+		sleep 0.05
+	done
+	return 1
+}
+stop_daemon() {
+	[ -n "${daemon_pid[$1]:-}" ] || return 0
+	kill "${daemon_pid[$1]}" 2>/dev/null; wait "${daemon_pid[$1]}" 2>/dev/null; daemon_pid[$1]=
+	rm -f "$tmp/$1.sock"
+}
+
+tpm_cleanup() {
+	for n in "${!daemon_pid[@]}"; do stop_daemon "$n"; done
+	for n in "${!tpm_pid[@]}"; do stop_tpm "$n"; done
+	rm -rf "$tmp"
+}

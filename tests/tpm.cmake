@@ -1,0 +1,11 @@
+# The TPM root of trust (issue 7 part 1), with swtpm (skipped when absent):
+# the TPM-sealed root key across restarts and TPMs, and TPM-certified quotes
+# verified offline.  Private swtpm instances and daemons per test.
+get_target_property(_ady_tpm_seal_a seal_a ADYTON_SIGNED)
+ady_integration_test(tpm_root_test ${CMAKE_CURRENT_SOURCE_DIR}/integration/tpm_root_test.sh ${_ady_tpm_seal_a})
+ady_integration_test(tpm_quote_test ${CMAKE_CURRENT_SOURCE_DIR}/integration/tpm_quote_test.sh ${_ady_attest_prod})
+foreach(t tpm_root_test tpm_quote_test)
+  set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT
+    "ADYTON_DAEMON=$<TARGET_FILE:adytond>" "ADYTON_ENCLAVE_HOST=$<TARGET_FILE:adyton-enclave-host>")
+  set_tests_properties(${t} PROPERTIES TIMEOUT 300)
+endforeach()
