@@ -22,3 +22,11 @@ ady_integration_test(attest_quote_test ${CMAKE_CURRENT_SOURCE_DIR}/integration/a
 set_property(TEST attest_quote_test APPEND PROPERTY ENVIRONMENT
   "ADYTON_DAEMON=$<TARGET_FILE:adytond>" "ADYTON_ENCLAVE_HOST=$<TARGET_FILE:adyton-enclave-host>")
 set_tests_properties(attest_quote_test PROPERTIES TIMEOUT 300)
+
+# The same on kvm (issue 5's backend), where /dev/kvm works.
+ady_integration_test(attest_quote_test_kvm ${ADY_NEED_KVM} ${CMAKE_CURRENT_SOURCE_DIR}/integration/attest_quote_test.sh
+  ${_ady_attest_prod} ${_ady_attest_dbg})
+set_property(TEST attest_quote_test_kvm APPEND PROPERTY ENVIRONMENT "ADY_TEST_BACKEND=kvm"
+  "ADYTON_DAEMON=$<TARGET_FILE:adytond>" "ADYTON_ENCLAVE_HOST=$<TARGET_FILE:adyton-enclave-host>"
+  "ADYTON_KVM_HOST=$<TARGET_FILE:adyton-kvm-host>")
+set_tests_properties(attest_quote_test_kvm PROPERTIES TIMEOUT 300)

@@ -9,3 +9,9 @@ foreach(t tpm_root_test tpm_quote_test)
     "ADYTON_DAEMON=$<TARGET_FILE:adytond>" "ADYTON_ENCLAVE_HOST=$<TARGET_FILE:adyton-enclave-host>")
   set_tests_properties(${t} PROPERTIES TIMEOUT 300)
 endforeach()
+ady_integration_test(tpm_quote_test_kvm ${ADY_NEED_KVM} ${CMAKE_CURRENT_SOURCE_DIR}/integration/tpm_quote_test.sh
+  ${_ady_attest_prod})
+set_property(TEST tpm_quote_test_kvm APPEND PROPERTY ENVIRONMENT "ADY_TEST_BACKEND=kvm"
+  "ADYTON_DAEMON=$<TARGET_FILE:adytond>" "ADYTON_ENCLAVE_HOST=$<TARGET_FILE:adyton-enclave-host>"
+  "ADYTON_KVM_HOST=$<TARGET_FILE:adyton-kvm-host>")
+set_tests_properties(tpm_quote_test_kvm PROPERTIES TIMEOUT 300)

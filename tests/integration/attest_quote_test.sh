@@ -1,5 +1,5 @@
 #!/bin/bash
-# Quotes end to end on the process backend, through a private adytond:
+# Quotes end to end on an isolating backend (process, or kvm), through a private adytond:
 #  - an enclave's quote verifies with `adyton verify-quote` given only the
 #    quote file, the verifier policy and the pinned platform key (+ nonce);
 #  - refused, naming the failed check: a flipped byte anywhere in the quote
@@ -54,11 +54,13 @@ nonce=$(python3 -c 'import os; print(os.urandom(32).hex())')
 other=$(python3 -c 'import os; print(os.urandom(32).hex())')
 python3 -c 'import sys; open(sys.argv[1],"wb").write(bytes.fromhex(sys.argv[2]) + bytes(range(64)))' "$tmp/in" "$nonce"
 
+# The isolating backend under test (ADY_TEST_BACKEND: process or kvm).
+backend=${ADY_TEST_BACKEND:-process}
 # quote BACKEND IMAGE OUT
 quote() { "$ADYTON" run --backend "$1" --ecall 0 --in "$tmp/in" --out "$3" "$2" 2>"$tmp/run.err"; }
 
-quote process "$prod" "$tmp/q" || { fail "quote on process: $(cat "$tmp/run.err")"; cat "$tmp/adytond.log"; exit 1; }
-quote process "$dbg" "$tmp/qdbg" || fail "debug quote on process: $(cat "$tmp/run.err")"
+quote "$backend" "$prod" "$tmp/q" || { fail "quote on $backend: $(cat "$tmp/run.err")"; cat "$tmp/adytond.log"; exit 1; }
+quote "$backend" "$dbg" "$tmp/qdbg" || fail "debug quote on $backend: $(cat "$tmp/run.err")"
 quote sim "$dbg" "$tmp/qsim" || fail "quote on sim: $(cat "$tmp/run.err")"
 
 printf '# production\nmrenclave = %s\nplatform_key = %s\n' "$mre_prod" "$pkey" >"$tmp/p-enclave"

@@ -3,9 +3,9 @@
 # own local CA):
 #  - enrollment: `adytond --tpm T --enroll-ca KEY,CERT` runs
 #    TPM2_MakeCredential/ActivateCredential and writes the AK certificate;
-#  - an enclave's quote on the process backend verifies with
-#    `adyton verify-quote` given only the quote, the CAs (EK CA, enrollment
-#    CA) and the policy; every tpm_* check passes;
+#  - an enclave's quote on the process backend (or ADY_TEST_BACKEND's)
+#    verifies with `adyton verify-quote` given only the quote, the CAs (EK
+#    CA, enrollment CA) and the policy; every tpm_* check passes;
 #  - refused, naming the failed check: an EK certificate from another CA,
 #    an AK not certified by the enrollment CA, PCR values other than the
 #    policy's, a wrong nonce, and flipped bytes across the quote.
@@ -47,7 +47,7 @@ start_daemon p A || { echo "FAIL: adytond --tpm did not start"; cat "$tmp/p.log"
 nonce=$(python3 -c 'import os; print(os.urandom(32).hex())')
 other=$(python3 -c 'import os; print(os.urandom(32).hex())')
 python3 -c 'import sys; open(sys.argv[1],"wb").write(bytes.fromhex(sys.argv[2]) + bytes(range(64)))' "$tmp/in" "$nonce"
-"$ADYTON" run --backend process --ecall 0 --in "$tmp/in" --out "$tmp/q" "$prod" 2>"$tmp/run.err" ||
+"$ADYTON" run --backend "${ADY_TEST_BACKEND:-process}" --ecall 0 --in "$tmp/in" --out "$tmp/q" "$prod" 2>"$tmp/run.err" ||
 	{ echo "FAIL: quote: $(cat "$tmp/run.err")"; cat "$tmp/p.log"; exit 1; }
 stop_daemon p
 stop_tpm A   # the verifier needs neither

@@ -21,7 +21,6 @@ typedef struct ady_kvm_host {
 	/* enclave page ranges the enclave may write (platform exit structs) */
 	uint32_t nwritable;
 	struct { uint64_t lo, hi; } writable[ADY_LAYOUT_MAX_REGIONS];
-	pthread_mutex_t daemon_lock;
 	int dead;                  /* the enclave faulted or aborted: no more calls */
 } ady_kvm_host;
 

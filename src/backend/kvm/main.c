@@ -43,7 +43,7 @@
 #define FD_CHANNEL 4
 #define FD_DAEMON_IN 5
 
-ady_kvm_host ady_kvm_g = {.daemon_lock = PTHREAD_MUTEX_INITIALIZER};
+ady_kvm_host ady_kvm_g;
 #define g ady_kvm_g
 
 static void die(const char *what, ady_err err)

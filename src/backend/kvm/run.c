@@ -3,7 +3,7 @@
  * doorbell, runs the ECALL on its vCPU and serves the guest's exits:
  *
  *   port KVM_PORT_EXIT    ady_trts_exit: platform exits (keys, reports,
- *                         seed) go to adytond, OCALL/log/abort to the
+ *                         seed, quotes) go to adytond (backend/platform.h), OCALL/log/abort to the
  *                         application through the channel; result in rax
  *   port KVM_PORT_RETURN  the ECALL returned, status in rax
  *   port KVM_PORT_FAULT   an exception stub: the enclave is stopped
@@ -30,6 +30,7 @@
 #include "adyton/sgx.h"
 #include "backend/channel.h"
 #include "backend/kvm/host.h"
+#include "backend/platform.h"
 #include "backend/wire.h"
 #include "trts/abi.h"
 
@@ -37,26 +38,6 @@
 
 static ady_chan_ctl *ctl_of(uint32_t slot) { return (ady_chan_ctl *)g.chan + slot; }
 static uint8_t *slot_of(uint32_t slot) { return g.chan + ADY_CHAN_CTL_SIZE + (uint64_t)slot * g.plan.msbuf_size; }
-
-/* One request/answer with the daemon; threads take turns. */
-static ady_err daemon_call(uint16_t type, const uint8_t *req, size_t req_len, uint16_t want, uint8_t *ans,
-			   size_t ans_cap, size_t *ans_len)
-{
-	ady_msg_hdr hd;
-	ady_err err;
-
-	pthread_mutex_lock(&g.daemon_lock);
-	err = ady_wire_send(ADY_KVM_FD_DAEMON, type, req, req_len, -1);
-	if (!err)
-		err = ady_wire_recv(ADY_KVM_FD_DAEMON, &hd, ans, ans_cap, NULL);
-	pthread_mutex_unlock(&g.daemon_lock);
-	if (err)
-		return ADY_ERR_DAEMON;
-	if (hd.type != want)
-		return ADY_ERR_PROTOCOL;
-	*ans_len = hd.length;
-	return ADY_OK;
-}
 
 /*
  * The host view of an io struct at guest address gva: it must lie in pages
@@ -78,92 +59,9 @@ static void *enclave_io(uint64_t gva, uint64_t len)
 	return NULL;
 }
 
-/* EGETKEY / EREPORT / seed, answered by adytond from the launch identity. */
-static uint64_t platform_exit(uint64_t op, uint64_t arg)
-{
-	uint8_t req[ADY_PROTO_MAX_REASON + 600], ans[512];
-	size_t len, ans_len;
-	ady_err err;
+static ady_platform plat = {.daemon_fd = ADY_KVM_FD_DAEMON, .lock = PTHREAD_MUTEX_INITIALIZER, .io = enclave_io};
 
-	switch (op) {
-	case ADY_EXIT_GETKEY: {
-		ady_exit_getkey *io = enclave_io(arg, sizeof(*io));
-		ady_msg_getkey m;
-		ady_msg_key k;
-
-		if (!io)
-			return ADY_ERR_RANGE;
-		memcpy(m.keyrequest, io->keyrequest, sizeof(m.keyrequest));
-		err = ady_msg_encode_getkey(&m, req, sizeof(req), &len);
-		if (!err)
-			err = daemon_call(ADY_MSG_GETKEY, req, len, ADY_MSG_KEY, ans, sizeof(ans), &ans_len);
-		if (!err)
-			err = ady_msg_decode_key(ans, ans_len, &k);
-		if (!err) {
-			memcpy(io->key, k.key, sizeof(io->key));
-			io->status = k.status;
-		}
-		ady_wipe(&k, sizeof(k));
-		ady_wipe(ans, sizeof(ans));
-		return err;
-	}
-	case ADY_EXIT_REPORT: {
-		ady_exit_report *io = enclave_io(arg, sizeof(*io));
-		ady_msg_report m;
-		ady_msg_reported r;
-
-		if (!io)
-			return ADY_ERR_RANGE;
-		memcpy(m.targetinfo, io->targetinfo, sizeof(m.targetinfo));
-		memcpy(m.reportdata, io->reportdata, sizeof(m.reportdata));
-		err = ady_msg_encode_report(&m, req, sizeof(req), &len);
-		if (!err)
-			err = daemon_call(ADY_MSG_REPORT, req, len, ADY_MSG_REPORTED, ans, sizeof(ans), &ans_len);
-		if (!err)
-			err = ady_msg_decode_reported(ans, ans_len, &r);
-		if (!err) {
-			memcpy(io->report, r.report, sizeof(io->report));
-			io->status = r.status;
-		}
-		return err;
-	}
-	case ADY_EXIT_SEED: {
-		ady_exit_seed *io = enclave_io(arg, sizeof(*io));
-		ady_msg_seeded s;
-
-		if (!io)
-			return ADY_ERR_RANGE;
-		err = daemon_call(ADY_MSG_SEED, NULL, 0, ADY_MSG_SEEDED, ans, sizeof(ans), &ans_len);
-		if (!err)
-			err = ady_msg_decode_seeded(ans, ans_len, &s);
-		if (!err) {
-			memcpy(io->seed, s.seed, sizeof(io->seed));
-			io->status = s.status;
-		}
-		ady_wipe(&s, sizeof(s));
-		ady_wipe(ans, sizeof(ans));
-		return err;
-	}
-	default:
-		return ADY_ERR_PROTOCOL;
-	}
-}
-
-/* Tells the daemon why the enclave stopped (for its log and `adyton ps`). */
-static void report_abort(uint32_t slot)
-{
-	ady_msg_aborted a = {0};
-	ady_ms_hdr hd;
-	uint8_t buf[4 + ADY_PROTO_MAX_REASON], ans[64];
-	size_t len, ans_len;
-
-	if (ady_ms_decode(slot_of(slot), g.plan.msbuf_size, &hd) != ADY_OK || hd.op != ADY_MS_ABORT)
-		return;
-	a.len = hd.in_len < ADY_PROTO_MAX_REASON ? (uint32_t)hd.in_len : ADY_PROTO_MAX_REASON;
-	memcpy(a.reason, slot_of(slot) + ADY_MS_HEADER, a.len);
-	if (ady_msg_encode_aborted(&a, buf, sizeof(buf), &len) == ADY_OK)
-		(void)daemon_call(ADY_MSG_ABORTED, buf, len, ADY_MSG_STATUS, ans, sizeof(ans), &ans_len);
-}
+static void report_abort(uint32_t slot) { ady_platform_report_abort(&plat, slot_of(slot), g.plan.msbuf_size); }
 
 /* Hands exit op (OCALL, LOG, ABORT; the request is in the slot) to the
  * application and waits for its answer. */
@@ -188,7 +86,8 @@ static uint64_t serve_exit(uint32_t slot, uint64_t op, uint64_t arg)
 	case ADY_EXIT_GETKEY:
 	case ADY_EXIT_REPORT:
 	case ADY_EXIT_SEED:
-		return platform_exit(op, arg);
+	case ADY_EXIT_QUOTE:
+		return ady_platform_exit(&plat, op, arg);
 	case ADY_MS_ABORT:
 		__atomic_store_n(&g.dead, 1, __ATOMIC_RELEASE);
 		report_abort(slot);

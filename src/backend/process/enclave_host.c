@@ -36,6 +36,7 @@
 #include "adyton/sgx.h"
 #include "backend/channel.h"
 #include "backend/map.h"
+#include "backend/platform.h"
 #include "backend/wire.h"
 
 #define FD_IMAGE 3
@@ -53,9 +54,8 @@ static struct {
 	uint64_t msbuf_size;
 	uint32_t threads;
 	uint64_t tcs[64];
-	pthread_mutex_t daemon_lock;
 	int weak;
-} h = {.daemon_lock = PTHREAD_MUTEX_INITIALIZER};
+} h;
 
 static __thread uint32_t cur_slot;
 
@@ -68,142 +68,19 @@ static void die(const char *what, ady_err err)
 static ady_chan_ctl *ctl_of(uint32_t slot) { return (ady_chan_ctl *)h.chan + slot; }
 static uint8_t *slot_of(uint32_t slot) { return h.chan + ADY_CHAN_CTL_SIZE + (uint64_t)slot * h.msbuf_size; }
 
-/* One request/answer with the daemon; threads take turns. */
-static ady_err daemon_call(uint16_t type, const uint8_t *req, size_t req_len, uint16_t want, uint8_t *ans,
-			   size_t ans_cap, size_t *ans_len)
-{
-	ady_msg_hdr hd;
-	ady_err err;
-
-	pthread_mutex_lock(&h.daemon_lock);
-	err = ady_wire_send(FD_DAEMON, type, req, req_len, -1);
-	if (!err)
-		err = ady_wire_recv(FD_DAEMON, &hd, ans, ans_cap, NULL);
-	pthread_mutex_unlock(&h.daemon_lock);
-	if (err)
-		return ADY_ERR_DAEMON;
-	if (hd.type != want)
-		return ADY_ERR_PROTOCOL;
-	*ans_len = hd.length;
-	return ADY_OK;
-}
-
-static int in_enclave(uint64_t p, uint64_t n)
+/* A platform exit's io struct: anywhere in the enclave (on this backend
+ * the enclave's pages are one flat mapping of the enclave's own memory). */
+static void *enclave_io(uint64_t p, uint64_t n)
 {
 	uint64_t end;
 
-	return !__builtin_add_overflow(p, n, &end) && p >= (uint64_t)(uintptr_t)h.base &&
-	       end <= (uint64_t)(uintptr_t)h.base + h.size;
+	if (__builtin_add_overflow(p, n, &end) || p < (uint64_t)(uintptr_t)h.base ||
+	    end > (uint64_t)(uintptr_t)h.base + h.size)
+		return NULL;
+	return (void *)(uintptr_t)p;
 }
 
-/* EGETKEY / EREPORT / seed: the io struct is in enclave memory. */
-static uint64_t platform_exit(uint64_t op, uint64_t arg)
-{
-	uint8_t req[ADY_PROTO_MAX_REASON + 600], ans[512];
-	size_t len, ans_len;
-	ady_err err;
-
-	switch (op) {
-	case ADY_EXIT_GETKEY: {
-		ady_exit_getkey *io = (ady_exit_getkey *)(uintptr_t)arg;
-		ady_msg_getkey m;
-		ady_msg_key k;
-
-		if (!in_enclave(arg, sizeof(*io)))
-			return ADY_ERR_RANGE;
-		memcpy(m.keyrequest, io->keyrequest, sizeof(m.keyrequest));
-		err = ady_msg_encode_getkey(&m, req, sizeof(req), &len);
-		if (!err)
-			err = daemon_call(ADY_MSG_GETKEY, req, len, ADY_MSG_KEY, ans, sizeof(ans), &ans_len);
-		if (!err)
-			err = ady_msg_decode_key(ans, ans_len, &k);
-		if (!err) {
-			memcpy(io->key, k.key, sizeof(io->key));
-			io->status = k.status;
-		}
-		memset(&k, 0, sizeof(k));
-		memset(ans, 0, sizeof(ans));
-		return err;
-	}
-	case ADY_EXIT_REPORT: {
-		ady_exit_report *io = (ady_exit_report *)(uintptr_t)arg;
-		ady_msg_report m;
-		ady_msg_reported r;
-
-		if (!in_enclave(arg, sizeof(*io)))
-			return ADY_ERR_RANGE;
-		memcpy(m.targetinfo, io->targetinfo, sizeof(m.targetinfo));
-		memcpy(m.reportdata, io->reportdata, sizeof(m.reportdata));
-		err = ady_msg_encode_report(&m, req, sizeof(req), &len);
-		if (!err)
-			err = daemon_call(ADY_MSG_REPORT, req, len, ADY_MSG_REPORTED, ans, sizeof(ans), &ans_len);
-		if (!err)
-			err = ady_msg_decode_reported(ans, ans_len, &r);
-		if (!err) {
-			memcpy(io->report, r.report, sizeof(io->report));
-			io->status = r.status;
-		}
-		return err;
-	}
-	case ADY_EXIT_SEED: {
-		ady_exit_seed *io = (ady_exit_seed *)(uintptr_t)arg;
-		ady_msg_seeded s;
-
-		if (!in_enclave(arg, sizeof(*io)))
-			return ADY_ERR_RANGE;
-		err = daemon_call(ADY_MSG_SEED, NULL, 0, ADY_MSG_SEEDED, ans, sizeof(ans), &ans_len);
-		if (!err)
-			err = ady_msg_decode_seeded(ans, ans_len, &s);
-		if (!err) {
-			memcpy(io->seed, s.seed, sizeof(io->seed));
-			io->status = s.status;
-		}
-		memset(&s, 0, sizeof(s));
-		return err;
-	}
-	case ADY_EXIT_QUOTE: {
-		ady_exit_quote *io = (ady_exit_quote *)(uintptr_t)arg;
-		static __thread ady_msg_quoted q;
-		static __thread uint8_t qans[8 + ADY_PROTO_MAX_QUOTE];
-		ady_msg_quote m;
-
-		_Static_assert(ADY_PROTO_MAX_QUOTE == ADY_EXIT_QUOTE_MAX, "quote sizes agree");
-		if (!in_enclave(arg, sizeof(*io)))
-			return ADY_ERR_RANGE;
-		memcpy(m.reportdata, io->reportdata, sizeof(m.reportdata));
-		memcpy(m.nonce, io->nonce, sizeof(m.nonce));
-		err = ady_msg_encode_quote(&m, req, sizeof(req), &len);
-		if (!err)
-			err = daemon_call(ADY_MSG_QUOTE, req, len, ADY_MSG_QUOTED, qans, sizeof(qans), &ans_len);
-		if (!err)
-			err = ady_msg_decode_quoted(qans, ans_len, &q);
-		if (!err) {
-			memcpy(io->quote, q.quote, q.len);
-			io->quote_len = q.len;
-			io->status = q.status;
-		}
-		return err;
-	}
-	default:
-		return ADY_ERR_PROTOCOL;
-	}
-}
-
-/* Tells the daemon why the enclave aborted (for logs and `adyton ps`). */
-static void report_abort(uint32_t slot)
-{
-	ady_msg_aborted a = {0};
-	ady_ms_hdr hd;
-	uint8_t buf[4 + ADY_PROTO_MAX_REASON], ans[64];
-	size_t len, ans_len;
-
-	if (ady_ms_decode(slot_of(slot), h.msbuf_size, &hd) != ADY_OK || hd.op != ADY_MS_ABORT)
-		return;
-	a.len = hd.in_len < ADY_PROTO_MAX_REASON ? (uint32_t)hd.in_len : ADY_PROTO_MAX_REASON;
-	memcpy(a.reason, slot_of(slot) + ADY_MS_HEADER, a.len);
-	if (ady_msg_encode_aborted(&a, buf, sizeof(buf), &len) == ADY_OK)
-		(void)daemon_call(ADY_MSG_ABORTED, buf, len, ADY_MSG_STATUS, ans, sizeof(ans), &ans_len);
-}
+static ady_platform plat = {.daemon_fd = FD_DAEMON, .lock = PTHREAD_MUTEX_INITIALIZER, .io = enclave_io};
 
 static uint64_t host_exit(uint64_t op, uint64_t arg)
 {
@@ -215,9 +92,9 @@ static uint64_t host_exit(uint64_t op, uint64_t arg)
 	case ADY_EXIT_REPORT:
 	case ADY_EXIT_SEED:
 	case ADY_EXIT_QUOTE:
-		return platform_exit(op, arg);
+		return ady_platform_exit(&plat, op, arg);
 	case ADY_MS_ABORT:
-		report_abort(cur_slot);
+		ady_platform_report_abort(&plat, slot_of(cur_slot), h.msbuf_size);
 		/* the application hears of it too */
 		__attribute__((fallthrough));
 	case ADY_MS_OCALL:
@@ -443,7 +320,7 @@ int main(int argc, char **argv)
 	ready.flags = h.weak ? ADY_LAUNCH_WEAK_MEMORY : 0;
 	err = ady_msg_encode_host_ready(&ready, buf, sizeof(buf), &len);
 	if (!err)
-		err = daemon_call(ADY_MSG_HOST_READY, buf, len, ADY_MSG_STATUS, buf, sizeof(buf), &ans_len);
+		err = ady_platform_call(&plat, ADY_MSG_HOST_READY, buf, len, ADY_MSG_STATUS, buf, sizeof(buf), &ans_len);
 	if (!err)
 		err = ady_msg_decode_status(buf, ans_len, &st_msg);
 	if (err || st_msg.status != ADY_OK)
