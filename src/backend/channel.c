@@ -6,11 +6,6 @@
 
 #include "backend/channel.h"
 
-/* Spin this long before sleeping: enough for a call that answers at once,
- * short enough not to starve the other side on a small machine.  Bounded
- * by time, not by a count of pause instructions, whose cost varies by
- * tens of times between CPUs. */
-#define SPIN_NS 5000L
 #define SLEEP_NS 50000000L   /* 50 ms between liveness checks */
 
 /* see channel.h */
@@ -42,7 +37,7 @@ void ady_chan_post(ady_chan_ctl *c, uint32_t to)
 }
 
 /* see channel.h */
-ady_err ady_chan_wait(ady_chan_ctl *c, uint32_t me, int (*alive)(void *ctx), void *ctx)
+ady_err ady_chan_wait(ady_chan_ctl *c, uint32_t me, long spin_ns, int (*alive)(void *ctx), void *ctx)
 {
 	static const struct timespec period = {0, SLEEP_NS};
 
@@ -55,7 +50,7 @@ ady_err ady_chan_wait(ady_chan_ctl *c, uint32_t me, int (*alive)(void *ctx), voi
 		__builtin_ia32_pause();
 		if ((i & 15) == 0) {
 			clock_gettime(CLOCK_MONOTONIC, &t1);
-			if ((t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec) > SPIN_NS)
+			if ((t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec) > spin_ns)
 				break;
 		}
 	}

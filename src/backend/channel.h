@@ -51,10 +51,27 @@ uint64_t ady_chan_size(uint32_t threads, uint64_t msbuf_size);
 void ady_chan_post(ady_chan_ctl *c, uint32_t to);
 
 /*
- * Waits until it is `me`'s turn: spins, then sleeps on the futex.  Returns
- * ADY_OK, or ADY_ERR_ENCLAVE_LOST when `dead` is set or alive(ctx) says the
- * other side is gone (checked every sleep period; alive may be NULL).
+ * How long a waiter spins before it sleeps on the futex (a sleep and its
+ * wake-up are two system calls and a reschedule: several microseconds,
+ * ~1.5 us per system call on a paravirtualized guest):
+ *   ADY_CHAN_SPIN_ANSWER  the other side is working for us (an ECALL or an
+ *                         OCALL in progress): long enough to cover a 64 KiB
+ *                         bulk ECALL (bench/keyguard), short next to a
+ *                         call that takes milliseconds;
+ *   ADY_CHAN_SPIN_IDLE    waiting for the next request, which may never
+ *                         come: enough for back-to-back calls.
+ * Bounded by time, not by a count of pause instructions, whose cost varies
+ * by tens of times between CPUs.
  */
-ady_err ady_chan_wait(ady_chan_ctl *c, uint32_t me, int (*alive)(void *ctx), void *ctx);
+#define ADY_CHAN_SPIN_ANSWER 50000L /* ns */
+#define ADY_CHAN_SPIN_IDLE 5000L    /* ns */
+
+/*
+ * Waits until it is `me`'s turn: spins for spin_ns, then sleeps on the
+ * futex.  Returns ADY_OK, or ADY_ERR_ENCLAVE_LOST when `dead` is set or
+ * alive(ctx) says the other side is gone (checked every sleep period;
+ * alive may be NULL).
+ */
+ady_err ady_chan_wait(ady_chan_ctl *c, uint32_t me, long spin_ns, int (*alive)(void *ctx), void *ctx);
 
 #endif

@@ -73,7 +73,7 @@ static uint64_t app_exit(uint32_t slot, uint32_t op)
 	__atomic_store_n(&c->op, op, __ATOMIC_RELAXED);
 	ady_chan_post(c, ADY_TURN_APP);
 	/* No liveness callback: if the application dies, adytond kills us. */
-	if (ady_chan_wait(c, ADY_TURN_HOST, NULL, NULL) != ADY_OK)
+	if (ady_chan_wait(c, ADY_TURN_HOST, ADY_CHAN_SPIN_ANSWER, NULL, NULL) != ADY_OK)
 		return ADY_ERR_ENCLAVE_LOST;
 	if (__atomic_load_n(&c->kind, __ATOMIC_ACQUIRE) != ADY_KIND_RESUME)
 		return ADY_ERR_PROTOCOL;
@@ -222,7 +222,7 @@ void *ady_kvm_serve(void *arg)
 	for (;;) {
 		uint64_t rc;
 
-		if (ady_chan_wait(c, ADY_TURN_HOST, NULL, NULL) != ADY_OK)
+		if (ady_chan_wait(c, ADY_TURN_HOST, ADY_CHAN_SPIN_IDLE, NULL, NULL) != ADY_OK)
 			_exit(0);
 		if (__atomic_load_n(&c->kind, __ATOMIC_ACQUIRE) != ADY_KIND_ECALL)
 			rc = ADY_ERR_PROTOCOL;

@@ -255,7 +255,7 @@ static ady_err proc_enter(ady_enclave *e, uint32_t slot)
 	__atomic_store_n(&c->kind, ADY_KIND_ECALL, __ATOMIC_RELAXED);
 	ady_chan_post(c, ADY_TURN_HOST);
 	for (;;) {
-		ady_err err = ady_chan_wait(c, ADY_TURN_APP, host_alive, p);
+		ady_err err = ady_chan_wait(c, ADY_TURN_APP, ADY_CHAN_SPIN_ANSWER, host_alive, p);
 		uint32_t kind;
 
 		if (err)

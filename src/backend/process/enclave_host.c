@@ -103,7 +103,7 @@ static uint64_t host_exit(uint64_t op, uint64_t arg)
 		__atomic_store_n(&c->op, (uint32_t)op, __ATOMIC_RELAXED);
 		ady_chan_post(c, ADY_TURN_APP);
 		/* No liveness callback: if the application dies, adytond kills us. */
-		if (ady_chan_wait(c, ADY_TURN_HOST, NULL, NULL) != ADY_OK)
+		if (ady_chan_wait(c, ADY_TURN_HOST, ADY_CHAN_SPIN_ANSWER, NULL, NULL) != ADY_OK)
 			return ADY_ERR_ENCLAVE_LOST;
 		kind = __atomic_load_n(&c->kind, __ATOMIC_ACQUIRE);
 		if (kind != ADY_KIND_RESUME)
@@ -126,7 +126,7 @@ static void *serve(void *arg)
 	for (;;) {
 		uint64_t rc;
 
-		if (ady_chan_wait(c, ADY_TURN_HOST, NULL, NULL) != ADY_OK)
+		if (ady_chan_wait(c, ADY_TURN_HOST, ADY_CHAN_SPIN_IDLE, NULL, NULL) != ADY_OK)
 			_exit(0);
 		if (__atomic_load_n(&c->kind, __ATOMIC_ACQUIRE) != ADY_KIND_ECALL) {
 			rc = ADY_ERR_PROTOCOL;
