@@ -167,6 +167,30 @@ static void install(const uint8_t vkey[static KG_XTS_KEY_SIZE], uint32_t sector_
 	__atomic_store_n(&st.open, 1, __ATOMIC_RELEASE);
 }
 
+/* A quote over the unlock key, for the verifier's nonce: whoever checks it
+ * knows that key was made inside this enclave (keyguard.h). */
+static ady_err e_quote(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
+{
+	uint8_t rd[64] = {0};
+	br_sha256_context h;
+	ady_err err;
+
+	if (in_len != 32)
+		return ADY_ERR_INVALID_ARG;
+	take();
+	err = keypair();
+	if (!err) {
+		br_sha256_init(&h);
+		br_sha256_update(&h, KG_QUOTE_LABEL, sizeof(KG_QUOTE_LABEL) - 1);
+		br_sha256_update(&h, st.pub, KG_PUB_SIZE);
+		br_sha256_out(&h, rd);
+	}
+	give();
+	if (!err)
+		err = ady_get_quote(rd, in, out, out_cap, out_len);
+	return err;
+}
+
 static ady_err e_pubkey(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
 {
 	ady_err err;
@@ -444,5 +468,5 @@ static ady_err e_unused(const uint8_t *in, size_t in_len, uint8_t *out, size_t o
 }
 
 /* Index order: keyguard.h.  KG_E_CRYPT is bulk; its ordinary slot refuses. */
-ADY_ECALLS(e_pubkey, e_create, e_open_native, e_open_luks1, e_open_plain, e_lock, e_unused);
+ADY_ECALLS(e_pubkey, e_create, e_open_native, e_open_luks1, e_open_plain, e_lock, e_unused, e_quote);
 ADY_BULK_ECALLS({KG_E_CRYPT, KG_CTL_SIZE, e_crypt});

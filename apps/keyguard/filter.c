@@ -338,6 +338,28 @@ static int full_io(int fd, void *buf, size_t len, int writing)
 	return 0;
 }
 
+/* Answers a quote request on the unlock socket: reads the tool's nonce,
+ * sends u32 ady_err || u32 len || the enclave's quote over its unlock key.
+ * -1 when the connection failed. */
+static int send_quote(int fd)
+{
+	static uint8_t q[8 + KG_QUOTE_MAX]; /* only the unlock thread uses it */
+	uint8_t nonce[32];
+	size_t n = 0;
+	ady_err err;
+
+	if (full_io(fd, nonce, sizeof(nonce), 0))
+		return -1;
+	err = ady_ecall(g.e, KG_E_QUOTE, nonce, sizeof(nonce), q + 8, KG_QUOTE_MAX, &n);
+	if (err) {
+		nbdkit_error("adyton: unlock: no quote for the enclave: %s", ady_strerror(err));
+		n = 0;
+	}
+	put32(q, (uint32_t)err);
+	put32(q + 4, (uint32_t)n);
+	return full_io(fd, q, 8 + n, 1);
+}
+
 /* The unlock socket: one client at a time, short timeouts, a length cap
  * before anything is read. */
 static void *unlock_thread(void *arg)
@@ -363,6 +385,12 @@ static void *unlock_thread(void *arg)
 		if (full_io(fd, hello, sizeof(hello), 1) || full_io(fd, lenb, 4, 0))
 			goto next;
 		env_len = le32(lenb);
+		if (env_len == KG_SOCK_QUOTE) {
+			/* The tool attests the enclave before it sends anything. */
+			if (send_quote(fd) || full_io(fd, lenb, 4, 0))
+				goto next;
+			env_len = le32(lenb);
+		}
 		if (env_len < KG_ENV_OVERHEAD || env_len > KG_ENV_MAX || full_io(fd, env, env_len, 0))
 			goto next;
 		if (!__atomic_load_n(&g.unlocked, __ATOMIC_ACQUIRE)) {

@@ -20,6 +20,8 @@ enum {
 	KG_E_OPEN_PLAIN = 4,  /* in: u32 sector, envelope of the 64-byte key; out: status */
 	KG_E_LOCK = 5,        /* forgets the volume key; out: status */
 	KG_E_CRYPT = 6,       /* bulk, in place: data || ctl (KG_CTL_SIZE); out: the data */
+	KG_E_QUOTE = 7,       /* in: the verifier's 32-byte nonce; out: a quote (adyton/quote.h) whose
+			       * report_data is kg_quote_binding(enclave_pub) || 32 zero bytes */
 	KG_E_COUNT
 };
 
@@ -75,9 +77,17 @@ enum { KG_PURPOSE_PASSWORD = 1, KG_PURPOSE_RAWKEY = 2 };
 
 /* ---- unlock socket (filter <-> adyton-keyguard unlock) ----
  * filter: "KGU1" || u8 volume type || enclave_pub (65)
+ * tool, to attest first (optional, once):
+ *         u32 KG_SOCK_QUOTE || nonce (32)
+ * filter: u32 ady_err || u32 quote_len (<= KG_QUOTE_MAX) || quote (KG_E_QUOTE)
  * tool:   u32 env_len || envelope
  * filter: u32 status (KG_ST_*) || u32 ady_err */
 #define KG_SOCK_MAGIC "KGU1"
+#define KG_SOCK_QUOTE 0xffffffffu
+#define KG_QUOTE_MAX 8192u /* = ADY_QUOTE_MAX */
+/* What binds the enclave's unlock key to its quote: the first 32 bytes of
+ * report_data are SHA-256(KG_QUOTE_LABEL || enclave_pub). */
+#define KG_QUOTE_LABEL "adyton-keyguard/1 unlock key"
 enum { KG_TYPE_NATIVE = 1, KG_TYPE_LUKS1 = 2, KG_TYPE_PLAIN = 3 };
 
 #endif

@@ -26,6 +26,7 @@
 #include "adyton/host.h"
 #include "envelope.h"
 #include "keyguard.h"
+#include "unlock_attest.h"
 
 #ifndef KG_ENCLAVE_DEFAULT
 #define KG_ENCLAVE_DEFAULT "keyguard-enclave.signed"
@@ -44,9 +45,12 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: adyton-keyguard create [--size BYTES[K|M|G]] [--sector-size 512|4096]\n"
 		"                              [--iterations N] [--header PATH] [--enclave PATH] VOLUME\n"
-		"       adyton-keyguard unlock [--raw-key] SOCKET\n"
+		"       adyton-keyguard unlock [--raw-key] [--policy FILE | --no-verify] SOCKET\n"
 		"The password (or, with --raw-key, 128 hex digits) is read from the terminal\n"
-		"without echo, or from standard input when it is not a terminal.\n");
+		"without echo, or from standard input when it is not a terminal.  With --policy,\n"
+		"unlock first verifies the enclave's quote under that verifier policy (see\n"
+		"`adyton verify-quote`) and sends nothing unless it is accepted; without it,\n"
+		"the enclave is not verified (a warning says so, unless --no-verify).\n");
 }
 
 static void wipe_secrets(void)
@@ -296,7 +300,12 @@ static int hexval(uint8_t c)
 
 static int cmd_unlock(int argc, char **argv)
 {
-	static const struct option opts[] = {{"raw-key", no_argument, NULL, 'r'}, {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"raw-key", no_argument, NULL, 'r'},
+					     {"policy", required_argument, NULL, 'p'},
+					     {"no-verify", no_argument, NULL, 'n'},
+					     {NULL, 0, NULL, 0}};
+	const char *policy = NULL;
+	int no_verify = 0;
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	uint8_t hello[5 + KG_PUB_SIZE], env[KG_ENV_MAX], lenb[4], reply[8];
 	size_t env_len = 0, secret_len;
@@ -306,11 +315,14 @@ static int cmd_unlock(int argc, char **argv)
 	ady_err err;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'r')
-			goto bad;
-		raw = 1;
+		switch (c) {
+		case 'r': raw = 1; break;
+		case 'p': policy = optarg; break;
+		case 'n': no_verify = 1; break;
+		default: goto bad;
+		}
 	}
-	if (optind + 1 != argc || strlen(argv[optind]) >= sizeof(sa.sun_path))
+	if (optind + 1 != argc || strlen(argv[optind]) >= sizeof(sa.sun_path) || (policy && no_verify))
 		goto bad;
 	strcpy(sa.sun_path, argv[optind]);
 
@@ -352,6 +364,16 @@ static int cmd_unlock(int argc, char **argv)
 		fprintf(stderr, "adyton-keyguard: %s\n", raw ? "--raw-key is for plain volumes only"
 							       : "this is a plain volume: use --raw-key");
 		goto out;
+	}
+	if (policy) {
+		if (kg_unlock_attest(fd, hello + 5, policy) != 0) {
+			wipe_secrets();
+			rc = 4;
+			goto out;
+		}
+		fprintf(stderr, "adyton-keyguard: enclave verified under %s\n", policy);
+	} else if (!no_verify) {
+		fprintf(stderr, "adyton-keyguard: warning: the enclave is not verified (give --policy FILE)\n");
 	}
 	err = kg_envelope_seal(hello + 5, raw ? KG_PURPOSE_RAWKEY : KG_PURPOSE_PASSWORD, sec->pw, secret_len, env,
 			       &env_len);
