@@ -4,7 +4,8 @@
 get_target_property(_ady_tpm_seal_a seal_a ADYTON_SIGNED)
 ady_integration_test(tpm_root_test ${CMAKE_CURRENT_SOURCE_DIR}/integration/tpm_root_test.sh ${_ady_tpm_seal_a})
 ady_integration_test(tpm_quote_test ${CMAKE_CURRENT_SOURCE_DIR}/integration/tpm_quote_test.sh ${_ady_attest_prod})
-foreach(t tpm_root_test tpm_quote_test)
+ady_integration_test(tpm_pcr_test ${CMAKE_CURRENT_SOURCE_DIR}/integration/tpm_pcr_test.sh)
+foreach(t tpm_root_test tpm_quote_test tpm_pcr_test)
   set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT
     "ADYTON_DAEMON=$<TARGET_FILE:adytond>" "ADYTON_ENCLAVE_HOST=$<TARGET_FILE:adyton-enclave-host>")
   set_tests_properties(${t} PROPERTIES TIMEOUT 300)

@@ -82,6 +82,10 @@ static void usage(FILE *f)
 		"  --tpm TCTI          keep the platform root key sealed by this TPM and certify\n"
 		"                      the attestation key with TPM2_Quote (\"device:/dev/tpmrm0\",\n"
 		"                      \"swtpm:path=SOCK\"); the file root key is the default\n"
+		"  --tpm-pcrs LIST     with --tpm: seal a new root key to the current values of\n"
+		"                      these SHA-256 PCRs (\"0,2,4,7\"; \"none\"); it unseals only\n"
+		"                      while they hold them.  Default: what root.tpm was sealed to\n"
+		"                      (none for a new one)\n"
 		"  --enroll-ca KEY,CERT  with --tpm: enroll this TPM's AK (credential activation\n"
 		"                      against its EK), write STATE_DIR/ak.crt signed by the\n"
 		"                      CA's KEY (PEM), and exit\n"
@@ -286,7 +290,35 @@ static int state_has(const char *state, const char *name)
 
 /* The platform root key (file or TPM, chosen by tcti), the attestation key
  * and its certification.  enroll: only enroll the AK, then stop (*done). */
-static int load_keys(ady_daemon *d, const char *state, const char *tcti, const char *enroll, int *done)
+#define PCRS_ANY 0xffffffffu /* = ADY_TPM_PCRS_ANY */
+
+/* "--tpm-pcrs" LIST: "none" or comma-separated PCR indices 0-23 -> mask;
+ * -1 on a malformed list. */
+static int parse_pcrs(const char *s, uint32_t *mask)
+{
+	*mask = 0;
+	if (strcmp(s, "none") == 0)
+		return 0;
+	for (;;) {
+		char *end;
+		unsigned long i;
+
+		if (*s < '0' || *s > '9')
+			return -1;
+		i = strtoul(s, &end, 10);
+		if (i > 23 || (*mask >> i & 1))
+			return -1;
+		*mask |= 1u << i;
+		if (*end == '\0')
+			return 0;
+		if (*end != ',')
+			return -1;
+		s = end + 1;
+	}
+}
+
+static int load_keys(ady_daemon *d, const char *state, const char *tcti, uint32_t pcrs, const char *enroll,
+		     int *done)
 {
 	ady_err err;
 
@@ -338,7 +370,8 @@ static int load_keys(ady_daemon *d, const char *state, const char *tcti, const c
 			*done = 1;
 			return 0;
 		}
-		err = ady_tpm_rootkey_load(t, state, d->platform.root);
+		_Static_assert(PCRS_ANY == ADY_TPM_PCRS_ANY, "one 'any'");
+		err = ady_tpm_rootkey_load(t, state, pcrs, d->platform.root);
 		if (err) {
 			ady_tpm_close(t);
 			ady_log_err("TPM-sealed root key in %s: %s", state, ady_strerror(err));
@@ -367,7 +400,7 @@ static int load_keys(ady_daemon *d, const char *state, const char *tcti, const c
 		return 0;
 	}
 #else
-	(void)enroll;
+	(void)enroll, (void)pcrs;
 	ady_log_err("--tpm: this adytond was built without tpm2-tss");
 	return 1;
 #endif
@@ -384,7 +417,9 @@ int main(int argc, char **argv)
 		{"verbose", no_argument, NULL, 'v'},    {"help", no_argument, NULL, 'h'},
 		{"print-platform-key", no_argument, NULL, 'P'},
 		{"tpm", required_argument, NULL, 'T'},  {"enroll-ca", required_argument, NULL, 'E'},
+		{"tpm-pcrs", required_argument, NULL, 'R'},
 		{NULL, 0, NULL, 0}};
+	uint32_t pcrs = PCRS_ANY;
 	char sock_buf[PATH_MAX], state_buf[PATH_MAX];
 	const char *sock = NULL, *state = NULL, *host = NULL, *kvm_host = NULL, *tcti = NULL, *enroll = NULL;
 	int system_mode = geteuid() == 0, do_daemonize = 0, idle_exit = 0, print_key = 0, o;
@@ -407,6 +442,12 @@ int main(int argc, char **argv)
 		case 'P': print_key = 1; break;
 		case 'T': tcti = optarg; break;
 		case 'E': enroll = optarg; break;
+		case 'R':
+			if (parse_pcrs(optarg, &pcrs)) {
+				ady_log_err("--tpm-pcrs: \"%s\" is not \"none\" or PCR numbers 0-23 like 0,2,7", optarg);
+				return 2;
+			}
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -415,8 +456,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (enroll && !tcti) {
-		ady_log_err("--enroll-ca needs --tpm");
+	if ((enroll || pcrs != PCRS_ANY) && !tcti) {
+		ady_log_err("%s needs --tpm", enroll ? "--enroll-ca" : "--tpm-pcrs");
 		return 2;
 	}
 	if ((print_key || enroll) && !sock)
@@ -468,7 +509,7 @@ int main(int argc, char **argv)
 	}
 	{
 		int done;
-		if (load_keys(d, state, tcti, enroll, &done))
+		if (load_keys(d, state, tcti, pcrs, enroll, &done))
 			return 1;
 		if (done)
 			return 0;

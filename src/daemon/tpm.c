@@ -1,8 +1,11 @@
 /*
  * adytond's TPM root of trust; see tpm.h and docs/attestation.md.
  *
- * STATE_DIR/root.tpm:  "ADYT" | u32le n | TPM2B_PUBLIC | TPM2B_PRIVATE (n bytes,
- *                      TPM marshalling), the sealed root key object.
+ * STATE_DIR/root.tpm:  "ADYT" | u32le n | u32le pcr_mask | TPM2B_PUBLIC |
+ *                      TPM2B_PRIVATE (n bytes after the length, TPM
+ *                      marshalling), the sealed root key object; pcr_mask
+ *                      (bit i: SHA-256 PCR i) is 0, or the PCRs whose
+ *                      values at sealing the object's policy requires.
  * STATE_DIR/ak.crt:    the AK certificate (DER) from enrollment.
  * Both written 0600 through a temp file, fsync, rename/link, fsync of the
  * directory, as rootkey.c does.
@@ -198,25 +201,99 @@ static ady_err enc_session(ady_tpm *t, ESYS_TR primary, ESYS_TR *out)
 	return err;
 }
 
-static ady_err unseal(ady_tpm *t, ESYS_TR primary, const uint8_t *buf, size_t len, uint8_t key[static 32])
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* The SHA-256 bank's PCRs of mask as a TPML_PCR_SELECTION. */
+static void pcr_selection(uint32_t mask, TPML_PCR_SELECTION *sel)
+{
+	memset(sel, 0, sizeof(*sel));
+	sel->count = 1;
+	sel->pcrSelections[0].hash = TPM2_ALG_SHA256;
+	sel->pcrSelections[0].sizeofSelect = 3;
+	for (unsigned i = 0; i < ADY_TPM_PCRS; i++)
+		if (mask >> i & 1)
+			sel->pcrSelections[0].pcrSelect[i / 8] |= (uint8_t)(1u << (i % 8));
+}
+
+/* mask as "0,2,7" for messages. */
+static const char *pcr_list(uint32_t mask, char buf[static 64])
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < ADY_TPM_PCRS; i++)
+		if (mask >> i & 1)
+			n += (size_t)snprintf(buf + n, 64 - n, "%s%u", n ? "," : "", i);
+	return buf;
+}
+
+/*
+ * A policy session that has run TPM2_PolicyPCR over the PCRs of mask at
+ * their current values.  TPM2_SE_TRIAL only computes the digest (to seal
+ * with); TPM2_SE_POLICY authorizes the unseal, salted with the storage
+ * primary and encrypting the response, like enc_session.
+ */
+static ady_err pcr_session(ady_tpm *t, ESYS_TR primary, TPM2_SE type, uint32_t mask, ESYS_TR *out)
+{
+	TPMT_SYM_DEF sym = {.algorithm = TPM2_ALG_AES, .keyBits.aes = 128, .mode.aes = TPM2_ALG_CFB};
+	TPML_PCR_SELECTION sel;
+	TPM2B_DIGEST any = {0};
+	ady_err err;
+
+	pcr_selection(mask, &sel);
+	err = ady_tpm_tss(Esys_StartAuthSession(t->esys, type == TPM2_SE_POLICY ? primary : ESYS_TR_NONE,
+						ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, NULL, type,
+						&sym, TPM2_ALG_SHA256, out),
+			  "starting a policy session");
+	if (err)
+		return err;
+	if (type == TPM2_SE_POLICY)
+		err = ady_tpm_tss(Esys_TRSess_SetAttributes(t->esys, *out, TPMA_SESSION_ENCRYPT, 0xff),
+				  "session attributes");
+	if (!err)
+		err = ady_tpm_tss(Esys_PolicyPCR(t->esys, *out, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &any, &sel),
+				  "PolicyPCR");
+	if (err) {
+		Esys_FlushContext(t->esys, *out);
+		*out = ESYS_TR_NONE;
+	}
+	return err;
+}
+
+static ady_err unseal(ady_tpm *t, ESYS_TR primary, const uint8_t *buf, size_t len, uint32_t want_mask,
+		      uint8_t key[static 32])
 {
 	TPM2B_PUBLIC pub = {0};
 	TPM2B_PRIVATE priv = {0};
 	TPM2B_SENSITIVE_DATA *data = NULL;
 	ESYS_TR obj = ESYS_TR_NONE, sess = ESYS_TR_NONE;
-	size_t off = 8;
-	uint32_t n;
+	size_t off = 12;
+	uint32_t n, mask;
+	char l1[64], l2[64];
 	TSS2_RC rc;
 	ady_err err;
 
-	if (len < 8 || memcmp(buf, ROOT_MAGIC, 4) != 0)
+	if (len < 12 || memcmp(buf, ROOT_MAGIC, 4) != 0)
 		return ADY_ERR_MALFORMED;
-	n = (uint32_t)buf[4] | (uint32_t)buf[5] << 8 | (uint32_t)buf[6] << 16 | (uint32_t)buf[7] << 24;
-	if (n != len - 8 || Tss2_MU_TPM2B_PUBLIC_Unmarshal(buf, len, &off, &pub) != TSS2_RC_SUCCESS ||
+	n = le32(buf + 4);
+	mask = le32(buf + 8);
+	if (n != len - 8 || mask >> ADY_TPM_PCRS ||
+	    Tss2_MU_TPM2B_PUBLIC_Unmarshal(buf, len, &off, &pub) != TSS2_RC_SUCCESS ||
 	    Tss2_MU_TPM2B_PRIVATE_Unmarshal(buf, len, &off, &priv) != TSS2_RC_SUCCESS || off != len)
 		return ADY_ERR_MALFORMED;
-	if (pub.publicArea.type != TPM2_ALG_KEYEDHASH)
+	/* A policy exactly when PCRs are named, and then no password auth. */
+	if (pub.publicArea.type != TPM2_ALG_KEYEDHASH || (mask != 0) != (pub.publicArea.authPolicy.size != 0) ||
+	    (mask && (pub.publicArea.objectAttributes & TPMA_OBJECT_USERWITHAUTH)))
 		return ADY_ERR_MALFORMED;
+	if (want_mask != ADY_TPM_PCRS_ANY && want_mask != mask) {
+		ady_log_err("TPM: root.tpm is sealed to PCRs {%s}, --tpm-pcrs asks for {%s}: a sealed root keeps "
+			    "its policy (a new one needs a new state directory)",
+			    pcr_list(mask, l1), pcr_list(want_mask, l2));
+		return ADY_ERR_CONFIG;
+	}
 	rc = Esys_Load(t->esys, primary, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &priv, &pub, &obj);
 	if (rc != TSS2_RC_SUCCESS) {
 		ady_log_err("TPM: root.tpm does not load under this TPM's storage key (another TPM's state, "
@@ -224,9 +301,23 @@ static ady_err unseal(ady_tpm *t, ESYS_TR primary, const uint8_t *buf, size_t le
 			    Tss2_RC_Decode(rc));
 		return ADY_ERR_CRYPTO;
 	}
-	err = enc_session(t, primary, &sess);
-	if (!err)
-		err = ady_tpm_tss(Esys_Unseal(t->esys, obj, sess, ESYS_TR_NONE, ESYS_TR_NONE, &data), "unsealing the root key");
+	if (!mask) {
+		err = enc_session(t, primary, &sess);
+		if (!err)
+			err = ady_tpm_tss(Esys_Unseal(t->esys, obj, sess, ESYS_TR_NONE, ESYS_TR_NONE, &data),
+					  "unsealing the root key");
+	} else {
+		err = pcr_session(t, primary, TPM2_SE_POLICY, mask, &sess);
+		if (!err) {
+			rc = Esys_Unseal(t->esys, obj, sess, ESYS_TR_NONE, ESYS_TR_NONE, &data);
+			if (rc != TSS2_RC_SUCCESS) {
+				ady_log_err("TPM: PCRs {%s} differ from their values when the root key was sealed "
+					    "(the platform booted other code): %s",
+					    pcr_list(mask, l1), Tss2_RC_Decode(rc));
+				err = ADY_ERR_CRYPTO;
+			}
+		}
+	}
 	if (!err && data->size != 32)
 		err = ADY_ERR_MALFORMED;
 	if (!err)
@@ -241,7 +332,7 @@ static ady_err unseal(ady_tpm *t, ESYS_TR primary, const uint8_t *buf, size_t le
 	return err;
 }
 
-static ady_err seal_new(ady_tpm *t, ESYS_TR primary, const char *state_dir)
+static ady_err seal_new(ady_tpm *t, ESYS_TR primary, const char *state_dir, uint32_t mask)
 {
 	TPM2B_SENSITIVE_CREATE sens = {0};
 	TPM2B_PUBLIC tmpl = {
@@ -249,8 +340,9 @@ static ady_err seal_new(ady_tpm *t, ESYS_TR primary, const char *state_dir)
 			.type = TPM2_ALG_KEYEDHASH,
 			.nameAlg = TPM2_ALG_SHA256,
 			/* No SENSITIVEDATAORIGIN: the data is ours (from the
-			 * TPM's RNG).  No policy: the storage primary's
-			 * hierarchy is the binding (docs/attestation.md). */
+			 * TPM's RNG).  Without PCRs no policy: the storage
+			 * primary's hierarchy is the binding; with PCRs
+			 * (below) the policy alone (docs/attestation.md). */
 			.objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_USERWITHAUTH |
 					    TPMA_OBJECT_NODA,
 			.parameters.keyedHashDetail.scheme = {.scheme = TPM2_ALG_NULL},
@@ -258,13 +350,30 @@ static ady_err seal_new(ady_tpm *t, ESYS_TR primary, const char *state_dir)
 	};
 	TPM2B_DATA outside = {0};
 	TPML_PCR_SELECTION none = {0};
-	TPM2B_DIGEST *rnd = NULL;
+	TPM2B_DIGEST *rnd = NULL, *policy = NULL;
 	TPM2B_PUBLIC *pub = NULL;
 	TPM2B_PRIVATE *priv = NULL;
 	ESYS_TR sess = ESYS_TR_NONE;
 	uint8_t buf[ROOT_MAX];
-	size_t off = 8;
+	size_t off = 12;
 	ady_err err;
+
+	if (mask) {
+		/* The policy digest of PolicyPCR at the PCRs' current values. */
+		err = pcr_session(t, primary, TPM2_SE_TRIAL, mask, &sess);
+		if (!err)
+			err = ady_tpm_tss(Esys_PolicyGetDigest(t->esys, sess, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+							       &policy),
+					  "PolicyGetDigest");
+		if (sess != ESYS_TR_NONE)
+			Esys_FlushContext(t->esys, sess);
+		sess = ESYS_TR_NONE;
+		if (err)
+			return err;
+		tmpl.publicArea.authPolicy = *policy;
+		tmpl.publicArea.objectAttributes &= ~(TPMA_OBJECT)TPMA_OBJECT_USERWITHAUTH;
+		Esys_Free(policy);
+	}
 
 	err = ady_tpm_tss(Esys_GetRandom(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, 32, &rnd), "GetRandom");
 	if (err)
@@ -291,6 +400,7 @@ static ady_err seal_new(ady_tpm *t, ESYS_TR primary, const char *state_dir)
 		goto free_out;
 	}
 	ady_put_u32le(buf + 4, (uint32_t)(off - 8));
+	ady_put_u32le(buf + 8, mask);
 	err = ady_tpm_write_atomic(state_dir, "root.tpm", buf, off, 0);
 free_out:
 	Esys_Free(pub);
@@ -303,7 +413,7 @@ free_rnd:
 }
 
 /* see tpm.h */
-ady_err ady_tpm_rootkey_load(ady_tpm *t, const char *state_dir, uint8_t key[static 32])
+ady_err ady_tpm_rootkey_load(ady_tpm *t, const char *state_dir, uint32_t pcr_mask, uint8_t key[static 32])
 {
 	uint8_t buf[ROOT_MAX];
 	ESYS_TR primary;
@@ -318,13 +428,13 @@ ady_err ady_tpm_rootkey_load(ady_tpm *t, const char *state_dir, uint8_t key[stat
 	for (int attempt = 0; attempt < 2; attempt++) {
 		err = ady_tpm_read_private(state_dir, "root.tpm", buf, sizeof(buf), &len);
 		if (err == ADY_OK) {
-			err = unseal(t, primary, buf, len, key);
+			err = unseal(t, primary, buf, len, pcr_mask, key);
 			break;
 		}
 		if (err != ADY_ERR_STATE)
 			break;
 		/* First start: seal a new one; the one that wins a race is read back. */
-		err = seal_new(t, primary, state_dir);
+		err = seal_new(t, primary, state_dir, pcr_mask == ADY_TPM_PCRS_ANY ? 0 : pcr_mask);
 		if (err && err != ADY_ERR_STATE)
 			break;
 	}

@@ -6,7 +6,8 @@
  *     keyed-hash sealed data object under the owner hierarchy's ECC P-256
  *     storage primary (the TCG "SRK" template, so the same TPM recreates
  *     the same parent), its TPM2B_PUBLIC and TPM2B_PRIVATE in
- *     STATE_DIR/root.tpm; only that TPM can load and unseal it;
+ *     STATE_DIR/root.tpm; only that TPM can load and unseal it, and,
+ *     sealed to PCRs (--tpm-pcrs), only while they hold the same values;
  *   - the TPM attestation key (AK): the endorsement hierarchy's restricted
  *     ECDSA P-256 signing primary from a fixed template (recreated, never
  *     stored); TPM2_Quote over SHA-256 PCRs 0-7 with qualifying data =
@@ -31,11 +32,19 @@ typedef struct ady_tpm ady_tpm;
 ADY_MUST_CHECK ady_err ady_tpm_open(const char *tcti, ady_tpm **out);
 void ady_tpm_close(ady_tpm *t);
 
+#define ADY_TPM_PCRS 24u               /* PCRs 0-23, SHA-256 bank */
+#define ADY_TPM_PCRS_ANY 0xffffffffu   /* pcr_mask: whatever root.tpm says */
+
 /* The TPM-sealed root key: unseals STATE_DIR/root.tpm, or creates it on
- * first start.  ADY_ERR_CRYPTO when this TPM cannot load or unseal it
- * (another TPM's state, a cleared owner hierarchy), ADY_ERR_MALFORMED for
- * a damaged file, ADY_ERR_PERMISSION for a file not ours and private. */
-ADY_MUST_CHECK ady_err ady_tpm_rootkey_load(ady_tpm *t, const char *state_dir, uint8_t key[static 32]);
+ * first start.  pcr_mask (bit i: PCR i) names the PCRs whose current
+ * values a new root key is sealed to (TPM2_PolicyPCR; 0: none), and must
+ * match an existing root's (ADY_ERR_CONFIG) unless ADY_TPM_PCRS_ANY.
+ * ADY_ERR_CRYPTO when this TPM cannot load or unseal it (another TPM's
+ * state, a cleared owner hierarchy, PCRs changed since sealing; the log
+ * says which), ADY_ERR_MALFORMED for a damaged file, ADY_ERR_PERMISSION
+ * for a file not ours and private. */
+ADY_MUST_CHECK ady_err ady_tpm_rootkey_load(ady_tpm *t, const char *state_dir, uint32_t pcr_mask,
+					    uint8_t key[static 32]);
 
 /* TPM certification data (adyton/quote.h, type TPM) for the attestation
  * key a->pub, set into a (cert, cert_len, cert_type).  Needs

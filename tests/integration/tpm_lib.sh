@@ -5,7 +5,8 @@
 #   make_tpm NAME          TPM state $tmp/NAME/state, CA in $tmp/NAME/ca
 #   start_tpm NAME         swtpm on $tmp/NAME/sock (TCTI "swtpm:path=...")
 #   stop_tpm NAME
-#   start_daemon NAME TPM  adytond with --tpm, socket $tmp/NAME.sock, state $tmp/NAME-state
+#   start_daemon NAME TPM [ARGS...]  adytond with --tpm (and ARGS), socket
+#                          $tmp/NAME.sock, state $tmp/NAME-state
 #   stop_daemon NAME
 # Every process started is stopped by tpm_cleanup (call from the EXIT trap).
 
@@ -56,13 +57,15 @@ stop_tpm() {
 tcti() { echo "swtpm:path=$tmp/$1/sock"; }
 
 start_daemon() {
-	rm -f "$tmp/$1.sock"
-	"$ADYTON_DAEMON" --socket "$tmp/$1.sock" --state-dir "$tmp/$1-state" --policy "$tmp/dpolicy" \
-		--host "$ADYTON_ENCLAVE_HOST" --tpm "$(tcti "$2")" --verbose 2>>"$tmp/$1.log" &
-	daemon_pid[$1]=$!
+	local name=$1 tpm=$2
+	shift 2
+	rm -f "$tmp/$name.sock"
+	"$ADYTON_DAEMON" --socket "$tmp/$name.sock" --state-dir "$tmp/$name-state" --policy "$tmp/dpolicy" \
+		--host "$ADYTON_ENCLAVE_HOST" --tpm "$(tcti "$tpm")" --verbose "$@" 2>>"$tmp/$name.log" &
+	daemon_pid[$name]=$!
 	for _ in $(seq 200); do
-		[ -S "$tmp/$1.sock" ] && return 0
-		kill -0 "${daemon_pid[$1]}" 2>/dev/null || { daemon_pid[$1]=; return 1; }
+		[ -S "$tmp/$name.sock" ] && return 0
+		kill -0 "${daemon_pid[$name]}" 2>/dev/null || { daemon_pid[$name]=; return 1; }
 		sleep 0.05
 	done
 	return 1
