@@ -40,3 +40,8 @@ set_tests_properties(seal_restart_test PROPERTIES LABELS integration TIMEOUT 120
 add_test(NAME seal_test_kvm COMMAND ${ADY_NEED_KVM} $<TARGET_FILE:seal_test>)
 set_tests_properties(seal_test_kvm PROPERTIES LABELS integration TIMEOUT 300 SKIP_RETURN_CODE 77
   ENVIRONMENT "${ADY_KVM_TEST_ENV}")
+
+# adytond's state files (root.key, attest.key): planted, damaged or foreign
+# ones refused with the reason; restored ones give the same keys back.
+ady_integration_test(daemon_state_test sh ${CMAKE_CURRENT_SOURCE_DIR}/integration/daemon_state_test.sh)
+set_property(TEST daemon_state_test APPEND PROPERTY ENVIRONMENT "ADYTON_DAEMON=$<TARGET_FILE:adytond>")

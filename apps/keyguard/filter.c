@@ -33,6 +33,7 @@
 #include "adyton/host.h"
 #include "adyton/luks1.h"
 #include "keyguard.h"
+#include "sockio.h"
 
 #ifndef KG_ENCLAVE_DEFAULT
 #define KG_ENCLAVE_DEFAULT "keyguard-enclave.signed"
@@ -322,22 +323,6 @@ static ady_err unlock_with(const uint8_t *env, size_t env_len, uint32_t *status)
 	return err;
 }
 
-static int full_io(int fd, void *buf, size_t len, int writing)
-{
-	uint8_t *p = buf;
-
-	while (len) {
-		ssize_t r = writing ? send(fd, p, len, MSG_NOSIGNAL) : recv(fd, p, len, 0);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		p += r;
-		len -= (size_t)r;
-	}
-	return 0;
-}
-
 /* Answers a quote request on the unlock socket: reads the tool's nonce,
  * sends u32 ady_err || u32 len || the enclave's quote over its unlock key.
  * -1 when the connection failed. */
@@ -348,7 +333,7 @@ static int send_quote(int fd)
 	size_t n = 0;
 	ady_err err;
 
-	if (full_io(fd, nonce, sizeof(nonce), 0))
+	if (kg_full_io(fd, nonce, sizeof(nonce), 0))
 		return -1;
 	err = ady_ecall(g.e, KG_E_QUOTE, nonce, sizeof(nonce), q + 8, KG_QUOTE_MAX, &n);
 	if (err) {
@@ -357,7 +342,7 @@ static int send_quote(int fd)
 	}
 	put32(q, (uint32_t)err);
 	put32(q + 4, (uint32_t)n);
-	return full_io(fd, q, 8 + n, 1);
+	return kg_full_io(fd, q, 8 + n, 1);
 }
 
 /* The unlock socket: one client at a time, short timeouts, a length cap
@@ -382,16 +367,16 @@ static void *unlock_thread(void *arg)
 		memcpy(hello, KG_SOCK_MAGIC, 4);
 		hello[4] = (uint8_t)g.type;
 		memcpy(hello + 5, g.pub, KG_PUB_SIZE);
-		if (full_io(fd, hello, sizeof(hello), 1) || full_io(fd, lenb, 4, 0))
+		if (kg_full_io(fd, hello, sizeof(hello), 1) || kg_full_io(fd, lenb, 4, 0))
 			goto next;
 		env_len = le32(lenb);
 		if (env_len == KG_SOCK_QUOTE) {
 			/* The tool attests the enclave before it sends anything. */
-			if (send_quote(fd) || full_io(fd, lenb, 4, 0))
+			if (send_quote(fd) || kg_full_io(fd, lenb, 4, 0))
 				goto next;
 			env_len = le32(lenb);
 		}
-		if (env_len < KG_ENV_OVERHEAD || env_len > KG_ENV_MAX || full_io(fd, env, env_len, 0))
+		if (env_len < KG_ENV_OVERHEAD || env_len > KG_ENV_MAX || kg_full_io(fd, env, env_len, 0))
 			goto next;
 		if (!__atomic_load_n(&g.unlocked, __ATOMIC_ACQUIRE)) {
 			err = unlock_with(env, env_len, &status);
@@ -404,7 +389,7 @@ static void *unlock_thread(void *arg)
 		}
 		put32(reply, status);
 		put32(reply + 4, (uint32_t)err);
-		(void)full_io(fd, reply, sizeof(reply), 1);
+		(void)kg_full_io(fd, reply, sizeof(reply), 1);
 	next:
 		close(fd);
 	}

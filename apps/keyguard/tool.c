@@ -26,6 +26,7 @@
 #include "adyton/host.h"
 #include "envelope.h"
 #include "keyguard.h"
+#include "sockio.h"
 #include "unlock_attest.h"
 
 #ifndef KG_ENCLAVE_DEFAULT
@@ -271,22 +272,6 @@ bad:
 	return 2;
 }
 
-static int full_io(int fd, void *buf, size_t len, int writing)
-{
-	uint8_t *p = buf;
-
-	while (len) {
-		ssize_t r = writing ? send(fd, p, len, MSG_NOSIGNAL) : recv(fd, p, len, 0);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		p += r;
-		len -= (size_t)r;
-	}
-	return 0;
-}
-
 static int hexval(uint8_t c)
 {
 	if (c >= '0' && c <= '9')
@@ -356,7 +341,7 @@ static int cmd_unlock(int argc, char **argv)
 		fprintf(stderr, "adyton-keyguard: %s: %s\n", sa.sun_path, strerror(errno));
 		goto out;
 	}
-	if (full_io(fd, hello, sizeof(hello), 0) || memcmp(hello, KG_SOCK_MAGIC, 4) != 0) {
+	if (kg_full_io(fd, hello, sizeof(hello), 0) || memcmp(hello, KG_SOCK_MAGIC, 4) != 0) {
 		fprintf(stderr, "adyton-keyguard: %s does not speak the key guard unlock protocol\n", sa.sun_path);
 		goto out;
 	}
@@ -384,7 +369,7 @@ static int cmd_unlock(int argc, char **argv)
 	}
 	for (int i = 0; i < 4; i++)
 		lenb[i] = (uint8_t)(env_len >> (8 * i));
-	if (full_io(fd, lenb, 4, 1) || full_io(fd, env, env_len, 1) || full_io(fd, reply, sizeof(reply), 0)) {
+	if (kg_full_io(fd, lenb, 4, 1) || kg_full_io(fd, env, env_len, 1) || kg_full_io(fd, reply, sizeof(reply), 0)) {
 		fprintf(stderr, "adyton-keyguard: the filter closed the connection\n");
 		goto out;
 	}

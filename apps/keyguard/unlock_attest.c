@@ -1,7 +1,6 @@
 /* Attesting the key guard enclave before unlocking it; see unlock_attest.h. */
 #include "unlock_attest.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,22 +12,7 @@
 #include "adyton/image.h"
 #include "adyton/verify.h"
 #include "adyton/vpolicy.h"
-
-static int full_io(int fd, void *buf, size_t len, int writing)
-{
-	uint8_t *p = buf;
-
-	while (len) {
-		ssize_t r = writing ? send(fd, p, len, MSG_NOSIGNAL) : recv(fd, p, len, 0);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		p += r;
-		len -= (size_t)r;
-	}
-	return 0;
-}
+#include "sockio.h"
 
 static uint32_t le32(const uint8_t *p)
 {
@@ -73,7 +57,7 @@ int kg_unlock_attest(int fd, const uint8_t enclave_pub[static KG_PUB_SIZE], cons
 		fprintf(stderr, "adyton-keyguard: no randomness for the nonce\n");
 		return 1;
 	}
-	if (full_io(fd, req, sizeof(req), 1) || full_io(fd, ans, sizeof(ans), 0)) {
+	if (kg_full_io(fd, req, sizeof(req), 1) || kg_full_io(fd, ans, sizeof(ans), 0)) {
 		fprintf(stderr, "adyton-keyguard: the filter closed the connection (it may predate attestation)\n");
 		return 1;
 	}
@@ -83,7 +67,7 @@ int kg_unlock_attest(int fd, const uint8_t enclave_pub[static KG_PUB_SIZE], cons
 		fprintf(stderr, "adyton-keyguard: the enclave could not get a quote: %s\n", ady_strerror((ady_err)qerr));
 		return 1;
 	}
-	if (qlen == 0 || qlen > sizeof(quote) || full_io(fd, quote, qlen, 0)) {
+	if (qlen == 0 || qlen > sizeof(quote) || kg_full_io(fd, quote, qlen, 0)) {
 		fprintf(stderr, "adyton-keyguard: no quote from the filter\n");
 		return 1;
 	}

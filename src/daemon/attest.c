@@ -63,22 +63,22 @@ static int gcm(int enc, const uint8_t key[static 32], const uint8_t iv[static 12
 	return ok ? 0 : -1;
 }
 
-static ady_err load_file(int fd, const uint8_t root[static 32], EVP_PKEY **out)
+static ady_err load_file(const char *dir, const uint8_t root[static 32], EVP_PKEY **out)
 {
 	uint8_t buf[AK_HEAD + 12 + 16 + AK_MAX_DER], der[AK_MAX_DER], k[32];
 	const unsigned char *p = der;
-	struct stat st;
 	uint32_t n;
-	ssize_t got;
-	ady_err err = ADY_ERR_CRYPTO;
+	size_t got;
+	ady_err err;
 
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077))
-		return ADY_ERR_PERMISSION;
-	got = pread(fd, buf, sizeof(buf), 0);
-	if (got < (ssize_t)(AK_HEAD + 28) || memcmp(buf, AK_MAGIC, 4) != 0)
+	err = ady_state_read(dir, "attest.key", buf, sizeof(buf), &got);
+	if (err)
+		return err;
+	err = ADY_ERR_CRYPTO;
+	if (got < AK_HEAD + 28 || memcmp(buf, AK_MAGIC, 4) != 0)
 		return ADY_ERR_MALFORMED;
 	n = (uint32_t)buf[4] | (uint32_t)buf[5] << 8 | (uint32_t)buf[6] << 16 | (uint32_t)buf[7] << 24;
-	if (n == 0 || n > AK_MAX_DER || (size_t)got != AK_HEAD + 28 + n)
+	if (n == 0 || n > AK_MAX_DER || got != AK_HEAD + 28 + n)
 		return ADY_ERR_MALFORMED;
 	if (wrap_key(root, k) == 0 &&
 	    gcm(0, k, buf + AK_HEAD, buf, AK_HEAD, buf + AK_HEAD + 28, n, der, buf + AK_HEAD + 12) == 0) {
@@ -94,13 +94,12 @@ static ady_err load_file(int fd, const uint8_t root[static 32], EVP_PKEY **out)
 	return err;
 }
 
-static ady_err create_file(const char *dir, const char *path, const uint8_t root[static 32], EVP_PKEY **out)
+static ady_err create_file(const char *dir, const uint8_t root[static 32], EVP_PKEY **out)
 {
 	uint8_t buf[AK_HEAD + 12 + 16 + AK_MAX_DER], k[32];
 	unsigned char *der = NULL;
-	char tmp[PATH_MAX];
 	EVP_PKEY *key;
-	int n, fd, dfd;
+	int n;
 	size_t total;
 	ady_err err = ADY_ERR_CRYPTO;
 
@@ -115,27 +114,7 @@ static ady_err create_file(const char *dir, const char *path, const uint8_t root
 	if (gcm(1, k, buf + AK_HEAD, buf, AK_HEAD, der, (size_t)n, buf + AK_HEAD + 28, buf + AK_HEAD + 12))
 		goto free_key;
 	total = AK_HEAD + 28 + (size_t)n;
-	err = ADY_ERR_IO;
-	if (snprintf(tmp, sizeof(tmp), "%s/.attest.key.%d", dir, (int)getpid()) >= (int)sizeof(tmp))
-		goto free_key;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		goto free_key;
-	if (write(fd, buf, total) == (ssize_t)total && fsync(fd) == 0) {
-		/* link() fails if another daemon won the race: then use its key. */
-		if (link(tmp, path) == 0) {
-			dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (dfd >= 0) {
-				(void)fsync(dfd);
-				close(dfd);
-			}
-			err = ADY_OK;
-		} else if (errno == EEXIST) {
-			err = ADY_ERR_STATE;
-		}
-	}
-	close(fd);
-	unlink(tmp);
+	err = ady_state_write(dir, "attest.key", buf, total, 0);
 free_key:
 	if (der)
 		OPENSSL_clear_free(der, (size_t)(n > 0 ? n : 0));
@@ -151,24 +130,16 @@ free_key:
 /* see internal.h */
 ady_err ady_attest_load(const char *state_dir, const uint8_t root[static 32], ady_attest *a)
 {
-	char path[PATH_MAX];
 	EVP_PKEY *key = NULL;
 	ady_err err = ADY_ERR_IO;
-	int fd;
 
 	memset(a, 0, sizeof(*a));
-	if (snprintf(path, sizeof(path), "%s/attest.key", state_dir) >= (int)sizeof(path))
-		return ADY_ERR_RANGE;
 	for (int attempt = 0; attempt < 2; attempt++) {
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		if (fd >= 0) {
-			err = load_file(fd, root, &key);
-			close(fd);
+		err = load_file(state_dir, root, &key);
+		if (err != ADY_ERR_STATE)
 			break;
-		}
-		if (errno != ENOENT)
-			return ADY_ERR_IO;
-		err = create_file(state_dir, path, root, &key);
+		/* First start: a new key; the one that wins a race is read back. */
+		err = create_file(state_dir, root, &key);
 		if (err != ADY_ERR_STATE)
 			break;
 	}

@@ -71,8 +71,20 @@ void ady_log_info(ady_daemon *d, const char *fmt, ...) __attribute__((format(pri
 void ady_log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Root key: state_dir/root.key, 32 random bytes created on first start
- * (0600, temp file + fsync + rename + fsync of the directory). */
+ * (ady_state_write: 0600, temp file + fsync + link + fsync of the
+ * directory); ADY_ERR_PERMISSION for a file not ours or not private,
+ * ADY_ERR_MALFORMED for one not of 32 bytes. */
 ADY_MUST_CHECK ady_err ady_rootkey_load(const char *state_dir, uint8_t key[static 32]);
+
+/* State files (statefile.c).  ady_state_write: dir/name (0600) written
+ * whole through a temp file and fsync; replace: rename over an existing
+ * one, else link() and ADY_ERR_STATE when it exists (another daemon won the
+ * race: use its file).  ady_state_read: dir/name into buf, only if it is
+ * ours, a regular file (no symlink) and private (ADY_ERR_PERMISSION: it
+ * may have been planted), 1..cap bytes (else ADY_ERR_MALFORMED);
+ * ADY_ERR_STATE when it does not exist. */
+ADY_MUST_CHECK ady_err ady_state_write(const char *dir, const char *name, const void *buf, size_t len, int replace);
+ADY_MUST_CHECK ady_err ady_state_read(const char *dir, const char *name, void *buf, size_t cap, size_t *len);
 
 /* The attestation key: state_dir/attest.key, sealed with the root key,
  * created on first start (attest.c).  ADY_ERR_CRYPTO when the file does

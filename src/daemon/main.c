@@ -290,6 +290,30 @@ static int state_has(const char *state, const char *name)
 
 /* The platform root key (file or TPM, chosen by tcti), the attestation key
  * and its certification.  enroll: only enroll the AK, then stop (*done). */
+/* Why a state file (root.key, attest.key, root.tpm, ak.crt) was refused,
+ * in words an operator can act on. */
+static void state_file_err(const char *state, const char *name, const char *what, ady_err err)
+{
+	switch (err) {
+	case ADY_ERR_PERMISSION:
+		ady_log_err("%s/%s (%s) is not a private regular file of this user (a symlink, another owner, or "
+			    "readable by others): refused, it may have been planted",
+			    state, name, what);
+		break;
+	case ADY_ERR_MALFORMED:
+		ady_log_err("%s/%s (%s) is damaged: wrong size or format", state, name, what);
+		break;
+	case ADY_ERR_CRYPTO:
+		ady_log_err("%s/%s (%s) does not decrypt under this platform's root key (from another state "
+			    "directory, or altered)",
+			    state, name, what);
+		break;
+	default:
+		ady_log_err("%s/%s (%s): %s", state, name, what, ady_strerror(err));
+		break;
+	}
+}
+
 #define PCRS_ANY 0xffffffffu /* = ADY_TPM_PCRS_ANY */
 
 /* "--tpm-pcrs" LIST: "none" or comma-separated PCR indices 0-23 -> mask;
@@ -336,12 +360,12 @@ static int load_keys(ady_daemon *d, const char *state, const char *tcti, uint32_
 	if (!tcti) {
 		err = ady_rootkey_load(state, d->platform.root);
 		if (err) {
-			ady_log_err("root key in %s: %s", state, ady_strerror(err));
+			state_file_err(state, "root.key", "the platform root key", err);
 			return 1;
 		}
 		err = ady_attest_load(state, d->platform.root, &d->attest);
 		if (err) {
-			ady_log_err("attestation key in %s: %s", state, ady_strerror(err));
+			state_file_err(state, "attest.key", "the attestation key", err);
 			return 1;
 		}
 		return 0;
@@ -374,13 +398,16 @@ static int load_keys(ady_daemon *d, const char *state, const char *tcti, uint32_
 		err = ady_tpm_rootkey_load(t, state, pcrs, d->platform.root);
 		if (err) {
 			ady_tpm_close(t);
-			ady_log_err("TPM-sealed root key in %s: %s", state, ady_strerror(err));
+			if (err == ADY_ERR_PERMISSION || err == ADY_ERR_MALFORMED)
+				state_file_err(state, "root.tpm", "the TPM-sealed root key", err);
+			else
+				ady_log_err("TPM-sealed root key in %s: %s", state, ady_strerror(err));
 			return 1;
 		}
 		err = ady_attest_load(state, d->platform.root, &d->attest);
 		if (err) {
 			ady_tpm_close(t);
-			ady_log_err("attestation key in %s: %s", state, ady_strerror(err));
+			state_file_err(state, "attest.key", "the attestation key", err);
 			return 1;
 		}
 		err = ady_tpm_certify(t, state, &d->attest);

@@ -7,8 +7,8 @@
  *                      (bit i: SHA-256 PCR i) is 0, or the PCRs whose
  *                      values at sealing the object's policy requires.
  * STATE_DIR/ak.crt:    the AK certificate (DER) from enrollment.
- * Both written 0600 through a temp file, fsync, rename/link, fsync of the
- * directory, as rootkey.c does.
+ * Both written and read through ady_state_write/ady_state_read
+ * (statefile.c): 0600, whole or not at all, ours and private.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -86,67 +86,6 @@ void ady_tpm_close(ady_tpm *t)
 	Esys_Finalize(&t->esys);
 	Tss2_TctiLdr_Finalize(&t->tcti);
 	free(t);
-}
-
-/* Writes buf to dir/name (0600) atomically.  replace: rename over an
- * existing file; else link() and ADY_ERR_STATE if one appeared. */
-ady_err ady_tpm_write_atomic(const char *dir, const char *name, const uint8_t *buf, size_t len, int replace)
-{
-	char tmp[PATH_MAX], path[PATH_MAX];
-	ady_err err = ADY_ERR_IO;
-	int fd, dfd;
-
-	if (snprintf(tmp, sizeof(tmp), "%s/.%s.%d", dir, name, (int)getpid()) >= (int)sizeof(tmp) ||
-	    snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
-		return ADY_ERR_RANGE;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return ADY_ERR_IO;
-	if (write(fd, buf, len) == (ssize_t)len && fsync(fd) == 0) {
-		if (replace ? rename(tmp, path) == 0 : link(tmp, path) == 0) {
-			dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (dfd >= 0) {
-				(void)fsync(dfd);
-				close(dfd);
-			}
-			err = ADY_OK;
-		} else if (errno == EEXIST) {
-			err = ADY_ERR_STATE;
-		}
-	}
-	close(fd);
-	unlink(tmp);
-	return err;
-}
-
-/* Reads dir/name, ours, a regular file, private, at most cap bytes. */
-ady_err ady_tpm_read_private(const char *dir, const char *name, uint8_t *buf, size_t cap, size_t *len)
-{
-	char path[PATH_MAX];
-	struct stat st;
-	ssize_t n;
-	int fd;
-
-	*len = 0;
-	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
-		return ADY_ERR_RANGE;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return errno == ENOENT ? ADY_ERR_STATE : ADY_ERR_IO;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077)) {
-		close(fd);
-		return ADY_ERR_PERMISSION;
-	}
-	if (st.st_size <= 0 || (uint64_t)st.st_size > cap) {
-		close(fd);
-		return ADY_ERR_MALFORMED;
-	}
-	n = pread(fd, buf, (size_t)st.st_size, 0);
-	close(fd);
-	if (n != st.st_size)
-		return ADY_ERR_IO;
-	*len = (size_t)n;
-	return ADY_OK;
 }
 
 /* The owner hierarchy's ECC P-256 storage primary (TCG TPM v2.0 Provisioning
@@ -401,7 +340,7 @@ static ady_err seal_new(ady_tpm *t, ESYS_TR primary, const char *state_dir, uint
 	}
 	ady_put_u32le(buf + 4, (uint32_t)(off - 8));
 	ady_put_u32le(buf + 8, mask);
-	err = ady_tpm_write_atomic(state_dir, "root.tpm", buf, off, 0);
+	err = ady_state_write(state_dir, "root.tpm", buf, off, 0);
 free_out:
 	Esys_Free(pub);
 	Esys_Free(priv);
@@ -426,7 +365,7 @@ ady_err ady_tpm_rootkey_load(ady_tpm *t, const char *state_dir, uint32_t pcr_mas
 	if (err)
 		return err;
 	for (int attempt = 0; attempt < 2; attempt++) {
-		err = ady_tpm_read_private(state_dir, "root.tpm", buf, sizeof(buf), &len);
+		err = ady_state_read(state_dir, "root.tpm", buf, sizeof(buf), &len);
 		if (err == ADY_OK) {
 			err = unseal(t, primary, buf, len, pcr_mask, key);
 			break;

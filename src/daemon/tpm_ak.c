@@ -175,7 +175,7 @@ ady_err ady_tpm_certify(ady_tpm *t, const char *state_dir, ady_attest *a)
 	int is_ecc, done = 0;
 	ady_err err;
 
-	err = ady_tpm_read_private(state_dir, "ak.crt", akc, sizeof(akc), &akclen);
+	err = ady_state_read(state_dir, "ak.crt", akc, sizeof(akc), &akclen);
 	if (err)
 		return err;
 	err = ady_tpm_ek_cert(t, ek, sizeof(ek), &eklen, &is_ecc);

@@ -268,7 +268,7 @@ ady_err ady_tpm_enroll(ady_tpm *t, const char *state_dir, const char *ca_key, co
 		err = ADY_ERR_CRYPTO;
 		goto flush;
 	}
-	err = ady_tpm_write_atomic(state_dir, "ak.crt", der, (size_t)n, 1);
+	err = ady_state_write(state_dir, "ak.crt", der, (size_t)n, 1);
 flush:
 	OPENSSL_free(der);
 	Esys_Free(got);

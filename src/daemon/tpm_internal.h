@@ -33,15 +33,6 @@ struct ady_tpm {
  * returns ADY_ERR_CRYPTO. */
 ady_err ady_tpm_tss(TSS2_RC rc, const char *what);
 
-/* Writes buf to dir/name (0600) atomically.  replace: rename over an
- * existing file; else link() and ADY_ERR_STATE if one appeared. */
-ady_err ady_tpm_write_atomic(const char *dir, const char *name, const uint8_t *buf, size_t len, int replace);
-
-/* Reads dir/name, ours, a regular file, private, at most cap bytes:
- * ADY_ERR_STATE when absent, ADY_ERR_PERMISSION when not ours or not
- * private, ADY_ERR_MALFORMED when empty or larger than cap. */
-ady_err ady_tpm_read_private(const char *dir, const char *name, uint8_t *buf, size_t cap, size_t *len);
-
 /* The AK (tpm_ak.c): the endorsement hierarchy's restricted ECDSA P-256
  * signing primary, loaded at *out, its public part in *pub (Esys_Free). */
 ady_err ady_tpm_ak_primary(ady_tpm *t, ESYS_TR *out, TPM2B_PUBLIC **pub);

@@ -9,7 +9,7 @@
 #    PCR 16 reset to its old value: unseals again (the values are the key);
 #  - --tpm-pcrs other than the sealed ones: refused, saying both;
 #  - root.tpm with its PCR mask edited: refused; a mask beyond PCR 23:
-#    malformed; --tpm-pcrs malformed or without --tpm: usage errors.
+#    damaged; --tpm-pcrs malformed or without --tpm: usage errors.
 set -u
 : "${ADYTON_DAEMON:?run through ctest}"
 : "${ADYTON_ENCLAVE_HOST:?run through ctest}"
@@ -65,7 +65,7 @@ b = bytearray(open(sys.argv[1], "rb").read()); struct.pack_into("<I", b, 8, int(
 open(sys.argv[1], "wb").write(b)
 PY
 if key >/dev/null; then fail "root.tpm with a PCR mask beyond 23 accepted"; fi
-grep -qi "malformed" "$tmp/err" || fail "mask beyond 23: $(cat "$tmp/err")"
+grep -q "root.tpm (the TPM-sealed root key) is damaged" "$tmp/err" || fail "mask beyond 23: $(cat "$tmp/err")"
 cp "$tmp/root.good" "$S/root.tpm"
 [ "$(key)" = "$pk" ] || fail "the restored root.tpm does not unseal"
 
