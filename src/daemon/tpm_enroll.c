@@ -119,35 +119,12 @@ static ady_err ak_name(const TPM2B_PUBLIC *pub, TPM2B_NAME *name)
 	return EVP_Digest(buf, off, name->name + 2, NULL, EVP_sha256(), NULL) == 1 ? ADY_OK : ADY_ERR_CRYPTO;
 }
 
-static EVP_PKEY *p256_from_xy(const uint8_t xy[static 64])
-{
-	uint8_t pt[65];
-	OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
-	OSSL_PARAM *params = NULL;
-	EVP_PKEY_CTX *ctx = NULL;
-	EVP_PKEY *k = NULL;
-
-	pt[0] = 0x04;
-	memcpy(pt + 1, xy, 64);
-	if (b && OSSL_PARAM_BLD_push_utf8_string(b, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) &&
-	    OSSL_PARAM_BLD_push_octet_string(b, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt)))
-		params = OSSL_PARAM_BLD_to_param(b);
-	ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-	if (!params || !ctx || EVP_PKEY_fromdata_init(ctx) != 1 ||
-	    EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, params) != 1)
-		k = NULL;
-	EVP_PKEY_CTX_free(ctx);
-	OSSL_PARAM_free(params);
-	OSSL_PARAM_BLD_free(b);
-	return k;
-}
-
 /* The AK certificate: subject CN "adyton TPM AK", 10 years, signed by the
  * CA.  DER into *der (OPENSSL_malloc'd). */
 static int issue(const uint8_t ak[static 64], const char *ca_key, const char *ca_cert, unsigned char **der)
 {
 	FILE *f;
-	EVP_PKEY *cakey = NULL, *akkey = p256_from_xy(ak);
+	EVP_PKEY *cakey = NULL, *akkey = ady_p256_from_xy(ak);
 	X509 *ca = NULL, *x = X509_new();
 	X509_NAME *name = NULL;
 	uint8_t serial[16];

@@ -1,7 +1,7 @@
 /*
- * src/verify/sign.h - making quotes (adyton/quote.h) with OpenSSL: shared
- * by adytond (its attestation key) and the sim backend (the public sim
- * key).  Header-only, static inline, because the two link different
+ * src/verify/sign.h - making quotes (adyton/quote.h) with OpenSSL, and the
+ * P-256 key conversions they need: shared by adytond (its attestation key,
+ * TPM enrollment), the sim backend (the public sim key) and the verifier.  Header-only, static inline, because the two link different
  * libraries (adytond, libadyton) and neither links adyton-verify.
  * Internal; not installed.
  */
@@ -13,11 +13,39 @@
 #include <openssl/core_names.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
 #include <openssl/x509.h>
 
 #include "adyton/cursor.h"
 #include "adyton/quote.h"
 #include "adyton/sgx.h"
+
+/* The P-256 public key x||y as an EVP_PKEY (EVP_PKEY_free), or NULL when
+ * it is not a point of the curve. */
+static inline EVP_PKEY *ady_p256_from_xy(const uint8_t xy[static 64])
+{
+	uint8_t pt[65];
+	OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *k = NULL;
+
+	pt[0] = 0x04;
+	memcpy(pt + 1, xy, 64);
+	if (!b || !OSSL_PARAM_BLD_push_utf8_string(b, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) ||
+	    !OSSL_PARAM_BLD_push_octet_string(b, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt)))
+		goto out;
+	params = OSSL_PARAM_BLD_to_param(b);
+	ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	if (!params || !ctx || EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, params) != 1)
+		k = NULL;
+out:
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(b);
+	return k;
+}
 
 /* x||y of a P-256 key. */
 static inline int ady_p256_pub(EVP_PKEY *k, uint8_t out[static 64])

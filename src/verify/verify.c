@@ -16,6 +16,7 @@
 #include "adyton/cursor.h"
 #include "adyton/sgx.h"
 #include "adyton/verify.h"
+#include "verify/sign.h"
 
 /* see adyton/verify.h */
 const char *ady_check_result_name(ady_check_result r)
@@ -52,37 +53,11 @@ static void check(ady_verify_report *r, const char *name, ady_check_result res, 
 		r->failed = name;
 }
 
-/* A P-256 public key from x||y, or NULL. */
-static EVP_PKEY *p256_key(const uint8_t xy[static 64])
-{
-	uint8_t pt[65];
-	OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
-	OSSL_PARAM *params = NULL;
-	EVP_PKEY_CTX *ctx = NULL;
-	EVP_PKEY *k = NULL;
-
-	pt[0] = 0x04;
-	memcpy(pt + 1, xy, 64);
-	if (!b || !OSSL_PARAM_BLD_push_utf8_string(b, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) ||
-	    !OSSL_PARAM_BLD_push_octet_string(b, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt)))
-		goto out;
-	params = OSSL_PARAM_BLD_to_param(b);
-	ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-	if (!params || !ctx || EVP_PKEY_fromdata_init(ctx) != 1 ||
-	    EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, params) != 1)
-		k = NULL;
-out:
-	EVP_PKEY_CTX_free(ctx);
-	OSSL_PARAM_free(params);
-	OSSL_PARAM_BLD_free(b);
-	return k;
-}
-
 /* 1 if sig (r||s) is a valid ECDSA P-256 SHA-256 signature of msg by the
  * key xy; 0 otherwise (including an invalid key). */
 static int p256_verify(const uint8_t xy[static 64], const uint8_t *msg, size_t len, const uint8_t sig[static 64])
 {
-	EVP_PKEY *k = p256_key(xy);
+	EVP_PKEY *k = ady_p256_from_xy(xy);
 	EVP_MD_CTX *ctx = NULL;
 	ECDSA_SIG *s = ECDSA_SIG_new();
 	BIGNUM *r = BN_bin2bn(sig, 32, NULL), *sv = BN_bin2bn(sig + 32, 32, NULL);
