@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "adyton/error.h"
+#include "adyton/msbuf.h"
 
 #define ADY_CHAN_CTL_SIZE 4096u
 
@@ -32,6 +33,15 @@ enum {
 	ADY_KIND_RESUME = 4, /* app -> host: the exit is served, rc for the enclave */
 };
 
+/*
+ * An ECALL's header travels in the control line, not in the slot: the app
+ * posts index/in_len/out_cap with ADY_KIND_ECALL, the enclave host writes
+ * them into the slot's header for the enclave and, on ADY_KIND_DONE with
+ * rc ADY_OK, hands back the reply's status/out_len here.  So a call moves
+ * one cache line each way (plus the data), not two: the slot's header
+ * line stays on the enclave's side.  Exits (OCALL, log, abort) still use
+ * the slot's header.
+ */
 typedef struct ady_chan_ctl {
 	uint32_t turn;
 	uint32_t kind;
@@ -39,13 +49,34 @@ typedef struct ady_chan_ctl {
 	uint32_t dead;          /* set by adytond: the enclave host is gone */
 	uint64_t rc;
 	uint32_t waiting[2];    /* [ADY_TURN_APP], [ADY_TURN_HOST]: that side sleeps */
-	uint8_t reserved[32];
+	uint32_t index;         /* ECALL: request */
+	uint32_t status;        /* DONE: the reply's status */
+	uint64_t in_len;        /* ECALL: request */
+	uint64_t out_cap;       /* ECALL: request */
+	uint64_t out_len;       /* DONE: the reply's out_len */
 } ady_chan_ctl;
 _Static_assert(sizeof(ady_chan_ctl) == 64, "one cache line per slot");
 _Static_assert(64u * sizeof(ady_chan_ctl) <= ADY_CHAN_CTL_SIZE, "control page");
 
 /* Channel bytes for threads slots of msbuf_size; 0 on overflow. */
 uint64_t ady_chan_size(uint32_t threads, uint64_t msbuf_size);
+
+/* App side: puts the ECALL request h (index, in_len, out_cap) in c. */
+void ady_chan_put_request(ady_chan_ctl *c, const ady_ms_hdr *h);
+
+/* App side, after ADY_KIND_DONE with rc ADY_OK: the reply (op REPLY,
+ * status, out_len) into *h, each read once; the caller bounds out_len. */
+void ady_chan_take_reply(const ady_chan_ctl *c, ady_ms_hdr *h);
+
+/* Enclave host side: the request in c, read once and bounded by the data
+ * area of a slot of msbuf_size bytes, written as the slot's ECALL header.
+ * ADY_ERR_PROTOCOL (nothing written) when out of bounds. */
+ADY_MUST_CHECK ady_err ady_chan_take_request(const ady_chan_ctl *c, uint8_t *slot, uint64_t msbuf_size);
+
+/* Enclave host side, after the enclave returned rc: when rc is ADY_OK,
+ * the slot's reply header into c (status, out_len); a slot that holds no
+ * valid reply makes it ADY_ERR_PROTOCOL.  Returns the rc to post. */
+uint64_t ady_chan_put_reply(ady_chan_ctl *c, const uint8_t *slot, uint64_t msbuf_size, uint64_t rc);
 
 /* Hands the turn to `to` and wakes it if it sleeps. */
 void ady_chan_post(ady_chan_ctl *c, uint32_t to);

@@ -235,7 +235,6 @@ static uint8_t *slot_ptr(ady_enclave *e, uint32_t slot) { return e->msbuf + (uin
 static ady_err call_in_slot(ady_enclave *e, uint32_t slot, uint32_t index, size_t in_len, size_t out_cap,
 			    size_t *out_len)
 {
-	uint8_t *s = slot_ptr(e, slot);
 	ady_ms_hdr h = {0};
 	ady_err err;
 
@@ -243,12 +242,10 @@ static ady_err call_in_slot(ady_enclave *e, uint32_t slot, uint32_t index, size_
 	h.index = index;
 	h.in_len = in_len;
 	h.out_cap = out_cap;
-	ady_ms_encode(s, &h);
 
-	err = e->ops->enter(e, slot);
+	err = e->ops->enter(e, slot, &h);
 	if (err == ADY_OK) {
-		err = ady_ms_decode(s, e->info.msbuf_size, &h);
-		if (err == ADY_OK && (h.op != ADY_MS_REPLY || h.status != ADY_OK || h.out_len > out_cap))
+		if (h.op != ADY_MS_REPLY || h.status != ADY_OK || h.out_len > out_cap)
 			err = ADY_ERR_PROTOCOL;
 		if (err == ADY_OK)
 			*out_len = h.out_len;

@@ -18,9 +18,12 @@ typedef struct ady_backend_ops {
 	/* Maps and starts the enclave; sets e->msbuf to threads * msbuf_size
 	 * bytes of marshalling slots and e->be to its own state. */
 	ady_err (*create)(ady_enclave *e, const ady_image *img);
-	/* Runs the ECALL already posted in slot `slot`, serving the enclave's
-	 * exits with ady_host_serve_exit(); returns the entry's status. */
-	ady_err (*enter)(ady_enclave *e, uint32_t slot);
+	/* Runs the ECALL whose header is *h (op ECALL, index, in_len,
+	 * out_cap; its input already in slot `slot`'s data area), serving the
+	 * enclave's exits with ady_host_serve_exit(); returns the entry's
+	 * status and, when ADY_OK, the reply's header in *h (not yet checked
+	 * against the request: the caller does). */
+	ady_err (*enter)(ady_enclave *e, uint32_t slot, ady_ms_hdr *h);
 	void (*destroy)(ady_enclave *e);
 } ady_backend_ops;
 

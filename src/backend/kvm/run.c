@@ -224,10 +224,11 @@ void *ady_kvm_serve(void *arg)
 
 		if (ady_chan_wait(c, ADY_TURN_HOST, ADY_CHAN_SPIN_IDLE, NULL, NULL) != ADY_OK)
 			_exit(0);
-		if (__atomic_load_n(&c->kind, __ATOMIC_ACQUIRE) != ADY_KIND_ECALL)
+		if (__atomic_load_n(&c->kind, __ATOMIC_ACQUIRE) != ADY_KIND_ECALL ||
+		    ady_chan_take_request(c, slot_of(slot), g.plan.msbuf_size) != ADY_OK)
 			rc = ADY_ERR_PROTOCOL;
 		else
-			rc = run_ecall(slot);
+			rc = ady_chan_put_reply(c, slot_of(slot), g.plan.msbuf_size, run_ecall(slot));
 		__atomic_store_n(&c->rc, rc, __ATOMIC_RELAXED);
 		__atomic_store_n(&c->kind, ADY_KIND_DONE, __ATOMIC_RELAXED);
 		ady_chan_post(c, ADY_TURN_APP);

@@ -247,11 +247,12 @@ free_p:
 	return err;
 }
 
-static ady_err proc_enter(ady_enclave *e, uint32_t slot)
+static ady_err proc_enter(ady_enclave *e, uint32_t slot, ady_ms_hdr *h)
 {
 	proc *p = e->be;
 	ady_chan_ctl *c = (ady_chan_ctl *)p->chan + slot;
 
+	ady_chan_put_request(c, h);
 	__atomic_store_n(&c->kind, ADY_KIND_ECALL, __ATOMIC_RELAXED);
 	ady_chan_post(c, ADY_TURN_HOST);
 	for (;;) {
@@ -261,8 +262,13 @@ static ady_err proc_enter(ady_enclave *e, uint32_t slot)
 		if (err)
 			return err;
 		kind = __atomic_load_n(&c->kind, __ATOMIC_ACQUIRE);
-		if (kind == ADY_KIND_DONE)
-			return (ady_err)(uint32_t)__atomic_load_n(&c->rc, __ATOMIC_RELAXED);
+		if (kind == ADY_KIND_DONE) {
+			ady_err rc = (ady_err)(uint32_t)__atomic_load_n(&c->rc, __ATOMIC_RELAXED);
+
+			if (rc == ADY_OK)
+				ady_chan_take_reply(c, h);
+			return rc;
+		}
 		if (kind != ADY_KIND_EXIT)
 			return ADY_ERR_PROTOCOL;
 		uint64_t rc = ady_host_serve_exit(e, slot, __atomic_load_n(&c->op, __ATOMIC_RELAXED));

@@ -128,11 +128,13 @@ static void *serve(void *arg)
 
 		if (ady_chan_wait(c, ADY_TURN_HOST, ADY_CHAN_SPIN_IDLE, NULL, NULL) != ADY_OK)
 			_exit(0);
-		if (__atomic_load_n(&c->kind, __ATOMIC_ACQUIRE) != ADY_KIND_ECALL) {
+		if (__atomic_load_n(&c->kind, __ATOMIC_ACQUIRE) != ADY_KIND_ECALL ||
+		    ady_chan_take_request(c, slot_of(slot), h.msbuf_size) != ADY_OK) {
 			rc = ADY_ERR_PROTOCOL;
 		} else {
 			rc = entry((uint64_t)(uintptr_t)tcs, ADY_ENTER_ECALL, (uint64_t)(uintptr_t)slot_of(slot),
 				   (uint64_t)(uintptr_t)host_exit);
+			rc = ady_chan_put_reply(c, slot_of(slot), h.msbuf_size, rc);
 		}
 		__atomic_store_n(&c->rc, rc, __ATOMIC_RELAXED);
 		__atomic_store_n(&c->kind, ADY_KIND_DONE, __ATOMIC_RELAXED);

@@ -277,9 +277,10 @@ static uint64_t sim_exit(uint64_t op, uint64_t arg)
 	}
 }
 
-static ady_err sim_enter(ady_enclave *e, uint32_t slot)
+static ady_err sim_enter(ady_enclave *e, uint32_t slot, ady_ms_hdr *h)
 {
 	sim *s = e->be;
+	uint8_t *ms = e->msbuf + (uint64_t)slot * e->info.msbuf_size;
 	const ady_sgx_tcs *tcs = (const ady_sgx_tcs *)(s->base + s->tcs[slot]);
 	entry_fn entry;
 	uint64_t rc;
@@ -289,10 +290,11 @@ static ady_err sim_enter(ady_enclave *e, uint32_t slot)
 	entry = (entry_fn)(uintptr_t)(s->base + tcs->oentry);
 	cur.e = e;
 	cur.slot = slot;
-	rc = entry((uint64_t)(uintptr_t)tcs, ADY_ENTER_ECALL,
-		   (uint64_t)(uintptr_t)(e->msbuf + (uint64_t)slot * e->info.msbuf_size),
-		   (uint64_t)(uintptr_t)sim_exit);
+	ady_ms_encode(ms, h);
+	rc = entry((uint64_t)(uintptr_t)tcs, ADY_ENTER_ECALL, (uint64_t)(uintptr_t)ms, (uint64_t)(uintptr_t)sim_exit);
 	cur = saved;
+	if (rc == ADY_OK)
+		rc = ady_ms_decode(ms, e->info.msbuf_size, h);
 	return (ady_err)rc;
 }
 
