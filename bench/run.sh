@@ -31,5 +31,6 @@ if [ -z "${ADYTON_SOCKET:-}" ]; then
 	export ADYTON_DAEMON_LOG="$d/adytond.log"
 	export ADYTON_DAEMON="$build/bin/adytond"
 	export ADYTON_ENCLAVE_HOST="$build/bin/adyton-enclave-host"
+	export ADYTON_KVM_HOST="$build/bin/adyton-kvm-host"
 fi
 exec "$build/bench/ecall" "$@"
