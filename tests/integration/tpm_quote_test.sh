@@ -92,6 +92,14 @@ for n in ("tpm_quote", "tpm_qualifying_data", "tpm_pcr_digest", "tpm_ek_chain", 
     assert res.get(n) == "pass", (n, res)
 PY
 verify 0 "" "expected PCR values" "$tmp/p-pcr" "$nonce"
+# For bench/quote (`quote --verify`): keep a TPM quote and what verifies it.
+if [ -n "${ADY_KEEP_TPM_QUOTE:-}" ]; then
+	mkdir -p "$ADY_KEEP_TPM_QUOTE"
+	cp "$tmp/q" "$ca_a" "$tmp/enr.pem" "$ADY_KEEP_TPM_QUOTE/"
+	printf 'mrenclave = %s\ntpm_ca = %s\ntpm_ca = %s\npcr = 0:%s\npcr = 7:%s\n' "$mre" \
+		"$ADY_KEEP_TPM_QUOTE/ek-ca.pem" "$ADY_KEEP_TPM_QUOTE/enr.pem" "$zero" "$zero" >"$ADY_KEEP_TPM_QUOTE/policy"
+	echo "$nonce" >"$ADY_KEEP_TPM_QUOTE/nonce"
+fi
 verify 1 tpm_pcr_policy "PCR 7 differs from the policy" "$tmp/p-badpcr" "$nonce"
 verify 1 tpm_ek_chain "EK certificate from another CA" "$tmp/p-otherca" "$nonce"
 verify 1 tpm_ak_binding "AK not certified by the configured enrollment CA" "$tmp/p-otherenr" "$nonce"
