@@ -1,14 +1,19 @@
-# Shared by the tpm_* tests: private swtpm instances, each with its own
-# local CA (swtpm_localca) that issues its EK certificates, and private
-# adytond daemons on the process backend.  Source after setting $tmp.
-#   need_swtpm             exit 77 with the reason if swtpm is missing
+# Shared by the tpm_* tests (sourced first, under bash with set -u): a
+# private temp dir $tmp, private swtpm instances, each with its own local
+# CA (swtpm_localca) that issues its EK certificates, and private adytond
+# daemons on the process backend.  Sourcing it checks the environment
+# ctest gives, skips (exit 77) without swtpm, and arms the cleanup.
 #   make_tpm NAME          TPM state $tmp/NAME/state, CA in $tmp/NAME/ca
 #   start_tpm NAME         swtpm on $tmp/NAME/sock (TCTI "swtpm:path=...")
 #   stop_tpm NAME
 #   start_daemon NAME TPM [ARGS...]  adytond with --tpm (and ARGS), socket
 #                          $tmp/NAME.sock, state $tmp/NAME-state
 #   stop_daemon NAME
-# Every process started is stopped by tpm_cleanup (call from the EXIT trap).
+#   fail MESSAGE           counts a failure and goes on
+#   finish [LOG]           exit 1 (LOG shown) if anything failed, else PASS
+# Every process started is stopped on exit.
+: "${ADYTON_DAEMON:?run through ctest}"
+: "${ADYTON_ENCLAVE_HOST:?run through ctest}"
 
 need_swtpm() {
 	for p in swtpm swtpm_setup swtpm_localca openssl python3; do
@@ -81,3 +86,17 @@ tpm_cleanup() {
 	for n in "${!tpm_pid[@]}"; do stop_tpm "$n"; done
 	rm -rf "$tmp"
 }
+
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+finish() {
+	if [ "$failures" -ne 0 ]; then
+		[ -n "${1:-}" ] && { echo "--- ${1##*/}"; cat "$1"; }
+		echo "$failures failure(s)"; exit 1
+	fi
+	echo "PASS"
+}
+
+tmp=$(mktemp -d)
+trap tpm_cleanup EXIT
+need_swtpm

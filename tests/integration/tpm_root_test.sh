@@ -9,15 +9,8 @@
 # usage: tpm_root_test.sh SEAL_A_SIGNED
 set -u
 : "${ADYTON:?run through ctest}"
-: "${ADYTON_DAEMON:?run through ctest}"
-: "${ADYTON_ENCLAVE_HOST:?run through ctest}"
 img=${1:?usage}
-tmp=$(mktemp -d)
 . "$(dirname "$0")/tpm_lib.sh"
-trap tpm_cleanup EXIT
-need_swtpm
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 make_tpm A
 make_tpm B
@@ -75,8 +68,4 @@ if "$ADYTON_DAEMON" --print-platform-key --state-dir "$tmp/p-state" 2>"$tmp/err"
 fi
 grep -q "root.tpm" "$tmp/err" || fail "no clear error without --tpm: $(cat "$tmp/err")"
 
-if [ "$failures" -ne 0 ]; then
-	echo "--- adytond log"; cat "$tmp/p.log"
-	echo "$failures failure(s)"; exit 1
-fi
-echo "PASS"
+finish "$tmp/p.log"
