@@ -272,17 +272,6 @@ bad:
 	return 2;
 }
 
-static int hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int cmd_unlock(int argc, char **argv)
 {
 	static const struct option opts[] = {{"raw-key", no_argument, NULL, 'r'},
@@ -317,13 +306,9 @@ static int cmd_unlock(int argc, char **argv)
 			fprintf(stderr, "adyton-keyguard: the key is 128 hex digits\n");
 			return 1;
 		}
-		for (size_t i = 0; i < KG_XTS_KEY_SIZE_BYTES; i++) {
-			int hi = hexval(sec->key[2 * i]), lo = hexval(sec->key[2 * i + 1]);
-			if (hi < 0 || lo < 0) {
-				fprintf(stderr, "adyton-keyguard: the key is 128 hex digits\n");
-				return 1;
-			}
-			sec->pw[i] = (uint8_t)(hi << 4 | lo);
+		if (!ady_hex_decode((const char *)sec->key, (size_t)n, sec->pw, KG_XTS_KEY_SIZE_BYTES)) {
+			fprintf(stderr, "adyton-keyguard: the key is 128 hex digits\n");
+			return 1;
 		}
 		secret_len = KG_XTS_KEY_SIZE_BYTES;
 	} else {

@@ -62,6 +62,14 @@ static inline void ady_put_u64le(uint8_t *p, uint64_t v)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
 
+/* Hex, lower case on output, either case on input (identities, keys,
+ * nonces on command lines and in policies).  ady_hex_encode writes 2n
+ * digits and a NUL to out (2n + 1 bytes).  ady_hex_decode decodes exactly
+ * 2n digits at s (len must be 2n) into out: 1 on success, 0 on a wrong
+ * length or a non-hex byte (out may then be partly written). */
+void ady_hex_encode(const uint8_t *p, size_t n, char *out);
+int ady_hex_decode(const char *s, size_t len, uint8_t *out, size_t n);
+
 /* Constant-time equality of two n-byte secrets: 1 if equal, else 0. */
 int ady_memeq_ct(const void *a, const void *b, size_t n);
 

@@ -153,6 +153,44 @@ ady_err ady_cur_zeros(ady_cur *c, size_t n)
 }
 
 /* see adyton/cursor.h */
+void ady_hex_encode(const uint8_t *p, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static int hexval(unsigned char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* see adyton/cursor.h */
+int ady_hex_decode(const char *s, size_t len, uint8_t *out, size_t n)
+{
+	if (n > SIZE_MAX / 2 || len != 2 * n)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		int hi = hexval((unsigned char)s[2 * i]), lo = hexval((unsigned char)s[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return 0;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 1;
+}
+
+/* see adyton/cursor.h */
 int ady_memeq_ct(const void *a, const void *b, size_t n)
 {
 	const volatile uint8_t *x = a;

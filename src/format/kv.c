@@ -148,28 +148,8 @@ bool ady_kv_number(ady_kv_span v, bool size, uint64_t max, uint64_t *out)
 	return true;
 }
 
-static int hexval(uint8_t ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* see internal.h */
 bool ady_kv_hex(ady_kv_span v, uint8_t *out, size_t n)
 {
-	if (v.n / 2 != n || v.n % 2 != 0)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		int hi = hexval(v.s[2 * i]), lo = hexval(v.s[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return false;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return true;
+	return ady_hex_decode((const char *)v.s, v.n, out, n) == 1;
 }

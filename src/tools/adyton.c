@@ -85,17 +85,6 @@ static int bad_option(const struct command *c, int ch, char **argv)
 	return usage_error(c, "unknown option %s", arg);
 }
 
-static void hex(const uint8_t *p, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 static ady_err write_all(int fd, const void *data, size_t len, off_t off)
 {
 	const uint8_t *p = data;
@@ -519,7 +508,7 @@ static void json_hex(const char *key, const uint8_t *p, bool present)
 		printf("  \"%s\": null,\n", key);
 		return;
 	}
-	hex(p, 32, h);
+	ady_hex_encode(p, 32, h);
 	printf("  \"%s\": \"%s\",\n", key, h);
 }
 
@@ -571,13 +560,13 @@ static void print_text(const char *path, const struct inspection *in, bool pages
 	char h[65];
 
 	printf("image:        %s\n", path);
-	hex(in->mrenclave, 32, h);
+	ady_hex_encode(in->mrenclave, 32, h);
 	printf("mrenclave:    %s\n", h);
 	if (in->is_signed) {
-		hex(in->ss.enclavehash, 32, h);
+		ady_hex_encode(in->ss.enclavehash, 32, h);
 		printf("enclavehash:  %s (%s)\n", h,
 		       in->hash_ok ? "matches MRENCLAVE" : "DIFFERS from MRENCLAVE");
-		hex(in->mrsigner, 32, h);
+		ady_hex_encode(in->mrsigner, 32, h);
 		printf("mrsigner:     %s\n", h);
 		if (in->sig_err)
 			printf("signature:    INVALID (%s)\n", ady_strerror(in->sig_err));
@@ -779,9 +768,9 @@ static int cmd_verify(int argc, char **argv)
 	err = ady_image_open(path, &img);
 	if (err)
 		return fail("verify", path, err);
-	hex(img->mrenclave, 32, h);
+	ady_hex_encode(img->mrenclave, 32, h);
 	printf("%s: OK\nmrenclave: %s\n", path, h);
-	hex(img->mrsigner, 32, h);
+	ady_hex_encode(img->mrsigner, 32, h);
 	printf("mrsigner:  %s\n", h);
 	ady_image_free(img);
 	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;

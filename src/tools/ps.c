@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "adyton/cursor.h"
 #include "adyton/error.h"
 #include "adyton/host.h"
 #include "adyton/proto.h"
@@ -56,17 +57,6 @@ static int fail(ady_err err)
 	else
 		fprintf(stderr, "adyton: ps: %s\n", ady_strerror(err));
 	return EXIT_FAIL;
-}
-
-static void hex(const uint8_t *p, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 15];
-	}
-	out[2 * n] = '\0';
 }
 
 /* 1023 B, 4.0 KiB, 1.5 MiB, ... */
@@ -115,7 +105,7 @@ static void print_row(const ady_listing_entry *x, uint64_t now)
 {
 	char mr[65], mem[32], up[32];
 
-	hex(x->mrenclave, 32, mr);
+	ady_hex_encode(x->mrenclave, 32, mr);
 	mr[16] = '\0';
 	human_bytes(x->memory, mem, sizeof(mem));
 	human_duration(uptime(x->started, now), up, sizeof(up));
@@ -128,7 +118,7 @@ static void print_json_entry(const ady_listing_entry *x, uint64_t now, bool firs
 {
 	char mr[65];
 
-	hex(x->mrenclave, 32, mr);
+	ady_hex_encode(x->mrenclave, 32, mr);
 	/* backend names and flag names are fixed ASCII: nothing to escape */
 	printf("%s\n  {\"id\": %" PRIu64 ", \"owner_uid\": %" PRIu32 ", \"host_pid\": %" PRIu32
 	       ", \"backend\": \"%s\", \"mrenclave\": \"%s\", \"memory\": %" PRIu64 ", \"started\": %" PRIu64

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adyton/cursor.h"
 #include "adyton/image.h"
 #include "adyton/quote.h"
 #include "adyton/verify.h"
@@ -18,28 +19,9 @@ const char ady_cmd_verify_quote_usage[] = "verify-quote QUOTE --policy FILE [--n
 
 int ady_cmd_verify_quote(int argc, char **argv);
 
-static int hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 static int parse_nonce(const char *s, uint8_t out[static 32])
 {
-	if (strlen(s) != 64)
-		return -1;
-	for (int i = 0; i < 32; i++) {
-		int hi = hexval((unsigned char)s[2 * i]), lo = hexval((unsigned char)s[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
+	return ady_hex_decode(s, strlen(s), out, 32) ? 0 : -1;
 }
 
 /* A JSON string: the details are ours, but paths from the policy are not. */

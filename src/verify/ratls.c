@@ -199,17 +199,6 @@ static ady_err refuse(ady_ratls_report *r, const char *check, const char *fmt, .
 	return ADY_ERR_PERMISSION;
 }
 
-static void hex(const uint8_t *p, size_t n, char *out)
-{
-	static const char d[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = d[p[i] >> 4];
-		out[2 * i + 1] = d[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 /* see adyton/ratls.h */
 ady_err ady_ratls_verify_cert(X509 *x, const ady_vpolicy *pol, ady_ratls_report *r)
 {
@@ -294,7 +283,7 @@ ady_err ady_ratls_verify_cert(X509 *x, const ady_vpolicy *pol, ady_ratls_report 
 		goto out;
 	}
 	if (memcmp(h, r->quote.quote.body.reportdata, 32) != 0) {
-		hex(h, 32, x1);
+		ady_hex_encode(h, 32, x1);
 		err = refuse(r, "binding",
 			     "SHA-256 of the certificate's SubjectPublicKeyInfo (%.16s...) is not the quote's "
 			     "report_data: the key is not the attested enclave's",
@@ -309,7 +298,7 @@ ady_err ady_ratls_verify_cert(X509 *x, const ady_vpolicy *pol, ady_ratls_report 
 		err = refuse(r, "binding", "the pubkey-hash claim differs from the certificate's key");
 		goto out;
 	}
-	hex(r->quote.quote.body.mrenclave, 32, x1);
+	ady_hex_encode(r->quote.quote.body.mrenclave, 32, x1);
 	snprintf(r->reason, sizeof(r->reason), "accepted: key bound to enclave MRENCLAVE %.16s... ISVPRODID %u ISVSVN %u",
 		 x1, (unsigned)r->quote.quote.body.isvprodid, (unsigned)r->quote.quote.body.isvsvn);
 	r->accepted = true;

@@ -90,17 +90,6 @@ static void sha256(const void *p, size_t n, uint8_t out[static 32])
 		memset(out, 0, 32); /* compares unequal to any real digest of our inputs */
 }
 
-static void hex(const uint8_t *p, size_t n, char *out)
-{
-	static const char d[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = d[p[i] >> 4];
-		out[2 * i + 1] = d[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 /* The EK chain or the AK certificate: cert (DER) chains to one of the
  * policy's tpm_ca files.  Returns 1 if it does; why gets the reason. */
 static int chains(const ady_vpolicy *pol, const uint8_t *der, size_t len, X509 **leaf, char *why, size_t whylen)
@@ -288,7 +277,7 @@ ady_err ady_verify_quote(const uint8_t *quote, size_t len, const ady_vpolicy *po
 	check(r, "signature", ADY_CHECK_PASS, "ECDSA P-256 over header+body");
 
 	next = 2;
-	hex(q->attest_pub, 64, x);
+	ady_hex_encode(q->attest_pub, 64, x);
 	switch (q->cert_type) {
 	case ADY_QUOTE_CERT_ENROLLED:
 		ok = 0;
@@ -351,7 +340,7 @@ ady_err ady_verify_quote(const uint8_t *quote, size_t len, const ady_vpolicy *po
 				}
 			}
 		}
-		hex(b->mrenclave, 32, x);
+		ady_hex_encode(b->mrenclave, 32, x);
 		check(r, "identity", found ? ADY_CHECK_PASS : ADY_CHECK_FAIL,
 		      "%s (MRENCLAVE %.16s..., ISVPRODID %u, ISVSVN %u, minimum %u)", why, x, (unsigned)b->isvprodid,
 		      (unsigned)b->isvsvn, (unsigned)best_min);

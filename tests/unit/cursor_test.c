@@ -200,6 +200,37 @@ static void test_put(void **state)
 	assert_true(q == 0x0102030405060708ull);
 }
 
+/* Hex both ways: round trip of every byte value, either case in, and
+ * every malformed input refused (odd or wrong length, non-hex bytes at
+ * either digit, NUL inside). */
+static void test_hex(void **state)
+{
+	uint8_t all[256], back[256], out[2];
+	char text[513];
+
+	(void)state;
+	for (int i = 0; i < 256; i++)
+		all[i] = (uint8_t)i;
+	ady_hex_encode(all, sizeof(all), text);
+	assert_int_equal(strlen(text), 512);
+	assert_memory_equal(text, "000102", 6);
+	assert_memory_equal(text + 506, "fdfeff", 6);
+	assert_int_equal(ady_hex_decode(text, 512, back, sizeof(back)), 1);
+	assert_memory_equal(back, all, sizeof(all));
+	assert_int_equal(ady_hex_decode("aBcD", 4, out, 2), 1);
+	assert_int_equal(out[0], 0xab);
+	assert_int_equal(out[1], 0xcd);
+	assert_int_equal(ady_hex_decode("abc", 3, out, 2), 0);
+	assert_int_equal(ady_hex_decode("abcdef", 6, out, 2), 0);
+	assert_int_equal(ady_hex_decode("abcg", 4, out, 2), 0);
+	assert_int_equal(ady_hex_decode("gbcd", 4, out, 2), 0);
+	assert_int_equal(ady_hex_decode("ab\0d", 4, out, 2), 0);
+	assert_int_equal(ady_hex_decode(" abc", 4, out, 2), 0);
+	assert_int_equal(ady_hex_decode("", 0, out, 0), 1);
+	ady_hex_encode(all, 0, text);
+	assert_string_equal(text, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -214,6 +245,7 @@ int main(void)
 		cmocka_unit_test(test_null_and_empty),
 		cmocka_unit_test(test_memeq_wipe),
 		cmocka_unit_test(test_put),
+		cmocka_unit_test(test_hex),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
