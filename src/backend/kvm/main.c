@@ -37,6 +37,7 @@
 #include "adyton/sgx.h"
 #include "backend/channel.h"
 #include "backend/kvm/host.h"
+#include "backend/sandbox.h"
 #include "backend/wire.h"
 
 #define FD_IMAGE 3
@@ -50,27 +51,6 @@ static void die(const char *what, ady_err err)
 {
 	fprintf(stderr, "adyton-kvm-host[%d]: %s: %s\n", getpid(), what, ady_strerror(err));
 	_exit(1);
-}
-
-static uint8_t *read_image(size_t *len)
-{
-	struct stat st;
-	uint8_t *buf;
-	size_t got = 0;
-
-	if (fstat(FD_IMAGE, &st) || !S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > ADY_IMAGE_MAX_FILE)
-		die("image", ADY_ERR_IO);
-	buf = malloc((size_t)st.st_size);
-	if (!buf)
-		die("image", ADY_ERR_NOMEM);
-	while (got < (size_t)st.st_size) {
-		ssize_t n = pread(FD_IMAGE, buf + got, (size_t)st.st_size - got, (off_t)got);
-		if (n <= 0)
-			die("read image", ADY_ERR_IO);
-		got += (size_t)n;
-	}
-	*len = got;
-	return buf;
 }
 
 /* The enclave's guest memory: the whole power-of-two range reserved (the
@@ -120,47 +100,23 @@ static void take_layout(const ady_layout *l, uint64_t fs_base[static ADY_MAX_THR
 	}
 }
 
-/* SCMP_A*() leave datum_b to the compiler, which clang warns about. */
-static struct scmp_arg_cmp arg_eq(unsigned arg, uint64_t v)
-{
-	struct scmp_arg_cmp c = {.arg = arg, .op = SCMP_CMP_EQ, .datum_a = v, .datum_b = 0};
-	return c;
-}
-
-static struct scmp_arg_cmp arg_eq32(unsigned arg, uint64_t v)
-{
-	struct scmp_arg_cmp c = {.arg = arg, .op = SCMP_CMP_MASKED_EQ, .datum_a = 0xffffffffu, .datum_b = v};
-	return c;
-}
-
+/* What the run loop needs, and nothing else: the common allowlist
+ * (backend/sandbox.h) and its own vCPUs' run and register ioctls. */
 static void install_seccomp(void)
 {
 	static const unsigned long vcpu_ioctls[] = {KVM_RUN, KVM_GET_REGS, KVM_SET_REGS};
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	scmp_filter_ctx ctx = ady_sandbox_filter(ADY_KVM_FD_DAEMON);
 	int rc = 0;
 
 	if (!ctx)
 		die("seccomp", ADY_ERR_NOMEM);
-	/* What the run loop needs, and nothing else: its own vCPUs' run and
-	 * register ioctls, doorbells, the daemon socket, stderr, leaving. */
 	for (uint32_t i = 0; i < g.plan.threads; i++)
 		for (size_t k = 0; k < sizeof(vcpu_ioctls) / sizeof(vcpu_ioctls[0]); k++)
 			rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
-					       arg_eq(0, (uint64_t)g.vm.vcpu_fd[i]), arg_eq32(1, vcpu_ioctls[k]));
-	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(futex), 0);
-	/* the doorbell spin reads the clock (vDSO, or a syscall on some clock sources) */
-	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clock_gettime), 0);
-	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendmsg), 1, arg_eq(0, ADY_KVM_FD_DAEMON));
-	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(recvmsg), 1, arg_eq(0, ADY_KVM_FD_DAEMON));
-	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1, arg_eq(0, 2));
-	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(exit), 0);
-	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(exit_group), 0);
-	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(rt_sigreturn), 0);
-	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(rt_sigprocmask), 0);
-	rc |= seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
-	if (rc || seccomp_load(ctx))
+					       ady_sandbox_eq(0, (uint64_t)g.vm.vcpu_fd[i]),
+					       ady_sandbox_eq32(1, vcpu_ioctls[k]));
+	if (ady_sandbox_load(ctx, rc))
 		die("seccomp", ADY_ERR_PERMISSION);
-	seccomp_release(ctx);
 }
 
 static pthread_barrier_t started;
@@ -197,7 +153,9 @@ int main(int argc, char **argv)
 	if (getppid() == 1)
 		_exit(1);
 
-	file = read_image(&len);
+	err = ady_sandbox_read_image(FD_IMAGE, &file, &len);
+	if (err)
+		die("image", err);
 	err = ady_image_new(file, len, &img);
 	free(file);
 	if (err)

@@ -37,6 +37,7 @@
 #include "backend/channel.h"
 #include "backend/map.h"
 #include "backend/platform.h"
+#include "backend/sandbox.h"
 #include "backend/wire.h"
 
 #define FD_IMAGE 3
@@ -191,59 +192,15 @@ static void map_enclave(const ady_image *img)
 			strerror(errno));
 }
 
-static uint8_t *read_image(size_t *len)
-{
-	struct stat st;
-	uint8_t *buf;
-	size_t got = 0;
-
-	if (fstat(FD_IMAGE, &st) || !S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > ADY_IMAGE_MAX_FILE)
-		die("image", ADY_ERR_IO);
-	buf = malloc((size_t)st.st_size);
-	if (!buf)
-		die("image", ADY_ERR_NOMEM);
-	while (got < (size_t)st.st_size) {
-		ssize_t n = pread(FD_IMAGE, buf + got, (size_t)st.st_size - got, (off_t)got);
-		if (n <= 0)
-			die("read image", ADY_ERR_IO);
-		got += (size_t)n;
-	}
-	*len = got;
-	return buf;
-}
-
-/* SCMP_A0() leaves datum_b to the compiler, which clang warns about. */
-static struct scmp_arg_cmp arg0_eq(uint64_t v)
-{
-	struct scmp_arg_cmp c = {.arg = 0, .op = SCMP_CMP_EQ, .datum_a = v, .datum_b = 0};
-	return c;
-}
-
+/* Everything a served call needs, and nothing else (backend/sandbox.h). */
 static void install_seccomp(void)
 {
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
-	int rc = 0;
+	scmp_filter_ctx ctx = ady_sandbox_filter(FD_DAEMON);
 
 	if (!ctx)
 		die("seccomp", ADY_ERR_NOMEM);
-	/* Everything a served call needs, and nothing else: doorbells, the
-	 * daemon socket, stderr, and leaving. */
-	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(futex), 0);
-	/* the doorbell spin reads the clock: vDSO, but a syscall on clock
-	 * sources the vDSO cannot read */
-	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clock_gettime), 0);
-	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendmsg), 1, arg0_eq(FD_DAEMON));
-	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(recvmsg), 1, arg0_eq(FD_DAEMON));
-	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1, arg0_eq(2));
-	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(exit), 0);
-	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(exit_group), 0);
-	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(rt_sigreturn), 0);
-	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(rt_sigprocmask), 0);
-	/* every thread, not just this one */
-	rc |= seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
-	if (rc || seccomp_load(ctx))
+	if (ady_sandbox_load(ctx, 0))
 		die("seccomp", ADY_ERR_PERMISSION);
-	seccomp_release(ctx);
 }
 
 int main(int argc, char **argv)
@@ -269,7 +226,9 @@ int main(int argc, char **argv)
 	if (getppid() == 1)
 		_exit(1);
 
-	file = read_image(&len);
+	err = ady_sandbox_read_image(FD_IMAGE, &file, &len);
+	if (err)
+		die("image", err);
 	err = ady_image_new(file, len, &img);
 	free(file);
 	if (err)

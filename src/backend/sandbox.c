@@ -1,0 +1,85 @@
+/* The enclave hosts' common setup; see sandbox.h. */
+#include "backend/sandbox.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "adyton/image.h"
+
+/* see sandbox.h */
+ady_err ady_sandbox_read_image(int fd, uint8_t **out, size_t *len)
+{
+	struct stat st;
+	uint8_t *buf;
+	size_t got = 0;
+
+	*out = NULL;
+	*len = 0;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > ADY_IMAGE_MAX_FILE)
+		return ADY_ERR_IO;
+	buf = malloc((size_t)st.st_size);
+	if (!buf)
+		return ADY_ERR_NOMEM;
+	while (got < (size_t)st.st_size) {
+		ssize_t n = pread(fd, buf + got, (size_t)st.st_size - got, (off_t)got);
+
+		if (n <= 0) {
+			free(buf);
+			return ADY_ERR_IO;
+		}
+		got += (size_t)n;
+	}
+	*out = buf;
+	*len = got;
+	return ADY_OK;
+}
+
+/* see sandbox.h */
+struct scmp_arg_cmp ady_sandbox_eq(unsigned arg, uint64_t v)
+{
+	struct scmp_arg_cmp c = {.arg = arg, .op = SCMP_CMP_EQ, .datum_a = v, .datum_b = 0};
+	return c;
+}
+
+/* see sandbox.h */
+struct scmp_arg_cmp ady_sandbox_eq32(unsigned arg, uint64_t v)
+{
+	struct scmp_arg_cmp c = {.arg = arg, .op = SCMP_CMP_MASKED_EQ, .datum_a = 0xffffffffu, .datum_b = v};
+	return c;
+}
+
+/* see sandbox.h */
+scmp_filter_ctx ady_sandbox_filter(int daemon_fd)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	int rc = 0;
+
+	if (!ctx)
+		return NULL;
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(futex), 0);
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clock_gettime), 0);
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendmsg), 1, ady_sandbox_eq(0, (uint64_t)daemon_fd));
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(recvmsg), 1, ady_sandbox_eq(0, (uint64_t)daemon_fd));
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1, ady_sandbox_eq(0, 2));
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(exit), 0);
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(exit_group), 0);
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(rt_sigreturn), 0);
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(rt_sigprocmask), 0);
+	if (rc) {
+		seccomp_release(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+/* see sandbox.h */
+ady_err ady_sandbox_load(scmp_filter_ctx ctx, int rules_rc)
+{
+	ady_err err = ADY_OK;
+
+	if (rules_rc || seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1) || seccomp_load(ctx))
+		err = ADY_ERR_PERMISSION;
+	seccomp_release(ctx);
+	return err;
+}
