@@ -1,39 +1,6 @@
 /* The enclave hosts' common setup; see sandbox.h. */
 #include "backend/sandbox.h"
 
-#include <stdlib.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include "adyton/image.h"
-
-/* see sandbox.h */
-ady_err ady_sandbox_read_image(int fd, uint8_t **out, size_t *len)
-{
-	struct stat st;
-	uint8_t *buf;
-	size_t got = 0;
-
-	*out = NULL;
-	*len = 0;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > ADY_IMAGE_MAX_FILE)
-		return ADY_ERR_IO;
-	buf = malloc((size_t)st.st_size);
-	if (!buf)
-		return ADY_ERR_NOMEM;
-	while (got < (size_t)st.st_size) {
-		ssize_t n = pread(fd, buf + got, (size_t)st.st_size - got, (off_t)got);
-
-		if (n <= 0) {
-			free(buf);
-			return ADY_ERR_IO;
-		}
-		got += (size_t)n;
-	}
-	*out = buf;
-	*len = got;
-	return ADY_OK;
-}
 
 /* see sandbox.h */
 struct scmp_arg_cmp ady_sandbox_eq(unsigned arg, uint64_t v)

@@ -1,8 +1,7 @@
 /*
  * src/backend/sandbox.h - what adyton-enclave-host (process) and
- * adyton-kvm-host (kvm) set up alike: reading the signed image from the
- * descriptor adytond passed, and the seccomp allowlist every served call
- * needs (doorbells, the daemon socket, stderr, leaving), to which a host
+ * adyton-kvm-host (kvm) set up alike: the seccomp allowlist every served
+ * call needs (doorbells, the daemon socket, stderr, leaving), to which a host
  * adds its own rules (kvm: its vCPUs' ioctls) before loading it.
  */
 #ifndef ADY_BACKEND_SANDBOX_H
@@ -13,10 +12,6 @@
 #include <stdint.h>
 
 #include "adyton/error.h"
-
-/* The whole image file on fd (a regular file of 1..ADY_IMAGE_MAX_FILE
- * bytes) into a malloc'd buffer. */
-ADY_MUST_CHECK ady_err ady_sandbox_read_image(int fd, uint8_t **out, size_t *len);
 
 /* Argument arg equal to v (64-bit compare), or its low 32 bits equal to v
  * (for int and unsigned int arguments).  Spelled out: SCMP_A*() leave

@@ -57,30 +57,6 @@ static int free_enclave_slot(ady_daemon *d)
 	return -1;
 }
 
-static ady_err read_fd(int fd, uint8_t **out, size_t *len)
-{
-	struct stat st;
-	uint8_t *buf;
-	size_t got = 0;
-
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > ADY_IMAGE_MAX_FILE)
-		return ADY_ERR_IO;
-	buf = malloc((size_t)st.st_size);
-	if (!buf)
-		return ADY_ERR_NOMEM;
-	while (got < (size_t)st.st_size) {
-		ssize_t n = pread(fd, buf + got, (size_t)st.st_size - got, (off_t)got);
-		if (n <= 0) {
-			free(buf);
-			return ADY_ERR_IO;
-		}
-		got += (size_t)n;
-	}
-	*out = buf;
-	*len = got;
-	return ADY_OK;
-}
-
 /* Per-user limits of the policy. */
 static ady_err check_limits(ady_daemon *d, uid_t uid, uint64_t memory)
 {
@@ -153,7 +129,7 @@ static ady_err launch(ady_daemon *d, int ci, const uint8_t *p, size_t len, int i
 		err = ADY_ERR_BACKEND;
 		goto refuse;
 	}
-	err = read_fd(image_fd, &file, &file_len);
+	err = ady_fd_read(image_fd, ADY_IMAGE_MAX_FILE, &file, &file_len);
 	if (!err)
 		err = ady_image_new(file, file_len, &img);
 	free(file);

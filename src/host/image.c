@@ -23,44 +23,31 @@
 #include "image_internal.h"
 
 /* see adyton/image.h */
-ady_err ady_file_read(const char *path, size_t max, uint8_t **out, size_t *out_len)
+ady_err ady_fd_read(int fd, size_t max, uint8_t **out, size_t *out_len)
 {
 	struct stat st;
 	uint8_t *buf = NULL;
 	size_t len = 0, cap;
-	ady_err err;
-	int fd;
 
 	if (out)
 		*out = NULL;
 	if (out_len)
 		*out_len = 0;
-	if (!path || !out || !out_len)
+	if (fd < 0 || !out || !out_len)
 		return ADY_ERR_INVALID_ARG;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (fstat(fd, &st) != 0)
 		return ADY_ERR_IO;
-	if (fstat(fd, &st) != 0) {
-		err = ADY_ERR_IO;
-		goto close_fd;
-	}
 	if (!S_ISREG(st.st_mode)) {
 		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
-		err = ADY_ERR_IO;
-		goto close_fd;
+		return ADY_ERR_IO;
 	}
-	if ((uint64_t)st.st_size > max) {
-		err = ADY_ERR_RANGE;
-		goto close_fd;
-	}
+	if ((uint64_t)st.st_size > max)
+		return ADY_ERR_RANGE;
 	/* One byte beyond st_size lets the loop notice a file that grew. */
 	cap = (size_t)st.st_size + 1;
 	buf = malloc(cap);
-	if (!buf) {
-		err = ADY_ERR_NOMEM;
-		goto close_fd;
-	}
+	if (!buf)
+		return ADY_ERR_NOMEM;
 	for (;;) {
 		ssize_t n;
 
@@ -68,48 +55,59 @@ ady_err ady_file_read(const char *path, size_t max, uint8_t **out, size_t *out_l
 			size_t ncap;
 			uint8_t *nbuf;
 
-			if (cap > max) {
-				err = ADY_ERR_RANGE;
-				goto free_buf;
-			}
+			if (cap > max)
+				goto too_large;
 			ncap = cap > max / 2 ? max + 1 : cap * 2;
 			nbuf = realloc(buf, ncap);
 			if (!nbuf) {
-				err = ADY_ERR_NOMEM;
-				goto free_buf;
+				free(buf);
+				return ADY_ERR_NOMEM;
 			}
 			buf = nbuf;
 			cap = ncap;
 		}
-		n = read(fd, buf + len, cap - len);
+		/* pread: the descriptor may be shared (passed between
+		 * processes), so its offset is neither used nor moved. */
+		n = pread(fd, buf + len, cap - len, (off_t)len);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			err = ADY_ERR_IO;
-			goto free_buf;
+			free(buf);
+			return ADY_ERR_IO;
 		}
 		if (n == 0)
 			break;
 		len += (size_t)n;
 	}
-	if (len > max) {
-		err = ADY_ERR_RANGE;
-		goto free_buf;
-	}
-	close(fd);
+	if (len > max)
+		goto too_large;
 	*out_len = len;
 	*out = buf;
 	return ADY_OK;
-
-free_buf:
+too_large:
 	free(buf);
-close_fd:
-	{
-		int saved = errno;
+	return ADY_ERR_RANGE;
+}
 
-		close(fd);
-		errno = saved;
-	}
+/* see adyton/image.h */
+ady_err ady_file_read(const char *path, size_t max, uint8_t **out, size_t *out_len)
+{
+	ady_err err;
+	int fd, saved;
+
+	if (out)
+		*out = NULL;
+	if (out_len)
+		*out_len = 0;
+	if (!path || !out || !out_len)
+		return ADY_ERR_INVALID_ARG;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ADY_ERR_IO;
+	err = ady_fd_read(fd, max, out, out_len);
+	saved = errno;
+	close(fd);
+	errno = saved;
 	return err;
 }
 

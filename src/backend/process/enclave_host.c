@@ -226,7 +226,7 @@ int main(int argc, char **argv)
 	if (getppid() == 1)
 		_exit(1);
 
-	err = ady_sandbox_read_image(FD_IMAGE, &file, &len);
+	err = ady_fd_read(FD_IMAGE, ADY_IMAGE_MAX_FILE, &file, &len);
 	if (err)
 		die("image", err);
 	err = ady_image_new(file, len, &img);
