@@ -8,7 +8,8 @@
  * (default VOLUME.unlock) for `adyton-keyguard unlock`: the tool gets the
  * enclave's ephemeral public key and sends back an envelope only the
  * enclave can open; the filter forwards it and never sees the password
- * or the volume key.  Until a volume is unlocked, connections are
+ * or the volume key.  Only the same user (or root) may connect (mode
+ * 0600 and SO_PEERCRED).  Until a volume is unlocked, NBD connections are
  * refused.  Each NBD request becomes one KG_E_CRYPT ECALL per msbuf-sized
  * chunk (1 MiB) in a marshalling slot the request holds (libadyton's
  * zero-copy slot API), several at once on the enclave's thread slots.
@@ -345,6 +346,17 @@ static int send_quote(int fd)
 	return kg_full_io(fd, q, 8 + n, 1);
 }
 
+/* Only the user nbdkit runs as (or root) may unlock: the socket is also
+ * 0600, but it is chmod-ed after bind() and a directory may be shared. */
+static bool peer_allowed(int fd)
+{
+	struct ucred cr;
+	socklen_t n = sizeof(cr);
+
+	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &n) == 0 && n == sizeof(cr) &&
+	       (cr.uid == geteuid() || cr.uid == 0);
+}
+
 /* The unlock socket: one client at a time, short timeouts, a length cap
  * before anything is read. */
 static void *unlock_thread(void *arg)
@@ -361,6 +373,10 @@ static void *unlock_thread(void *arg)
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
 			return NULL;
+		}
+		if (!peer_allowed(fd)) {
+			nbdkit_error("adyton: unlock socket: a connection from another user refused");
+			goto next;
 		}
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));

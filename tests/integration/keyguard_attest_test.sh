@@ -10,7 +10,9 @@
 #    enclave's quote (a man in the middle on the socket): refused
 #    (key_binding), and the relay receives no envelope;
 #  - the signer's provisioning revoked (SIGHUP): no quote, refused;
-#  - --policy with --no-verify: a usage error.
+#  - --policy with --no-verify: a usage error;
+#  - the unlock socket is 0600, and another user who could reach it gets
+#    nothing (SO_PEERCRED).
 set -eu
 . "$(dirname "$0")/keyguard_lib.sh"
 [ "${ADYTON_BACKEND:-}" = process ] || skip "needs the process backend (ADY_PROCESS_TEST_ENV)"
@@ -38,6 +40,22 @@ printf 'mrenclave = %s\nplatform_key = %s\n' "$mre" "$(python3 -c 'print("11"*64
 printf '%s\n' "$PW" | "$KG_TOOL" create --size 16M --iterations 1000 "$W/vol.img" >/dev/null
 serve srv --filter="$KG_FILTER" file "$W/vol.img" volume="$W/vol.img"
 wait_for "$W/vol.img.unlock"
+
+# Only the same user may talk to the unlock socket: it is 0600, and even
+# made world-writable a connection from nobody gets no hello (SO_PEERCRED).
+[ "$(stat -c %a "$W/vol.img.unlock")" = 600 ] || fail "unlock socket mode $(stat -c %a "$W/vol.img.unlock")"
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null && [ -x /usr/bin/python3 ]; then
+	chmod 666 "$W/vol.img.unlock"
+	chmod 755 "$W"
+	got=$(setpriv --reuid=nobody --regid=nogroup --clear-groups /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(sys.argv[1])
+print(len(s.recv(100)))' "$W/vol.img.unlock" 2>&1) || fail "nobody could not even connect: $got"
+	[ "$got" = 0 ] || fail "a connection from nobody got $got bytes of hello"
+	grep -q "a connection from another user refused" "$W/srv.log" || fail "no log of the refused user"
+	chmod 600 "$W/vol.img.unlock"
+	chmod 700 "$W"
+fi
 
 # refused WANT_CHECK POLICY: unlock must exit 4 naming the check.
 refused() {
