@@ -5,6 +5,9 @@
 # attestation key kept under it: the same key means the same root.
 #  - sealed to PCRs 7,16; later starts without --tpm-pcrs use root.tpm's;
 #  - a PCR outside the selection changes: still unseals;
+#  - the object in root.tpm, used directly with tpm2-tools (as root on the
+#    machine could): unseals under the PCR policy at the sealed values, never
+#    with password auth, and not once PCR 16 changed;
 #  - PCR 16 extended: refused, naming the PCRs; adytond does not start;
 #    PCR 16 reset to its old value: unseals again (the values are the key);
 #  - --tpm-pcrs other than the sealed ones: refused, saying both;
@@ -12,7 +15,7 @@
 #    damaged; --tpm-pcrs malformed or without --tpm: usage errors.
 set -u
 . "$(dirname "$0")/tpm_lib.sh"
-for p in tpm2_pcrextend tpm2_pcrreset; do
+for p in tpm2_pcrextend tpm2_pcrreset tpm2_createprimary tpm2_load tpm2_unseal tpm2_flushcontext; do
 	command -v "$p" >/dev/null || { echo "SKIP: $p is not installed (tpm2-tools, scripts/deps.sh)"; exit 77; }
 done
 
@@ -33,7 +36,42 @@ extend 8 || fail "tpm2_pcrextend 8"
 if key --tpm-pcrs 0 >/dev/null; then fail "--tpm-pcrs other than the sealed ones accepted"; fi
 grep -q "sealed to PCRs {7,16}, --tpm-pcrs asks for {0}" "$tmp/err" || fail "mismatch not explained: $(cat "$tmp/err")"
 
+# The sealed object itself, through tpm2-tools as root on this machine
+# would use it: root.tpm split into its TPM2B_PUBLIC and TPM2B_PRIVATE,
+# loaded under a storage primary made from the same SRK template.
+python3 - "$S/root.tpm" "$tmp/obj" <<'PY'
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+o = 12
+for name in ("pub", "priv"):
+    n = struct.unpack(">H", b[o:o + 2])[0]
+    open(sys.argv[2] + "." + name, "wb").write(b[o:o + 2 + n])
+    o += 2 + n
+assert o == len(b)
+PY
+T=$(tcti A)
+flush() { tpm2_flushcontext -T "$T" -t >/dev/null 2>&1; tpm2_flushcontext -T "$T" -s >/dev/null 2>&1; }
+# direct_unseal [PCR-POLICY]: 0 when the TPM hands out the 32-byte root.
+direct_unseal() {
+	local got
+	flush
+	tpm2_createprimary -T "$T" -C o -g sha256 -G ecc256:aes128cfb -c "$tmp/prim.ctx" \
+		-a 'fixedtpm|fixedparent|sensitivedataorigin|userwithauth|noda|restricted|decrypt' >/dev/null 2>&1 || return 2
+	flush
+	tpm2_load -T "$T" -C "$tmp/prim.ctx" -u "$tmp/obj.pub" -r "$tmp/obj.priv" -c "$tmp/obj.ctx" >/dev/null 2>&1 || return 2
+	flush
+	got=$(tpm2_unseal -T "$T" -c "$tmp/obj.ctx" ${1:+-p "$1"} 2>/dev/null | wc -c)
+	flush
+	[ "$got" -eq 32 ]
+}
+direct_unseal pcr:sha256:7,16
+[ $? -eq 0 ] || fail "the sealed root does not load and unseal with tpm2-tools at the sealed PCRs (the test's own setup)"
+direct_unseal
+[ $? -eq 1 ] || fail "the PCR-sealed root unsealed with password (empty) auth: the policy is not the only way in"
+
 extend 16 || fail "tpm2_pcrextend 16"
+direct_unseal pcr:sha256:7,16
+[ $? -eq 1 ] || fail "tpm2-tools unsealed the root with PCR 16 changed"
 if key >/dev/null; then fail "unsealed after PCR 16 changed"; fi
 grep -q "PCRs {7,16} differ" "$tmp/err" || fail "PCR change not explained: $(cat "$tmp/err")"
 printf 'signer = any\n' >"$tmp/dpolicy"
