@@ -7,9 +7,11 @@
  * key (keyguard.h) and is wiped right after.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +46,7 @@ static struct {
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: adyton-keyguard create [--size BYTES[K|M|G]] [--sector-size 512|4096]\n"
+		"usage: adyton-keyguard create [--size BYTES[K|M|G|T]] [--sector-size 512|4096]\n"
 		"                              [--iterations N] [--header PATH] [--enclave PATH] VOLUME\n"
 		"       adyton-keyguard unlock [--raw-key] [--policy FILE | --no-verify] SOCKET\n"
 		"The password (or, with --raw-key, 128 hex digits) is read from the terminal\n"
@@ -137,25 +139,68 @@ static const char *status_text(uint32_t st)
 	}
 }
 
+/*
+ * --size: decimal digits with an optional K, M, G or T (powers of 1024).
+ * Refuses (with a message naming the option) anything else, zero, and
+ * sizes that do not fit a file offset (off_t): no wrap-around.
+ */
 static int parse_size(const char *s, uint64_t *out)
+{
+	static const char units[] = "KMGT";
+	const char *u;
+	char *end;
+	unsigned long long v;
+	uint64_t r;
+	unsigned shift = 0;
+
+	errno = 0;
+	if (*s < '0' || *s > '9') /* strtoull takes "-1" and " 1" */
+		goto bad;
+	v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		goto too_large;
+	if (end == s)
+		goto bad;
+	if (*end && (u = strchr(units, toupper((unsigned char)*end))) != NULL) {
+		shift = 10u * (unsigned)(u - units + 1);
+		end++;
+	}
+	if (*end)
+		goto bad;
+	if (v == 0) {
+		fprintf(stderr, "adyton-keyguard: --size %s: the size must not be zero\n", s);
+		return -1;
+	}
+	if (v > (uint64_t)INT64_MAX >> shift)
+		goto too_large;
+	r = (uint64_t)v << shift;
+	*out = r;
+	return 0;
+too_large:
+	fprintf(stderr, "adyton-keyguard: --size %s: too large (at most %lld bytes)\n", s, (long long)INT64_MAX);
+	return -1;
+bad:
+	fprintf(stderr, "adyton-keyguard: --size %s: expected a number of bytes with an optional K, M, G or T\n", s);
+	return -1;
+}
+
+/* A decimal u32 option: digits only, no sign, no wrap-around. */
+static int parse_u32(const char *opt, const char *s, uint32_t *out)
 {
 	char *end;
 	unsigned long long v;
 
 	errno = 0;
+	if (*s < '0' || *s > '9')
+		goto bad;
 	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -1;
-	switch (*end) {
-	case 'K': case 'k': v <<= 10; end++; break;
-	case 'M': case 'm': v <<= 20; end++; break;
-	case 'G': case 'g': v <<= 30; end++; break;
-	default: break;
-	}
-	if (*end || v == 0)
-		return -1;
-	*out = v;
+	if (errno || *end || v > UINT32_MAX)
+		goto bad;
+	*out = (uint32_t)v;
 	return 0;
+bad:
+	fprintf(stderr, "adyton-keyguard: %s %s: expected a decimal number up to %u\n", opt, s, UINT32_MAX);
+	return -1;
 }
 
 static int cmd_create(int argc, char **argv)
@@ -183,10 +228,16 @@ static int cmd_create(int argc, char **argv)
 		switch (c) {
 		case 's':
 			if (parse_size(optarg, &size))
-				goto bad;
+				return 2;
 			break;
-		case 'b': sector = (uint32_t)strtoul(optarg, NULL, 10); break;
-		case 'i': iter = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'b':
+			if (parse_u32("--sector-size", optarg, &sector))
+				return 2;
+			break;
+		case 'i':
+			if (parse_u32("--iterations", optarg, &iter))
+				return 2;
+			break;
 		case 'H': header = optarg; break;
 		case 'e': enclave = optarg; break;
 		default: goto bad;
