@@ -16,6 +16,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -62,6 +63,7 @@ static struct {
 	int unlocked; /* atomic; the fields below are set before it */
 	uint32_t sector;
 	uint64_t data_offset;
+	uint64_t volume_size; /* native: the size the sealed header records */
 } g = {.lfd = -1, .rmw = PTHREAD_MUTEX_INITIALIZER};
 
 static void kg_unload(void)
@@ -80,16 +82,25 @@ static int set_string(char **dst, const char *value)
 	return *dst ? 0 : -1;
 }
 
+/* nbdkit changes to / when it forks into the background: every path is
+ * made absolute while the user's working directory still applies. */
+static int set_path(char **dst, const char *value)
+{
+	free(*dst);
+	*dst = nbdkit_absolute_path(value);
+	return *dst ? 0 : -1;
+}
+
 static int kg_config(nbdkit_next_config *next, nbdkit_backend *nxdata, const char *key, const char *value)
 {
 	if (strcmp(key, "volume") == 0)
-		return set_string(&g.volume, value);
+		return set_path(&g.volume, value);
 	if (strcmp(key, "header") == 0)
-		return set_string(&g.header, value);
+		return set_path(&g.header, value);
 	if (strcmp(key, "socket") == 0)
-		return set_string(&g.sock, value);
+		return set_path(&g.sock, value);
 	if (strcmp(key, "enclave") == 0)
-		return set_string(&g.enclave, value);
+		return set_path(&g.enclave, value);
 	if (strcmp(key, "type") == 0) {
 		if (strcmp(value, "auto") == 0)
 			g.type = TYPE_AUTO;
@@ -142,9 +153,23 @@ static int read_file(const char *path, uint8_t **out, size_t *len, size_t max)
 	return 0;
 }
 
+#define LUKS_MAGIC "LUKS\xba\xbe"
+
+/* Whether a phdr is a well-formed LUKS1 header apart from its magic. */
+static bool luks_but_magic(const uint8_t *phdr)
+{
+	uint8_t copy[ADY_LUKS1_PHDR_SIZE];
+	ady_luks1_hdr h;
+
+	memcpy(copy, phdr, sizeof(copy));
+	memcpy(copy, LUKS_MAGIC, 6);
+	return ady_luks1_decode(copy, sizeof(copy), &h) == ADY_OK;
+}
+
 static int kg_config_complete(nbdkit_next_config_complete *next, nbdkit_backend *nxdata)
 {
 	char buf[4096];
+	bool auto_native = false;
 
 	if (!g.volume) {
 		nbdkit_error("adyton: volume=PATH is required (the volume file the plugin serves)");
@@ -160,8 +185,8 @@ static int kg_config_complete(nbdkit_next_config_complete *next, nbdkit_backend 
 		if (set_string(&g.sock, buf))
 			return -1;
 	}
-	if (!g.enclave && set_string(&g.enclave, getenv("ADYTON_KEYGUARD_ENCLAVE") ? getenv("ADYTON_KEYGUARD_ENCLAVE")
-										     : KG_ENCLAVE_DEFAULT))
+	if (!g.enclave && set_path(&g.enclave, getenv("ADYTON_KEYGUARD_ENCLAVE") ? getenv("ADYTON_KEYGUARD_ENCLAVE")
+										   : KG_ENCLAVE_DEFAULT))
 		return -1;
 	if (g.type == TYPE_AUTO || g.type == KG_TYPE_LUKS1) {
 		int fd = open(g.volume, O_RDONLY | O_CLOEXEC);
@@ -172,20 +197,36 @@ static int kg_config_complete(nbdkit_next_config_complete *next, nbdkit_backend 
 			nbdkit_error("adyton: %s: %m", g.volume);
 			return -1;
 		}
-		if (n == (ssize_t)sizeof(g.phdr) && memcmp(g.phdr, "LUKS\xba\xbe", 6) == 0)
+		if (n == (ssize_t)sizeof(g.phdr) && memcmp(g.phdr, LUKS_MAGIC, 6) == 0)
 			g.type = KG_TYPE_LUKS1;
-		else if (g.type == KG_TYPE_LUKS1) {
-			nbdkit_error("adyton: %s is not a LUKS volume", g.volume);
+		else if (n == (ssize_t)sizeof(g.phdr) && luks_but_magic(g.phdr)) {
+			/* Not a native volume with a missing header: say what it is. */
+			nbdkit_error("adyton: %s: damaged LUKS header: the LUKS magic (bytes 0-5) is wrong but the "
+				     "rest is a LUKS1 header; restore the header (cryptsetup luksHeaderRestore)",
+				     g.volume);
+			return -1;
+		} else if (g.type == KG_TYPE_LUKS1) {
+			nbdkit_error("adyton: %s is not a LUKS volume (no LUKS magic)", g.volume);
 			return -1;
 		}
 	}
 	if (g.type == TYPE_AUTO)
-		g.type = KG_TYPE_NATIVE;
+		auto_native = true, g.type = KG_TYPE_NATIVE;
 	switch (g.type) {
 	case KG_TYPE_NATIVE:
 		if (read_file(g.header, &g.hdr, &g.hdr_len, KG_HDR_MAX)) {
-			nbdkit_error("adyton: %s: %m (the native volume's header; create volumes with "
-				     "adyton-keyguard create)", g.header);
+			if (auto_native && errno == ENOENT)
+				nbdkit_error("adyton: %s does not start with the LUKS magic and has no native header "
+					     "(%s: %m): if it is a LUKS volume, its header is damaged; a native volume "
+					     "needs the header adyton-keyguard create wrote (header=PATH)",
+					     g.volume, g.header);
+			else
+				nbdkit_error("adyton: %s: %m (the native volume's header; create volumes with "
+					     "adyton-keyguard create)", g.header);
+			return -1;
+		}
+		if (g.hdr_len < 32 || memcmp(g.hdr, KG_HDR_MAGIC, 8) != 0) {
+			nbdkit_error("adyton: %s is not a key guard volume header", g.header);
 			return -1;
 		}
 		break;
@@ -258,6 +299,7 @@ static ady_err unlock_with(const uint8_t *env, size_t env_len, uint32_t *status)
 			if (*status == KG_ST_OK && n == 16) {
 				g.sector = le32(out + 4);
 				g.data_offset = 0;
+				g.volume_size = (uint64_t)le32(out + 8) | (uint64_t)le32(out + 12) << 32;
 			}
 		}
 		break;
@@ -484,6 +526,22 @@ static void kg_cleanup(nbdkit_backend *backend)
 	}
 }
 
+/* While locked, nbdkit 1.32 answers a failed open with a bare
+ * NBD_REP_ERR_UNKNOWN ("No such file or directory"), no text: the export
+ * list (what `nbdinfo --list` and nbdinfo's own suggestion show) says
+ * why, and the server log does too. */
+static int kg_list_exports(nbdkit_next_list_exports *next, nbdkit_backend *nxdata, int readonly, int is_tls,
+			   struct nbdkit_exports *exports)
+{
+	char desc[4200];
+
+	if (__atomic_load_n(&g.unlocked, __ATOMIC_ACQUIRE))
+		return next(nxdata, readonly, exports);
+	(void)is_tls;
+	snprintf(desc, sizeof(desc), "locked: run adyton-keyguard unlock %s", g.sock);
+	return nbdkit_add_export(exports, desc, desc);
+}
+
 static void *kg_open(nbdkit_next_open *next, nbdkit_context *ctx, int readonly, const char *exportname,
 		     int is_tls)
 {
@@ -495,6 +553,67 @@ static void *kg_open(nbdkit_next_open *next, nbdkit_context *ctx, int readonly, 
 	if (next(ctx, readonly, exportname) == -1)
 		return NULL;
 	return NBDKIT_HANDLE_NOT_NEEDED;
+}
+
+/*
+ * volume= says which file's header unlocked the enclave; the plugin says
+ * which bytes are served.  They must be the same volume, or another file
+ * would be read and written under this volume's key.  Checked on every
+ * connection, before any request: a LUKS1 volume's header as the plugin
+ * serves it must be the one the key came from; a native volume's size
+ * must be the one its sealed header records (its header is a separate
+ * file, so that is all the plugin's bytes can be held to), and no
+ * native or plain volume starts with the LUKS magic.
+ */
+static int kg_prepare(nbdkit_next *next, void *handle, int readonly)
+{
+	uint8_t phdr[ADY_LUKS1_PHDR_SIZE];
+	int64_t size = next->get_size(next);
+	int err = 0;
+
+	(void)handle, (void)readonly;
+	if (size < 0)
+		return -1;
+	if ((uint64_t)size < sizeof(phdr)) {
+		if (g.type == KG_TYPE_LUKS1) {
+			nbdkit_error("adyton: the plugin serves %" PRId64 " bytes, less than %s's LUKS header: "
+				     "volume= must name the volume the plugin serves", size, g.volume);
+			return -1;
+		}
+		memset(phdr, 0, sizeof(phdr));
+	} else if (next->pread(next, phdr, sizeof(phdr), 0, 0, &err) == -1) {
+		nbdkit_error("adyton: reading the volume's first bytes through the plugin: %s", strerror(err));
+		return -1;
+	}
+	switch (g.type) {
+	case KG_TYPE_LUKS1:
+		if (memcmp(phdr, g.phdr, sizeof(phdr)) != 0) {
+			nbdkit_error("adyton: the plugin does not serve %s: its LUKS header differs from the one "
+				     "the volume was unlocked with; volume= must name the volume the plugin serves",
+				     g.volume);
+			return -1;
+		}
+		break;
+	case KG_TYPE_NATIVE:
+		if ((uint64_t)size != g.volume_size) {
+			nbdkit_error("adyton: the plugin serves %" PRId64 " bytes but the header %s is for a "
+				     "%" PRIu64 "-byte volume: volume= (and header=) must name the volume the "
+				     "plugin serves", size, g.header, g.volume_size);
+			return -1;
+		}
+		/* fall through */
+	case KG_TYPE_PLAIN:
+		if (memcmp(phdr, LUKS_MAGIC, 6) == 0) {
+			nbdkit_error("adyton: the plugin serves a LUKS volume, but %s was opened as a %s volume: "
+				     "volume= must name the volume the plugin serves", g.volume,
+				     g.type == KG_TYPE_NATIVE ? "native" : "plain");
+			return -1;
+		}
+		break;
+	default:
+		return -1;
+	}
+	return 0;
 }
 
 static int64_t kg_get_size(nbdkit_next *next, void *handle)
@@ -515,6 +634,18 @@ static int kg_can_extents(nbdkit_next *next, void *handle)
 {
 	(void)next, (void)handle;
 	return 0; /* the plugin's holes are not the plaintext's */
+}
+
+/* An NBD trim may discard the plugin's bytes (punch holes, or nothing at
+ * all): a trimmed range would read back as the decryption of zeros or of
+ * stale ciphertext, an unaligned trim would change the rest of its
+ * sectors, and holes would show which sectors are unused.  nbdkit's luks
+ * filter does not offer trim either; write zeros instead (NBD_CMD_WRITE_ZEROES
+ * is emulated below by writing encrypted zeros). */
+static int kg_can_trim(nbdkit_next *next, void *handle)
+{
+	(void)next, (void)handle;
+	return 0;
 }
 
 static int kg_can_zero(nbdkit_next *next, void *handle)
@@ -639,12 +770,6 @@ static int kg_pwrite(nbdkit_next *next, void *handle, const void *buf, uint32_t 
 	return r;
 }
 
-static int kg_trim(nbdkit_next *next, void *handle, uint32_t count, uint64_t offset, uint32_t flags, int *err)
-{
-	(void)handle;
-	return next->trim(next, count, g.data_offset + offset, flags, err);
-}
-
 static int kg_cache(nbdkit_next *next, void *handle, uint32_t count, uint64_t offset, uint32_t flags, int *err)
 {
 	(void)handle;
@@ -662,14 +787,16 @@ static struct nbdkit_filter filter = {
 	.thread_model = kg_thread_model,
 	.after_fork = kg_after_fork,
 	.cleanup = kg_cleanup,
+	.list_exports = kg_list_exports,
 	.open = kg_open,
+	.prepare = kg_prepare,
 	.get_size = kg_get_size,
+	.can_trim = kg_can_trim,
 	.can_extents = kg_can_extents,
 	.can_zero = kg_can_zero,
 	.can_fast_zero = kg_can_fast_zero,
 	.pread = kg_pread,
 	.pwrite = kg_pwrite,
-	.trim = kg_trim,
 	.cache = kg_cache,
 };
 
