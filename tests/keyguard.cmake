@@ -14,13 +14,14 @@ set(_kg_env ${ADY_PROCESS_TEST_ENV}
   "KG_ENCLAVE=${KG_ENCLAVE_SIGNED}"
   "KG_FILTER=${KG_FILTER}"
   "KG_XTS_DECRYPT=$<TARGET_FILE:keyguard_xts_decrypt>"
-  "ADYTON=$<TARGET_FILE:adyton>")
+  "ADYTON=$<TARGET_FILE:adyton>"
+  "ADY_BINARY_DIR=${PROJECT_BINARY_DIR}")
 if(ADYTON_SANITIZE)
   execute_process(COMMAND ${CMAKE_C_COMPILER} -print-file-name=libasan.so OUTPUT_VARIABLE _kg_asan
     OUTPUT_STRIP_TRAILING_WHITESPACE)
   list(APPEND _kg_env "KG_ASAN_PRELOAD=${_kg_asan}" "ASAN_OPTIONS=detect_leaks=0")
 endif()
-foreach(t e2e luks seal plain attest cli nbd volume)
+foreach(t e2e luks seal plain attest cli nbd volume install)
   ady_integration_test(keyguard_${t}_test ${CMAKE_CURRENT_SOURCE_DIR}/integration/keyguard_${t}_test.sh)
   set_tests_properties(keyguard_${t}_test PROPERTIES ENVIRONMENT "${_kg_env}" TIMEOUT 300 RUN_SERIAL TRUE)
 endforeach()

@@ -15,6 +15,7 @@
  * zero-copy slot API), several at once on the enclave's thread slots.
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <fcntl.h>
@@ -34,11 +35,12 @@
 
 #include "adyton/host.h"
 #include "adyton/luks1.h"
+#include "enclave_path.h"
 #include "keyguard.h"
 #include "sockio.h"
 
-#ifndef KG_ENCLAVE_DEFAULT
-#define KG_ENCLAVE_DEFAULT "keyguard-enclave.signed"
+#ifndef KG_ENCLAVE_REL
+#define KG_ENCLAVE_REL "../../adyton" /* from lib/nbdkit/filters to the installed enclave */
 #endif
 
 enum { TYPE_AUTO = 0 };
@@ -185,9 +187,18 @@ static int kg_config_complete(nbdkit_next_config_complete *next, nbdkit_backend 
 		if (set_string(&g.sock, buf))
 			return -1;
 	}
-	if (!g.enclave && set_path(&g.enclave, getenv("ADYTON_KEYGUARD_ENCLAVE") ? getenv("ADYTON_KEYGUARD_ENCLAVE")
-										   : KG_ENCLAVE_DEFAULT))
-		return -1;
+	if (!g.enclave) {
+		/* Next to this module (the build tree) or where it is installed. */
+		Dl_info dl;
+		char *self = dladdr((void *)kg_config_complete, &dl) && dl.dli_fname
+				     ? nbdkit_realpath(dl.dli_fname) : NULL;
+		int r = self ? kg_enclave_path(self, KG_ENCLAVE_REL, buf, sizeof(buf)) : -1;
+		free(self);
+		if (r || set_path(&g.enclave, buf)) {
+			nbdkit_error("adyton: cannot find the keyguard enclave: give enclave=PATH");
+			return -1;
+		}
+	}
 	if (g.type == TYPE_AUTO || g.type == KG_TYPE_LUKS1) {
 		int fd = open(g.volume, O_RDONLY | O_CLOEXEC);
 		ssize_t n = fd >= 0 ? pread(fd, g.phdr, sizeof(g.phdr), 0) : -1;

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,13 +27,14 @@
 
 #include "adyton/cursor.h"
 #include "adyton/host.h"
+#include "enclave_path.h"
 #include "envelope.h"
 #include "keyguard.h"
 #include "sockio.h"
 #include "unlock_attest.h"
 
-#ifndef KG_ENCLAVE_DEFAULT
-#define KG_ENCLAVE_DEFAULT "keyguard-enclave.signed"
+#ifndef KG_ENCLAVE_REL
+#define KG_ENCLAVE_REL "../lib/adyton" /* from bin/ to the installed enclave */
 #endif
 #define KG_XTS_KEY_SIZE_BYTES 64u /* plain volumes: key1 || key2 */
 
@@ -210,7 +212,8 @@ static int cmd_create(int argc, char **argv)
 		{"iterations", required_argument, NULL, 'i'}, {"header", required_argument, NULL, 'H'},
 		{"enclave", required_argument, NULL, 'e'}, {NULL, 0, NULL, 0},
 	};
-	const char *header = NULL, *enclave = getenv("ADYTON_KEYGUARD_ENCLAVE");
+	const char *header = NULL, *enclave = NULL;
+	char self[PATH_MAX], enclave_dflt[PATH_MAX];
 	uint64_t size = 256ull << 20;
 	uint32_t sector = 4096, iter = KG_DEFAULT_ITERATIONS;
 	char hdr_path[4096];
@@ -222,8 +225,6 @@ static int cmd_create(int argc, char **argv)
 	uint32_t st;
 	ady_err err;
 
-	if (!enclave)
-		enclave = KG_ENCLAVE_DEFAULT;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -249,6 +250,15 @@ static int cmd_create(int argc, char **argv)
 		fprintf(stderr, "adyton-keyguard: --sector-size is 512 or 4096, --size a multiple of it, "
 				"--iterations >= %u\n", KG_MIN_ITERATIONS);
 		return 2;
+	}
+	if (!enclave) {
+		ssize_t k = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		self[k < 0 ? 0 : k] = '\0';
+		if (kg_enclave_path(self, KG_ENCLAVE_REL, enclave_dflt, sizeof(enclave_dflt))) {
+			fprintf(stderr, "adyton-keyguard: path too long; give --enclave PATH\n");
+			return 2;
+		}
+		enclave = enclave_dflt;
 	}
 	if (!header) {
 		snprintf(hdr_path, sizeof(hdr_path), "%s.kgh", argv[optind]);
