@@ -24,6 +24,10 @@
 
 #include <adyton/host.h>
 
+#ifndef RATLS_ENCLAVE_REL
+#define RATLS_ENCLAVE_REL "../lib/adyton"
+#endif
+
 #include "ratls_demo_u.h"
 
 long ocall_recv(int fd, uint8_t *buf, size_t cap)
@@ -104,10 +108,14 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!path) {
-		char self[PATH_MAX];
+		/* Next to this program (the build tree), else installed. */
+		char self[PATH_MAX], *dir;
 		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 		self[n < 0 ? 0 : n] = '\0';
-		snprintf(image, sizeof(image), "%s/ratls-demo-enclave.signed", dirname(self));
+		dir = dirname(self);
+		snprintf(image, sizeof(image), "%s/ratls-demo-enclave.signed", dir);
+		if (access(image, R_OK) != 0)
+			snprintf(image, sizeof(image), "%s/%s/ratls-demo-enclave.signed", dir, RATLS_ENCLAVE_REL);
 		path = image;
 	}
 
@@ -117,6 +125,25 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	err = ecall_ratls_init(e, &ret);
+	if (!err && ret == ADY_ERR_PERMISSION) {
+		/* The quote needs a PROVISION key, which a daemon gives only to
+		 * the signers its policy names: the per-user daemon names none. */
+		ady_enclave_info info;
+		char signer[65];
+		ady_enclave_get_info(e, &info);
+		for (int i = 0; i < 32; i++)
+			snprintf(signer + 2 * i, 3, "%02x", info.mrsigner[i]);
+		fprintf(stderr,
+			"ratls-demo: the daemon's policy does not let this enclave get quotes (its signer is not\n"
+			"provisioned).  Start a daemon whose policy provisions it and point the demo at it:\n"
+			"  printf 'signer = any\\nprovision = %s\\n' > ratls.policy\n"
+			"  adytond --socket \"$XDG_RUNTIME_DIR/ratls.sock\" --state-dir ~/.local/state/adyton-ratls \\\n"
+			"          --policy ratls.policy &\n"
+			"  ADYTON_SOCKET=\"$XDG_RUNTIME_DIR/ratls.sock\" ratls-demo\n"
+			"(see apps/ratls-demo/README.md)\n",
+			signer);
+		goto out;
+	}
 	if (err || ret != 0) {
 		fprintf(stderr, "ratls-demo: no RA-TLS certificate: %s\n",
 			ady_strerror(err ? err : (ady_err)ret));

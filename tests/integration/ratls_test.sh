@@ -36,9 +36,22 @@ field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.ar
 mrsigner=$(field "$tmp/img.json" mrsigner)
 mrenclave=$(field "$tmp/img.json" mrenclave)
 
+# 0. the first run, on the default per-user daemon (started on demand by
+# libadyton, built-in policy: nobody provisioned): refused, and the
+# message gives the one step, with this enclave's MRSIGNER, that the
+# daemon below then follows (its policy file is made by the printed line).
+ADYTON_SOCKET=$tmp/emb.sock ADYTON_STATE_DIR=$tmp/emb-state ADYTON_DAEMON_LOG=$tmp/emb.log \
+	"$app" --backend process --port 0 "$image" >"$tmp/first.out" 2>"$tmp/first.err"
+rc=$?
+[ "$rc" -eq 1 ] || fail "first run on the per-user daemon: exit $rc"
+grep -q "does not let this enclave get quotes" "$tmp/first.err" || { fail "first run: no explanation"; cat "$tmp/first.err"; }
+step=$(sed -n "s/^  \(printf 'signer = any.*\) > ratls.policy\$/\1/p" "$tmp/first.err")
+[ -n "$step" ] || { fail "first run: no policy step"; cat "$tmp/first.err"; }
+(cd "$tmp" && eval "$step" >"$tmp/dpolicy")
+grep -qx "provision = $mrsigner" "$tmp/dpolicy" || fail "the printed step does not provision $mrsigner"
+
 export ADYTON_SOCKET=$tmp/d.sock
 unset ADYTON_STATE_DIR
-printf 'signer = any\nprovision = %s\n' "$mrsigner" >"$tmp/dpolicy"
 "$ADYTON_DAEMON" --socket "$tmp/d.sock" --state-dir "$tmp/state" --policy "$tmp/dpolicy" \
 	--host "$ADYTON_ENCLAVE_HOST" --verbose 2>>"$tmp/adytond.log" &
 dpid=$!
