@@ -10,15 +10,20 @@
  * enclave can open; the filter forwards it and never sees the password
  * or the volume key.  Only the same user (or root) may connect (mode
  * 0600 and SO_PEERCRED).  Until a volume is unlocked, NBD connections are
- * refused.  Each NBD request becomes one KG_E_CRYPT ECALL per msbuf-sized
- * chunk (1 MiB) in a marshalling slot the request holds (libadyton's
- * zero-copy slot API), several at once on the enclave's thread slots.
+ * refused, and every connection first checks that the plugin serves the
+ * volume volume= names (kg_prepare).  Each NBD read or write becomes one
+ * KG_E_CRYPT ECALL per msbuf-sized chunk (1 MiB) in a marshalling slot
+ * the request holds (libadyton's zero-copy slot API), several at once on
+ * the enclave's thread slots.  Write-zeroes is emulated by nbdkit through
+ * the filter's pwrite (encrypted zeros); trim is not offered
+ * (kg_can_trim), and block status shows the whole volume as data
+ * (kg_can_extents).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -221,8 +226,10 @@ static int kg_config_complete(nbdkit_next_config_complete *next, nbdkit_backend 
 			return -1;
 		}
 	}
-	if (g.type == TYPE_AUTO)
-		auto_native = true, g.type = KG_TYPE_NATIVE;
+	if (g.type == TYPE_AUTO) {
+		auto_native = true;
+		g.type = KG_TYPE_NATIVE;
+	}
 	switch (g.type) {
 	case KG_TYPE_NATIVE:
 		if (read_file(g.header, &g.hdr, &g.hdr_len, KG_HDR_MAX)) {
