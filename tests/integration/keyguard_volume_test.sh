@@ -78,14 +78,14 @@ KG_CLEANUP=""
 mkluks "$W/d.img" 4M
 printf 'X' | dd of="$W/d.img" bs=1 seek=0 conv=notrunc 2>/dev/null
 rc=0
-LD_PRELOAD="${KG_ASAN_PRELOAD:-}" nbdkit -f -U "$W/d.sock" --filter="$KG_FILTER" file "$W/d.img" volume="$W/d.img" \
+LD_PRELOAD="${KG_ASAN_PRELOAD:-}" timeout 30 nbdkit -f -U "$W/d.sock" --filter="$KG_FILTER" file "$W/d.img" volume="$W/d.img" \
 	>"$W/d.log" 2>&1 || rc=$?
 [ "$rc" -ne 0 ] || fail "a damaged LUKS volume started"
 grep -q "damaged LUKS header: the LUKS magic (bytes 0-5) is wrong" "$W/d.log" || fail "damaged magic: $(cat "$W/d.log")"
 # ... and a volume that is neither, with no header: both possibilities named.
 head -c 4M /dev/urandom >"$W/r.img"
 rc=0
-LD_PRELOAD="${KG_ASAN_PRELOAD:-}" nbdkit -f -U "$W/r.sock" --filter="$KG_FILTER" file "$W/r.img" volume="$W/r.img" \
+LD_PRELOAD="${KG_ASAN_PRELOAD:-}" timeout 30 nbdkit -f -U "$W/r.sock" --filter="$KG_FILTER" file "$W/r.img" volume="$W/r.img" \
 	>"$W/r.log" 2>&1 || rc=$?
 [ "$rc" -ne 0 ] || fail "a volume without header started"
 grep -q "does not start with the LUKS magic and has no native header" "$W/r.log" || fail "no header: $(cat "$W/r.log")"
