@@ -553,9 +553,11 @@ static int kg_list_exports(nbdkit_next_list_exports *next, nbdkit_backend *nxdat
 {
 	char desc[4200];
 
+	(void)is_tls;
 	if (__atomic_load_n(&g.unlocked, __ATOMIC_ACQUIRE))
 		return next(nxdata, readonly, exports);
-	(void)is_tls;
+	/* The name too: nbdinfo --list prints the name of an export it
+	 * cannot open, not its description. */
 	snprintf(desc, sizeof(desc), "locked: run adyton-keyguard unlock %s", g.sock);
 	return nbdkit_add_export(exports, desc, desc);
 }
