@@ -80,6 +80,14 @@ int ady_cmd_verify_quote(int argc, char **argv)
 	if (!err)
 		err = ady_vpolicy_parse((const char *)text, tlen, &pol, &line);
 	free(text);
+	if (err == ADY_ERR_UNSUPPORTED) {
+		/* adyton/vpolicy.h: the one retired key */
+		fprintf(stderr,
+			"adyton: policy %s line %u: tpm_ca is no longer accepted: name the TPM's EK CA with tpm_ek_ca "
+			"and the enrollment CA with tpm_ak_ca (docs/attestation.md)\n",
+			policy, line);
+		return 1;
+	}
 	if (err) {
 		fprintf(stderr, "adyton: policy %s%s%u: %s\n", policy, line ? " line " : "", line, ady_strerror(err));
 		return 1;
