@@ -22,6 +22,8 @@
  *                 digitalSignature, is no CA, and certifies the AK that
  *                 signed the TPM quote
  *   nonce         header user_data = SHA-256(nonce)[0..20) (skipped without a nonce)
+ *   report_data   REPORTDATA equals policy->report_data, all 64 bytes
+ *                 (skipped unless policy->want_report_data)
  *   identity      MRENCLAVE listed, or MRSIGNER+ISVPRODID listed with ISVSVN >= minimum
  *   debug         DEBUG attribute absent unless allow_debug
  * A check that could not run because an earlier one failed is "skipped".
@@ -64,7 +66,9 @@ const char *ady_check_result_name(ady_check_result r);
 
 /*
  * Verifies quote[0, len) under policy.  nonce: the 32-byte nonce the
- * verifier chose, or NULL to skip freshness (the report says so).  *out
+ * verifier chose, or NULL to skip freshness (the report says so).  To
+ * require the enclave's report data, set policy->want_report_data and
+ * policy->report_data (a copy of a parsed policy per expectation).  *out
  * (caller-allocated, about 9 KiB) receives every check.  Returns ADY_OK
  * only if the quote is accepted; ADY_ERR_PERMISSION if a check failed
  * (out->failed names it; an unreadable tpm_ek_ca / tpm_ak_ca file, or

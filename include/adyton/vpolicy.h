@@ -39,6 +39,10 @@
  * instead of trusting a CA for a role nobody chose; write each CA as
  * tpm_ek_ca or tpm_ak_ca.  Relative paths are kept as written (the caller
  * resolves them).
+ *
+ * Not in the text form: want_report_data and report_data, which a caller
+ * sets for one verification (adyton verify-quote --report-data); the
+ * parser leaves them zero.
  */
 #ifndef ADYTON_VPOLICY_H
 #define ADYTON_VPOLICY_H
@@ -78,6 +82,8 @@ typedef struct ady_vpolicy {
 	char tpm_ak_ca[ADY_VPOLICY_MAX_CA][ADY_VPOLICY_MAX_PATH];
 	uint32_t pcr_mask;              /* bit i: pcr[i] is expected */
 	uint8_t pcr[24][32];
+	bool want_report_data;          /* the quote's REPORTDATA must equal report_data */
+	uint8_t report_data[64];
 } ady_vpolicy;
 
 ADY_MUST_CHECK ady_err ady_vpolicy_parse(const char *text, size_t len, ady_vpolicy *out, unsigned *line);

@@ -358,7 +358,8 @@ skip_rest:
 	return ok;
 }
 
-static const char *const all_checks[] = {"format", "signature", "platform", "nonce", "identity", "debug"};
+static const char *const all_checks[] = {"format",      "signature", "platform", "nonce",
+					 "report_data", "identity",  "debug"};
 
 /* see adyton/verify.h */
 ady_err ady_verify_quote(const uint8_t *quote, size_t len, const ady_vpolicy *pol, const uint8_t *nonce,
@@ -436,6 +437,21 @@ ady_err ady_verify_quote(const uint8_t *quote, size_t len, const ady_vpolicy *po
 	}
 
 	next = 4;
+	if (pol->want_report_data) {
+		/* All 64 bytes: a relying party that binds less writes the rest
+		 * (zeros, say) itself; no prefix rule to misremember. */
+		if (memcmp(b->reportdata, pol->report_data, 64) != 0) {
+			ady_hex_encode(b->reportdata, 64, x);
+			check(r, "report_data", ADY_CHECK_FAIL, "REPORTDATA %.32s... differs from the expected 64 bytes",
+			      x);
+			goto skip_rest;
+		}
+		check(r, "report_data", ADY_CHECK_PASS, "REPORTDATA equals the expected 64 bytes");
+	} else {
+		check(r, "report_data", ADY_CHECK_SKIP, "no expected report data given");
+	}
+
+	next = 5;
 	{
 		const char *why = "neither MRENCLAVE nor MRSIGNER is listed";
 		int found = 0;
@@ -465,7 +481,7 @@ ady_err ady_verify_quote(const uint8_t *quote, size_t len, const ady_vpolicy *po
 		if (!found)
 			goto skip_rest;
 	}
-	next = 5;
+	next = 6;
 	if ((b->attributes.flags & ADY_SGX_FLAGS_DEBUG) && !pol->allow_debug) {
 		check(r, "debug", ADY_CHECK_FAIL, "DEBUG enclave; the policy does not allow_debug");
 		goto skip_rest;

@@ -203,6 +203,7 @@ static void test_vpolicy(void **state)
 	assert_int_equal(p.nak_ca, 1);
 	assert_string_equal(p.tpm_ak_ca[0], "/etc/adyton/enrollment-ca.pem");
 	assert_int_equal(p.pcr_mask, 1u << 7);
+	assert_false(p.want_report_data);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (ady_vpolicy_parse(bad[i], strlen(bad[i]), &p, &line) != ADY_ERR_CONFIG)
 			fail_msg("accepted: %s", bad[i]);

@@ -444,6 +444,46 @@ static void test_tpm_roles(void **state)
 	}
 }
 
+/* The caller's expected REPORTDATA: all 64 bytes compared. */
+static void test_report_data(void **state)
+{
+	static ady_vpolicy p, want;
+	ady_sgx_report_body b;
+	uint8_t pub[64];
+	char extra[300], hexpub[129];
+	size_t len;
+
+	(void)state;
+	assert_int_equal(ady_p256_pub(attest, pub), 0);
+	for (int i = 0; i < 64; i++)
+		snprintf(hexpub + 2 * i, 3, "%02x", pub[i]);
+	snprintf(extra, sizeof(extra), "platform_key = %s\n", hexpub);
+	policy(&p, extra);
+	body(&b, 0x5, 5); /* REPORTDATA 0xcc x 64 */
+	assert_int_equal(ady_quote_make(attest, &b, nonce, ADY_QUOTE_CERT_ENROLLED, NULL, 0, &scratch, qbuf,
+					sizeof(qbuf), &len),
+			 ADY_OK);
+	expect(len, &p, nonce, NULL);
+	for (uint32_t i = 0; i < rep.nchecks; i++)
+		if (strcmp(rep.checks[i].name, "report_data") == 0)
+			assert_int_equal(rep.checks[i].result, ADY_CHECK_SKIP);
+	want = p;
+	want.want_report_data = true;
+	memset(want.report_data, 0xcc, 64);
+	expect(len, &want, nonce, NULL);
+	expect(len, &want, NULL, NULL);
+	for (size_t i = 0; i < 64; i += 21) {
+		want.report_data[i] ^= 1;
+		expect_why(len, &want, "report_data", "differs from the expected 64 bytes");
+		want.report_data[i] ^= 1;
+	}
+	want.report_data[63] = 0;
+	expect(len, &want, nonce, "report_data");
+	/* a shorter value with the rest zero is another value, not a prefix */
+	memset(want.report_data + 32, 0, 32);
+	expect(len, &want, nonce, "report_data");
+}
+
 static void test_sim(void **state)
 {
 	static ady_vpolicy p, sim_ok;
@@ -466,6 +506,7 @@ static void test_sim(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {cmocka_unit_test(test_enrolled), cmocka_unit_test(test_tpm),
-					   cmocka_unit_test(test_tpm_roles), cmocka_unit_test(test_sim)};
+					   cmocka_unit_test(test_tpm_roles), cmocka_unit_test(test_report_data),
+					   cmocka_unit_test(test_sim)};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
