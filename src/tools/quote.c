@@ -5,7 +5,7 @@
  *
  * A quote over report data of the caller's choosing, without writing an
  * enclave: launches the shipped quote enclave (src/tools/quote_enclave.c,
- * installed as libexec/adyton/quote-enclave.signed), whose one ECALL asks
+ * installed as lib/adyton/quote-enclave.signed), whose one ECALL asks
  * the platform for a quote of itself carrying exactly that report data and
  * the nonce (default: 32 zero bytes), and writes the quote to FILE ("-":
  * stdout).  `adyton verify-quote FILE --report-data HEX128` checks it.
@@ -34,8 +34,12 @@
 #include "adyton/host.h"
 #include "adyton/quote.h"
 
-#ifndef ADY_LIBEXECDIR
-#define ADY_LIBEXECDIR "/usr/local/libexec"
+/* Set by src/tools/CMakeLists.txt: lib/adyton relative to bin, and absolute. */
+#ifndef ADY_QUOTE_ENCLAVE_REL
+#define ADY_QUOTE_ENCLAVE_REL "../lib/adyton"
+#endif
+#ifndef ADY_QUOTE_ENCLAVE_DIR
+#define ADY_QUOTE_ENCLAVE_DIR "/usr/local/lib/adyton"
 #endif
 #define QUOTE_ENCLAVE "quote-enclave.signed"
 
@@ -72,15 +76,15 @@ static int parse_hex(const char *opt, const char *s, uint8_t *out, size_t n)
 }
 
 /*
- * The quote enclave: next to this program (the build tree), in
- * ../libexec/adyton/ from it (an installed tree, wherever its prefix), or
- * in the configured libexec directory.  The first that exists; else the
- * last, for the error message.
+ * The quote enclave: next to this program (the build tree), in lib/adyton
+ * relative to it (an installed tree, wherever its prefix moved), or in the
+ * configured lib/adyton.  The first that exists; else the last, for the
+ * error message.
  */
 static const char *find_enclave(void)
 {
 	static char path[PATH_MAX];
-	static const char *const rel[] = {"/", "/../libexec/adyton/"};
+	static const char *const rel[] = {"/", "/" ADY_QUOTE_ENCLAVE_REL "/"};
 	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	char *slash;
@@ -97,7 +101,7 @@ static const char *find_enclave(void)
 			}
 		}
 	}
-	snprintf(path, sizeof(path), "%s/adyton/%s", ADY_LIBEXECDIR, QUOTE_ENCLAVE);
+	snprintf(path, sizeof(path), "%s/%s", ADY_QUOTE_ENCLAVE_DIR, QUOTE_ENCLAVE);
 	return path;
 }
 

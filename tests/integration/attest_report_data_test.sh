@@ -2,7 +2,8 @@
 # `adyton quote` and `adyton verify-quote --report-data` (issue 11 item 2),
 # on the process backend through a private adytond:
 #  - the quote enclave is found next to adyton (build tree) and, after
-#    `cmake --install`, in PREFIX/libexec/adyton from PREFIX/bin/adyton;
+#    `cmake --install`, in PREFIX/lib/adyton from PREFIX/bin/adyton, also
+#    once the installed tree is moved elsewhere;
 #  - a daemon that does not provision it: refused, and the message names
 #    the provision line to add;
 #  - quote -> verify-quote --report-data --nonce: accepted, the report_data
@@ -120,13 +121,17 @@ verify 1 nonce "default nonce, checked against another" "$tmp/q0" --report-data 
 "$ADYTON" quote --backend sim --report-data "$rd" -o "$tmp/qsim" 2>"$tmp/err" || fail "sim quote: $(cat "$tmp/err")"
 verify 1 platform "sim quote" "$tmp/qsim" --report-data "$rd"
 
-# Installed: PREFIX/bin/adyton finds PREFIX/libexec/adyton/quote-enclave.signed.
+# Installed: PREFIX/bin/adyton finds PREFIX/lib.../adyton/quote-enclave.signed,
+# also after the whole tree moved (found relative to itself).
 if cmake --install "$ADY_BINARY_DIR" --prefix "$tmp/inst" >"$tmp/install.log" 2>&1; then
-	got=$("$tmp/inst/bin/adyton" quote --print-enclave)
-	[ "$(readlink -f "$got")" = "$(readlink -f "$tmp/inst/libexec/adyton/quote-enclave.signed")" ] ||
-		fail "installed adyton looks for $got"
-	cmp -s "$img" "$tmp/inst/libexec/adyton/quote-enclave.signed" || fail "the installed quote enclave differs"
-	"$tmp/inst/bin/adyton" quote --backend process --report-data "$rd" -o "$tmp/qi" 2>"$tmp/err" ||
+	mv "$tmp/inst" "$tmp/moved"
+	got=$("$tmp/moved/bin/adyton" quote --print-enclave)
+	case $(readlink -f "$got") in
+	"$(readlink -f "$tmp/moved")"/lib*/adyton/quote-enclave.signed) ;;
+	*) fail "installed adyton looks for $got" ;;
+	esac
+	cmp -s "$img" "$got" || fail "the installed quote enclave $got differs or is missing"
+	"$tmp/moved/bin/adyton" quote --backend process --report-data "$rd" -o "$tmp/qi" 2>"$tmp/err" ||
 		fail "installed adyton quote: $(cat "$tmp/err")"
 	verify 0 "" "installed adyton quote" "$tmp/qi" --report-data "$rd"
 else
