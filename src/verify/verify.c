@@ -154,17 +154,22 @@ static int has_eku(X509 *x, const char *oid)
 	return found;
 }
 
-/* 1 if one of the certificates in chain[from..] has the key of an anchor
- * in store. */
+/* 1 if one of the certificates in chain[from..] is an anchor in store or
+ * has an anchor's key (the same CA, re-issued). */
 static int meets_store(STACK_OF(X509) *chain, int from, X509_STORE *store)
 {
 	STACK_OF(X509) *all = X509_STORE_get1_all_certs(store);
 	int hit = !all; /* cannot tell: count it as a hit, i.e. refuse */
 
-	for (int i = from; all && i < sk_X509_num(chain) && !hit; i++)
-		for (int j = 0; j < sk_X509_num(all) && !hit; j++)
-			hit = EVP_PKEY_eq(X509_get0_pubkey(sk_X509_value(chain, i)),
-					  X509_get0_pubkey(sk_X509_value(all, j))) == 1;
+	for (int i = from; all && i < sk_X509_num(chain) && !hit; i++) {
+		X509 *c = sk_X509_value(chain, i);
+		EVP_PKEY *k = X509_get0_pubkey(c);
+		for (int j = 0; j < sk_X509_num(all) && !hit; j++) {
+			X509 *a = sk_X509_value(all, j);
+			EVP_PKEY *ak = X509_get0_pubkey(a);
+			hit = X509_cmp(c, a) == 0 || (k && ak && EVP_PKEY_eq(k, ak) == 1);
+		}
+	}
 	sk_X509_pop_free(all, X509_free);
 	return hit;
 }

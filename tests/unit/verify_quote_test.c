@@ -28,9 +28,9 @@ static ady_verify_report rep;
 static ady_quote scratch;
 static uint8_t qbuf[ADY_QUOTE_MAX];
 static const uint8_t nonce[32] = {1, 2, 3};
-static char ca_path[64], enr_path[64], other_ca_path[64];
+static char ca_path[64], enr_path[64], other_ca_path[64], ca2_path[64];
 static EVP_PKEY *ca_key, *enr_key, *other_ca_key, *ak, *attest, *ek;
-static X509 *ca, *enr, *other_ca;
+static X509 *ca, *enr, *other_ca, *ca2;
 
 static void add_ext(X509 *x, int nid, const char *value)
 {
@@ -108,12 +108,16 @@ static int setup(void **state)
 	ca = make_cert(ca_key, "test TPM EK CA", ca_key, NULL);
 	enr = make_cert(enr_key, "test enrollment CA", enr_key, NULL);
 	other_ca = make_cert(other_ca_key, "other CA", other_ca_key, NULL);
+	/* the EK CA's key under another name: the same CA, re-issued */
+	ca2 = make_cert(ca_key, "test TPM EK CA, re-issued", ca_key, NULL);
 	snprintf(ca_path, sizeof(ca_path), "/tmp/ady-vq-ca-%d.pem", (int)getpid());
 	snprintf(enr_path, sizeof(enr_path), "/tmp/ady-vq-enr-%d.pem", (int)getpid());
 	snprintf(other_ca_path, sizeof(other_ca_path), "/tmp/ady-vq-oca-%d.pem", (int)getpid());
 	write_pem(ca_path, ca);
 	write_pem(enr_path, enr);
 	write_pem(other_ca_path, other_ca);
+	snprintf(ca2_path, sizeof(ca2_path), "/tmp/ady-vq-ca2-%d.pem", (int)getpid());
+	write_pem(ca2_path, ca2);
 	return 0;
 }
 
@@ -123,6 +127,8 @@ static int teardown(void **state)
 	unlink(ca_path);
 	unlink(enr_path);
 	unlink(other_ca_path);
+	unlink(ca2_path);
+	X509_free(ca2);
 	X509_free(ca);
 	X509_free(enr);
 	X509_free(other_ca);
@@ -277,6 +283,7 @@ enum {
 	AK_OTHER_PURPOSE, /* enrollment CA, a TLS server certificate */
 	AK_FROM_EK_CA,    /* an EK-CA-issued certificate (EK EKU) used as the AK's */
 	AK_EK_CA_AIK,     /* an AK certificate (AIK EKU) chained to the EK anchors */
+	AK_EK_CA2_AIK,    /* the same from the EK CA's key under another certificate */
 	AK_NO_KU,         /* AIK EKU but no key usage */
 	AK_KU_CERTSIGN,   /* AIK EKU, key usage keyCertSign only */
 	AK_IS_CA,         /* AIK EKU, digitalSignature, but a CA */
@@ -296,6 +303,8 @@ static X509 *ak_cert(int variant, EVP_PKEY *key)
 		return make_cert_ext(key, "EK", ca_key, ca, EK_EKU, "critical,keyAgreement", AK_BC);
 	case AK_EK_CA_AIK:
 		return make_cert_ext(key, "AK", ca_key, ca, AIK_EKU, AK_KU, AK_BC);
+	case AK_EK_CA2_AIK:
+		return make_cert_ext(key, "AK", ca_key, ca2, AIK_EKU, AK_KU, AK_BC);
 	case AK_NO_KU:
 		return make_cert_ext(key, "AK", enr_key, enr, AIK_EKU, NULL, AK_BC);
 	case AK_KU_CERTSIGN:
@@ -396,7 +405,7 @@ static void test_tpm(void **state)
  * key; each certificate below is one an attacker could plausibly hold. */
 static void test_tpm_roles(void **state)
 {
-	static ady_vpolicy p, same_ca, no_ak, no_ek, swapped;
+	static ady_vpolicy p, same_ca, same_key, no_ak, no_ek, swapped;
 	char extra[512];
 
 	(void)state;
@@ -405,6 +414,9 @@ static void test_tpm_roles(void **state)
 	/* one CA named in both roles */
 	snprintf(extra, sizeof(extra), "tpm_ek_ca = %s\ntpm_ak_ca = %s\ntpm_ak_ca = %s\n", ca_path, enr_path, ca_path);
 	policy(&same_ca, extra);
+	/* the EK CA's key, re-issued under another name, as an AK anchor */
+	snprintf(extra, sizeof(extra), "tpm_ek_ca = %s\ntpm_ak_ca = %s\ntpm_ak_ca = %s\n", ca_path, enr_path, ca2_path);
+	policy(&same_key, extra);
 	snprintf(extra, sizeof(extra), "tpm_ek_ca = %s\n", ca_path);
 	policy(&no_ak, extra);
 	snprintf(extra, sizeof(extra), "tpm_ak_ca = %s\n", enr_path);
@@ -423,7 +435,10 @@ static void test_tpm_roles(void **state)
 	 * the policy also names that CA as an AK anchor */
 	expect_why(tpm_quote(AK_EK_CA_AIK), &p, "tpm_ak_binding", "does not chain to a tpm_ak_ca");
 	expect_why(tpm_quote(AK_EK_CA_AIK), &same_ca, "tpm_ak_binding", "also a tpm_ek_ca");
+	expect_why(tpm_quote(AK_EK_CA2_AIK), &same_key, "tpm_ak_binding", "also a tpm_ek_ca");
+	expect(tpm_quote(AK_EK_CA2_AIK), &p, nonce, "tpm_ak_binding");
 	expect(tpm_quote(OK), &same_ca, nonce, NULL); /* a proper AK chain does not touch the EK CA */
+	expect(tpm_quote(OK), &same_key, nonce, NULL);
 	/* key usage and CA flag of the AK certificate */
 	expect_why(tpm_quote(AK_NO_KU), &p, "tpm_ak_binding", "digitalSignature");
 	expect_why(tpm_quote(AK_KU_CERTSIGN), &p, "tpm_ak_binding", "digitalSignature");
