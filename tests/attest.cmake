@@ -30,3 +30,11 @@ set_property(TEST attest_quote_test_kvm APPEND PROPERTY ENVIRONMENT "ADY_TEST_BA
   "ADYTON_DAEMON=$<TARGET_FILE:adytond>" "ADYTON_ENCLAVE_HOST=$<TARGET_FILE:adyton-enclave-host>"
   "ADYTON_KVM_HOST=$<TARGET_FILE:adyton-kvm-host>")
 set_tests_properties(attest_quote_test_kvm PROPERTIES TIMEOUT 300)
+
+# `adyton quote` (the shipped quote enclave) -> `adyton verify-quote
+# --report-data` on the process backend through a private adytond (issue 11
+# item 2); also from an installed tree (cmake --install into a temp dir).
+ady_integration_test(attest_report_data_test ${CMAKE_CURRENT_SOURCE_DIR}/integration/attest_report_data_test.sh)
+set_property(TEST attest_report_data_test APPEND PROPERTY ENVIRONMENT
+  "ADYTON_DAEMON=$<TARGET_FILE:adytond>" "ADYTON_ENCLAVE_HOST=$<TARGET_FILE:adyton-enclave-host>")
+set_tests_properties(attest_report_data_test PROPERTIES TIMEOUT 300)

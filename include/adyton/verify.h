@@ -14,9 +14,16 @@
  *   tpm_pcr_digest  SHA-256 of the PCR values carried = the quoted digest,
  *                 and the carried selection = the quoted selection
  *   tpm_pcr_policy  the policy's expected PCR values (if any) match
- *   tpm_ek_chain  the EK certificate chains to a tpm_ca of the policy
- *   tpm_ak_binding  the AK-to-EK binding evidence verifies
+ *   tpm_ek_chain  the EK certificate chains to a tpm_ek_ca of the policy
+ *                 and carries the TCG EK extended key usage 2.23.133.8.1
+ *   tpm_ak_binding  the AK certificate (the binding) chains to a tpm_ak_ca,
+ *                 not through a CA that is also a tpm_ek_ca, carries the
+ *                 TCG AIK extended key usage 2.23.133.8.3 and key usage
+ *                 digitalSignature, is no CA, and certifies the AK that
+ *                 signed the TPM quote
  *   nonce         header user_data = SHA-256(nonce)[0..20) (skipped without a nonce)
+ *   report_data   REPORTDATA equals policy->report_data, all 64 bytes
+ *                 (skipped unless policy->want_report_data)
  *   identity      MRENCLAVE listed, or MRSIGNER+ISVPRODID listed with ISVSVN >= minimum
  *   debug         DEBUG attribute absent unless allow_debug
  * A check that could not run because an earlier one failed is "skipped".
@@ -59,11 +66,14 @@ const char *ady_check_result_name(ady_check_result r);
 
 /*
  * Verifies quote[0, len) under policy.  nonce: the 32-byte nonce the
- * verifier chose, or NULL to skip freshness (the report says so).  *out
+ * verifier chose, or NULL to skip freshness (the report says so).  To
+ * require the enclave's report data, set policy->want_report_data and
+ * policy->report_data (a copy of a parsed policy per expectation).  *out
  * (caller-allocated, about 9 KiB) receives every check.  Returns ADY_OK
  * only if the quote is accepted; ADY_ERR_PERMISSION if a check failed
- * (out->failed names it); ADY_ERR_INVALID_ARG / ADY_ERR_NOMEM /
- * ADY_ERR_IO (a tpm_ca file unreadable — also recorded as a failed check).
+ * (out->failed names it; an unreadable tpm_ek_ca / tpm_ak_ca file, or
+ * OpenSSL out of memory, fails its check too); ADY_ERR_INVALID_ARG for a
+ * NULL out or policy.
  */
 ADY_MUST_CHECK ady_err ady_verify_quote(const uint8_t *quote, size_t len, const ady_vpolicy *policy,
 					const uint8_t *nonce, ady_verify_report *out);

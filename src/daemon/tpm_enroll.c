@@ -119,8 +119,30 @@ static ady_err ak_name(const TPM2B_PUBLIC *pub, TPM2B_NAME *name)
 	return EVP_Digest(buf, off, name->name + 2, NULL, EVP_sha256(), NULL) == 1 ? ADY_OK : ADY_ERR_CRYPTO;
 }
 
-/* The AK certificate: subject CN "adyton TPM AK", 10 years, signed by the
- * CA.  DER into *der (OPENSSL_malloc'd). */
+/* One extension in OpenSSL's config syntax, issuer ca. */
+static int add_ext(X509 *x, X509 *ca, int nid, const char *value)
+{
+	X509V3_CTX ctx;
+	X509_EXTENSION *e;
+	int ok;
+
+	X509V3_set_ctx_nodb(&ctx);
+	X509V3_set_ctx(&ctx, ca, x, NULL, NULL, 0);
+	e = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+	ok = e && X509_add_ext(x, e, -1) == 1;
+	X509_EXTENSION_free(e);
+	return ok;
+}
+
+/*
+ * The AK certificate: subject CN "adyton TPM AK", 10 years, signed by the
+ * CA, and marked as what it is, so that nothing else this CA signs can pass
+ * for it (adyton/verify.h tpm_ak_binding): extendedKeyUsage
+ * tcg-kp-AIKCertificate (2.23.133.8.3), keyUsage digitalSignature
+ * (critical: the AK signs TPM quotes and nothing else), basicConstraints
+ * cA FALSE (critical), and the key identifiers.  DER into *der
+ * (OPENSSL_malloc'd).
+ */
 static int issue(const uint8_t ak[static 64], const char *ca_key, const char *ca_cert, unsigned char **der)
 {
 	FILE *f;
@@ -155,7 +177,10 @@ static int issue(const uint8_t ak[static 64], const char *ca_key, const char *ca
 	    X509_set_subject_name(x, name) != 1 || X509_set_issuer_name(x, X509_get_subject_name(ca)) != 1 ||
 	    !X509_gmtime_adj(X509_getm_notBefore(x), -3600) ||
 	    !X509_gmtime_adj(X509_getm_notAfter(x), 10L * 365 * 24 * 3600) || X509_set_pubkey(x, akkey) != 1 ||
-	    X509_sign(x, cakey, EVP_sha256()) <= 0)
+	    !add_ext(x, ca, NID_basic_constraints, "critical,CA:FALSE") ||
+	    !add_ext(x, ca, NID_key_usage, "critical,digitalSignature") ||
+	    !add_ext(x, ca, NID_ext_key_usage, ADY_TCG_EKU_AIK) || !add_ext(x, ca, NID_subject_key_identifier, "hash") ||
+	    !add_ext(x, ca, NID_authority_key_identifier, "keyid") || X509_sign(x, cakey, EVP_sha256()) <= 0)
 		goto out;
 	n = i2d_X509(x, der);
 out:

@@ -7,7 +7,7 @@
 #include "adyton/vpolicy.h"
 #include "internal.h"
 
-/* Room for "tpm_ca = " and a maximal path. */
+/* Room for "tpm_ek_ca = " and a maximal path. */
 #define LINE_MAX_CONTENT (ADY_VPOLICY_MAX_PATH + 32u)
 
 typedef ady_kv_span span;
@@ -61,15 +61,18 @@ static bool add_platform(ady_vpolicy *p, span v)
 	return p->nplatform < ADY_VPOLICY_MAX && ady_kv_hex(v, p->platform_key[p->nplatform++], 64);
 }
 
-static bool add_ca(ady_vpolicy *p, span v)
+static bool add_path(char (*paths)[ADY_VPOLICY_MAX_PATH], uint32_t *n, span v)
 {
-	if (p->nca >= ADY_VPOLICY_MAX_CA || v.n == 0 || v.n >= ADY_VPOLICY_MAX_PATH)
+	if (*n >= ADY_VPOLICY_MAX_CA || v.n == 0 || v.n >= ADY_VPOLICY_MAX_PATH)
 		return false;
-	memcpy(p->tpm_ca[p->nca], v.s, v.n);
-	p->tpm_ca[p->nca][v.n] = '\0';
-	p->nca++;
+	memcpy(paths[*n], v.s, v.n);
+	paths[*n][v.n] = '\0';
+	(*n)++;
 	return true;
 }
+
+static bool add_ek_ca(ady_vpolicy *p, span v) { return add_path(p->tpm_ek_ca, &p->nek_ca, v); }
+static bool add_ak_ca(ady_vpolicy *p, span v) { return add_path(p->tpm_ak_ca, &p->nak_ca, v); }
 
 static bool add_pcr(ady_vpolicy *p, span v)
 {
@@ -82,6 +85,7 @@ static bool add_pcr(ady_vpolicy *p, span v)
 	return ady_kv_hex(val, p->pcr[i], 32);
 }
 
+/* set NULL: a retired key, refused as ADY_ERR_UNSUPPORTED (adyton/vpolicy.h). */
 static const struct {
 	const char *name;
 	bool repeatable;
@@ -89,22 +93,25 @@ static const struct {
 } keys[] = {
 	{"mrenclave", true, add_mrenclave},     {"signer", true, add_signer},
 	{"allow_debug", false, set_allow_debug}, {"allow_sim", false, set_allow_sim},
-	{"platform_key", true, add_platform},   {"tpm_ca", true, add_ca},
-	{"pcr", true, add_pcr},
+	{"platform_key", true, add_platform},   {"tpm_ek_ca", true, add_ek_ca},
+	{"tpm_ak_ca", true, add_ak_ca},         {"pcr", true, add_pcr},
+	{"tpm_ca", true, NULL},
 };
 
 /* One setting; a key that is not repeatable may come once. */
-static bool parse_setting(span key, span val, ady_vpolicy *p, uint32_t *seen)
+static ady_err parse_setting(span key, span val, ady_vpolicy *p, uint32_t *seen)
 {
 	for (uint32_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
 		if (!ady_kv_is(key, keys[k].name))
 			continue;
+		if (!keys[k].set)
+			return ADY_ERR_UNSUPPORTED;
 		if (!keys[k].repeatable && (*seen & (1u << k)))
-			return false;
+			return ADY_ERR_CONFIG;
 		*seen |= 1u << k;
-		return keys[k].set(p, val);
+		return keys[k].set(p, val) ? ADY_OK : ADY_ERR_CONFIG;
 	}
-	return false;
+	return ADY_ERR_CONFIG;
 }
 
 /* see adyton/vpolicy.h */
@@ -116,6 +123,7 @@ ady_err ady_vpolicy_parse(const char *text, size_t len, ady_vpolicy *out, unsign
 	uint32_t seen = 0;
 	ady_kv kv;
 	span key, val;
+	ady_err err = ADY_OK;
 
 	if (line)
 		*line = 0;
@@ -123,15 +131,20 @@ ady_err ady_vpolicy_parse(const char *text, size_t len, ady_vpolicy *out, unsign
 		return ADY_ERR_INVALID_ARG;
 	ady_kv_init(&kv, text, len, buf, sizeof(buf));
 	while (ady_kv_next(&kv, &key, &val)) {
-		if (!parse_setting(key, val, &tmp, &seen))
-			ady_kv_fail(&kv);
+		err = parse_setting(key, val, &tmp, &seen);
+		if (err)
+			break;
 	}
+	if (!err)
+		err = ady_kv_err(&kv);
 	/* A policy that names no enclave would accept nothing; say so now
 	 * rather than refuse every quote later. */
-	if (ady_kv_err(&kv) || (tmp.nmrenclave == 0 && tmp.nsigner == 0)) {
+	if (!err && tmp.nmrenclave == 0 && tmp.nsigner == 0)
+		err = ADY_ERR_CONFIG;
+	if (err) {
 		if (line)
 			*line = kv.line;
-		return ADY_ERR_CONFIG;
+		return err;
 	}
 	*out = tmp;
 	return ADY_OK;

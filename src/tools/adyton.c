@@ -784,6 +784,8 @@ extern const char ady_cmd_ps_usage[];
 int ady_cmd_ps(int argc, char **argv);
 extern const char ady_cmd_verify_quote_usage[];
 int ady_cmd_verify_quote(int argc, char **argv);
+extern const char ady_cmd_quote_usage[];
+int ady_cmd_quote(int argc, char **argv);
 
 /* ---- help ---- */
 
@@ -804,6 +806,8 @@ static const struct command commands[] = {
 	{ "ps", ady_cmd_ps, ady_cmd_ps_usage, "list the enclaves adytond runs (never starts a daemon)" },
 	{ "verify-quote", ady_cmd_verify_quote, ady_cmd_verify_quote_usage,
 	  "check an adyton quote against a verifier policy; exit 0 only if accepted" },
+	{ "quote", ady_cmd_quote, ady_cmd_quote_usage,
+	  "get a quote over given report data from the shipped quote enclave" },
 	{ "help", cmd_help, "help [COMMAND]", "show this help or a command's usage" },
 };
 

@@ -1,8 +1,11 @@
 /*
- * adyton verify-quote QUOTE --policy FILE [--nonce HEX] [--json]: checks an
- * adyton quote with libadyton-verify (adyton/verify.h) and prints the
- * verdict and every check.  Needs no daemon and no TPM.  Exit 0 only for
- * an accepted quote; 1 refused or unreadable; 2 usage.
+ * adyton verify-quote QUOTE --policy FILE [--nonce HEX] [--report-data HEX]
+ * [--json]: checks an adyton quote with libadyton-verify (adyton/verify.h)
+ * and prints the verdict and every check.  Needs no daemon and no TPM.
+ * --report-data takes exactly 64 bytes (128 hex digits) and requires the
+ * quote's REPORTDATA to equal all of them (check "report_data").  Exit 0
+ * only for an accepted quote; 1 refused or unreadable; 2 usage (also a
+ * malformed --nonce or --report-data).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -15,13 +18,22 @@
 #include "adyton/verify.h"
 #include "adyton/vpolicy.h"
 
-const char ady_cmd_verify_quote_usage[] = "verify-quote QUOTE --policy FILE [--nonce HEX64] [--json]";
+const char ady_cmd_verify_quote_usage[] =
+	"verify-quote QUOTE --policy FILE [--nonce HEX64] [--report-data HEX128] [--json]";
 
 int ady_cmd_verify_quote(int argc, char **argv);
 
-static int parse_nonce(const char *s, uint8_t out[static 32])
+/* Exactly 2*n hex digits into out; else a usage message naming opt. */
+static int parse_hex(const char *opt, const char *s, uint8_t *out, size_t n)
 {
-	return ady_hex_decode(s, strlen(s), out, 32) ? 0 : -1;
+	if (ady_hex_decode(s, strlen(s), out, n))
+		return 0;
+	if (strlen(s) == 2 * n)
+		fprintf(stderr, "adyton: verify-quote: %s: not hex\n", opt);
+	else
+		fprintf(stderr, "adyton: verify-quote: %s wants exactly %zu hex digits (%zu bytes), got %zu\n", opt,
+			2 * n, n, strlen(s));
+	return -1;
 }
 
 /* A JSON string: the details are ours, but paths from the policy are not. */
@@ -50,12 +62,13 @@ int ady_cmd_verify_quote(int argc, char **argv)
 {
 	static const struct option opts[] = {{"policy", required_argument, NULL, 'p'},
 					     {"nonce", required_argument, NULL, 'n'},
+					     {"report-data", required_argument, NULL, 'r'},
 					     {"json", no_argument, NULL, 'j'},
 					     {NULL, 0, NULL, 0}};
 	static ady_verify_report rep;
 	static ady_vpolicy pol;
-	const char *policy = NULL, *nonce_hex = NULL;
-	uint8_t nonce[32], *quote = NULL, *text = NULL;
+	const char *policy = NULL, *nonce_hex = NULL, *rd_hex = NULL;
+	uint8_t nonce[32], rd[64], *quote = NULL, *text = NULL;
 	size_t qlen = 0, tlen = 0;
 	unsigned line = 0;
 	int json = 0, o;
@@ -66,13 +79,15 @@ int ady_cmd_verify_quote(int argc, char **argv)
 		switch (o) {
 		case 'p': policy = optarg; break;
 		case 'n': nonce_hex = optarg; break;
+		case 'r': rd_hex = optarg; break;
 		case 'j': json = 1; break;
 		default:
 			fprintf(stderr, "usage: adyton %s\n", ady_cmd_verify_quote_usage);
 			return 2;
 		}
 	}
-	if (optind != argc - 1 || !policy || (nonce_hex && parse_nonce(nonce_hex, nonce))) {
+	if (optind != argc - 1 || !policy || (nonce_hex && parse_hex("--nonce", nonce_hex, nonce, 32)) ||
+	    (rd_hex && parse_hex("--report-data", rd_hex, rd, 64))) {
 		fprintf(stderr, "usage: adyton %s\n", ady_cmd_verify_quote_usage);
 		return 2;
 	}
@@ -80,9 +95,21 @@ int ady_cmd_verify_quote(int argc, char **argv)
 	if (!err)
 		err = ady_vpolicy_parse((const char *)text, tlen, &pol, &line);
 	free(text);
+	if (err == ADY_ERR_UNSUPPORTED) {
+		/* adyton/vpolicy.h: the one retired key */
+		fprintf(stderr,
+			"adyton: policy %s line %u: tpm_ca is no longer accepted: name the TPM's EK CA with tpm_ek_ca "
+			"and the enrollment CA with tpm_ak_ca (docs/attestation.md)\n",
+			policy, line);
+		return 1;
+	}
 	if (err) {
 		fprintf(stderr, "adyton: policy %s%s%u: %s\n", policy, line ? " line " : "", line, ady_strerror(err));
 		return 1;
+	}
+	if (rd_hex) {
+		pol.want_report_data = true;
+		memcpy(pol.report_data, rd, 64);
 	}
 	err = ady_file_read(argv[optind], ADY_QUOTE_MAX + 1, &quote, &qlen);
 	if (err) {

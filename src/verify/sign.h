@@ -20,6 +20,15 @@
 #include "adyton/quote.h"
 #include "adyton/sgx.h"
 
+/* The TCG extended key usages that give a certificate its role in a TPM
+ * quote (adyton/verify.h tpm_ek_chain, tpm_ak_binding): tcg-kp-EKCertificate
+ * (TCG EK Credential Profile 2.0, 3.2.16; swtpm's EK certificates carry
+ * it) and tcg-kp-AIKCertificate (TCG "TPM 2.0 Keys for Device Identity and
+ * Attestation", the AK certificate profile), which adytond --enroll-ca
+ * writes on the AK certificates it issues. */
+#define ADY_TCG_EKU_EK "2.23.133.8.1"
+#define ADY_TCG_EKU_AIK "2.23.133.8.3"
+
 /* The P-256 public key x||y as an EVP_PKEY (EVP_PKEY_free), or NULL when
  * it is not a point of the curve. */
 static inline EVP_PKEY *ady_p256_from_xy(const uint8_t xy[static 64])

@@ -12,6 +12,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include "adyton/cursor.h"
 #include "adyton/sgx.h"
@@ -90,49 +91,148 @@ static void sha256(const void *p, size_t n, uint8_t out[static 32])
 		memset(out, 0, 32); /* compares unequal to any real digest of our inputs */
 }
 
-/* The EK chain or the AK certificate: cert (DER) chains to one of the
- * policy's tpm_ca files.  Returns 1 if it does; why gets the reason. */
-static int chains(const ady_vpolicy *pol, const uint8_t *der, size_t len, X509 **leaf, char *why, size_t whylen)
+/* A TPM certificate's role and the anchors that may vouch for it. */
+typedef struct role {
+	const char *what;     /* "EK certificate", "AK certificate" */
+	const char *key;      /* the policy key of its anchors */
+	const char *eku;      /* the extended key usage it must carry */
+	const char *eku_name; /* and that usage's name, for the detail */
+	bool ignore_critical; /* unknown critical extensions allowed */
+	const char (*anchors)[ADY_VPOLICY_MAX_PATH];
+	uint32_t nanchors;
+} role;
+
+static role ek_role(const ady_vpolicy *pol)
+{
+	return (role){"EK certificate", "tpm_ek_ca", ADY_TCG_EKU_EK, "TCG EK certificate", true, pol->tpm_ek_ca,
+		      pol->nek_ca};
+}
+
+static role ak_role(const ady_vpolicy *pol)
+{
+	return (role){"AK certificate", "tpm_ak_ca", ADY_TCG_EKU_AIK, "TCG AIK certificate", false, pol->tpm_ak_ca,
+		      pol->nak_ca};
+}
+
+/* The anchors of one role as a store; NULL (why says) if one is unreadable
+ * or the policy names none. */
+static X509_STORE *anchor_store(const role *ro, char *why, size_t whylen)
+{
+	X509_STORE *store;
+
+	if (ro->nanchors == 0) {
+		snprintf(why, whylen, "the policy names no %s", ro->key);
+		return NULL;
+	}
+	store = X509_STORE_new();
+	if (!store) {
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	for (uint32_t i = 0; i < ro->nanchors; i++) {
+		if (X509_STORE_load_file(store, ro->anchors[i]) != 1) {
+			snprintf(why, whylen, "cannot read %s %s", ro->key, ro->anchors[i]);
+			X509_STORE_free(store);
+			return NULL;
+		}
+	}
+	return store;
+}
+
+/* 1 if x's extendedKeyUsage extension (exactly one) lists oid. */
+static int has_eku(X509 *x, const char *oid)
+{
+	int crit = 0, found = 0;
+	EXTENDED_KEY_USAGE *eku = X509_get_ext_d2i(x, NID_ext_key_usage, &crit, NULL);
+	ASN1_OBJECT *want = OBJ_txt2obj(oid, 1);
+
+	if (eku && want)
+		for (int i = 0; i < sk_ASN1_OBJECT_num(eku) && !found; i++)
+			found = OBJ_cmp(sk_ASN1_OBJECT_value(eku, i), want) == 0;
+	EXTENDED_KEY_USAGE_free(eku);
+	ASN1_OBJECT_free(want);
+	return found;
+}
+
+/* 1 if one of the certificates in chain[from..] is an anchor in store or
+ * has an anchor's key (the same CA, re-issued). */
+static int meets_store(STACK_OF(X509) *chain, int from, X509_STORE *store)
+{
+	STACK_OF(X509) *all = X509_STORE_get1_all_certs(store);
+	int hit = !all; /* cannot tell: count it as a hit, i.e. refuse */
+
+	for (int i = from; all && i < sk_X509_num(chain) && !hit; i++) {
+		X509 *c = sk_X509_value(chain, i);
+		EVP_PKEY *k = X509_get0_pubkey(c);
+		for (int j = 0; j < sk_X509_num(all) && !hit; j++) {
+			X509 *a = sk_X509_value(all, j);
+			EVP_PKEY *ak = X509_get0_pubkey(a);
+			hit = X509_cmp(c, a) == 0 || (k && ak && EVP_PKEY_eq(k, ak) == 1);
+		}
+	}
+	sk_X509_pop_free(all, X509_free);
+	return hit;
+}
+
+/*
+ * cert (DER) is a certificate of role ro: it parses as exactly one DER
+ * X.509 certificate, chains (signatures, validity) to the role's anchors
+ * and to nothing else (no intermediates are taken from the quote), carries
+ * the role's TCG extended key usage, and, if apart is given, has no
+ * certificate of the other role's anchors (by key) in its chain: one CA
+ * never vouches for both roles.  Returns 1 if so (*leaf gets it); why says
+ * which of these failed.
+ */
+static int certifies(const role *ro, X509_STORE *apart, const uint8_t *der, size_t len, X509 **leaf, char *why,
+		     size_t whylen)
 {
 	const unsigned char *p = der;
 	X509 *x = d2i_X509(NULL, &p, (long)len);
 	X509_STORE *store = NULL;
 	X509_STORE_CTX *ctx = NULL;
+	STACK_OF(X509) *chain = NULL;
 	int ok = 0;
 
 	*leaf = NULL;
 	if (!x || p != der + len) {
-		snprintf(why, whylen, "certificate does not parse as DER X.509");
+		snprintf(why, whylen, "%s does not parse as DER X.509", ro->what);
 		goto out;
 	}
-	if (pol->nca == 0) {
-		snprintf(why, whylen, "the policy names no tpm_ca");
-		goto out;
-	}
-	store = X509_STORE_new();
+	store = anchor_store(ro, why, whylen);
 	if (!store)
 		goto out;
-	for (uint32_t i = 0; i < pol->nca; i++) {
-		if (X509_STORE_load_file(store, pol->tpm_ca[i]) != 1) {
-			snprintf(why, whylen, "cannot read tpm_ca %s", pol->tpm_ca[i]);
-			goto out;
-		}
-	}
 	ctx = X509_STORE_CTX_new();
-	if (!ctx || X509_STORE_CTX_init(ctx, store, x, NULL) != 1)
+	if (!ctx || X509_STORE_CTX_init(ctx, store, x, NULL) != 1) {
+		snprintf(why, whylen, "out of memory");
 		goto out;
+	}
 	/* EK certificates carry TPM-specific critical extensions (SAN with
 	 * TPM directory names); the chain's signatures and validity are what
-	 * this check is about. */
-	X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_IGNORE_CRITICAL);
-	if (X509_verify_cert(ctx) == 1) {
-		ok = 1;
-		*leaf = x;
-		x = NULL;
-	} else {
-		snprintf(why, whylen, "%s", X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+	 * this is about, the role is the EKU below.  AK certificates are
+	 * issued by an enrollment CA to adyton's profile: nothing unknown may
+	 * be critical there. */
+	if (ro->ignore_critical)
+		X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_IGNORE_CRITICAL);
+	if (X509_verify_cert(ctx) != 1) {
+		snprintf(why, whylen, "%s does not chain to a %s: %s", ro->what, ro->key,
+			 X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+		goto out;
 	}
+	if (!has_eku(x, ro->eku)) {
+		snprintf(why, whylen, "%s lacks the %s extended key usage %s", ro->what, ro->eku_name, ro->eku);
+		goto out;
+	}
+	chain = X509_STORE_CTX_get1_chain(ctx);
+	if (apart && (!chain || meets_store(chain, 1, apart))) {
+		snprintf(why, whylen, "%s chains to a CA that is also a tpm_ek_ca (keep EK and AK anchors apart)",
+			 ro->what);
+		goto out;
+	}
+	ok = 1;
+	*leaf = x;
+	x = NULL;
 out:
+	sk_X509_pop_free(chain, X509_free);
 	X509_STORE_CTX_free(ctx);
 	X509_STORE_free(store);
 	X509_free(x);
@@ -164,7 +264,7 @@ static int check_tpm(ady_verify_report *r, const ady_vpolicy *pol)
 	ady_quote_tpm t;
 	ady_tpms_quote tq;
 	uint8_t h[32], pcrcat[32 * ADY_QUOTE_MAX_PCRS];
-	char why[128];
+	char why[sizeof(r->checks[0].detail)];
 	X509 *ek = NULL, *akc = NULL;
 	uint32_t n = 0, i = 0;
 	int ok = 0;
@@ -207,20 +307,43 @@ static int check_tpm(ady_verify_report *r, const ady_vpolicy *pol)
 	}
 	check(r, tpm_checks[i++], pol->pcr_mask ? ADY_CHECK_PASS : ADY_CHECK_SKIP, "%s",
 	      pol->pcr_mask ? "expected PCR values match" : "the policy expects no PCR values");
-	if (!chains(pol, q->cert + t.ek_cert.off, t.ek_cert.len, &ek, why, sizeof(why))) {
-		check(r, tpm_checks[i++], ADY_CHECK_FAIL, "EK certificate: %s", why);
-		goto skip_rest;
+	{
+		const role ro = ek_role(pol);
+		if (!certifies(&ro, NULL, q->cert + t.ek_cert.off, t.ek_cert.len, &ek, why, sizeof(why))) {
+			check(r, tpm_checks[i++], ADY_CHECK_FAIL, "%s", why);
+			goto skip_rest;
+		}
 	}
-	check(r, tpm_checks[i++], ADY_CHECK_PASS, "EK certificate chains to a configured tpm_ca");
+	check(r, tpm_checks[i++], ADY_CHECK_PASS, "EK certificate (TCG EK EKU) chains to a tpm_ek_ca");
 	/* Binding (docs/attestation.md): an AK certificate the enrollment CA
 	 * issued after TPM2_ActivateCredential proved the AK lives in the TPM
-	 * of that EK; it must chain to a tpm_ca and certify exactly ak_pub. */
+	 * of that EK.  It must chain to a tpm_ak_ca, never through an EK
+	 * anchor, carry the AIK EKU and digitalSignature (anything else the
+	 * CA signed, for any purpose, is not an AK certificate), be no CA, and
+	 * certify exactly ak_pub. */
 	if (t.binding.len == 0) {
 		check(r, tpm_checks[i++], ADY_CHECK_FAIL, "no AK certificate");
 		goto skip_rest;
 	}
-	if (!chains(pol, q->cert + t.binding.off, t.binding.len, &akc, why, sizeof(why))) {
-		check(r, tpm_checks[i++], ADY_CHECK_FAIL, "AK certificate: %s", why);
+	{
+		const role ro = ak_role(pol), ek_ro = ek_role(pol);
+		X509_STORE *ek_store = anchor_store(&ek_ro, why, sizeof(why));
+		int ok_ak = ek_store && certifies(&ro, ek_store, q->cert + t.binding.off, t.binding.len, &akc,
+						  why, sizeof(why));
+		X509_STORE_free(ek_store);
+		if (!ok_ak) {
+			check(r, tpm_checks[i++], ADY_CHECK_FAIL, "%s", why);
+			goto skip_rest;
+		}
+	}
+	if (!(X509_get_extension_flags(akc) & EXFLAG_KUSAGE) || !(X509_get_key_usage(akc) & KU_DIGITAL_SIGNATURE)) {
+		check(r, tpm_checks[i++], ADY_CHECK_FAIL, "AK certificate lacks key usage digitalSignature");
+		goto skip_rest;
+	}
+	/* basicConstraints cA, whatever the key usage says (OpenSSL's
+	 * X509_check_ca would call it no CA without keyCertSign). */
+	if (X509_get_extension_flags(akc) & EXFLAG_CA) {
+		check(r, tpm_checks[i++], ADY_CHECK_FAIL, "AK certificate is a CA certificate (basicConstraints cA)");
 		goto skip_rest;
 	}
 	{
@@ -230,7 +353,7 @@ static int check_tpm(ady_verify_report *r, const ady_vpolicy *pol)
 			goto skip_rest;
 		}
 	}
-	check(r, tpm_checks[i++], ADY_CHECK_PASS, "AK certified by the enrollment CA");
+	check(r, tpm_checks[i++], ADY_CHECK_PASS, "AK certificate (TCG AIK EKU) chains to a tpm_ak_ca");
 	ok = 1;
 skip_rest:
 	for (; i < sizeof(tpm_checks) / sizeof(tpm_checks[0]); i++)
@@ -240,7 +363,8 @@ skip_rest:
 	return ok;
 }
 
-static const char *const all_checks[] = {"format", "signature", "platform", "nonce", "identity", "debug"};
+static const char *const all_checks[] = {"format",      "signature", "platform", "nonce",
+					 "report_data", "identity",  "debug"};
 
 /* see adyton/verify.h */
 ady_err ady_verify_quote(const uint8_t *quote, size_t len, const ady_vpolicy *pol, const uint8_t *nonce,
@@ -318,6 +442,21 @@ ady_err ady_verify_quote(const uint8_t *quote, size_t len, const ady_vpolicy *po
 	}
 
 	next = 4;
+	if (pol->want_report_data) {
+		/* All 64 bytes: a relying party that binds less writes the rest
+		 * (zeros, say) itself; no prefix rule to misremember. */
+		if (memcmp(b->reportdata, pol->report_data, 64) != 0) {
+			ady_hex_encode(b->reportdata, 64, x);
+			check(r, "report_data", ADY_CHECK_FAIL, "REPORTDATA %.32s... differs from the expected 64 bytes",
+			      x);
+			goto skip_rest;
+		}
+		check(r, "report_data", ADY_CHECK_PASS, "REPORTDATA equals the expected 64 bytes");
+	} else {
+		check(r, "report_data", ADY_CHECK_SKIP, "no expected report data given");
+	}
+
+	next = 5;
 	{
 		const char *why = "neither MRENCLAVE nor MRSIGNER is listed";
 		int found = 0;
@@ -347,7 +486,7 @@ ady_err ady_verify_quote(const uint8_t *quote, size_t len, const ady_vpolicy *po
 		if (!found)
 			goto skip_rest;
 	}
-	next = 5;
+	next = 6;
 	if ((b->attributes.flags & ADY_SGX_FLAGS_DEBUG) && !pol->allow_debug) {
 		check(r, "debug", ADY_CHECK_FAIL, "DEBUG enclave; the policy does not allow_debug");
 		goto skip_rest;

@@ -47,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ady_msg_decode_quoted(data, size, &mq) == ADY_OK && (size_t)mq.len + 8 != size)
 		abort();
 	if (ady_vpolicy_parse((const char *)data, size, &vp, &line) == ADY_OK &&
-	    (vp.nmrenclave + vp.nsigner == 0 || vp.nca > ADY_VPOLICY_MAX_CA))
+	    (vp.nmrenclave + vp.nsigner == 0 || vp.nek_ca > ADY_VPOLICY_MAX_CA || vp.nak_ca > ADY_VPOLICY_MAX_CA))
 		abort();
 	return 0;
 }

@@ -3,7 +3,7 @@
 #  - an enclave's quote verifies with `adyton verify-quote` given only the
 #    quote file, the verifier policy and the pinned platform key (+ nonce);
 #  - refused, naming the failed check: a flipped byte anywhere in the quote
-#    (every byte), a wrong nonce, an unpinned platform key, a MRENCLAVE not
+#    (every byte), a wrong nonce, other report data (--report-data), an unpinned platform key, a MRENCLAVE not
 #    in the policy, an ISVSVN below the minimum, a DEBUG enclave and a sim
 #    quote under a production policy;
 #  - provisioning: an enclave the daemon's policy does not list gets no
@@ -100,10 +100,19 @@ import json, sys
 j = json.load(open(sys.argv[1]))
 assert j["verdict"] == "accepted" and j["failed"] is None, j
 names = [c["name"] for c in j["checks"]]
-assert names == ["format", "signature", "platform", "nonce", "identity", "debug"], names
-assert all(c["result"] == "pass" for c in j["checks"]), j
+assert names == ["format", "signature", "platform", "nonce", "report_data", "identity", "debug"], names
+assert all(c["result"] == ("skip" if c["name"] == "report_data" else "pass") for c in j["checks"]), j
 PY
 verify 1 nonce "wrong nonce" "$tmp/q" "$tmp/p-enclave" "$other"
+# --report-data: the enclave asked for bytes 0..63 (exactly 64 bytes compared).
+rd=$(python3 -c 'print(bytes(range(64)).hex())')
+"$ADYTON" verify-quote "$tmp/q" --policy "$tmp/p-enclave" --nonce "$nonce" --report-data "$rd" >"$tmp/out" 2>&1 ||
+	fail "--report-data: the quote's own report data refused: $(cat "$tmp/out")"
+"$ADYTON" verify-quote "$tmp/q" --policy "$tmp/p-enclave" --report-data "${rd:0:126}40" >"$tmp/out" 2>&1
+[ $? -eq 1 ] && grep -q "failed check: report_data)" "$tmp/out" || fail "--report-data: last byte off not refused: $(cat "$tmp/out")"
+"$ADYTON" verify-quote "$tmp/q" --policy "$tmp/p-enclave" --report-data "${rd:0:64}" >"$tmp/out" 2>&1
+[ $? -eq 2 ] && grep -q -- "--report-data wants exactly 128 hex digits" "$tmp/out" ||
+	fail "--report-data of 32 bytes: not a usage error: $(cat "$tmp/out")"
 verify 1 platform "unpinned platform key" "$tmp/q" "$tmp/p-unpinned" "$nonce"
 verify 1 identity "MRENCLAVE not in policy" "$tmp/q" "$tmp/p-other" "$nonce"
 verify 1 identity "ISVSVN below minimum" "$tmp/q" "$tmp/p-svn" "$nonce"

@@ -157,7 +157,9 @@ static void test_vpolicy(void **state)
 			 "platform_key = "
 			 "11111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111"
 			 "111111111111111111111111111111111111\n"
-			 "tpm_ca = /etc/adyton/ek-ca.pem\n"
+			 "tpm_ek_ca = /etc/adyton/ek-ca.pem\n"
+			 "tpm_ak_ca = /etc/adyton/enrollment-ca.pem\n"
+			 "tpm_ek_ca = ek-ca-2.pem\n"
 			 "pcr = 7:0000000000000000000000000000000000000000000000000000000000000000\n";
 	static const char *const bad[] = {
 		"mrenclave = aa\n",
@@ -169,6 +171,20 @@ static void test_vpolicy(void **state)
 		"unknown = 1\n",
 		"allow_debug = yes\n", /* names no enclave */
 		"mrenclave = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa trailing\n",
+		"mrenclave = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\ntpm_ak_ca =\n",
+		"mrenclave = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
+		"tpm_ek_ca = 1\ntpm_ek_ca = 2\ntpm_ek_ca = 3\ntpm_ek_ca = 4\ntpm_ek_ca = 5\n",
+	};
+	/* The retired key: one store for EK and AK anchors let any certificate
+	 * of either CA pass as an AK certificate (issue 11).  Refused with its
+	 * own code and line, wherever it stands and whatever follows. */
+	static const struct {
+		const char *text;
+		unsigned line;
+	} retired[] = {
+		{"mrenclave = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\ntpm_ca = /etc/ca.pem\n", 2},
+		{"# old\ntpm_ca = a.pem\nmrenclave = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n", 2},
+		{"mrenclave = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n\n\ntpm_ca =\n", 4},
 	};
 
 	(void)state;
@@ -181,11 +197,22 @@ static void test_vpolicy(void **state)
 	assert_true(p.allow_sim);
 	assert_false(p.allow_debug);
 	assert_int_equal(p.nplatform, 1);
-	assert_string_equal(p.tpm_ca[0], "/etc/adyton/ek-ca.pem");
+	assert_int_equal(p.nek_ca, 2);
+	assert_string_equal(p.tpm_ek_ca[0], "/etc/adyton/ek-ca.pem");
+	assert_string_equal(p.tpm_ek_ca[1], "ek-ca-2.pem");
+	assert_int_equal(p.nak_ca, 1);
+	assert_string_equal(p.tpm_ak_ca[0], "/etc/adyton/enrollment-ca.pem");
 	assert_int_equal(p.pcr_mask, 1u << 7);
+	assert_false(p.want_report_data);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (ady_vpolicy_parse(bad[i], strlen(bad[i]), &p, &line) != ADY_ERR_CONFIG)
 			fail_msg("accepted: %s", bad[i]);
+	}
+	for (size_t i = 0; i < sizeof(retired) / sizeof(retired[0]); i++) {
+		ady_err err = ady_vpolicy_parse(retired[i].text, strlen(retired[i].text), &p, &line);
+		if (err != ADY_ERR_UNSUPPORTED || line != retired[i].line)
+			fail_msg("tpm_ca: %s at line %u, wanted UNSUPPORTED at %u: %s", ady_strerror(err), line,
+				 retired[i].line, retired[i].text);
 	}
 }
 
