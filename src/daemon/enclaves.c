@@ -29,6 +29,9 @@
 #include "backend/wire.h"
 #include "daemon/internal.h"
 
+/* linux/memfd.h MFD_EXEC (6.3), which Debian 12's libc headers lack */
+#define ADY_MFD_EXEC 0x0010u
+
 static uint8_t msgbuf[ADY_PROTO_MAX_PAYLOAD];
 
 static void outmsg_free(ady_outmsg *m)
@@ -208,13 +211,12 @@ static int private_host_copy(const char *path)
 	src = open(path, O_RDONLY | O_CLOEXEC);
 	if (src < 0)
 		return -1;
-#ifdef MFD_EXEC
-	/* vm.memfd_noexec (Linux 6.3+): ask for an executable memfd */
+	/* vm.memfd_noexec (Linux 6.3+): ask for an executable memfd; older
+	 * kernels refuse the flag (EINVAL) and make every memfd executable */
 	/* the name: what ps shows ("memfd:NAME") until the host names itself */
 	base = base ? base + 1 : path;
-	mfd = memfd_create(base, MFD_CLOEXEC | MFD_EXEC);
+	mfd = memfd_create(base, MFD_CLOEXEC | ADY_MFD_EXEC);
 	if (mfd < 0 && errno == EINVAL)
-#endif
 		mfd = memfd_create(base, MFD_CLOEXEC);
 	if (mfd < 0)
 		goto close_src;

@@ -135,7 +135,7 @@ fi
 $as_nobody "$abuse" flood 20 >"$tmp/flood" 2>&1 &
 fpid=$!
 sleep 1
-$as_root "$abuse" latency 300 250 >"$tmp/out" 2>&1 || fail "while nobody floods: $(cat "$tmp/out")"
+$as_root "$abuse" latency 300 1000 >"$tmp/out" 2>&1 || fail "while nobody floods: $(cat "$tmp/out")"
 grep -q "^latency" "$tmp/out" && echo "$(cat "$tmp/out")"
 if wait "$fpid"; then
 	echo "ok: $(cat "$tmp/flood")"
