@@ -99,15 +99,6 @@ ady_err ady_daemon_client_flush(ady_daemon *d, int ci)
 	return ADY_OK;
 }
 
-/* see internal.h */
-bool ady_daemon_client_holds(const ady_daemon *d, int ci)
-{
-	for (int i = 0; i < ADY_MAX_ENCLAVES; i++)
-		if (d->enclaves[i].state != ENC_FREE && d->enclaves[i].client == ci)
-			return true;
-	return false;
-}
-
 static ady_err reply_launched(ady_daemon *d, int ci, const ady_msg_launched *m, int chan_fd)
 {
 	uint8_t buf[256];

@@ -128,8 +128,6 @@ ADY_MUST_CHECK ady_err ady_daemon_client_send(ady_daemon *d, int ci, uint16_t ty
 					      size_t len, int fd);
 /* Sends what is queued for ci while its socket takes it (POLLOUT). */
 ADY_MUST_CHECK ady_err ady_daemon_client_flush(ady_daemon *d, int ci);
-/* Does client ci hold an enclave (starting or running)? */
-bool ady_daemon_client_holds(const ady_daemon *d, int ci);
 /* Default signal dispositions and an empty signal mask: what adytond
  * inherited (an application that ignores SIGCHLD, a blocked SIGTERM) is not
  * what it or its enclave hosts may run with. */

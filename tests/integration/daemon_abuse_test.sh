@@ -58,6 +58,23 @@ mkdir -m 755 "$tmp/run"
 as_nobody="setpriv --reuid=nobody --regid=$nogroup --clear-groups env ADYTON_SOCKET=$sock"
 as_root="env ADYTON_SOCKET=$sock"
 
+# /proc, not ps (procps is not a dependency).  state PID: its state letter
+# (R, S, Z...), nothing once it is gone; children PID: its child processes.
+state() {
+	local line
+	read -r line 2>/dev/null <"/proc/$1/stat" || return 0
+	line=${line##*) }
+	echo "${line%% *}"
+}
+children() {
+	local f line st pp
+	for f in /proc/[0-9]*/stat; do
+		read -r line 2>/dev/null <"$f" || continue
+		read -r st pp _ <<<"${line##*) }"
+		[ "$pp" = "$1" ] && { f=${f#/proc/}; echo "${f%/stat}"; }
+	done
+}
+
 # ---- the unit's confinement, from the unit file itself ----
 caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$unit")
 [ -n "$caps" ] || { echo "FAIL: no CapabilityBoundingSet= in $unit"; exit 1; }
@@ -116,8 +133,8 @@ else
 fi
 # The launcher was killed: its enclaves end with its connections (adytond
 # kills hosts of another uid: CAP_KILL).
-for _ in $(seq 50); do [ -z "$(ps -o pid= --ppid "$dpid")" ] && break; sleep 0.1; done
-left=$(ps -o pid= --ppid "$dpid" | wc -l)
+for _ in $(seq 50); do [ -z "$(children "$dpid")" ] && break; sleep 0.1; done
+left=$(children "$dpid" | wc -l)
 [ "$left" -eq 0 ] || fail "$left enclave hosts still run after their client was killed"
 
 # ---- item 6: descriptors of malformed launches ----
@@ -161,8 +178,8 @@ $as_root "$abuse" launch-hold "$ADY_BINARY_DIR/tests/testenc.signed" >/dev/null 
 holder=$!
 $as_nobody "$abuse" launch-hold "$ADY_BINARY_DIR/tests/testenc.signed" >/dev/null 2>&1 &
 holder2=$!
-for _ in $(seq 50); do [ "$(ps -o pid= --ppid "$dpid" | wc -l)" -ge 2 ] && break; sleep 0.1; done
-hosts=$(ps -o pid= --ppid "$dpid")
+for _ in $(seq 50); do [ "$(children "$dpid" | wc -l)" -ge 2 ] && break; sleep 0.1; done
+hosts=$(children "$dpid")
 [ "$(echo $hosts | wc -w)" -ge 2 ] || fail "launch-hold: no enclave hosts"
 kill -9 "$dpid"
 wait "$dpid" 2>/dev/null
@@ -170,9 +187,9 @@ dpid=
 sleep 0.5
 for h in $hosts; do
 	# gone, or a zombie that whoever adopted it has not reaped
-	st=$(ps -o stat= -p "$h")
-	if [ -n "$st" ] && [ "${st#Z}" = "$st" ]; then
-		fail "enclave host $h ($(ps -o user= -p "$h")) outlived its daemon"
+	st=$(state "$h")
+	if [ -n "$st" ] && [ "$st" != Z ]; then
+		fail "enclave host $h (uid $(stat -c %u "/proc/$h" 2>/dev/null)) outlived its daemon"
 		kill -9 "$h"
 	fi
 done
