@@ -56,3 +56,24 @@ set_tests_properties(host_slot_test_process PROPERTIES LABELS integration TIMEOU
 add_test(NAME host_slot_test_kvm COMMAND ${ADY_NEED_KVM} $<TARGET_FILE:host_slot_test>)
 set_tests_properties(host_slot_test_kvm PROPERTIES LABELS integration TIMEOUT 120 SKIP_RETURN_CODE 77
   ENVIRONMENT "${ADY_KVM_TEST_ENV}")
+
+# adytond against a hostile or careless local user (issue 11 items 3-7, 9):
+# the exec-window ptrace race, a client that never reads, idle connections,
+# malformed launches carrying descriptors, an application that ignores
+# SIGCHLD, a launch under exactly dist/adytond.service's capabilities, and
+# the default memory bound.  Needs root (it runs a system daemon and acts
+# as nobody); skipped otherwise.
+adyton_add_enclave(bigenc
+  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/enclaves/testenc.c
+  CONFIG ${CMAKE_CURRENT_SOURCE_DIR}/enclaves/bigenc.conf
+  KEY ${CMAKE_CURRENT_SOURCE_DIR}/enclaves/test-signing.pem)
+add_executable(daemon_abuse ${CMAKE_CURRENT_SOURCE_DIR}/unit/daemon_abuse.c)
+target_link_libraries(daemon_abuse PRIVATE adyton::host)
+target_include_directories(daemon_abuse PRIVATE ${PROJECT_SOURCE_DIR}/src)
+target_compile_definitions(daemon_abuse PRIVATE ADY_TEST_BINARY_DIR="${PROJECT_BINARY_DIR}")
+ady_host_target(daemon_abuse)
+add_dependencies(daemon_abuse testenc-signed bigenc-signed)
+ady_integration_test(daemon_abuse_test bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/daemon_abuse_test.sh
+  $<TARGET_FILE:daemon_abuse> $<TARGET_FILE:adytond> $<TARGET_FILE:adyton-enclave-host>
+  ${PROJECT_SOURCE_DIR}/dist/adytond.service $<TARGET_PROPERTY:bigenc,ADYTON_SIGNED>)
+set_tests_properties(daemon_abuse_test PROPERTIES TIMEOUT 240)

@@ -10,7 +10,7 @@
  *   provision     = <64 hex>[:<isvprodid>]  # may get PROVISION keys and quotes
  *                                     # (repeatable; default: nobody)
  *   max_enclaves  = <n>               # per user, 0 = unlimited (default 64)
- *   max_memory    = <size>[K|M|G]     # enclave memory per user, 0 = unlimited
+ *   max_memory    = <size>[K|M|G]     # enclave memory per user, 0 = unlimited (default 1G)
  *
  * Errors (ADY_ERR_CONFIG) report the 1-based line: unknown key, a scalar
  * key or a signer/provision entry given twice, bad hex (exactly 64 digits,

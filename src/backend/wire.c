@@ -7,8 +7,7 @@
 
 #include "backend/wire.h"
 
-/* see wire.h */
-ady_err ady_wire_send(int sock, uint16_t type, const uint8_t *payload, size_t len, int fd)
+static ady_err send_flags(int sock, uint16_t type, const uint8_t *payload, size_t len, int fd, int flags)
 {
 	uint8_t hdr[ADY_PROTO_HEADER];
 	struct iovec iov[2] = {{hdr, sizeof(hdr)}, {(void *)payload, len}};
@@ -35,11 +34,23 @@ ady_err ady_wire_send(int sock, uint16_t type, const uint8_t *payload, size_t le
 		memcpy(CMSG_DATA(c), &fd, sizeof(int));
 	}
 	do
-		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+		n = sendmsg(sock, &msg, MSG_NOSIGNAL | flags);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return ADY_ERR_IO;
+		return errno == EAGAIN || errno == EWOULDBLOCK ? ADY_ERR_BUSY : ADY_ERR_IO;
 	return (size_t)n == sizeof(hdr) + len ? ADY_OK : ADY_ERR_IO;
+}
+
+/* see wire.h */
+ady_err ady_wire_send(int sock, uint16_t type, const uint8_t *payload, size_t len, int fd)
+{
+	return send_flags(sock, type, payload, len, fd, 0);
+}
+
+/* see wire.h */
+ady_err ady_wire_trysend(int sock, uint16_t type, const uint8_t *payload, size_t len, int fd)
+{
+	return send_flags(sock, type, payload, len, fd, MSG_DONTWAIT);
 }
 
 /* see wire.h */

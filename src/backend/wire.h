@@ -12,8 +12,12 @@
 #include "adyton/error.h"
 #include "adyton/proto.h"
 
-/* Sends header + payload (len <= ADY_PROTO_MAX_PAYLOAD), and fd when >= 0. */
+/* Sends header + payload (len <= ADY_PROTO_MAX_PAYLOAD), and fd when >= 0.
+ * On a non-blocking socket whose peer does not read, ADY_ERR_BUSY. */
 ADY_MUST_CHECK ady_err ady_wire_send(int sock, uint16_t type, const uint8_t *payload, size_t len, int fd);
+/* The same, never blocking: ADY_ERR_BUSY and nothing sent when the peer's
+ * buffer is full (a packet is sent whole or not at all). */
+ADY_MUST_CHECK ady_err ady_wire_trysend(int sock, uint16_t type, const uint8_t *payload, size_t len, int fd);
 
 /*
  * Receives one message: header checked (ady_msg_decode_header), payload

@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 #include <grp.h>
 #include <sys/random.h>
+#include <stdio.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -28,23 +29,108 @@
 #include "backend/wire.h"
 #include "daemon/internal.h"
 
+/* linux/memfd.h MFD_EXEC (6.3), which Debian 12's libc headers lack */
+#define ADY_MFD_EXEC 0x0010u
+
 static uint8_t msgbuf[ADY_PROTO_MAX_PAYLOAD];
 
-static ady_err reply_launched(int fd, const ady_msg_launched *m, int chan_fd)
+static void outmsg_free(ady_outmsg *m)
+{
+	free(m->payload);
+	if (m->fd >= 0)
+		close(m->fd);
+	*m = (ady_outmsg){.fd = -1};
+}
+
+/* see internal.h */
+ady_err ady_daemon_client_send(ady_daemon *d, int ci, uint16_t type, const uint8_t *payload, size_t len, int fd)
+{
+	ady_client *c = &d->clients[ci];
+	ady_outmsg *m;
+
+	if (c->qlen == 0) {
+		ady_err err = ady_wire_trysend(c->fd, type, payload, len, fd);
+		if (err != ADY_ERR_BUSY)
+			return err;
+	}
+	/* A client that sends requests and does not read the answers: it is
+	 * dropped, never waited for (the loop serves everyone else). */
+	if (c->qlen == ADY_CLIENT_QUEUE || c->qbytes + len > ADY_CLIENT_QUEUE_BYTES) {
+		c->drop = true;
+		return ADY_ERR_BUSY;
+	}
+	m = &c->queue[(c->qhead + c->qlen) % ADY_CLIENT_QUEUE];
+	*m = (ady_outmsg){.type = type, .len = len, .fd = -1};
+	if (len) {
+		m->payload = malloc(len);
+		if (!m->payload)
+			return ADY_ERR_NOMEM;
+		memcpy(m->payload, payload, len);
+	}
+	if (fd >= 0) {
+		m->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (m->fd < 0) {
+			outmsg_free(m);
+			return ADY_ERR_IO;
+		}
+	}
+	c->qlen++;
+	c->qbytes += len;
+	return ADY_OK;
+}
+
+/* see internal.h */
+ady_err ady_daemon_client_flush(ady_daemon *d, int ci)
+{
+	ady_client *c = &d->clients[ci];
+
+	while (c->qlen) {
+		ady_outmsg *m = &c->queue[c->qhead];
+		ady_err err = ady_wire_trysend(c->fd, m->type, m->payload, m->len, m->fd);
+		if (err == ADY_ERR_BUSY)
+			return ADY_OK;
+		if (err)
+			return err;
+		c->qbytes -= m->len;
+		outmsg_free(m);
+		c->qhead = (c->qhead + 1) % ADY_CLIENT_QUEUE;
+		c->qlen--;
+	}
+	return ADY_OK;
+}
+
+static ady_err reply_launched(ady_daemon *d, int ci, const ady_msg_launched *m, int chan_fd)
 {
 	uint8_t buf[256];
 	size_t len;
 	ady_err err = ady_msg_encode_launched(m, buf, sizeof(buf), &len);
 
-	return err ? err : ady_wire_send(fd, ADY_MSG_LAUNCHED, buf, len, chan_fd);
+	return err ? err : ady_daemon_client_send(d, ci, ADY_MSG_LAUNCHED, buf, len, chan_fd);
 }
 
-static ady_err reply_status(int fd, ady_err status)
+static ady_err encode_status(ady_err status, uint8_t buf[static 16], size_t *len)
 {
 	ady_msg_status m = {.status = (uint32_t)status};
+
+	return ady_msg_encode_status(&m, buf, 16, len);
+}
+
+static ady_err reply_status(ady_daemon *d, int ci, ady_err status)
+{
 	uint8_t buf[16];
 	size_t len;
-	ady_err err = ady_msg_encode_status(&m, buf, sizeof(buf), &len);
+	ady_err err = encode_status(status, buf, &len);
+
+	return err ? err : ady_daemon_client_send(d, ci, ADY_MSG_STATUS, buf, len, -1);
+}
+
+/* To an enclave host: its socket is non-blocking, and a host that does not
+ * read its answer (it asks one question at a time) is killed by the caller. */
+static ady_err host_status(int fd, ady_err status)
+{
+	uint8_t buf[16];
+	size_t len;
+	ady_err err = encode_status(status, buf, &len);
 
 	return err ? err : ady_wire_send(fd, ADY_MSG_STATUS, buf, len, -1);
 }
@@ -77,30 +163,132 @@ static ady_err check_limits(ady_daemon *d, uid_t uid, uint64_t memory)
 	return ADY_OK;
 }
 
+/* fs.suid_dumpable: what a uid change (and the exec of a binary its user
+ * cannot read) leaves a process's dumpability at; 1 ("debug") would leave
+ * an enclave host debuggable by its user.  -1 when unknown. */
+static int suid_dumpable(void)
+{
+	char buf[8] = {0};
+	int fd = open("/proc/sys/fs/suid_dumpable", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	return n > 0 && buf[0] >= '0' && buf[0] <= '2' ? buf[0] - '0' : -1;
+}
+
+/*
+ * The enclave host program as a private copy that nobody can read: a memfd
+ * of mode 0111, held only by the daemon (and the child that execs it).
+ * Executing a file that its user cannot read makes the kernel set the
+ * process undumpable at exec (fs/exec.c would_dump(): BINPRM_FLAGS_ENFORCE_
+ * NONDUMP), before its first instruction: the dynamic loader and everything
+ * up to the host's own prctl(PR_SET_DUMPABLE, 0) run undumpable, so a
+ * same-user process can never PTRACE_ATTACH/SEIZE it (issue 11 item 3: the
+ * host was an ordinary dumpable process of its user from exec to that
+ * prctl, and a tracer that won the race owned the enclave).  The uid switch
+ * before the exec does the same for the forked child (commit_creds()).
+ * A copy per launch: a rebuilt or upgraded host is used at once.
+ * Returns a read-only, close-on-exec descriptor, or -1.
+ */
+static int private_host_copy(const char *path)
+{
+	static uint8_t buf[1 << 16];
+	const char *base = strrchr(path, '/');
+	char self[64];
+	int src, mfd, ro = -1;
+	ssize_t n;
+
+	src = open(path, O_RDONLY | O_CLOEXEC);
+	if (src < 0)
+		return -1;
+	/* vm.memfd_noexec (Linux 6.3+): ask for an executable memfd; older
+	 * kernels refuse the flag (EINVAL) and make every memfd executable */
+	/* the name: what ps shows ("memfd:NAME") until the host names itself */
+	base = base ? base + 1 : path;
+	mfd = memfd_create(base, MFD_CLOEXEC | ADY_MFD_EXEC);
+	if (mfd < 0 && errno == EINVAL)
+		mfd = memfd_create(base, MFD_CLOEXEC);
+	if (mfd < 0)
+		goto close_src;
+	while ((n = read(src, buf, sizeof(buf))) > 0)
+		if (write(mfd, buf, (size_t)n) != n)
+			goto close_mfd;
+	if (n < 0)
+		goto close_mfd;
+	/* exec refuses a file open for writing (ETXTBSY): keep a read-only
+	 * descriptor of the same file, then make it unreadable */
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", mfd);
+	ro = open(self, O_RDONLY | O_CLOEXEC);
+	if (ro >= 0 && fchmod(ro, 0111)) {
+		close(ro);
+		ro = -1;
+	}
+close_mfd:
+	close(mfd);
+close_src:
+	close(src);
+	return ro;
+}
+
+/* In the child: says why it cannot start the host (the daemon's stderr). */
+static _Noreturn void child_fail(const char *what, uid_t uid, int code)
+{
+	fprintf(stderr, "adytond: enclave host for uid %u: %s: %s\n", (unsigned)uid, what, strerror(errno));
+	_exit(code);
+}
+
 /*
  * In the child: moves fds to 3, 4, 5 without clobbering one another, drops
  * to the enclave owner's user when the daemon runs as root (an enclave that
  * escaped its sandbox should be no more than its owner; undumpability keeps
- * the owner from reading it), and execs the enclave host.
+ * the owner from reading it), resets the signal state it inherited from
+ * the daemon (blocked SIGTERM/SIGCHLD, an ignored SIGCHLD of the
+ * application that started a per-user daemon), and execs the enclave host
+ * from exe (private_host_copy).  Root needs CAP_SETUID and CAP_SETGID here
+ * (dist/adytond.service bounds it to those).
  */
-static void exec_host(const char *path, int image, int chan, int priv, uid_t uid, gid_t gid, uint64_t memory)
+static void exec_host(const char *path, int exe, int image, int chan, int priv, uid_t uid, gid_t gid,
+		      uint64_t memory)
 {
-	if (geteuid() == 0 && uid != 0) {
-		/* memfd_secret memory counts against RLIMIT_MEMLOCK */
-		struct rlimit rl = {memory + (16u << 20), memory + (16u << 20)};
-		if (setrlimit(RLIMIT_MEMLOCK, &rl) || setgroups(0, NULL) || setresgid(gid, gid, gid) ||
-		    setresuid(uid, uid, uid))
-			_exit(126);
+	char *const argv[] = {(char *)path, NULL};
+	extern char **environ;
+
+	if (geteuid() == 0) {
+		/* memfd_secret memory counts against RLIMIT_MEMLOCK: the
+		 * enclave, and no more than the enclave, may be locked (the
+		 * policy's max_memory bounds a user's enclaves).  Lowering needs
+		 * no capability (the unit gives LimitMEMLOCK=infinity); where
+		 * the limit we have is below that and we cannot raise it (no
+		 * CAP_SYS_RESOURCE), the host gets what we have and falls back
+		 * to weak memory for an enclave that does not fit. */
+		rlim_t need = memory + ADY_HOST_MEMLOCK_SLACK;
+		struct rlimit rl = {need, need}, cur;
+		if (setrlimit(RLIMIT_MEMLOCK, &rl)) {
+			if (errno != EPERM || getrlimit(RLIMIT_MEMLOCK, &cur) || cur.rlim_max >= need)
+				child_fail("setrlimit(RLIMIT_MEMLOCK)", uid, 126);
+			rl.rlim_cur = rl.rlim_max = cur.rlim_max;
+			if (setrlimit(RLIMIT_MEMLOCK, &rl))
+				child_fail("setrlimit(RLIMIT_MEMLOCK)", uid, 126);
+		}
+		if (uid != 0 && (setgroups(0, NULL) || setresgid(gid, gid, gid)))
+			child_fail("setgroups/setresgid (needs CAP_SETGID)", uid, 126);
+		if (uid != 0 && setresuid(uid, uid, uid))
+			child_fail("setresuid (needs CAP_SETUID)", uid, 126);
 	}
-	int hi[3] = {fcntl(image, F_DUPFD, 100), fcntl(chan, F_DUPFD, 100), fcntl(priv, F_DUPFD, 100)};
+	int hi[4] = {fcntl(image, F_DUPFD, 100), fcntl(chan, F_DUPFD, 100), fcntl(priv, F_DUPFD, 100),
+		     fcntl(exe, F_DUPFD_CLOEXEC, 100)};
 
 	for (int i = 0; i < 3; i++)
 		if (hi[i] < 0 || dup2(hi[i], 3 + i) != 3 + i)
 			_exit(127);
-	close_range(6, ~0u, 0);
-	signal(SIGPIPE, SIG_DFL);
-	execl(path, path, (char *)NULL);
-	_exit(127);
+	if (hi[3] < 0)
+		_exit(127);
+	close_range(6, (unsigned)hi[3] - 1, 0);
+	close_range((unsigned)hi[3] + 1, ~0u, 0);
+	ady_daemon_reset_signals();
+	fexecve(hi[3], argv, environ);
+	child_fail("exec of the enclave host", uid, 127);
 }
 
 static ady_err launch(ady_daemon *d, int ci, const uint8_t *p, size_t len, int image_fd)
@@ -111,14 +299,18 @@ static ady_err launch(ady_daemon *d, int ci, const uint8_t *p, size_t len, int i
 	ady_image *img = NULL;
 	uint8_t *file = NULL;
 	size_t file_len;
-	int ei, chan = -1, sp[2] = {-1, -1};
+	int ei, chan = -1, exe = -1, sp[2] = {-1, -1};
 	ady_denclave *e;
 	ady_err err;
 	pid_t pid;
 
 	err = ady_msg_decode_launch(p, len, &req);
-	if (err)
-		return err; /* malformed: end the session */
+	if (err) {
+		/* malformed: end the session, keeping nothing of it */
+		if (image_fd >= 0)
+			close(image_fd);
+		return err;
+	}
 	if (image_fd < 0) {
 		err = ADY_ERR_INVALID_ARG;
 		goto refuse;
@@ -140,6 +332,14 @@ static ady_err launch(ady_daemon *d, int ci, const uint8_t *p, size_t len, int i
 		err = check_limits(d, c->uid, img->layout.size);
 	if (err)
 		goto refuse;
+	/* fs.suid_dumpable = 1 would leave the host of another user
+	 * debuggable by that user from its exec on (see private_host_copy) */
+	if (geteuid() == 0 && c->uid != 0 && suid_dumpable() != 0 && suid_dumpable() != 2) {
+		ady_log_err("fs.suid_dumpable is not 0 or 2: enclave hosts would be debuggable by their users; "
+			    "launch refused");
+		err = ADY_ERR_PERMISSION;
+		goto refuse;
+	}
 	ei = free_enclave_slot(d);
 	if (ei < 0) {
 		err = ADY_ERR_BUSY;
@@ -169,9 +369,22 @@ static ady_err launch(ady_daemon *d, int ci, const uint8_t *p, size_t len, int i
 		err = ADY_ERR_NOMEM;
 		goto close_chan;
 	}
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp)) {
+	const char *host = req.backend == ADY_BACKEND_KVM ? d->kvm_host_path : d->host_path;
+	exe = private_host_copy(host);
+	if (exe < 0) {
+		ady_log_err("enclave host %s: %s", host, strerror(errno));
 		err = ADY_ERR_IO;
 		goto unmap;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp)) {
+		err = ADY_ERR_IO;
+		goto close_exe;
+	}
+	/* the daemon's end: a host that does not read its answers is killed,
+	 * never waited for */
+	if (fcntl(sp[0], F_SETFL, O_NONBLOCK)) {
+		err = ADY_ERR_IO;
+		goto close_sp;
 	}
 	pid = fork();
 	if (pid < 0) {
@@ -179,9 +392,9 @@ static ady_err launch(ady_daemon *d, int ci, const uint8_t *p, size_t len, int i
 		goto close_sp;
 	}
 	if (pid == 0)
-		exec_host(req.backend == ADY_BACKEND_KVM ? d->kvm_host_path : d->host_path, image_fd, chan, sp[1],
-			  c->uid, c->gid, img->layout.size);
+		exec_host(host, exe, image_fd, chan, sp[1], c->uid, c->gid, img->layout.size);
 	close(sp[1]);
+	close(exe);
 
 	e->state = ENC_STARTING;
 	e->backend = req.backend;
@@ -209,6 +422,8 @@ static ady_err launch(ady_daemon *d, int ci, const uint8_t *p, size_t len, int i
 close_sp:
 	close(sp[0]);
 	close(sp[1]);
+close_exe:
+	close(exe);
 unmap:
 	munmap(e->ctl, ADY_CHAN_CTL_SIZE);
 	e->ctl = NULL;
@@ -221,7 +436,7 @@ refuse:
 		close(image_fd);
 	ady_log_info(d, "launch refused for uid %u: %s", (unsigned)c->uid, ady_strerror(err));
 	out.status = (uint32_t)err;
-	return reply_launched(c->fd, &out, -1) ? ADY_ERR_IO : ADY_OK;
+	return reply_launched(d, ci, &out, -1) ? ADY_ERR_IO : ADY_OK;
 }
 
 static ady_err list(ady_daemon *d, int ci)
@@ -248,7 +463,7 @@ static ady_err list(ady_daemon *d, int ci)
 		memcpy(x->mrenclave, e->ident.mrenclave, 32);
 	}
 	err = ady_msg_encode_listing(entries, n, msgbuf, sizeof(msgbuf), &len);
-	return err ? err : ady_wire_send(c->fd, ADY_MSG_LISTING, msgbuf, len, -1);
+	return err ? err : ady_daemon_client_send(d, ci, ADY_MSG_LISTING, msgbuf, len, -1);
 }
 
 static ady_err destroy(ady_daemon *d, int ci, const uint8_t *p, size_t len)
@@ -263,12 +478,12 @@ static ady_err destroy(ady_daemon *d, int ci, const uint8_t *p, size_t len)
 		ady_denclave *e = &d->enclaves[i];
 		if (e->state != ENC_FREE && e->id == m.id) {
 			if (c->uid != 0 && c->uid != e->owner)
-				return reply_status(c->fd, ADY_ERR_PERMISSION);
+				return reply_status(d, ci, ADY_ERR_PERMISSION);
 			ady_daemon_kill_enclave(d, i);
-			return reply_status(c->fd, ADY_OK);
+			return reply_status(d, ci, ADY_OK);
 		}
 	}
-	return reply_status(c->fd, ADY_ERR_INVALID_ARG);
+	return reply_status(d, ci, ADY_ERR_INVALID_ARG);
 }
 
 /* see internal.h */
@@ -280,6 +495,11 @@ ady_err ady_daemon_client_msg(ady_daemon *d, int ci)
 
 	if (err)
 		return err;
+	{
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		d->clients[ci].last = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	}
 	switch (h.type) {
 	case ADY_MSG_LAUNCH:
 		return launch(d, ci, msgbuf, h.length, fd);
@@ -312,7 +532,7 @@ static ady_err host_ready(ady_daemon *d, ady_denclave *e, const uint8_t *p, size
 	if (r.status != ADY_OK || !ady_memeq_ct(r.mrenclave, e->ident.mrenclave, 32) ||
 	    !ady_memeq_ct(r.mrsigner, e->ident.mrsigner, 32))
 		return ADY_ERR_MEASUREMENT;
-	err = reply_status(e->host_fd, ADY_OK);
+	err = host_status(e->host_fd, ADY_OK);
 	if (err)
 		return err;
 	e->state = ENC_READY;
@@ -331,7 +551,7 @@ static ady_err host_ready(ady_daemon *d, ady_denclave *e, const uint8_t *p, size
 	out.isvsvn = e->ident.isvsvn;
 	memcpy(out.mrenclave, e->ident.mrenclave, 32);
 	memcpy(out.mrsigner, e->ident.mrsigner, 32);
-	err = reply_launched(d->clients[e->client].fd, &out, e->chan_fd);
+	err = reply_launched(d, e->client, &out, e->chan_fd);
 	e->answered = true;
 	/* The daemon keeps only the control page mapping. */
 	close(e->chan_fd);
@@ -427,7 +647,7 @@ ady_err ady_daemon_host_msg(ady_daemon *d, int ei)
 			if (a.reason[i] < 0x20 || a.reason[i] > 0x7e)
 				a.reason[i] = '?';
 		ady_log_info(d, "enclave %llu aborted: %.*s", (unsigned long long)e->id, (int)a.len, a.reason);
-		return reply_status(e->host_fd, ADY_OK);
+		return host_status(e->host_fd, ADY_OK);
 	}
 	default:
 		return ADY_ERR_PROTOCOL;
@@ -457,7 +677,13 @@ void ady_daemon_client_gone(ady_daemon *d, int ci)
 		}
 	}
 	close(d->clients[ci].fd);
-	d->clients[ci].used = false;
+	while (d->clients[ci].qlen) {
+		ady_client *c = &d->clients[ci];
+		outmsg_free(&c->queue[c->qhead]);
+		c->qhead = (c->qhead + 1) % ADY_CLIENT_QUEUE;
+		c->qlen--;
+	}
+	d->clients[ci] = (ady_client){.used = false, .fd = -1};
 }
 
 static void mark_dead(ady_denclave *e)
@@ -489,7 +715,7 @@ void ady_daemon_reap(ady_daemon *d)
 				ady_log_info(d, "enclave %llu: host exited (status 0x%x)", (unsigned long long)e->id, status);
 			if (!e->answered && e->client >= 0) {
 				ady_msg_launched out = {.status = ADY_ERR_ENCLAVE_LOST};
-				(void)reply_launched(d->clients[e->client].fd, &out, -1);
+				(void)reply_launched(d, e->client, &out, -1);
 			}
 			mark_dead(e);
 			if (e->host_fd >= 0)

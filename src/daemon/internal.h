@@ -12,15 +12,38 @@
 #include "backend/channel.h"
 #include "host/derive.h"
 
-#define ADY_MAX_CLIENTS 256
+#define ADY_MAX_CLIENTS 1024
 #define ADY_MAX_ENCLAVES 256
+/* Connections of one user that hold no enclave (a launch in progress holds
+ * one): one more is refused at once, so one user's idle connections cannot
+ * fill the table for everyone (a user's other connections are bounded by the
+ * policy's max_enclaves, each holding at least one enclave). */
+#define ADY_MAX_IDLE_PER_UID 32
+/* Answers a client has not read yet, beyond what its socket buffer holds:
+ * one more and it is dropped (the daemon never waits for a client). */
+#define ADY_CLIENT_QUEUE 16
+#define ADY_CLIENT_QUEUE_BYTES (256u << 10)
+/* An enclave host's locked memory: the enclave + this (RLIMIT_MEMLOCK). */
+#define ADY_HOST_MEMLOCK_SLACK (16u << 20)
+
+typedef struct ady_outmsg {
+	uint16_t type;
+	uint8_t *payload;         /* malloc'd, NULL when len is 0 */
+	size_t len;
+	int fd;                   /* a dup, closed when sent or dropped; -1: none */
+} ady_outmsg;
 
 typedef struct ady_client {
 	bool used;
-	int fd;
+	bool drop;                /* its answers overflowed: dropped by the loop */
+	int fd;                   /* non-blocking */
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
+	int64_t last;             /* CLOCK_MONOTONIC seconds of the last request */
+	uint32_t qhead, qlen;     /* ring of unsent answers */
+	size_t qbytes;
+	ady_outmsg queue[ADY_CLIENT_QUEUE];
 } ady_client;
 
 typedef enum { ENC_FREE = 0, ENC_STARTING, ENC_READY, ENC_DYING } ady_enc_state;
@@ -62,6 +85,7 @@ typedef struct ady_daemon {
 	const char *host_path;    /* adyton-enclave-host (process backend) */
 	const char *kvm_host_path; /* adyton-kvm-host (kvm backend) */
 	bool verbose;
+	int conn_timeout;         /* s: a connection holding no enclave, silent this long, is closed */
 	uint64_t next_id;
 	ady_client clients[ADY_MAX_CLIENTS];
 	ady_denclave enclaves[ADY_MAX_ENCLAVES];
@@ -95,6 +119,19 @@ void ady_attest_free(ady_attest *a);
  * policy lets it provision (ADY_ERR_PERMISSION otherwise). */
 ADY_MUST_CHECK ady_err ady_attest_quote(ady_daemon *d, const ady_identity *id, const uint8_t reportdata[static 64],
 					const uint8_t nonce[static 32], uint8_t *out, size_t cap, size_t *len);
+
+/* Sends an answer to client ci without ever blocking: what the socket
+ * does not take now is queued (payload copied, fd dup'd) and sent when it
+ * drains (ady_daemon_client_flush); ADY_ERR_BUSY when the queue is full (the
+ * client does not read: the caller drops it), ADY_ERR_IO when the peer left. */
+ADY_MUST_CHECK ady_err ady_daemon_client_send(ady_daemon *d, int ci, uint16_t type, const uint8_t *payload,
+					      size_t len, int fd);
+/* Sends what is queued for ci while its socket takes it (POLLOUT). */
+ADY_MUST_CHECK ady_err ady_daemon_client_flush(ady_daemon *d, int ci);
+/* Default signal dispositions and an empty signal mask: what adytond
+ * inherited (an application that ignores SIGCHLD, a blocked SIGTERM) is not
+ * what it or its enclave hosts may run with. */
+void ady_daemon_reset_signals(void);
 
 /* Client requests (launch, list, destroy).  A returned error ends the
  * client's session (malformed input). */

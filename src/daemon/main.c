@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "adyton/cursor.h"
@@ -77,6 +78,8 @@ static void usage(FILE *f)
 		"  --host PATH         the adyton-enclave-host program (process backend)\n"
 		"  --kvm-host PATH     the adyton-kvm-host program (kvm backend)\n"
 		"  --idle-exit SEC     exit after SEC seconds with no client and no enclave\n"
+		"  --conn-timeout SEC  close a connection that holds no enclave after SEC\n"
+		"                      seconds without a request (default 30)\n"
 		"  --daemonize         detach (used by libadyton's on-demand start)\n"
 		"  --verbose           log launches and exits to stderr\n"
 		"  --tpm TCTI          keep the platform root key sealed by this TPM and certify\n"
@@ -90,7 +93,11 @@ static void usage(FILE *f)
 		"                      against its EK), write STATE_DIR/ak.crt signed by the\n"
 		"                      CA's KEY (PEM), and exit\n"
 		"  --print-platform-key  print the attestation public key (x||y, hex) that\n"
-		"                      verifiers pin for this platform (created if absent), and exit\n"
+		"                      verifiers pin for this platform (of the state directory:\n"
+		"                      mind --system / --state-dir), and exit; fails when there\n"
+		"                      is none yet\n"
+		"  --create            with --print-platform-key: create the platform keys if the\n"
+		"                      state directory has none\n"
 		"  --help\n");
 }
 
@@ -215,11 +222,44 @@ static int listen_on(const char *path, int mode)
 	return fd;
 }
 
+/* see internal.h */
+void ady_daemon_reset_signals(void)
+{
+	struct sigaction sa = {.sa_handler = SIG_DFL};
+	sigset_t none;
+
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			(void)sigaction(s, &sa, NULL); /* EINVAL for glibc's reserved ones */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* holds[ci]: does client ci hold an enclave (starting, running or dying)? */
+static void client_holds(const ady_daemon *d, bool holds[static ADY_MAX_CLIENTS])
+{
+	memset(holds, 0, ADY_MAX_CLIENTS * sizeof(bool));
+	for (int i = 0; i < ADY_MAX_ENCLAVES; i++) {
+		const ady_denclave *e = &d->enclaves[i];
+		if (e->state != ENC_FREE && e->client >= 0 && e->client < ADY_MAX_CLIENTS)
+			holds[e->client] = true;
+	}
+}
+
 static void accept_client(ady_daemon *d, int lfd)
 {
+	static bool holds[ADY_MAX_CLIENTS];
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
-	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK), idle_of_uid = 0, slot = -1;
 
 	if (fd < 0)
 		return;
@@ -227,13 +267,49 @@ static void accept_client(ady_daemon *d, int lfd)
 		close(fd);
 		return;
 	}
+	client_holds(d, holds);
 	for (int i = 0; i < ADY_MAX_CLIENTS; i++) {
 		if (!d->clients[i].used) {
-			d->clients[i] = (ady_client){.used = true, .fd = fd, .uid = cred.uid, .gid = cred.gid, .pid = cred.pid};
-			return;
+			if (slot < 0)
+				slot = i;
+		} else if (d->clients[i].uid == cred.uid && !holds[i]) {
+			idle_of_uid++;
 		}
 	}
-	close(fd); /* full */
+	/* One user's idle connections must not lock the others out. */
+	if (slot < 0 || idle_of_uid >= ADY_MAX_IDLE_PER_UID) {
+		ady_log_info(d, "connection of uid %u refused: %s", (unsigned)cred.uid,
+			     slot < 0 ? "no free slot" : "too many connections of this user that hold no enclave");
+		close(fd);
+		return;
+	}
+	d->clients[slot] = (ady_client){.used = true, .fd = fd, .uid = cred.uid, .gid = cred.gid, .pid = cred.pid,
+					.last = now_ms()};
+}
+
+/* Closes connections that hold no enclave and were silent for the
+ * connection timeout; returns the ms until the next one is due (-1: none). */
+static int expire_clients(ady_daemon *d)
+{
+	static bool holds[ADY_MAX_CLIENTS];
+	int64_t now = now_ms(), limit = (int64_t)d->conn_timeout * 1000, next = -1;
+
+	if (d->conn_timeout <= 0)
+		return -1;
+	client_holds(d, holds);
+	for (int i = 0; i < ADY_MAX_CLIENTS; i++) {
+		ady_client *c = &d->clients[i];
+		if (!c->used || holds[i])
+			continue;
+		int64_t left = c->last + limit - now;
+		if (left <= 0) {
+			ady_log_info(d, "connection of uid %u closed: idle, no enclave", (unsigned)c->uid);
+			ady_daemon_client_gone(d, i);
+		} else if (next < 0 || left < next) {
+			next = left;
+		}
+	}
+	return next > INT32_MAX ? INT32_MAX : (int)next;
 }
 
 static bool idle(const ady_daemon *d)
@@ -445,11 +521,13 @@ int main(int argc, char **argv)
 		{"print-platform-key", no_argument, NULL, 'P'},
 		{"tpm", required_argument, NULL, 'T'},  {"enroll-ca", required_argument, NULL, 'E'},
 		{"tpm-pcrs", required_argument, NULL, 'R'},
+		{"conn-timeout", required_argument, NULL, 'C'}, {"create", no_argument, NULL, 'c'},
 		{NULL, 0, NULL, 0}};
 	uint32_t pcrs = PCRS_ANY;
+	bool state_given;
 	char sock_buf[PATH_MAX], state_buf[PATH_MAX];
 	const char *sock = NULL, *state = NULL, *host = NULL, *kvm_host = NULL, *tcti = NULL, *enroll = NULL;
-	int system_mode = geteuid() == 0, do_daemonize = 0, idle_exit = 0, print_key = 0, o;
+	int system_mode = geteuid() == 0, do_daemonize = 0, idle_exit = 0, print_key = 0, create = 0, o;
 	ady_daemon *d = &D;
 	sigset_t mask;
 	int lfd, sfd;
@@ -467,6 +545,14 @@ int main(int argc, char **argv)
 		case 'D': do_daemonize = 1; break;
 		case 'v': d->verbose = true; break;
 		case 'P': print_key = 1; break;
+		case 'c': create = 1; break;
+		case 'C':
+			d->conn_timeout = atoi(optarg);
+			if (d->conn_timeout <= 0) {
+				ady_log_err("--conn-timeout: \"%s\" is not a number of seconds above 0", optarg);
+				return 2;
+			}
+			break;
 		case 'T': tcti = optarg; break;
 		case 'E': enroll = optarg; break;
 		case 'R':
@@ -483,6 +569,13 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	state_given = state != NULL;
+	if (create && !print_key) {
+		ady_log_err("--create goes with --print-platform-key");
+		return 2;
+	}
+	if (!d->conn_timeout)
+		d->conn_timeout = 30;
 	if ((enroll || pcrs != PCRS_ANY) && !tcti) {
 		ady_log_err("%s needs --tpm", enroll ? "--enroll-ca" : "--tpm-pcrs");
 		return 2;
@@ -522,6 +615,18 @@ int main(int argc, char **argv)
 	d->kvm_host_path = find_host(kvm_host, "ADYTON_KVM_HOST", "adyton-kvm-host");
 	if (!print_key && !enroll && load_policy(d))
 		return 1;
+	/* Printing a key must not make one: run in the wrong mode or with the
+	 * wrong --state-dir it would create a platform nobody uses. */
+	if (print_key && !create &&
+	    (!(state_has(state, "root.key") || state_has(state, "root.tpm")) || !state_has(state, "attest.key"))) {
+		ady_log_err("no platform key in %s (%s): give the state directory of the daemon you mean "
+			    "(--system, --state-dir), or add --create to make one there",
+			    state, state_given ? "--state-dir"
+				     : system_mode ? "the system daemon's state directory"
+						   : "the per-user daemon's state directory; the system daemon's is "
+						     "/var/lib/adyton");
+		return 1;
+	}
 	{
 		char parent[PATH_MAX];
 		snprintf(parent, sizeof(parent), "%s", state);
@@ -551,6 +656,10 @@ int main(int argc, char **argv)
 	}
 	if (do_daemonize)
 		daemonize();
+	/* Started by an application (libadyton's on-demand start), we inherit
+	 * its signal state: an ignored SIGCHLD would auto-reap the enclave
+	 * hosts behind our back, never reaching ady_daemon_reap. */
+	ady_daemon_reset_signals();
 	signal(SIGPIPE, SIG_IGN);
 	lfd = listen_on(sock, system_mode ? 0666 : 0600);
 	if (lfd < 0)
@@ -570,7 +679,7 @@ int main(int argc, char **argv)
 	for (;;) {
 		struct pollfd pfd[2 + ADY_MAX_CLIENTS + ADY_MAX_ENCLAVES];
 		int who[2 + ADY_MAX_CLIENTS + ADY_MAX_ENCLAVES];
-		int n = 0, rc;
+		int n = 0, rc, expiry = expire_clients(d);
 
 		pfd[n] = (struct pollfd){.fd = lfd, .events = POLLIN};
 		who[n++] = 0;
@@ -578,7 +687,8 @@ int main(int argc, char **argv)
 		who[n++] = 0;
 		for (int i = 0; i < ADY_MAX_CLIENTS; i++) {
 			if (d->clients[i].used) {
-				pfd[n] = (struct pollfd){.fd = d->clients[i].fd, .events = POLLIN};
+				pfd[n] = (struct pollfd){.fd = d->clients[i].fd,
+							 .events = POLLIN | (d->clients[i].qlen ? POLLOUT : 0)};
 				who[n++] = 1 + i;
 			}
 		}
@@ -588,13 +698,17 @@ int main(int argc, char **argv)
 				who[n++] = -1 - i;
 			}
 		}
-		rc = poll(pfd, (nfds_t)n, idle_exit > 0 && idle(d) ? idle_exit * 1000 : -1);
+		int idle_ms = idle_exit > 0 && idle(d) ? idle_exit * 1000 : -1;
+		int timeout = idle_ms < 0 ? expiry : expiry < 0 || idle_ms < expiry ? idle_ms : expiry;
+		rc = poll(pfd, (nfds_t)n, timeout);
 		if (rc < 0 && errno != EINTR)
 			return 1;
-		if (rc == 0) {
+		if (rc == 0 && idle_ms >= 0 && idle_ms == timeout) {
 			ady_log_info(d, "idle for %d s: exiting", idle_exit);
 			break;
 		}
+		if (rc <= 0)
+			continue;
 		if (pfd[1].revents & POLLIN) {
 			struct signalfd_siginfo si;
 			while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
@@ -613,13 +727,24 @@ int main(int argc, char **argv)
 				continue;
 			if (who[k] > 0) {
 				int ci = who[k] - 1;
-				if (d->clients[ci].used && ady_daemon_client_msg(d, ci) != ADY_OK)
+				if (d->clients[ci].used && (pfd[k].revents & POLLOUT) &&
+				    ady_daemon_client_flush(d, ci) != ADY_OK)
+					ady_daemon_client_gone(d, ci);
+				if (d->clients[ci].used && (pfd[k].revents & ~POLLOUT) &&
+				    ady_daemon_client_msg(d, ci) != ADY_OK)
 					ady_daemon_client_gone(d, ci);
 			} else {
 				int ei = -1 - who[k];
 				if ((d->enclaves[ei].state == ENC_STARTING || d->enclaves[ei].state == ENC_READY) &&
 				    ady_daemon_host_msg(d, ei) != ADY_OK)
 					ady_daemon_kill_enclave(d, ei);
+			}
+		}
+		for (int i = 0; i < ADY_MAX_CLIENTS; i++) {
+			if (d->clients[i].used && d->clients[i].drop) {
+				ady_log_info(d, "client of uid %u dropped: it does not read its answers",
+					     (unsigned)d->clients[i].uid);
+				ady_daemon_client_gone(d, i);
 			}
 		}
 		if (pfd[0].revents & POLLIN)

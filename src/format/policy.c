@@ -9,6 +9,9 @@
 #include "internal.h"
 
 #define POLICY_DEFAULT_MAX_ENCLAVES 64u
+/* Enclave memory a user may hold (and lock: memfd_secret) unless the policy
+ * says otherwise: 0 used to mean unlimited (issue 11 item 9). */
+#define POLICY_DEFAULT_MAX_MEMORY (1ull << 30)
 
 /* Longer than any meaningful line ("provision = <64 hex>:65535" is 82
  * bytes) with room for alignment; comments are not stored. */
@@ -23,12 +26,14 @@ void ady_policy_embedded(ady_policy *out)
 	out->allow_debug = true;
 	out->any_signer = true;
 	out->max_enclaves = POLICY_DEFAULT_MAX_ENCLAVES;
+	out->max_memory = POLICY_DEFAULT_MAX_MEMORY;
 }
 
 static void policy_defaults(ady_policy *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->max_enclaves = POLICY_DEFAULT_MAX_ENCLAVES;
+	p->max_memory = POLICY_DEFAULT_MAX_MEMORY;
 }
 
 typedef ady_kv_span span;

@@ -9,9 +9,11 @@
 #
 # usage: cli_daemon_test.sh TESTENC_SIGNED_IMAGE
 # Environment (set by ctest): ADYTON, ADYTON_DAEMON and the private-daemon
-# variables of ADY_PROCESS_TEST_ENV (tests/CMakeLists.txt).  Other tests may
-# use the same daemon at the same time: ps checks look for the id of the
-# enclave this script launched, never for a count.
+# variables of ADY_PROCESS_TEST_ENV (tests/CMakeLists.txt).
+# The script starts its own daemon (socket and state under its temporary
+# directory) instead of the suite's shared one: `ps` lists every enclave of
+# the user, and another test running testenc at the same time (ctest -j2)
+# made "the new testenc enclave" someone else's, gone before it was checked.
 set -u
 
 : "${ADYTON:?ADYTON is not set (run through ctest)}"
@@ -32,6 +34,9 @@ T_ABORT=1
 T_LOG=9
 
 tmp=$(mktemp -d)
+mkdir "$tmp/daemon"
+export ADYTON_SOCKET=$tmp/daemon/s.sock ADYTON_STATE_DIR=$tmp/daemon/state \
+	ADYTON_DAEMON_LOG=$tmp/daemon/adytond.log
 bg=
 cleanup() {
 	exec 3>&- 2>/dev/null
@@ -39,6 +44,9 @@ cleanup() {
 		kill "$bg" 2>/dev/null
 		wait "$bg" 2>/dev/null
 	fi
+	# our daemon (the lock file names it): it would idle out, but not at once
+	dpid=$(cat "$ADYTON_SOCKET.lock" 2>/dev/null)
+	[ -n "$dpid" ] && kill "$dpid" 2>/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT

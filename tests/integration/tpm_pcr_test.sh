@@ -25,7 +25,7 @@ S=$tmp/p-state
 key() { "$ADYTON_DAEMON" --print-platform-key --state-dir "$S" --tpm "$(tcti A)" "$@" 2>"$tmp/err"; }
 extend() { tpm2_pcrextend -T "$(tcti A)" "$1:sha256=$(python3 -c 'import os; print(os.urandom(32).hex())')"; }
 
-pk=$(key --tpm-pcrs 7,16) || { echo "FAIL: first start: $(cat "$tmp/err")"; exit 1; }
+pk=$(key --create --tpm-pcrs 7,16) || { echo "FAIL: first start: $(cat "$tmp/err")"; exit 1; }
 mask=$(python3 -c 'import sys,struct; print(hex(struct.unpack_from("<I", open(sys.argv[1],"rb").read(), 8)[0]))' "$S/root.tpm")
 [ "$mask" = 0x10080 ] || fail "root.tpm PCR mask $mask, not 0x10080"
 [ "$(key)" = "$pk" ] || fail "without --tpm-pcrs: $(cat "$tmp/err")"

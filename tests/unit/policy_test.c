@@ -91,7 +91,7 @@ static void test_defaults(void **state)
 	assert_int_equal(p.nsigners, 0);
 	assert_int_equal(p.nprovision, 0);
 	assert_int_equal(p.max_enclaves, 64);
-	assert_true(p.max_memory == 0);
+	assert_true(p.max_memory == 1ull << 30); /* default bound (issue 11 item 9) */
 	/* Nobody may launch, nobody is provisioned. */
 	assert_int_equal(ady_policy_check_launch(&p, hash_a, 0), ADY_ERR_PERMISSION);
 	assert_false(ady_policy_may_provision(&p, hash_a, 0));
@@ -113,7 +113,7 @@ static void test_embedded(void **state)
 	assert_int_equal(p.nsigners, 0);
 	assert_int_equal(p.nprovision, 0);
 	assert_int_equal(p.max_enclaves, 64);
-	assert_true(p.max_memory == 0);
+	assert_true(p.max_memory == 1ull << 30); /* default bound (issue 11 item 9) */
 	assert_int_equal(ady_policy_check_launch(&p, hash_a, 0x2), ADY_OK);
 	assert_false(ady_policy_may_provision(&p, hash_a, 0));
 }

@@ -90,6 +90,7 @@ static const char *daemon_program(void)
 static int start_daemon(const char *sock)
 {
 	const char *prog = daemon_program(), *state = getenv("ADYTON_STATE_DIR");
+	const char *idle = getenv("ADYTON_DAEMON_IDLE_EXIT");
 	int status, fd;
 	pid_t pid;
 
@@ -105,7 +106,7 @@ static int start_daemon(const char *sock)
 		argv[a++] = (char *)"--embedded";
 		argv[a++] = (char *)"--daemonize";
 		argv[a++] = (char *)"--idle-exit";
-		argv[a++] = (char *)"30";
+		argv[a++] = (char *)(idle && *idle ? idle : "30");
 		argv[a++] = (char *)"--socket";
 		argv[a++] = (char *)sock;
 		if (state && *state) {
