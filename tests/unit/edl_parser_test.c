@@ -159,7 +159,7 @@ static void test_imports(void **state)
 		fail_msg("%s", ctx.err);
 	/* import * brings types, includes and functions; a named import only
 	 * the named function */
-	assert_int_equal(ctx.m.nst, 4);
+	assert_int_equal(ctx.m.nst, 6);
 	assert_int_equal(ctx.m.nen, 1);
 	assert_int_equal(ctx.m.ninc, 1);
 	assert_string_equal(ctx.m.fn[0].name, "ocall_log");
@@ -167,9 +167,9 @@ static void test_imports(void **state)
 		ntrusted += ctx.m.fn[i].trusted;
 		assert_string_not_equal(ctx.m.fn[i].name, "ecall_not_imported");
 	}
-	assert_int_equal(ntrusted, 24);
+	assert_int_equal(ntrusted, 33);
 	assert_string_equal(ctx.m.fn[1].name, "ecall_imported_named");
-	assert_int_equal(ctx.ndeps, 3);
+	assert_int_equal(ctx.ndeps, 4);
 	edl_ctx_fini(&ctx);
 
 	/* the SampleEnclave-style set */
