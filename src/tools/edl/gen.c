@@ -910,29 +910,29 @@ static void emit_c_top(gen *g, const char *hdr)
 	       "\t\t       sizeof(void *) == 8,\n"
 	       "\t       \"adyton-edl: LP64 only\");\n\n");
 	out(g, "#define ADY_EDL_HELPER static inline __attribute__((unused))\n\n");
-	out(g, "ADY_EDL_HELPER void ady_edl_put(uint8_t **q, unsigned w, uint64_t v)\n{\n"
-	       "\tfor (unsigned i = 0; i < w; i++)\n\t\t(*q)[i] = (uint8_t)(v >> (8 * i));\n\t*q += w;\n}\n\n");
-	out(g, "ADY_EDL_HELPER void ady_edl_putb(uint8_t **q, const void *p, size_t n)\n{\n"
-	       "\tif (n)\n\t\tmemcpy(*q, p, n);\n\t*q += n;\n}\n\n");
-	out(g, "ADY_EDL_HELPER void ady_edl_putf(uint8_t **q, float v)\n{\n"
-	       "\tuint32_t b;\n\n\tmemcpy(&b, &v, 4);\n\tady_edl_put(q, 4, b);\n}\n\n");
-	out(g, "ADY_EDL_HELPER void ady_edl_putd(uint8_t **q, double v)\n{\n"
-	       "\tuint64_t b;\n\n\tmemcpy(&b, &v, 8);\n\tady_edl_put(q, 8, b);\n}\n\n");
-	out(g, "ADY_EDL_HELPER ady_err ady_edl_get(ady_cur *c, unsigned w, uint64_t *v)\n{\n"
-	       "\tuint8_t b = 0;\n\tuint16_t h = 0;\n\tuint32_t x = 0;\n\tady_err r;\n\n"
-	       "\tswitch (w) {\n"
-	       "\tcase 1:\n\t\tr = ady_cur_u8(c, &b);\n\t\t*v = b;\n\t\treturn r;\n"
-	       "\tcase 2:\n\t\tr = ady_cur_u16le(c, &h);\n\t\t*v = h;\n\t\treturn r;\n"
-	       "\tcase 4:\n\t\tr = ady_cur_u32le(c, &x);\n\t\t*v = x;\n\t\treturn r;\n"
-	       "\tcase 8:\n\t\treturn ady_cur_u64le(c, v);\n"
+	out(g, "ADY_EDL_HELPER void ady_edl_put(uint8_t **ady_q, unsigned ady_w, uint64_t ady_v)\n{\n"
+	       "\tfor (unsigned ady_i = 0; ady_i < ady_w; ady_i++)\n\t\t(*ady_q)[ady_i] = (uint8_t)(ady_v >> (8 * ady_i));\n\t*ady_q += ady_w;\n}\n\n");
+	out(g, "ADY_EDL_HELPER void ady_edl_putb(uint8_t **ady_q, const void *ady_p, size_t ady_n)\n{\n"
+	       "\tif (ady_n)\n\t\tmemcpy(*ady_q, ady_p, ady_n);\n\t*ady_q += ady_n;\n}\n\n");
+	out(g, "ADY_EDL_HELPER void ady_edl_putf(uint8_t **ady_q, float ady_v)\n{\n"
+	       "\tuint32_t ady_b;\n\n\tmemcpy(&ady_b, &ady_v, 4);\n\tady_edl_put(ady_q, 4, ady_b);\n}\n\n");
+	out(g, "ADY_EDL_HELPER void ady_edl_putd(uint8_t **ady_q, double ady_v)\n{\n"
+	       "\tuint64_t ady_b;\n\n\tmemcpy(&ady_b, &ady_v, 8);\n\tady_edl_put(ady_q, 8, ady_b);\n}\n\n");
+	out(g, "ADY_EDL_HELPER ady_err ady_edl_get(ady_cur *ady_c, unsigned ady_w, uint64_t *ady_v)\n{\n"
+	       "\tuint8_t ady_b = 0;\n\tuint16_t ady_h = 0;\n\tuint32_t ady_x = 0;\n\tady_err ady_r;\n\n"
+	       "\tswitch (ady_w) {\n"
+	       "\tcase 1:\n\t\tady_r = ady_cur_u8(ady_c, &ady_b);\n\t\t*ady_v = ady_b;\n\t\treturn ady_r;\n"
+	       "\tcase 2:\n\t\tady_r = ady_cur_u16le(ady_c, &ady_h);\n\t\t*ady_v = ady_h;\n\t\treturn ady_r;\n"
+	       "\tcase 4:\n\t\tady_r = ady_cur_u32le(ady_c, &ady_x);\n\t\t*ady_v = ady_x;\n\t\treturn ady_r;\n"
+	       "\tcase 8:\n\t\treturn ady_cur_u64le(ady_c, ady_v);\n"
 	       "\tdefault:\n\t\treturn ADY_ERR_MALFORMED;\n\t}\n}\n\n");
-	out(g, "ADY_EDL_HELPER size_t ady_edl_wcslen(const wchar_t *s)\n{\n"
-	       "\tsize_t n = 0;\n\n\twhile (s[n])\n\t\tn++;\n\treturn n;\n}\n\n");
-	out(g, "ADY_EDL_HELPER float ady_edl_f32(uint64_t u)\n{\n"
-	       "\tuint32_t b = (uint32_t)u;\n\tfloat f;\n\n\tmemcpy(&f, &b, 4);\n\treturn f;\n}\n\n");
-	out(g, "ADY_EDL_HELPER double ady_edl_f64(uint64_t u)\n{\n\tdouble d;\n\n\tmemcpy(&d, &u, 8);\n\treturn d;\n}\n\n");
+	out(g, "ADY_EDL_HELPER size_t ady_edl_wcslen(const wchar_t *ady_s)\n{\n"
+	       "\tsize_t ady_n = 0;\n\n\twhile (ady_s[ady_n])\n\t\tady_n++;\n\treturn ady_n;\n}\n\n");
+	out(g, "ADY_EDL_HELPER float ady_edl_f32(uint64_t ady_u)\n{\n"
+	       "\tuint32_t ady_b = (uint32_t)ady_u;\n\tfloat ady_f;\n\n\tmemcpy(&ady_f, &ady_b, 4);\n\treturn ady_f;\n}\n\n");
+	out(g, "ADY_EDL_HELPER double ady_edl_f64(uint64_t ady_u)\n{\n\tdouble ady_d;\n\n\tmemcpy(&ady_d, &ady_u, 8);\n\treturn ady_d;\n}\n\n");
 	out(g, "/* Private copies may hold secrets: wiped before they are freed. */\n");
-	out(g, "ADY_EDL_HELPER void ady_edl_free(void *p, size_t n)\n{\n\tif (p) {\n\t\tady_wipe(p, n);\n\t\tfree(p);\n\t}\n}\n\n");
+	out(g, "ADY_EDL_HELPER void ady_edl_free(void *ady_p, size_t ady_n)\n{\n\tif (ady_p) {\n\t\tady_wipe(ady_p, ady_n);\n\t\tfree(ady_p);\n\t}\n}\n\n");
 	for (size_t i = 0; i < g->m->nen; i++) {
 		const edl_enum *e = &g->m->en[i];
 		out(g, "ADY_EDL_HELPER ady_err ady_edl_dec_%s(ady_cur *ady_c, enum %s *ady_v)\n{\n", e->name, e->name);
