@@ -109,3 +109,9 @@ if(EXISTS "${ADYTON_SGX_EDL_DIR}/Enclave/Enclave.edl")
 else()
   message(STATUS "adyton: no SGX SampleEnclave EDL files at ${ADYTON_SGX_EDL_DIR}: edl_sgx_sample tests not built")
 endif()
+
+# Generated code with user names that once shadowed the helpers' locals.
+_adyton_edl_generate(${ADY_EDL_TEST_DIR}/edltest_names.edl t ${CMAKE_CURRENT_BINARY_DIR}/edl-names "" names_t)
+_adyton_edl_generate(${ADY_EDL_TEST_DIR}/edltest_names.edl u ${CMAKE_CURRENT_BINARY_DIR}/edl-names "" names_u)
+add_library(edl_names_golden OBJECT ${names_t} ${names_u})
+target_include_directories(edl_names_golden PRIVATE ${PROJECT_SOURCE_DIR}/include ${CMAKE_CURRENT_BINARY_DIR}/edl-names)
