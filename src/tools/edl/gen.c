@@ -366,8 +366,8 @@ static void emit_caller(gen *g, const edl_func *f, size_t index, int untrusted)
 			snprintf(cond, sizeof(cond), "!ady_dl_%s", n);
 			fail_with(g, "\t\t", cond, "ADY_ERR_NOMEM");
 			out(g, "\t}\n\tfor (size_t ady_i = 0; ady_i < ady_n_%s; ady_i++) {\n", n);
-			out(g, "\t\tif ((ady_r = ady_edl_dlen_%s(&%s[ady_i], &ady_dl_%s[ady_i * %zu])) != ADY_OK)\n\t\t\tgoto ady_done;\n",
-			    g->m->st[p->type.ref].name, n, n, k);
+			out(g, "\t\tif ((ady_r = ady_edl_dlen_%s(&%s, &ady_dl_%s[ady_i * %zu])) != ADY_OK)\n\t\t\tgoto ady_done;\n",
+			    g->m->st[p->type.ref].name, elem(g, p, n, 1, lv, sizeof(lv)), n, k);
 			out(g, "\t\tfor (size_t ady_j = 0; ady_j < %zu; ady_j++)\n", k);
 			snprintf(cond, sizeof(cond), "__builtin_add_overflow(ady_in_len, ady_dl_%s[ady_i * %zu + ady_j], &ady_in_len)", n, k);
 			fail_with(g, "\t\t\t", cond, "ADY_ERR_OVERFLOW");
@@ -407,9 +407,11 @@ static void emit_caller(gen *g, const edl_func *f, size_t index, int untrusted)
 			size_t k = g->m->st[p->type.ref].nptr;
 			const char *sn = g->m->st[p->type.ref].name;
 			out(g, "\tfor (size_t ady_i = 0; ady_i < ady_n_%s; ady_i++)\n", p->name);
-			out(g, "\t\tady_edl_denc_%s(&ady_q, &%s[ady_i], &ady_dl_%s[ady_i * %zu]);\n", sn, p->name, p->name, k);
+			out(g, "\t\tady_edl_denc_%s(&ady_q, &%s, &ady_dl_%s[ady_i * %zu]);\n", sn, elem(g, p, p->name, 1, lv, sizeof(lv)),
+			    p->name, k);
 			out(g, "\tfor (size_t ady_i = 0; ady_i < ady_n_%s; ady_i++)\n", p->name);
-			out(g, "\t\tady_edl_ddata_%s(&ady_q, &%s[ady_i], &ady_dl_%s[ady_i * %zu]);\n", sn, p->name, p->name, k);
+			out(g, "\t\tady_edl_ddata_%s(&ady_q, &%s, &ady_dl_%s[ady_i * %zu]);\n", sn, elem(g, p, p->name, 1, lv, sizeof(lv)),
+			    p->name, k);
 		} else {
 			out(g, "\tfor (size_t ady_i = 0; ady_i < ady_n_%s; ady_i++)\n", p->name);
 			elem(g, p, p->name, 1, lv, sizeof(lv));
@@ -488,7 +490,7 @@ static void emit_deep_in(gen *g, const edl_param *p)
 {
 	const edl_struct *st = &g->m->st[p->type.ref];
 	const char *n = p->name;
-	char cond[256];
+	char cond[256], lv[512];
 
 	out(g, "\tif (ady_n_%s) {\n\t\tsize_t ady_k;\n\n", n);
 	snprintf(cond, sizeof(cond), "__builtin_mul_overflow(ady_n_%s, (size_t)%zu, &ady_k)", n, st->nptr);
@@ -497,16 +499,16 @@ static void emit_deep_in(gen *g, const edl_param *p)
 	snprintf(cond, sizeof(cond), "!ady_dl_%s || !ady_dp_%s", n, n);
 	fail_with(g, "\t\t", cond, "ADY_ERR_NOMEM");
 	out(g, "\t}\n\tfor (size_t ady_i = 0; ady_i < ady_n_%s; ady_i++)\n", n);
-	out(g, "\t\tif ((ady_r = ady_edl_ddec_%s(&ady_c, &%s[ady_i], &ady_dl_%s[ady_i * %zu])) != ADY_OK)\n\t\t\tgoto ady_done;\n",
-	    st->name, n, n, st->nptr);
+	out(g, "\t\tif ((ady_r = ady_edl_ddec_%s(&ady_c, &%s, &ady_dl_%s[ady_i * %zu])) != ADY_OK)\n\t\t\tgoto ady_done;\n",
+	    st->name, elem(g, p, n, 0, lv, sizeof(lv)), n, st->nptr);
 	out(g, "\t{\n\t\tuint64_t ady_sum = 0;\n\n\t\tfor (size_t ady_j = 0; ady_j < ady_n_%s * %zu; ady_j++)\n", n, st->nptr);
 	snprintf(cond, sizeof(cond), "__builtin_add_overflow(ady_sum, ady_dl_%s[ady_j], &ady_sum)", n);
 	fail_with(g, "\t\t\t", cond, "ADY_ERR_OVERFLOW");
 	fail_with(g, "\t\t", "ady_sum > ady_cur_left(&ady_c)", "ADY_ERR_TRUNCATED");
 	out(g, "\t}\n\tfor (size_t ady_i = 0; ady_i < ady_n_%s; ady_i++)\n", n);
-	out(g, "\t\tif ((ady_r = ady_edl_ddata_dec_%s(&ady_c, &%s[ady_i], &ady_dl_%s[ady_i * %zu], &ady_dp_%s[ady_i * %zu])) != ADY_OK)\n"
+	out(g, "\t\tif ((ady_r = ady_edl_ddata_dec_%s(&ady_c, &%s, &ady_dl_%s[ady_i * %zu], &ady_dp_%s[ady_i * %zu])) != ADY_OK)\n"
 	       "\t\t\tgoto ady_done;\n",
-	    st->name, n, n, st->nptr, n, st->nptr);
+	    st->name, elem(g, p, n, 0, lv, sizeof(lv)), n, st->nptr, n, st->nptr);
 }
 
 /* The callee side: a handler of the byte-buffer API that decodes the
