@@ -304,6 +304,26 @@ static uint64_t blob_digest(const struct blob *b, size_t n)
 
 uint64_t ecall_deep(const struct blob *b, size_t n) { return blob_digest(b, n); }
 
+/* Both sides do the same to a note: what comes back is checked. */
+static void note_change(struct note *nt)
+{
+	nt->tag = (int32_t)((uint32_t)nt->tag + 1u);
+	for (uint32_t j = 0; j < nt->len; j++)
+		nt->text[j] ^= 0xff;
+	for (char *c = nt->title; c && *c; c++)
+		if (*c >= 'a' && *c <= 'z')
+			*c = (char)(*c - 'a' + 'A');
+	nt->len = 0;      /* a nested size: never copied back */
+	nt->text = NULL;  /* nor a pointer */
+}
+
+int ecall_note(struct note *nt, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		note_change(&nt[i]);
+	return (int)n;
+}
+
 /* mode 0: every OCALL of edltest_lang.edl, 0 or the failed step;
  * mode 1: what the generated stub made of the ocall_array reply (the
  * array untouched unless ADY_OK). */
@@ -318,6 +338,15 @@ int ecall_lang_ocalls(int mode)
 	size_t n = 0;
 	ady_err err;
 
+	if (mode == 2) { /* ocall_note with a lying reply: everything untouched */
+		uint8_t text[4] = {1, 2, 3, 4};
+		char title[] = "abc";
+		struct note nt = {5, 4, text, title};
+		err = ocall_note(&nt);
+		if (nt.tag != 5 || nt.len != 4 || nt.text != text || text[0] != 1 || strcmp(title, "abc") != 0)
+			return -1;
+		return err;
+	}
 	if (mode == 1) {
 		err = ocall_array(v);
 		if (err) {
@@ -340,5 +369,13 @@ int ecall_lang_ocalls(int mode)
 	b.data = NULL;
 	if (ocall_deep(&d, &b) != ADY_ERR_INVALID_ARG)
 		return 5;
+	{
+		uint8_t text[4] = {1, 2, 3, 4};
+		char title[] = "abc";
+		struct note nt = {5, 4, text, title};
+		if (ocall_note(&nt) != ADY_OK || nt.tag != 6 || nt.len != 4 || nt.text != text || text[0] != 0xfe ||
+		    text[3] != 0xfb || strcmp(title, "ABC") != 0)
+			return 6;
+	}
 	return 0;
 }

@@ -124,6 +124,57 @@ size_t ocall_addrs(const void **a, size_t n)
 
 size_t ocall_wstring(const wchar_t *w) { return w ? wcslen(w) : 0; }
 
+void ocall_note(struct note *nt)
+{
+	nt->tag = (int32_t)((uint32_t)nt->tag + 1u);
+	for (uint32_t j = 0; j < nt->len; j++)
+		nt->text[j] ^= 0xff;
+	for (char *c = nt->title; c && *c; c++)
+		if (*c >= 'a' && *c <= 'z')
+			*c = (char)(*c - 'a' + 'A');
+	nt->len = 0;
+	nt->text = NULL;
+}
+
+/* ocall_note's reply with one nested byte less than was sent. */
+static ady_err raw_note_short(void *ctx, const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+			      size_t *out_len)
+{
+	(void)ctx;
+	if (in_len > out_cap + 1 || in_len < 2)
+		return ADY_ERR_PROTOCOL;
+	/* the request is present(1) + the element + nested data: echo it */
+	memcpy(out, in + 1, in_len - 1);
+	*out_len = in_len - 2;
+	return ADY_OK;
+}
+
+/* ocall_note's reply claiming other nested lengths. */
+static ady_err raw_note_lengths(void *ctx, const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+				size_t *out_len)
+{
+	(void)ctx;
+	if (in_len != out_cap + 1)
+		return ADY_ERR_PROTOCOL;
+	memcpy(out, in + 1, in_len - 1);
+	ady_put_u64le(out + 9, 3); /* text: 3 instead of 4 */
+	*out_len = out_cap;
+	return ADY_OK;
+}
+
+/* ocall_note's reply with the title's terminator overwritten. */
+static ady_err raw_note_unterminated(void *ctx, const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+				     size_t *out_len)
+{
+	(void)ctx;
+	if (in_len != out_cap + 1)
+		return ADY_ERR_PROTOCOL;
+	memcpy(out, in + 1, in_len - 1);
+	out[out_cap - 1] = 'x';
+	*out_len = out_cap;
+	return ADY_OK;
+}
+
 /* ---- misbehaving raw handlers ---- */
 
 static int liar_mode;
@@ -612,6 +663,55 @@ static void test_lang(void **state)
 	ady_enclave_close(e);
 }
 
+/* Deep copy [in, out]: nested contents and the plain members come back,
+ * the caller's pointers and nested sizes stay. */
+static void test_lang_deep_inout(void **state)
+{
+	ady_enclave *e = open_test();
+	uint8_t t0[3] = {1, 2, 3}, t1[1] = {0x80};
+	char s0[] = "first", s1[] = "Zz9";
+	struct note nt[3] = {{-1, 3, t0, s0}, {100, 0, NULL, NULL}, {7, 1, t1, s1}};
+	int r = 0;
+
+	(void)state;
+	assert_int_equal(ecall_note(e, &r, nt, 3), ADY_OK);
+	assert_int_equal(r, 3);
+	assert_int_equal(nt[0].tag, 0);
+	assert_int_equal(nt[1].tag, 101);
+	assert_int_equal(nt[2].tag, 8);
+	assert_int_equal(nt[0].len, 3);
+	assert_ptr_equal(nt[0].text, t0);
+	assert_int_equal(t0[0], 0xfe);
+	assert_int_equal(t0[2], 0xfc);
+	assert_int_equal(t1[0], 0x7f);
+	assert_string_equal(s0, "FIRST");
+	assert_string_equal(s1, "ZZ9");
+	assert_null(nt[1].text);
+	/* the same over an OCALL, and replies that lie about the nested data */
+	assert_int_equal(ecall_lang_ocalls(e, &r, 0), ADY_OK);
+	assert_int_equal(r, 0);
+	ady_enclave_close(e);
+}
+
+static void test_lang_deep_inout_lies(void **state)
+{
+	static const ady_ocall_fn liars[] = {raw_note_short, raw_note_lengths, raw_note_unterminated};
+	static const int want[] = {ADY_ERR_PROTOCOL, ADY_ERR_PROTOCOL, ADY_ERR_MALFORMED};
+	ady_ocall_fn table[EDLTEST_OCALL_COUNT];
+
+	(void)state;
+	for (size_t i = 0; i < 3; i++) {
+		ady_enclave *e;
+		int r = -99;
+		memcpy(table, edltest_ocall_table, sizeof(table));
+		table[EDLTEST_OCALL_ocall_note] = liars[i];
+		e = open_with(table);
+		assert_int_equal(ecall_lang_ocalls(e, &r, 2), ADY_OK);
+		assert_int_equal(r, want[i]);
+		ady_enclave_close(e);
+	}
+}
+
 /* Hand-made inputs against the generated enclave side of the new
  * constructs. */
 static void test_lang_boundaries(void **state)
@@ -737,7 +837,8 @@ int main(void)
 		cmocka_unit_test(test_overflow),         cmocka_unit_test(test_unterminated_string),
 		cmocka_unit_test(test_concurrent_mutation), cmocka_unit_test(test_ocall_lies),
 		cmocka_unit_test(test_lang),            cmocka_unit_test(test_lang_boundaries),
-		cmocka_unit_test(test_lang_ocall_lies),
+		cmocka_unit_test(test_lang_ocall_lies),   cmocka_unit_test(test_lang_deep_inout),
+		cmocka_unit_test(test_lang_deep_inout_lies),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -374,9 +374,10 @@ static ady_err check_param(edl_ctx *ctx, edl_model *m, edl_func *f, size_t idx)
 	if (p->type.base == EDL_ADDR)
 		edl_warn(ctx, p->attr_loc,
 			 "'%s' is a buffer of addresses: they are copied as 64-bit values, never followed", p->name);
-	if (deep(m, &p->type) && (a & EDL_A_OUT))
+	if (deep(m, &p->type) && !(a & EDL_A_IN))
 		return edl_error(ctx, ADY_ERR_UNSUPPORTED, p->attr_loc,
-				 "[out] on '%s': structs with pointer members (deep copy) are supported with [in] only",
+				 "[out] on '%s': structs with pointer members (deep copy) need [in] (the nested sizes come "
+				 "in with the struct)",
 				 p->name);
 	if (a & (EDL_A_STRING | EDL_A_WSTRING)) {
 		const char *what = (a & EDL_A_STRING) ? "string" : "wstring";

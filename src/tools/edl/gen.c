@@ -299,6 +299,78 @@ static uint64_t fixed_size(const gen *g, const edl_func *f)
 static int is_out(const edl_param *p) { return kind_of(p) >= P_BUF && (p->attrs & EDL_A_OUT); }
 static int is_in(const edl_param *p) { return kind_of(p) >= P_BUF && (p->attrs & EDL_A_IN); }
 
+/* Whether member j of s gives the size of one of its pointer members. */
+static int size_member(const edl_struct *s, size_t j)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		const edl_member *mb = &s->m[i];
+		if (!mb->is_ptr)
+			continue;
+		if ((mb->size.kind == EDL_SZ_PARAM && mb->size.param == j) ||
+		    (mb->count.kind == EDL_SZ_PARAM && mb->count.param == j))
+			return 1;
+	}
+	return 0;
+}
+
+/* Deep copy [in, out], caller side: the nested data follows the elements
+ * at the lengths sent; nested strings must still end with their
+ * terminator. */
+static void emit_deep_reply_check(gen *g, const edl_param *p)
+{
+	const edl_struct *st = &g->m->st[p->type.ref];
+	const char *n = p->name;
+	char cond[256];
+	size_t k = 0;
+
+	out(g, "\tady_do_%s = ady_out_len - ady_cur_left(&ady_c);\n", n);
+	out(g, "\t{\n\t\tsize_t ady_off = ady_do_%s;\n\n\t\tfor (size_t ady_i = 0; ady_i < ady_n_%s; ady_i++) {\n", n, n);
+	for (size_t j = 0; j < st->n; j++) {
+		const edl_member *mb = &st->m[j];
+		if (!mb->is_ptr)
+			continue;
+		out(g, "\t\t\tif ((ady_r = ady_cur_skip(&ady_c, ady_dl_%s[ady_i * %zu + %zu])) != ADY_OK)\n\t\t\t\tgoto ady_done;\n",
+		    n, st->nptr, k);
+		if (mb->attrs & EDL_A_STRING) {
+			snprintf(cond, sizeof(cond),
+				 "ady_dl_%s[ady_i * %zu + %zu] && ady_out[ady_off + ady_dl_%s[ady_i * %zu + %zu] - 1] != 0", n,
+				 st->nptr, k, n, st->nptr, k);
+			fail_with(g, "\t\t\t", cond, "ADY_ERR_MALFORMED");
+		}
+		out(g, "\t\t\tady_off += ady_dl_%s[ady_i * %zu + %zu];\n", n, st->nptr, k);
+		k++;
+	}
+	out(g, "\t\t}\n\t}\n");
+}
+
+/* Deep copy [in, out], publish: every member but the pointers and the
+ * sizes of nested buffers (the caller's buffers keep their size), and the
+ * nested contents into the caller's own buffers. */
+static void emit_deep_publish(gen *g, const edl_param *p)
+{
+	const edl_struct *st = &g->m->st[p->type.ref];
+	const char *n = p->name;
+	char lv[512];
+	size_t k = 0;
+
+	elem(g, p, n, 0, lv, sizeof(lv));
+	out(g, "\t{\n\t\tsize_t ady_off = ady_do_%s;\n\n\t\tfor (size_t ady_i = 0; ady_i < ady_n_%s; ady_i++) {\n", n, n);
+	for (size_t j = 0; j < st->n; j++) {
+		const edl_member *mb = &st->m[j];
+		if (mb->is_ptr) {
+			out(g, "\t\t\tif (ady_dl_%s[ady_i * %zu + %zu] && %s.%s)\n", n, st->nptr, k, lv, mb->name);
+			out(g, "\t\t\t\tmemcpy(%s.%s, ady_out + ady_off, ady_dl_%s[ady_i * %zu + %zu]);\n", lv, mb->name, n,
+			    st->nptr, k);
+			out(g, "\t\t\tady_off += ady_dl_%s[ady_i * %zu + %zu];\n", n, st->nptr, k);
+			k++;
+		} else if (!size_member(st, j)) {
+			out(g, "\t\t\tmemcpy(&%s.%s, &ady_t_%s[ady_i].%s, sizeof(%s.%s));\n", lv, mb->name, n, mb->name, lv,
+			    mb->name);
+		}
+	}
+	out(g, "\t\t}\n\t}\n");
+}
+
 /* The caller side of one call.  untrusted: an ECALL stub in NAME_u.c
  * (ady_ecall); else an OCALL stub in NAME_t.c (ady_ocall). */
 static void emit_caller(gen *g, const edl_func *f, size_t index, int untrusted)
@@ -321,6 +393,8 @@ static void emit_caller(gen *g, const edl_func *f, size_t index, int untrusted)
 		out(g, "\tsize_t ady_n_%s = 0, ady_b_%s = 0, ady_w_%s = 0;\n", p->name, p->name, p->name);
 		if (deep(g, &p->type))
 			out(g, "\tsize_t *ady_dl_%s = NULL;\n", p->name);
+		if (deep(g, &p->type) && is_out(p))
+			out(g, "\tsize_t ady_do_%s = 0;\n", p->name);
 		if (is_out(p) && !flat(&p->type))
 			out(g, "\t%s *ady_t_%s = NULL;\n", ctype(g, &p->type, ct, sizeof(ct)), p->name);
 		else if (is_out(p))
@@ -368,10 +442,15 @@ static void emit_caller(gen *g, const edl_func *f, size_t index, int untrusted)
 			out(g, "\t}\n\tfor (size_t ady_i = 0; ady_i < ady_n_%s; ady_i++) {\n", n);
 			out(g, "\t\tif ((ady_r = ady_edl_dlen_%s(&%s, &ady_dl_%s[ady_i * %zu])) != ADY_OK)\n\t\t\tgoto ady_done;\n",
 			    g->m->st[p->type.ref].name, elem(g, p, n, 1, lv, sizeof(lv)), n, k);
-			out(g, "\t\tfor (size_t ady_j = 0; ady_j < %zu; ady_j++)\n", k);
+			out(g, "\t\tfor (size_t ady_j = 0; ady_j < %zu; ady_j++) {\n", k);
 			snprintf(cond, sizeof(cond), "__builtin_add_overflow(ady_in_len, ady_dl_%s[ady_i * %zu + ady_j], &ady_in_len)", n, k);
 			fail_with(g, "\t\t\t", cond, "ADY_ERR_OVERFLOW");
-			out(g, "\t}\n");
+			if (is_out(p)) { /* [in, out]: the same nested buffers come back */
+				snprintf(cond, sizeof(cond),
+					 "__builtin_add_overflow(ady_out_cap, ady_dl_%s[ady_i * %zu + ady_j], &ady_out_cap)", n, k);
+				fail_with(g, "\t\t\t", cond, "ADY_ERR_OVERFLOW");
+			}
+			out(g, "\t\t}\n\t}\n");
 		}
 	}
 	out(g, "\tady_in = calloc(1, ady_in_len ? ady_in_len : 1);\n\tady_out = calloc(1, ady_out_cap ? ady_out_cap : 1);\n");
@@ -452,6 +531,14 @@ static void emit_caller(gen *g, const edl_func *f, size_t index, int untrusted)
 			snprintf(cond, sizeof(cond), "!ady_t_%s", n);
 			fail_with(g, "\t\t", cond, "ADY_ERR_NOMEM");
 			out(g, "\t}\n\tfor (size_t ady_i = 0; ady_i < ady_n_%s; ady_i++) {\n", n);
+			if (deep(g, &p->type)) {
+				size_t k = g->m->st[p->type.ref].nptr;
+				out(g, "\t\tif ((ady_r = ady_edl_dchk_%s(&ady_c, &ady_t_%s[ady_i], &ady_dl_%s[ady_i * %zu])) != ADY_OK)\n"
+				       "\t\t\tgoto ady_done;\n\t}\n",
+				    g->m->st[p->type.ref].name, n, n, k);
+				emit_deep_reply_check(g, p);
+				continue;
+			}
 			snprintf(lv, sizeof(lv), "ady_t_%s[ady_i]", n);
 			get_value(g, "\t\t", &p->type, "&ady_c", lv, "goto ady_done;");
 			out(g, "\t}\n");
@@ -466,6 +553,8 @@ static void emit_caller(gen *g, const edl_func *f, size_t index, int untrusted)
 			continue;
 		if (flat(&p->type))
 			out(g, "\tif (ady_w_%s)\n\t\tmemcpy(%s, ady_out + ady_o_%s, ady_w_%s);\n", n, n, n, n);
+		else if (deep(g, &p->type))
+			emit_deep_publish(g, p);
 		else
 			out(g, "\tif (ady_n_%s)\n\t\tmemcpy(%s, ady_t_%s, ady_b_%s);\n", n, n, n, n);
 	}
@@ -505,6 +594,11 @@ static void emit_deep_in(gen *g, const edl_param *p)
 	snprintf(cond, sizeof(cond), "__builtin_add_overflow(ady_sum, ady_dl_%s[ady_j], &ady_sum)", n);
 	fail_with(g, "\t\t\t", cond, "ADY_ERR_OVERFLOW");
 	fail_with(g, "\t\t", "ady_sum > ady_cur_left(&ady_c)", "ADY_ERR_TRUNCATED");
+	if (p->attrs & EDL_A_OUT) { /* [in, out]: the nested buffers go back too */
+		snprintf(cond, sizeof(cond), "__builtin_add_overflow(ady_need, ady_sum, &ady_need)");
+		fail_with(g, "\t\t", cond, "ADY_ERR_OVERFLOW");
+		fail_with(g, "\t\t", "ady_need > ady_out_cap", "ADY_ERR_SHORT_BUFFER");
+	}
 	out(g, "\t}\n\tfor (size_t ady_i = 0; ady_i < ady_n_%s; ady_i++)\n", n);
 	out(g, "\t\tif ((ady_r = ady_edl_ddata_dec_%s(&ady_c, &%s, &ady_dl_%s[ady_i * %zu], &ady_dp_%s[ady_i * %zu])) != ADY_OK)\n"
 	       "\t\t\tgoto ady_done;\n",
@@ -683,6 +777,15 @@ static void emit_callee(gen *g, const edl_func *f, int untrusted)
 			continue;
 		if (flat(&p->type)) {
 			out(g, "\tady_edl_putb(&ady_q, %s, ady_w_%s);\n", p->name, p->name);
+		} else if (deep(g, &p->type)) {
+			/* the fields as the function left them; the nested buffers
+			 * this handler allocated, at the lengths that came in */
+			const edl_struct *st = &g->m->st[p->type.ref];
+			out(g, "\tfor (size_t ady_i = 0; ady_i < ady_n_%s; ady_i++)\n", p->name);
+			out(g, "\t\tady_edl_drep_%s(&ady_q, &%s, &ady_dl_%s[ady_i * %zu]);\n", st->name,
+			    elem(g, p, p->name, 0, lv, sizeof(lv)), p->name, st->nptr);
+			out(g, "\tfor (size_t ady_j = 0; ady_j < ady_n_%s * %zu; ady_j++)\n", p->name, st->nptr);
+			out(g, "\t\tady_edl_putb(&ady_q, ady_dp_%s[ady_j], (size_t)ady_dl_%s[ady_j]);\n", p->name, p->name);
 		} else {
 			out(g, "\tfor (size_t ady_i = 0; ady_i < ady_n_%s; ady_i++)\n", p->name);
 			elem(g, p, p->name, 0, lv, sizeof(lv));
@@ -817,6 +920,51 @@ static void emit_deep_helpers(gen *g, const edl_struct *s)
 			out(g, "\t\tif (ady_p[%zu] && ady_l[%zu] != ady_b)\n\t\t\treturn ADY_ERR_MALFORMED;\n\t}\n", k, k);
 		}
 		k++;
+	}
+	out(g, "\treturn ADY_OK;\n}\n\n");
+	/* callee, [in, out] reply: the fields, pointers as the lengths that came in */
+	out(g, "ADY_EDL_HELPER void ady_edl_drep_%s(uint8_t **ady_q, const struct %s *ady_v, const uint64_t *ady_l)\n{\n",
+	    s->name, s->name);
+	out(g, "\t(void)ady_v;\n");
+	k = 0;
+	for (size_t j = 0; j < s->n; j++) {
+		const edl_member *mb = &s->m[j];
+		if (mb->is_ptr) {
+			out(g, "\tady_edl_put(ady_q, 1, ady_l[%zu] != 0);\n\tady_edl_put(ady_q, 8, ady_l[%zu]);\n", k, k);
+			k++;
+		} else if (mb->dim) {
+			out(g, "\tfor (size_t ady_i = 0; ady_i < %u; ady_i++)\n", mb->dim);
+			snprintf(lv, sizeof(lv), "ady_v->%s[ady_i]", mb->name);
+			put_value(g, "\t\t", &mb->type, "ady_q", lv);
+		} else {
+			snprintf(lv, sizeof(lv), "ady_v->%s", mb->name);
+			put_value(g, "\t", &mb->type, "ady_q", lv);
+		}
+	}
+	out(g, "}\n\n");
+	/* caller, [in, out] reply: fields into a scratch element; the nested
+	 * lengths must be the ones sent */
+	out(g, "ADY_EDL_HELPER ady_err ady_edl_dchk_%s(ady_cur *ady_c, struct %s *ady_v, const size_t *ady_l)\n{\n", s->name,
+	    s->name);
+	out(g, "\tuint64_t ady_u = 0, ady_n = 0;\n\tuint8_t ady_p = 0;\n\tady_err ady_r;\n\n\t(void)ady_u;\n");
+	k = 0;
+	for (size_t j = 0; j < s->n; j++) {
+		const edl_member *mb = &s->m[j];
+		if (mb->is_ptr) {
+			out(g, "\tif ((ady_r = ady_cur_u8(ady_c, &ady_p)) != ADY_OK || (ady_r = ady_cur_u64le(ady_c, &ady_n)) != ADY_OK)\n"
+			       "\t\treturn ady_r;\n");
+			out(g, "\tif (ady_p != (ady_l[%zu] != 0) || ady_n != ady_l[%zu])\n\t\treturn ADY_ERR_PROTOCOL;\n\tady_v->%s = NULL;\n",
+			    k, k, mb->name);
+			k++;
+		} else if (mb->dim) {
+			out(g, "\tfor (size_t ady_i = 0; ady_i < %u; ady_i++) {\n", mb->dim);
+			snprintf(lv, sizeof(lv), "ady_v->%s[ady_i]", mb->name);
+			get_value(g, "\t\t", &mb->type, "ady_c", lv, "return ady_r;");
+			out(g, "\t}\n");
+		} else {
+			snprintf(lv, sizeof(lv), "ady_v->%s", mb->name);
+			get_value(g, "\t", &mb->type, "ady_c", lv, "return ady_r;");
+		}
 	}
 	out(g, "\treturn ADY_OK;\n}\n\n");
 	/* callee: the nested buffers, private copies */
