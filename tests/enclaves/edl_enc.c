@@ -279,7 +279,7 @@ size_t ecall_wstring(const wchar_t *w)
 
 void ecall_wstring_inout(wchar_t *w)
 {
-	for (; *w; w++)
+	for (; w && *w; w++)
 		if (*w >= L'a' && *w <= L'z')
 			*w = *w - L'a' + L'A';
 }
