@@ -114,6 +114,22 @@ static void on_term(int sig)
 	stop = 1;
 }
 
+/* After a refusal that ends the session: the peer gets to read the
+ * answer (closing on unread input would reset the connection and drop
+ * it), but only for a moment and a bounded amount. */
+static void linger_close(int fd)
+{
+	struct timeval tv = {.tv_sec = 1};
+	uint8_t sink[4096];
+	size_t total = 0;
+	ssize_t n;
+
+	shutdown(fd, SHUT_WR);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (total < KBS_MAX_BODY && (n = read(fd, sink, sizeof(sink))) > 0)
+		total += (size_t)n;
+}
+
 static void serve_conn(kbs_broker *b, int fd)
 {
 	struct ucred cred;
@@ -146,6 +162,7 @@ static void serve_conn(kbs_broker *b, int fd)
 			if (kbs_msg_encode(&m, &resp, &rlen) == ADY_OK && kbs_frame_write(fd, resp, rlen))
 				kbs_audit(b, "error", "answer not delivered peer=%s", peer);
 			free(resp);
+			linger_close(fd);
 			return;
 		}
 		err = kbs_broker_handle(b, frame, len, peer, &resp, &rlen, &close_after);
@@ -155,8 +172,10 @@ static void serve_conn(kbs_broker *b, int fd)
 			return;
 		}
 		free(resp);
-		if (close_after)
+		if (close_after) {
+			linger_close(fd);
 			return;
+		}
 	}
 }
 

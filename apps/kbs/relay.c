@@ -105,7 +105,7 @@ static int set_name(kbs_msg *m, const char *name)
 	return kbs_name_valid(m->name.p, m->name.len) ? 0 : ADY_ERR_INVALID_ARG;
 }
 
-int ady_kbs_ocall_challenge(const char *name, uint8_t *nonce)
+int kbs_ocall_challenge(const char *name, uint8_t *nonce)
 {
 	kbs_msg req = {.type = KBS_CHALLENGE}, resp;
 	uint8_t *frame;
@@ -124,7 +124,7 @@ int ady_kbs_ocall_challenge(const char *name, uint8_t *nonce)
 	return ret;
 }
 
-int ady_kbs_ocall_fetch(const char *name, const uint8_t *nonce, const uint8_t *pub, const uint8_t *quote,
+int kbs_ocall_fetch(const char *name, const uint8_t *nonce, const uint8_t *pub, const uint8_t *quote,
 			size_t quote_len, uint8_t *release, size_t cap, uint32_t *release_len)
 {
 	kbs_msg req = {.type = KBS_FETCH, .nonce = nonce, .pub = pub}, resp;
@@ -148,6 +148,7 @@ int ady_kbs_ocall_fetch(const char *name, const uint8_t *nonce, const uint8_t *p
 	body = 1 + KBS_PUB + KBS_IV + 4 + resp.ct.len;
 	if (body > cap) {
 		free(frame);
+		*release_len = body > UINT32_MAX ? UINT32_MAX : (uint32_t)body;
 		return ADY_ERR_SHORT_BUFFER;
 	}
 	memcpy(release, frame + KBS_HEADER, body);
