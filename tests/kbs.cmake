@@ -24,3 +24,19 @@ ady_integration_test(kbs_test ${CMAKE_CURRENT_SOURCE_DIR}/integration/kbs_test.s
 set_property(TEST kbs_test APPEND PROPERTY ENVIRONMENT
   "ADYTON_DAEMON=$<TARGET_FILE:adytond>" "ADYTON_ENCLAVE_HOST=$<TARGET_FILE:adyton-enclave-host>")
 set_tests_properties(kbs_test PROPERTIES TIMEOUT 300)
+
+# The broker's message parser under libFuzzer (-DADYTON_FUZZ=ON, clang),
+# as tests/fuzz.cmake runs the others.
+if(ADYTON_FUZZ)
+  add_executable(fuzz_kbs_msg ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_kbs_msg.c ${ADY_FORMAT_SOURCES})
+  target_include_directories(fuzz_kbs_msg PRIVATE ${PROJECT_SOURCE_DIR}/include)
+  target_compile_options(fuzz_kbs_msg PRIVATE ${ADY_FUZZ_FLAGS})
+  target_link_options(fuzz_kbs_msg PRIVATE ${ADY_FUZZ_FLAGS})
+  set(work ${CMAKE_CURRENT_BINARY_DIR}/fuzz-work/fuzz_kbs_msg)
+  file(MAKE_DIRECTORY ${work}/corpus)
+  add_test(NAME fuzz_kbs_msg
+    COMMAND fuzz_kbs_msg -max_total_time=${ADY_FUZZ_TIME} -timeout=5 -rss_limit_mb=2048
+            -artifact_prefix=${work}/ ${work}/corpus ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/fuzz_kbs_msg
+    WORKING_DIRECTORY ${work})
+  set_tests_properties(fuzz_kbs_msg PROPERTIES LABELS fuzz TIMEOUT 120)
+endif()

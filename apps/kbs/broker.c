@@ -57,32 +57,6 @@ void kbs_audit(kbs_broker *b, const char *event, const char *fmt, ...)
 		fprintf(stderr, "adyton-kbs: audit log write failed\n");
 }
 
-ady_err kbs_config_validate(const uint8_t *p, size_t len)
-{
-	ady_cur c;
-
-	ady_cur_init(&c, p, len);
-	while (ady_cur_left(&c)) {
-		uint8_t tag;
-		uint16_t n;
-		uint32_t flen;
-		if (ady_cur_u8(&c, &tag) || ady_cur_u16le(&c, &n))
-			return ady_cur_err(&c);
-		if (tag < 1 || tag > 3 || n == 0)
-			return ADY_ERR_MALFORMED;
-		{
-			const uint8_t *s = c.p + c.off;
-			if (ady_cur_skip(&c, n))
-				return ady_cur_err(&c);
-			if (memchr(s, 0, n) || (tag == 2 && !memchr(s, '=', n)))
-				return ADY_ERR_MALFORMED;
-		}
-		if (tag == 3 && (ady_cur_u32le(&c, &flen) || ady_cur_skip(&c, flen)))
-			return ady_cur_err(&c);
-	}
-	return ady_cur_err(&c);
-}
-
 static void hex(const uint8_t *p, size_t n, char *out)
 {
 	ady_hex_encode(p, n, out);

@@ -32,11 +32,4 @@ ADY_MUST_CHECK ady_err kbs_broker_handle(kbs_broker *b, const uint8_t *frame, si
 /* Appends one line to the audit log: "<UTC time> <event> <fields>". */
 void kbs_audit(kbs_broker *b, const char *event, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* Validates a configuration resource (argv, environment, files; README.md):
- *   entries until the end: u8 tag, then
- *     1 ARGV  u16 len + bytes        2 ENV  u16 len + "KEY=VALUE"
- *     3 FILE  u16 len + path, u32 len + content
- * ADY_ERR_MALFORMED / ADY_ERR_TRUNCATED. */
-ADY_MUST_CHECK ady_err kbs_config_validate(const uint8_t *p, size_t len);
-
 #endif

@@ -258,7 +258,7 @@ out:
 	return ret;
 }
 
-/* Configuration entries (broker.h, kbs_config_validate). */
+/* Configuration entries (msg.h, kbs_config_validate). */
 static int cfg_add(uint8_t **buf, size_t *len, uint8_t tag, const char *s, const uint8_t *content, size_t clen)
 {
 	size_t n = strlen(s), need = 3 + n + (tag == 3 ? 4 + clen : 0);

@@ -250,6 +250,33 @@ int kbs_list_next(const kbs_msg *m, size_t *off, kbs_str *n, uint8_t *k, uint8_t
 	return 1;
 }
 
+/* see msg.h */
+ady_err kbs_config_validate(const uint8_t *p, size_t len)
+{
+	ady_cur c;
+
+	ady_cur_init(&c, p, len);
+	while (ady_cur_left(&c)) {
+		uint8_t tag;
+		uint16_t n;
+		uint32_t flen;
+		if (ady_cur_u8(&c, &tag) || ady_cur_u16le(&c, &n))
+			return ady_cur_err(&c);
+		if (tag < 1 || tag > 3 || n == 0)
+			return ADY_ERR_MALFORMED;
+		{
+			const uint8_t *s = c.p + c.off;
+			if (ady_cur_skip(&c, n))
+				return ady_cur_err(&c);
+			if (memchr(s, 0, n) || (tag == 2 && !memchr(s, '=', n)))
+				return ADY_ERR_MALFORMED;
+		}
+		if (tag == 3 && (ady_cur_u32le(&c, &flen) || ady_cur_skip(&c, flen)))
+			return ady_cur_err(&c);
+	}
+	return ady_cur_err(&c);
+}
+
 /* Writer: counts when p is NULL, writes otherwise. */
 typedef struct wr {
 	uint8_t *p;

@@ -112,6 +112,13 @@ int kbs_name_valid(const uint8_t *p, size_t len);
  * entry, 0 at the end. */
 int kbs_list_next(const kbs_msg *m, size_t *off, kbs_str *name, uint8_t *kind, uint8_t *revoked);
 
+/* Validates a configuration resource (argv, environment, files; README.md):
+ *   entries until the end: u8 tag, then
+ *     1 ARGV  u16 len + bytes        2 ENV  u16 len + "KEY=VALUE"
+ *     3 FILE  u16 len + path, u32 len + content
+ * ADY_ERR_MALFORMED / ADY_ERR_TRUNCATED. */
+ADY_MUST_CHECK ady_err kbs_config_validate(const uint8_t *p, size_t len);
+
 /* Reads / writes one frame on a stream socket (at most KBS_MAX_BODY of
  * body).  kbs_frame_read returns a malloc'd frame; ADY_ERR_IO on a short
  * read, EOF or timeout, header errors as kbs_header_decode. */
