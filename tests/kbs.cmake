@@ -1,5 +1,6 @@
 # The key broker (issue 16): adyton-kbs, ady_kbs_fetch() and the relay, on
 # the process backend through a private adytond and a private broker.
+ady_unit_test(kbs_store_test adyton-kbs-store)
 foreach(v prod dbg)
   adyton_add_enclave(kbs_enc_${v}
     SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/enclaves/kbs_enc.c

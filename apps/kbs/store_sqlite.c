@@ -149,8 +149,8 @@ static ady_err sq_nonce_add(kbs_store *s, const uint8_t nonce[static 32], const 
 	sqlite3_stmt *st = NULL;
 	ady_err err = ADY_ERR_IO;
 
-	/* Nonces a day past their expiry cannot be replayed any more (they
-	 * are refused as expired until then): forget them. */
+	/* Nonces a day past their expiry are forgotten: presented again,
+	 * they are refused as unknown instead of as expired or replayed. */
 	if (exec(db_of(s), "DELETE FROM nonces WHERE expires < strftime('%s','now') - 86400"))
 		return ADY_ERR_IO;
 	if (sqlite3_prepare_v2(db_of(s), "INSERT INTO nonces(nonce, name, expires, used) VALUES (?, ?, ?, 0)", -1,
