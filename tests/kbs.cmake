@@ -41,3 +41,12 @@ if(ADYTON_FUZZ)
     WORKING_DIRECTORY ${work})
   set_tests_properties(fuzz_kbs_msg PROPERTIES LABELS fuzz TIMEOUT 120)
 endif()
+
+# The same suites on a real PostgreSQL, started by the test (initdb, pg_ctl)
+# in a temporary directory on a UNIX socket.
+ady_integration_test(kbs_pg_test ${CMAKE_CURRENT_SOURCE_DIR}/integration/kbs_pg_test.sh
+  $<TARGET_FILE:kbs_store_test> ${CMAKE_CURRENT_SOURCE_DIR}/integration/kbs_test.sh
+  $<TARGET_FILE:adyton-kbs> $<TARGET_FILE:kbs_app> ${_ady_kbs_prod} ${_ady_kbs_dbg})
+set_property(TEST kbs_pg_test APPEND PROPERTY ENVIRONMENT
+  "ADYTON_DAEMON=$<TARGET_FILE:adytond>" "ADYTON_ENCLAVE_HOST=$<TARGET_FILE:adyton-enclave-host>")
+set_tests_properties(kbs_pg_test PROPERTIES TIMEOUT 300 RESOURCE_LOCK kbs_pg)

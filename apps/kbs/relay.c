@@ -44,10 +44,34 @@ const char *ady_kbs_relay_last_reason(void)
 	return last_reason;
 }
 
+/* Connects to the first broker of a comma-separated list that answers:
+ * brokers sharing one store (PostgreSQL) serve each other's challenges. */
+static int connect_any(const char *list)
+{
+	char path[108];
+	const char *p = list;
+
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		if (n > 0 && n < sizeof(path)) {
+			int fd;
+			memcpy(path, p, n);
+			path[n] = '\0';
+			fd = kbs_connect(path);
+			if (fd >= 0)
+				return fd;
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return -1;
+}
+
 /* One request, one answer; *frame holds the answer *resp points into. */
 static int round_trip(const kbs_msg *req, uint8_t **frame, kbs_msg *resp)
 {
-	char path[108];
+	char path[1024];
 	uint8_t *out = NULL;
 	size_t out_len = 0, len = 0;
 	ady_kbs_tap_fn t;
@@ -64,14 +88,14 @@ static int round_trip(const kbs_msg *req, uint8_t **frame, kbs_msg *resp)
 	err = kbs_msg_encode(req, &out, &out_len);
 	if (err)
 		return ADY_ERR_INVALID_ARG;
-	fd = kbs_connect(path);
-	if (fd < 0) {
-		free(out);
-		snprintf(last_reason, sizeof(last_reason), "broker unreachable at '%s'", path);
-		return ADY_ERR_IO;
-	}
 	if (t)
 		t(tc, 1, out, out_len);
+	fd = connect_any(path);
+	if (fd < 0) {
+		free(out);
+		snprintf(last_reason, sizeof(last_reason), "broker unreachable at '%.200s'", path);
+		return ADY_ERR_IO;
+	}
 	err = kbs_frame_write(fd, out, out_len);
 	free(out);
 	if (!err)

@@ -14,8 +14,8 @@ ady_err kbs_store_open(const char *where, kbs_store **out)
 	*out = NULL;
 	if (!where || !*where)
 		return ADY_ERR_INVALID_ARG;
-	if (strncmp(where, "postgresql:", 11) == 0 || strncmp(where, "postgres:", 9) == 0)
-		return ADY_ERR_UNSUPPORTED;
+	if (strncmp(where, "postgresql:", 11) == 0)
+		return kbs_store_pg_open(where + 11, out);
 	if (strncmp(where, "sqlite:", 7) == 0)
 		where += 7;
 	return kbs_store_sqlite_open(where, out);

@@ -2,9 +2,8 @@
  * store.h - the key broker's state behind one small interface, so that
  * the backend can change without touching the broker: resources (name,
  * kind, policy text, data, revoked flag) and challenge nonces (issued,
- * consumed once).  store_sqlite.c implements it on SQLite; a PostgreSQL
- * (libpq) backend adds one more kbs_store_ops and a case in
- * kbs_store_open(), with the same schema (README.md).
+ * consumed once).  store_sqlite.c implements it on SQLite, store_pg.c on
+ * PostgreSQL (libpq), with the same schema (README.md).
  *
  * Every operation is atomic on its own (one transaction), so several
  * brokers sharing one database never release against one nonce twice:
@@ -55,9 +54,9 @@ struct kbs_store {
 
 /*
  * Opens a store.  where: "sqlite:PATH" or a plain PATH (SQLite, created
- * with the schema if missing, mode 0600); "postgresql:..." is
- * ADY_ERR_UNSUPPORTED until the libpq backend exists.  ADY_ERR_IO when the
- * database cannot be opened or its schema created.
+ * with the schema if missing, mode 0600), or "postgresql:CONNINFO" (libpq;
+ * the tables are created if missing).  ADY_ERR_IO when the database
+ * cannot be opened or its schema created.
  */
 ADY_MUST_CHECK ady_err kbs_store_open(const char *where, kbs_store **out);
 void kbs_store_close(kbs_store *s);
@@ -81,7 +80,9 @@ ADY_MUST_CHECK ady_err kbs_store_nonce_take(kbs_store *s, const uint8_t nonce[st
 
 void kbs_resource_fini(kbs_resource *r);
 
-/* The SQLite backend (store_sqlite.c). */
+/* The backends: SQLite (store_sqlite.c), PostgreSQL (store_pg.c, a libpq
+ * connection string such as "host=/run/postgresql dbname=kbs"). */
 ADY_MUST_CHECK ady_err kbs_store_sqlite_open(const char *path, kbs_store **out);
+ADY_MUST_CHECK ady_err kbs_store_pg_open(const char *conninfo, kbs_store **out);
 
 #endif

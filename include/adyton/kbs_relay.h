@@ -15,11 +15,13 @@
 extern "C" {
 #endif
 
-/* The broker's socket; NULL: $ADYTON_KBS_SOCKET.  The string is copied. */
+/* The broker's socket, or several separated by commas (brokers sharing
+ * one PostgreSQL store; each request goes to the first that accepts a
+ * connection); NULL: $ADYTON_KBS_SOCKET.  The string is copied. */
 int ady_kbs_relay_set_socket(const char *path);
 
-/* A tap on every frame the relay moves (to_broker = 1: a request, 0: an
- * answer), called before it is sent or decoded; it may change the bytes
+/* A tap on every frame the relay moves (to_broker = 1: a request, called
+ * before the relay connects; 0: an answer, before it is decoded); it may change the bytes
  * in place (tests use it to play an active attacker).  NULL: none. */
 typedef void (*ady_kbs_tap_fn)(void *ctx, int to_broker, uint8_t *frame, size_t len);
 void ady_kbs_relay_set_tap(ady_kbs_tap_fn fn, void *ctx);

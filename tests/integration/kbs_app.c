@@ -11,12 +11,18 @@
  *   replay    after a release, sends the same request again itself
  *             ("replay: released" or "replay: refused: REASON", exit 0/1)
  *   tamper    flips a ciphertext byte of the release on its way back
- * usage: kbs_app [--backend B] [--socket PATH] [--cap N] [--tap FILE] [--attack A] ENCLAVE NAME
+ * --replay-to PATH sends the replay to another broker; --kill PID kills
+ * (SIGKILL) that broker after the challenge, before the fetch, and waits
+ * until the first socket of --socket refuses connections.
+ * usage: kbs_app [--backend B] [--socket PATH[,PATH...]] [--cap N] [--tap FILE] [--attack A]
+ *                [--replay-to PATH] [--kill PID] ENCLAVE NAME
  */
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -28,6 +34,8 @@
 #include "msg.h"
 
 static const char *attack = "none";
+static pid_t kill_pid;
+static char first_sock[108];
 static FILE *tapf;
 static uint8_t *saved;
 static size_t saved_len;
@@ -40,6 +48,16 @@ static void on_frame(void *ctx, int to_broker, uint8_t *frame, size_t len)
 	(void)ctx;
 	if (len >= KBS_HEADER && kbs_header_decode(frame, &type, &body) != ADY_OK)
 		type = 0;
+	if (to_broker && type == KBS_FETCH && kill_pid > 0) {
+		struct timespec ts = {0, 20 * 1000 * 1000};
+		int fd;
+		kill(kill_pid, SIGKILL);
+		for (int i = 0; i < 250 && (fd = kbs_connect(first_sock)) >= 0; i++) {
+			close(fd);
+			nanosleep(&ts, NULL);
+		}
+		kill_pid = 0;
+	}
 	if (to_broker && type == KBS_FETCH) {
 		kbs_msg m;
 		if (kbs_msg_decode(frame, len, &m) == ADY_OK) {
@@ -101,7 +119,7 @@ static int replay(const char *sock)
 int main(int argc, char **argv)
 {
 	ady_enclave_opts opts = {.ocalls = kbs_enc_ocall_table, .nocalls = KBS_ENC_OCALL_COUNT};
-	const char *image = NULL, *name = NULL, *sock = getenv("ADYTON_KBS_SOCKET");
+	const char *image = NULL, *name = NULL, *sock = getenv("ADYTON_KBS_SOCKET"), *replay_to = NULL;
 	unsigned long cap = 4096;
 	uint8_t digest[32];
 	uint32_t len = 0, kind = 0;
@@ -122,6 +140,10 @@ int main(int argc, char **argv)
 			tapf = fopen(argv[++i], "ab");
 			if (!tapf)
 				return 2;
+		} else if (!strcmp(argv[i], "--replay-to") && i + 1 < argc) {
+			replay_to = argv[++i];
+		} else if (!strcmp(argv[i], "--kill") && i + 1 < argc) {
+			kill_pid = (pid_t)strtol(argv[++i], NULL, 10);
 		} else if (!strcmp(argv[i], "--attack") && i + 1 < argc) {
 			attack = argv[++i];
 		} else if (argv[i][0] != '-' && !image) {
@@ -136,6 +158,7 @@ int main(int argc, char **argv)
 	}
 	if (!image || !name || !sock || ady_kbs_relay_set_socket(sock))
 		return 2;
+	snprintf(first_sock, sizeof(first_sock), "%.*s", (int)strcspn(sock, ","), sock);
 	ady_kbs_relay_set_tap(on_frame, NULL);
 	err = ady_enclave_open(image, &opts, &e);
 	if (err) {
@@ -157,7 +180,7 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	ady_enclave_close(e);
 	if (status == 0 && !strcmp(attack, "replay"))
-		status = replay(sock);
+		status = replay(replay_to ? replay_to : first_sock);
 	if (tapf)
 		fclose(tapf);
 	free(saved);
