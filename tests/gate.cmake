@@ -8,6 +8,10 @@ set(ADY_VECTORS_DIR "${PROJECT_SOURCE_DIR}/../shared/vectors" CACHE PATH
 ady_unit_test(ima_test adyton-format)
 target_compile_definitions(ima_test PRIVATE ADY_TEST_VECTORS="${ADY_VECTORS_DIR}")
 
+ady_unit_test(gate_test adyton-gate-host)
+target_compile_definitions(gate_test PRIVATE ADY_TEST_VECTORS="${ADY_VECTORS_DIR}")
+target_include_directories(gate_test PRIVATE ${PROJECT_SOURCE_DIR}/apps/gate)
+
 if(ADYTON_FUZZ)
   # Same shape as fuzz.cmake's loop (kept here so parallel work does not
   # collide): instrumented sources, committed seeds read-only.
