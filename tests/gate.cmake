@@ -12,6 +12,9 @@ ady_unit_test(gate_test adyton-gate-host)
 target_compile_definitions(gate_test PRIVATE ADY_TEST_VECTORS="${ADY_VECTORS_DIR}")
 target_include_directories(gate_test PRIVATE ${PROJECT_SOURCE_DIR}/apps/gate)
 
+ady_integration_test(gate_cli_test python3 ${CMAKE_CURRENT_SOURCE_DIR}/integration/gate_cli_test.py
+  $<TARGET_FILE:adyton-gate> ${ADY_VECTORS_DIR})
+
 if(ADYTON_FUZZ)
   # Same shape as fuzz.cmake's loop (kept here so parallel work does not
   # collide): instrumented sources, committed seeds read-only.
