@@ -32,4 +32,9 @@ if(ADYTON_FUZZ)
     set_tests_properties(${target} PROPERTIES LABELS fuzz TIMEOUT 120)
   endfunction()
   ady_gate_fuzz(fuzz_ima ${ADY_FORMAT_SOURCES})
+  # The policy loader with its libraries; policy.c instrumented, the
+  # format layer too (it decodes security.ima signatures).
+  ady_gate_fuzz(fuzz_gate_policy ${PROJECT_SOURCE_DIR}/apps/gate/policy.c ${ADY_FORMAT_SOURCES})
+  target_include_directories(fuzz_gate_policy PRIVATE ${PROJECT_SOURCE_DIR}/apps/gate)
+  target_link_libraries(fuzz_gate_policy PRIVATE PkgConfig::JANSSON PkgConfig::PCRE2 OpenSSL::Crypto)
 endif()

@@ -370,8 +370,14 @@ ady_err gate_policy_load(const char *json, size_t len, gate_policy **out, gate_w
 		goto fail;
 	if ((v = json_object_get(p->root, "excludes")) && !compile_excludes(p, v, why))
 		goto fail;
-	if (!p->md && !compile_excludes(p, json_array(), why))
-		goto fail;
+	if (!p->md) { /* no excludes: the match data still exists */
+		json_t *none = json_array();
+		int ok = none && compile_excludes(p, none, why);
+
+		json_decref(none);
+		if (!ok)
+			goto fail;
+	}
 	if ((v = json_object_get(p->root, "ima"))) {
 		r = check_ima(p, v, why);
 		if (r <= 0) {
