@@ -21,6 +21,21 @@
 
 #define MAX_KEYS 64
 
+typedef struct dig {
+	uint8_t alg; /* ady_ima_alg of an "alg:hex" entry, 0 for bare hex */
+	uint8_t len;
+	uint8_t d[ADY_IMA_MAX_DIGEST];
+} dig;
+
+typedef struct slot {
+	uint64_t h;
+	const char *name; /* NULL = empty slot; the key string of root */
+	size_t nlen;
+	uint32_t first, count;
+} slot;
+
+#define ABSENT SIZE_MAX
+
 typedef struct vkey {
 	EVP_PKEY *pk;
 	uint32_t keyid;
@@ -36,6 +51,10 @@ struct gate_policy {
 	vkey keys[MAX_KEYS];
 	size_t nkeys;
 	size_t ndigests;
+	/* digests indexed at load: path -> binary digests (the hot lookup) */
+	struct slot *tab;
+	size_t tabmask;
+	struct dig *digs;
 };
 
 static void say(gate_why *why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -58,6 +77,8 @@ void gate_policy_free(gate_policy *p)
 		return;
 	pcre2_code_free(p->ex);
 	pcre2_match_data_free(p->md);
+	free(p->tab);
+	free(p->digs);
 	for (size_t i = 0; i < p->nkeys; i++)
 		EVP_PKEY_free(p->keys[i].pk);
 	json_decref(p->root);
@@ -337,6 +358,71 @@ static int check_ima(gate_policy *p, json_t *ima, gate_why *why)
 	return 1;
 }
 
+static uint64_t fnv1a(const char *k, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)k[i]) * 0x100000001b3ull;
+	return h;
+}
+
+static const slot *find(const gate_policy *p, const char *name, size_t nlen)
+{
+	uint64_t h = fnv1a(name, nlen);
+
+	for (size_t i = h & p->tabmask;; i = (i + 1) & p->tabmask) {
+		const slot *s = &p->tab[i];
+
+		if (!s->name)
+			return NULL;
+		if (s->h == h && s->nlen == nlen && !memcmp(s->name, name, nlen))
+			return s;
+	}
+}
+
+/* Indexes digests (already checked by check_map): an open-addressing
+ * table of paths over binary digests, so a check is one probe and a few
+ * memcmp, not string work (bench/gate). */
+static int index_digests(gate_policy *p)
+{
+	size_t nkeys = json_object_size(p->digests), cap = 16, nd = 0;
+	const char *name;
+	json_t *arr;
+
+	while (cap < 2 * nkeys)
+		cap *= 2;
+	p->tab = calloc(cap, sizeof(*p->tab));
+	p->digs = calloc(p->ndigests ? p->ndigests : 1, sizeof(*p->digs));
+	if (!p->tab || !p->digs)
+		return 0;
+	p->tabmask = cap - 1;
+	json_object_foreach(p->digests, name, arr) {
+		size_t nlen = strlen(name), i;
+		uint64_t h = fnv1a(name, nlen);
+		slot *sl;
+		json_t *d;
+
+		for (i = h & p->tabmask; p->tab[i].name; i = (i + 1) & p->tabmask)
+			;
+		sl = &p->tab[i];
+		sl->h = h, sl->name = name, sl->nlen = nlen, sl->first = (uint32_t)nd;
+		json_array_foreach(arr, i, d) {
+			const char *v = json_string_value(d), *colon = strchr(v, ':');
+			const char *hex = colon ? colon + 1 : v;
+			size_t hl = strlen(hex);
+			dig *g = &p->digs[nd++];
+
+			g->alg = colon ? (uint8_t)ady_ima_alg_from_name(v, (size_t)(colon - v)) : 0;
+			g->len = (uint8_t)(hl / 2);
+			if (!ady_hex_decode(hex, hl, g->d, hl / 2))
+				return 0;
+		}
+		sl->count = (uint32_t)json_array_size(arr);
+	}
+	return 1;
+}
+
 /* see gate.h */
 ady_err gate_policy_load(const char *json, size_t len, gate_policy **out, gate_why *why)
 {
@@ -390,6 +476,10 @@ ady_err gate_policy_load(const char *json, size_t len, gate_policy **out, gate_w
 	    (p->keyrings && !check_map(p->keyrings, "keyrings", &p->ndigests, why)) ||
 	    (p->imabuf && !check_map(p->imabuf, "ima-buf", &p->ndigests, why)))
 		goto fail;
+	if (p->ndigests > UINT32_MAX || !index_digests(p)) {
+		err = ADY_ERR_NOMEM;
+		goto fail;
+	}
 	if ((v = json_object_get(p->root, "excludes")) && !compile_excludes(p, v, why))
 		goto fail;
 	if (!p->md) { /* no excludes: the match data still exists */
@@ -448,19 +538,45 @@ static int listed(json_t *map, const ady_ima_entry *e, json_t **list)
 	return 0;
 }
 
-static int check_map_entry(json_t *map, const char *what, const ady_ima_entry *e, gate_why *why)
+/* 1 if the entry's digest is one the policy's digests list for its path;
+ * *n = how many it lists (ABSENT: the path is not there). */
+static int in_digests(const gate_policy *p, const ady_ima_entry *e, size_t *n)
+{
+	const slot *s = find(p, e->name, e->name_len);
+
+	*n = s ? s->count : ABSENT;
+	if (!s)
+		return 0;
+	for (uint32_t i = 0; i < s->count; i++) {
+		const dig *g = &p->digs[s->first + i];
+
+		if (g->len == e->digest_len && (!g->alg || g->alg == e->alg) && !memcmp(g->d, e->digest, g->len))
+			return 1;
+	}
+	return 0;
+}
+
+static int check_map_entry(const gate_policy *p, json_t *map, const char *what, const ady_ima_entry *e,
+			   gate_why *why)
 {
 	char hex[2 * ADY_IMA_MAX_DIGEST + 1];
 	json_t *list;
+	size_t n;
 
-	if (listed(map, e, &list))
-		return 1;
+	if (map == p->digests) {
+		if (in_digests(p, e, &n))
+			return 1;
+	} else {
+		if (listed(map, e, &list))
+			return 1;
+		n = list ? json_array_size(list) : ABSENT;
+	}
 	ady_hex_encode(e->digest, e->digest_len, hex);
-	if (!list)
+	if (n == ABSENT)
 		say(why, "%.*s: not in the policy's %s (%s:%s)", (int)e->name_len, e->name, what, e->alg_name, hex);
 	else
 		say(why, "%.*s: digest %s:%s is not one of the %zu the policy's %s allow", (int)e->name_len, e->name,
-		    e->alg_name, hex, json_array_size(list), what);
+		    e->alg_name, hex, n, what);
 	return 0;
 }
 
@@ -541,7 +657,6 @@ static bool keyring_ignored(const gate_policy *p, const ady_ima_entry *e)
 /* see gate.h */
 int gate_policy_check(const gate_policy *p, const ady_ima_entry *e, gate_why *why)
 {
-	json_t *list;
 
 	switch (e->tmpl) {
 	case ADY_IMA_TEMPLATE_BUF:
@@ -550,8 +665,8 @@ int gate_policy_check(const gate_policy *p, const ady_ima_entry *e, gate_why *wh
 		if (excluded(p, e))
 			return 1;
 		if (is_key(e))
-			return check_map_entry(p->keyrings, "keyrings", e, why);
-		return check_map_entry(p->imabuf, "ima-buf", e, why);
+			return check_map_entry(p, p->keyrings, "keyrings", e, why);
+		return check_map_entry(p, p->imabuf, "ima-buf", e, why);
 	case ADY_IMA_TEMPLATE_SIG:
 		if (excluded(p, e))
 			return 1;
@@ -567,16 +682,18 @@ int gate_policy_check(const gate_policy *p, const ady_ima_entry *e, gate_why *wh
 				    (int)e->name_len, e->name, e->alg_name, hex);
 				return 0;
 			}
-			if (!listed(p->digests, e, &list) && list)
-				return check_map_entry(p->digests, "digests", e, why);
+			size_t n;
+
+			if (!in_digests(p, e, &n) && n != ABSENT)
+				return check_map_entry(p, p->digests, "digests", e, why);
 			return 1;
 		}
-		return check_map_entry(p->digests, "digests", e, why);
+		return check_map_entry(p, p->digests, "digests", e, why);
 	case ADY_IMA_TEMPLATE_NG:
 	case ADY_IMA_TEMPLATE_IMA:
 		if (excluded(p, e))
 			return 1;
-		return check_map_entry(p->digests, "digests", e, why);
+		return check_map_entry(p, p->digests, "digests", e, why);
 	default:
 		say(why, "unknown template");
 		return 0;
