@@ -189,6 +189,30 @@ static double round_time(const gate_host_evidence *ev, const uint8_t nonce[16], 
 	return best;
 }
 
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The machine is shared: floor and round are timed back to back, pair by
+ * pair, and the median of the per-pair ratios is reported (a quiet moment
+ * helps or hurts both alike). */
+static double paired_ratio(const gate_host_evidence *ev, const uint8_t nonce[16], const gate_pcr10 *prev,
+			   const gate_policy *pol, const uint8_t *log, size_t len, int pairs)
+{
+	double r[64];
+	gate_host_result res;
+
+	if (pairs > 64)
+		pairs = 64;
+	for (int k = 0; k < pairs; k++)
+		r[k] = round_time(ev, nonce, prev, pol, 1, &res) / floor_sha256(log, len, 1);
+	qsort(r, (size_t)pairs, sizeof(r[0]), cmp_d);
+	return r[pairs / 2];
+}
+
 int main(int argc, char **argv)
 {
 	unsigned n = argc > 1 ? (unsigned)atoi(argv[1]) : 10000, npol = argc > 2 ? (unsigned)atoi(argv[2]) : 100000,
@@ -207,7 +231,7 @@ int main(int argc, char **argv)
 	char *pem, *text, path[128], hex[65];
 	long pemlen;
 	size_t full_len;
-	double t0, tload, tfull, tinc, ffull, finc, tzero;
+	double t0, tload, tfull, tinc, ffull, finc, tzero, pfull, pinc;
 
 	if (n < 2 || npol < n || !key || !bio)
 		return 2;
@@ -294,6 +318,7 @@ int main(int argc, char **argv)
 	if (res.checked != n - 1 || res.verified.count != n)
 		return 1;
 	ffull = floor_sha256(log.p, full_len, 15);
+	pfull = paired_ratio(&ev, nonce, NULL, pol, log.p, full_len, 31);
 
 	/* round 2: the nnew entries after the kept state */
 	RAND_bytes(nonce, 16);
@@ -306,6 +331,8 @@ int main(int argc, char **argv)
 	if (res2.checked != nnew || res2.verified.count != n + nnew)
 		return 1;
 	finc = floor_sha256(log.p + res.verified.offset, log.n - res.verified.offset, 200);
+	pinc = paired_ratio(&ev, nonce, &res.verified, pol, log.p + res.verified.offset, log.n - res.verified.offset,
+			    63);
 	/* the constant part of a round: the same quote, nothing new */
 	ev.log = log.p + res2.verified.offset, ev.log_len = 0, ev.log_base = res2.verified.offset;
 	tzero = round_time(&ev, nonce, &res2.verified, pol, 200, &res3);
@@ -314,10 +341,11 @@ int main(int argc, char **argv)
 
 	printf("bench/gate: %u-entry ima-ng log, %zu-digest Keylime policy (loaded in %.1f ms, not in the rounds)\n", n,
 	       gate_policy_ndigests(pol), tload * 1e3);
-	printf("  full round        %8.3f ms   floor (SHA-256 of the template data) %8.3f ms   ratio %.2fx\n",
-	       tfull * 1e3, ffull * 1e3, tfull / ffull);
-	printf("  incremental (%u) %8.3f ms   floor %8.3f ms   ratio %.2fx   (%.1f us/entry vs %.1f us/entry full)\n",
-	       nnew, tinc * 1e3, finc * 1e3, tinc / finc, tinc * 1e6 / nnew, tfull * 1e6 / n);
+	printf("  full round        %8.3f ms   floor (SHA-256 of the template data) %8.3f ms   ratio %.2fx"
+	       " (median of paired runs %.2fx)\n",
+	       tfull * 1e3, ffull * 1e3, tfull / ffull, pfull);
+	printf("  incremental (%u) %8.3f ms   floor %8.3f ms   ratio %.2fx (median of paired runs %.2fx)\n", nnew,
+	       tinc * 1e3, finc * 1e3, tinc / finc, pinc);
 	/* where the full round's time goes */
 	{
 		double tr = 1e9, tp = 1e9;
