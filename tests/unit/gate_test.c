@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <openssl/ec.h>
+#include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -846,6 +848,208 @@ static void test_refusals(void **state)
 	}
 }
 
+/* ---- rounds with a software "TPM": the rules the real data cannot reach ---- */
+
+static void put_be(buf *b, uint64_t v, int n)
+{
+	for (int i = n - 1; i >= 0; i--) {
+		uint8_t x = (uint8_t)(v >> (8 * i));
+
+		put(b, &x, 1);
+	}
+}
+
+/* A TPMS_ATTEST over SHA-256 PCRs in mask with their values, signed
+ * (ECDSA P-256) into a TPMT_SIGNATURE, as a TPM marshals them. */
+static void soft_quote(EVP_PKEY *key, const uint8_t nonce[16], uint32_t mask, const uint8_t (*pcr)[32], buf *attest,
+		       buf *sig)
+{
+	uint8_t cat[24 * 32], dg[32], name[34] = {0, 0x0b}, der[80], rb[32], sb[32];
+	size_t n = 0, dl = sizeof(der);
+	const unsigned char *q = der;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	ECDSA_SIG *s;
+	const BIGNUM *r, *sv;
+
+	for (int i = 0; i < 24; i++)
+		if (mask >> i & 1u)
+			memcpy(cat + 32 * n++, pcr[i], 32);
+	sha(EVP_sha256(), cat, 32 * n, dg);
+	attest->n = 0;
+	put_be(attest, 0xff544347, 4);
+	put_be(attest, 0x8018, 2);
+	put_be(attest, 34, 2);
+	put(attest, name, 34);
+	put_be(attest, 16, 2);
+	put(attest, nonce, 16);
+	put_be(attest, 1000, 8), put_be(attest, 1, 4), put_be(attest, 0, 4), put_be(attest, 1, 1);
+	put_be(attest, 1, 8);
+	put_be(attest, 1, 4), put_be(attest, 0x000b, 2), put_be(attest, 3, 1);
+	put_be(attest, mask & 0xff, 1), put_be(attest, mask >> 8 & 0xff, 1), put_be(attest, mask >> 16 & 0xff, 1);
+	put_be(attest, 32, 2);
+	put(attest, dg, 32);
+	assert_non_null(ctx);
+	assert_int_equal(EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key), 1);
+	assert_int_equal(EVP_DigestSign(ctx, der, &dl, attest->b, attest->n), 1);
+	s = d2i_ECDSA_SIG(NULL, &q, (long)dl);
+	assert_non_null(s);
+	ECDSA_SIG_get0(s, &r, &sv);
+	BN_bn2binpad(r, rb, 32);
+	BN_bn2binpad(sv, sb, 32);
+	sig->n = 0;
+	put_be(sig, 0x0018, 2), put_be(sig, 0x000b, 2);
+	put_be(sig, 32, 2), put(sig, rb, 32), put_be(sig, 32, 2), put(sig, sb, 32);
+	ECDSA_SIG_free(s);
+	EVP_MD_CTX_free(ctx);
+}
+
+typedef struct soft {
+	EVP_PKEY *key;
+	char *pem;
+	uint8_t pcr[24][32];
+	uint8_t nonce[16];
+	buf attest, sig, log;
+} soft;
+
+static void soft_init(soft *t)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *p;
+	long n;
+
+	memset(t, 0, sizeof(*t));
+	t->key = EVP_EC_gen("P-256");
+	assert_non_null(t->key);
+	assert_int_equal(PEM_write_bio_PUBKEY(bio, t->key), 1);
+	n = BIO_get_mem_data(bio, &p);
+	t->pem = strndup(p, (size_t)n);
+	BIO_free(bio);
+	for (int i = 0; i < 24; i++)
+		memset(t->pcr[i], i, 32);
+	memset(t->nonce, 0x42, 16);
+}
+
+/* Replays t->log into PCR 10 and quotes PCRs in mask. */
+static gate_host_result soft_round(soft *t, uint32_t mask, gate_policy *p)
+{
+	gate_replay *r;
+	gate_pcr10 s;
+	gate_host_evidence ev = {0};
+	gate_host_result res;
+	gate_why why;
+	ady_cur c;
+
+	assert_int_equal(gate_replay_new(GATE_BANK_SHA256, &r), ADY_OK);
+	gate_pcr10_init(&s);
+	ady_cur_init(&c, t->log.b, t->log.n);
+	while (ady_cur_left(&c)) {
+		ady_ima_entry e;
+
+		assert_int_equal(ady_ima_decode(&c, &e), ADY_OK);
+		assert_int_equal(gate_replay_entry(r, &s, &e, 0, &why), ADY_OK);
+	}
+	gate_replay_free(r);
+	memcpy(t->pcr[10], s.sha256, 32);
+	soft_quote(t->key, t->nonce, mask, (const uint8_t(*)[32])t->pcr, &t->attest, &t->sig);
+	ev.attest = t->attest.b, ev.attest_len = t->attest.n, ev.sig = t->sig.b, ev.sig_len = t->sig.n;
+	ev.ak_pem = t->pem, ev.pcr = (const uint8_t(*)[32])t->pcr, ev.npcr = 24;
+	ev.log = t->log.b, ev.log_len = t->log.n;
+	assert_int_equal(gate_host_check(&ev, t->nonce, 16, NULL, p, &res), ADY_OK);
+	return res;
+}
+
+static void test_soft_rounds(void **state)
+{
+	uint8_t ba[32], dig[32], zero[32] = {0};
+	soft t;
+	gate_policy *p;
+	gate_host_result res;
+
+	(void)state;
+	soft_init(&t);
+	sha(EVP_sha256(), t.pcr, 10 * 32, ba);
+	memset(dig, 0x5a, 32);
+	add_ng(&t.log, "ima-ng", "boot_aggregate", ba, NULL, 0, 0);
+	add_ng(&t.log, "ima-ng", "/usr/bin/a", dig, NULL, 0, 0);
+	add_ng(&t.log, "ima-ng", "/tmp/w", zero, NULL, 0, 1); /* a violation */
+	p = load_str(HEAD "\"digests\": {\"/usr/bin/a\": [\"" D5A "\"]}, \"excludes\": [\"/tmp/\"]}", ADY_OK, NULL);
+
+	res = soft_round(&t, 0x7ff, p);
+	if (res.failed)
+		fail_msg("%s: %s", res.failed, res.why.text);
+	assert_int_equal(res.checked, 2);
+	assert_int_equal(res.violations, 1);
+	/* more PCRs quoted than 0-10 is fine */
+	res = soft_round(&t, 0xffffff, p);
+	assert_null(res.failed);
+	/* a quote that leaves out PCR 10, or PCR 0 */
+	res = soft_round(&t, 0x3ff, p);
+	assert_string_equal(res.failed, "quote_pcrs");
+	res = soft_round(&t, 0x7fe, p);
+	assert_string_equal(res.failed, "quote_pcrs");
+	gate_policy_free(p);
+
+	/* a violation whose path is neither listed nor excluded is refused */
+	p = load_str(HEAD "\"digests\": {\"/usr/bin/a\": [\"" D5A "\"]}}", ADY_OK, NULL);
+	res = soft_round(&t, 0x7ff, p);
+	assert_string_equal(res.failed, "policy");
+	assert_non_null(strstr(res.why.text, "entry 2: /tmp/w: not in the policy's digests (sha256:0000"));
+	gate_policy_free(p);
+
+	/* boot_aggregate: wrong digest, missing, sha1 */
+	p = load_str(HEAD "\"digests\": {\"/usr/bin/a\": [\"" D5A "\"]}, \"excludes\": [\"/tmp/\"]}", ADY_OK, NULL);
+	t.log.n = 0;
+	ba[0] ^= 1;
+	add_ng(&t.log, "ima-ng", "boot_aggregate", ba, NULL, 0, 0);
+	res = soft_round(&t, 0x7ff, p);
+	assert_string_equal(res.failed, "boot_aggregate");
+	assert_non_null(strstr(res.why.text, "is not SHA-256(PCR 0-9)"));
+	t.log.n = 0;
+	add_ng(&t.log, "ima-ng", "/usr/bin/a", dig, NULL, 0, 0);
+	res = soft_round(&t, 0x7ff, p);
+	assert_string_equal(res.failed, "boot_aggregate");
+	assert_non_null(strstr(res.why.text, "does not start with boot_aggregate"));
+	{
+		buf d = {0};
+		uint8_t th[20];
+
+		t.log.n = 0;
+		put32(&d, 5 + 1 + 20);
+		put(&d, "sha1:", 5);
+		put(&d, "", 1);
+		put(&d, ba, 20);
+		put32(&d, 15);
+		put(&d, "boot_aggregate", 15);
+		sha(EVP_sha1(), d.b, d.n, th);
+		put32(&t.log, 10);
+		put(&t.log, th, 20);
+		put32(&t.log, 6);
+		put(&t.log, "ima-ng", 6);
+		put32(&t.log, (uint32_t)d.n);
+		put(&t.log, d.b, d.n);
+	}
+	res = soft_round(&t, 0x7ff, p);
+	assert_string_equal(res.failed, "boot_aggregate");
+	assert_non_null(strstr(res.why.text, "sha1"));
+	/* an empty log cannot match a PCR 10 that is not zero */
+	t.log.n = 0;
+	{
+		gate_host_evidence ev = {0};
+
+		soft_quote(t.key, t.nonce, 0x7ff, (const uint8_t(*)[32])t.pcr, &t.attest, &t.sig);
+		ev.attest = t.attest.b, ev.attest_len = t.attest.n, ev.sig = t.sig.b, ev.sig_len = t.sig.n;
+		ev.ak_pem = t.pem, ev.pcr = (const uint8_t(*)[32])t.pcr, ev.npcr = 24;
+		assert_int_equal(gate_host_check(&ev, t.nonce, 16, NULL, p, &res), ADY_OK);
+		assert_string_equal(res.failed, "pcr_mismatch");
+		/* an AK that is not a key */
+		ev.ak_pem = "not a key";
+		assert_int_equal(gate_host_check(&ev, t.nonce, 16, NULL, p, &res), ADY_ERR_KEY);
+	}
+	gate_policy_free(p);
+	EVP_PKEY_free(t.key);
+	free(t.pem);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -854,7 +1058,7 @@ int main(void)
 		cmocka_unit_test(test_keylime_policies),  cmocka_unit_test(test_policy_decisions),
 		cmocka_unit_test(test_policy_ima_sig),    cmocka_unit_test(test_rounds_pass),
 		cmocka_unit_test(test_sha1_bank),         cmocka_unit_test(test_log_ahead),
-		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_refusals),          cmocka_unit_test(test_soft_rounds),
 	};
 	FILE *probe = fopen(VEC "/ima-qemu/README.md", "r");
 	int failed;
