@@ -4,6 +4,7 @@ runtime policy written from the ascii log (as keylime_create_policy would),
 both templates, both snapshots, RSA and ECC AKs; --state across the
 log-ahead case; refusals with the reason in the JSON report and exit 1;
 unusable input is exit 2 with a message."""
+import base64
 import json
 import os
 import shutil
@@ -128,6 +129,31 @@ try:
         open(os.path.join(tmp, "removed"), "wb").write(b[:s] + b[e:])
         rc, rep, err = run(tmpl, "q1", "rsa", os.path.join(tmp, "removed"), pol)
         check(rc == 1 and rep["failed"] == "pcr_mismatch", f"{tmpl}: removed entry refused ({rep and rep['reason'] or err})")
+
+    # ima-sig: the signed script passes by its security.ima signature under
+    # verification-keys (Keylime's ImaKeyrings JSON), not by a digest; a
+    # key that did not sign it (the AK's, as an RSA key) fails it
+    d = os.path.join(IQ, "ima-sig")
+    cert = os.path.join(IQ, "ima-signing", "ima-signing-cert.pem")
+    for keyfile, want in ((cert, 0), (os.path.join(d, "keys", "ak-rsa.pub.pem"), 1)):
+        if keyfile == cert:
+            der = subprocess.run(["openssl", "x509", "-in", cert, "-pubkey", "-noout"], capture_output=True,
+                                 check=True).stdout
+        else:
+            der = open(keyfile, "rb").read()
+        der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=der, capture_output=True,
+                             check=True).stdout
+        pol = policy_from_ascii(f"{d}/q2/ascii_runtime_measurements", drop="/usr/local/bin/ima-signed-hello")
+        pol["verification-keys"] = json.dumps({"meta": {"version": 1},
+                                               "keyrings": {"ima": {"pubkeys": [base64.b64encode(der).decode()]}}})
+        pf = os.path.join(tmp, "ima-sig-keys.json")
+        json.dump(pol, open(pf, "w"))
+        rc, rep, err = run("ima-sig", "q2", "ecc", f"{d}/q2/binary_runtime_measurements", pf)
+        if want == 0:
+            check(rc == 0, f"ima-sig: signed file allowed by verification-keys ({rep or err})")
+        else:
+            check(rc == 1 and rep["failed"] == "policy" and "ima-signed-hello" in rep["reason"]
+                  and "does not verify" in rep["reason"], f"ima-sig: another key refuses it ({rep and rep['reason'] or err})")
 
     # unusable input: exit 2 with a message
     rc, rep, err = run("ima-ng", "q1", "rsa", f"{IQ}/ima-ng/q1/binary_runtime_measurements",
