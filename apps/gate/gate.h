@@ -19,6 +19,7 @@
 
 #include "adyton/error.h"
 #include "adyton/ima.h"
+#include "adyton/vpolicy.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -111,6 +112,33 @@ size_t gate_policy_ndigests(const gate_policy *p);
  */
 int gate_policy_check(const gate_policy *p, const ady_ima_entry *e, gate_why *why);
 
+/* ---- the AK ---------------------------------------------------------------- */
+
+/* The AK's qualified name: every quote it signs carries it. */
+typedef struct gate_ak {
+	uint8_t qname[34];
+	size_t qname_len;
+} gate_ak;
+
+/*
+ * What binds an AK to a TPM, short of credential activation (which needs
+ * the agent: TPM2_MakeCredential to the EK, ActivateCredential on the
+ * host; not done here): the EK certificate (DER) chains to one of
+ * pol->tpm_ek_ca with the TCG EK EKU (ady_verify_tpm_ek_cert) and
+ * certifies the key of ek_pub (TPM2B_PUBLIC); ak_pub (TPM2B_PUBLIC) is a
+ * restricted, fixedTPM, fixedParent, TPM-made signing key (not decrypt)
+ * whose key is ak_pem; out gets its qualified name under the EK, which the
+ * quote's qualifiedSigner must then equal (gate_host_evidence.ak_qname).
+ * ADY_OK; ADY_ERR_PERMISSION (a check failed), ADY_ERR_MALFORMED (a
+ * TPM2B_PUBLIC does not unmarshal or has no SHA-256 name), reason in why.
+ */
+ADY_MUST_CHECK ady_err gate_ak_check(const ady_vpolicy *pol, const uint8_t *ek_cert, size_t ek_cert_len,
+				     const uint8_t *ek_pub, size_t ek_pub_len, const uint8_t *ak_pub, size_t ak_pub_len,
+				     const char *ak_pem, gate_ak *out, gate_why *why);
+
+/* 1 if the TPMS_ATTEST's qualifiedSigner is qname. */
+int gate_quote_signer_is(const uint8_t *attest, size_t len, const uint8_t *qname, size_t qlen);
+
 /* ---- the host check ------------------------------------------------------ */
 
 /* The evidence of one round.  All buffers are the caller's. */
@@ -120,6 +148,8 @@ typedef struct gate_host_evidence {
 	const uint8_t *sig;         /* TPMT_SIGNATURE */
 	size_t sig_len;
 	const char *ak_pem;         /* AK public key, SubjectPublicKeyInfo PEM */
+	const uint8_t *ak_qname;    /* its qualified name (gate_ak_check), or NULL: not checked */
+	size_t ak_qname_len;
 	const uint8_t (*pcr)[32];   /* SHA-256 PCR values 0..npcr-1 as read */
 	uint32_t npcr;
 	const uint8_t *log;         /* IMA log bytes ... */
@@ -145,7 +175,7 @@ typedef struct gate_host_result {
  * after that are left for the next round), and the policy over the
  * entries up to that point.  Returns ADY_OK when the evidence could be
  * judged (then res->failed says the verdict), or an error for unusable
- * arguments.  res->failed names: "quote_signature", "quote_nonce",
+ * arguments.  res->failed names: "quote_signature", "quote_signer", "quote_nonce",
  * "quote_pcrs", "log_parse", "log_shorter", "pcr_mismatch",
  * "boot_aggregate", "policy".
  */

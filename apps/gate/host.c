@@ -90,6 +90,10 @@ ady_err gate_host_check(const gate_host_evidence *ev, const uint8_t *nonce, size
 		fail(res, qc.failed, "%s", qc.detail);
 		return ADY_OK;
 	}
+	if (ev->ak_qname && !gate_quote_signer_is(ev->attest, ev->attest_len, ev->ak_qname, ev->ak_qname_len)) {
+		fail(res, "quote_signer", "the quote's qualifiedSigner is not the enrolled AK's qualified name");
+		return ADY_OK;
+	}
 	if (!(qc.pcr_mask >> GATE_IMA_PCR & 1u) || (qc.pcr_mask & 0x3ffu) != 0x3ffu) {
 		fail(res, "quote_pcrs", "the quote does not cover PCRs 0-10 (mask 0x%06x)", qc.pcr_mask);
 		return ADY_OK;

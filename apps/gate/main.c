@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "adyton/cursor.h"
 #include "gate.h"
@@ -29,7 +31,11 @@ static void usage(FILE *f)
 		   "  MSG: TPMS_ATTEST (tpm2_quote -m), SIG: TPMT_SIGNATURE (-s), PEM: the AK public key,\n"
 		   "  FILE for --pcrs: SHA-256 PCRs 0-10 raw (352 bytes) or SHA-1 then SHA-256 0-10 (572),\n"
 		   "  --log: binary_runtime_measurements, --policy: a Keylime runtime policy,\n"
-		   "  --state: keeps the verified (entry count, PCR 10) between rounds.\n");
+		   "  --state: keeps the verified (entry count, PCR 10) between rounds.\n"
+		   "  AK binding (all four or none): --ek-cert PEM --ek-ca PEM (up to 4 times) --ek-pub TPM2B\n"
+		   "  --ak-tpm2b TPM2B: the EK certificate chains to an --ek-ca and certifies --ek-pub, the AK\n"
+		   "  (--ak-tpm2b) is a restricted TPM key with the --ak-pub key, and the quote's signer is its\n"
+		   "  qualified name under the EK.  Credential activation is not done here.\n");
 }
 
 static uint8_t *slurp(const char *path, size_t *len)
@@ -116,6 +122,14 @@ static int state_save(const char *dir, const gate_pcr10 *s)
 	return ok;
 }
 
+static int vpol_add_ca(ady_vpolicy *p, const char *path)
+{
+	if (p->nek_ca >= ADY_VPOLICY_MAX_CA || strlen(path) >= ADY_VPOLICY_MAX_PATH)
+		return 0;
+	strcpy(p->tpm_ek_ca[p->nek_ca++], path);
+	return 1;
+}
+
 static int check_host(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -123,10 +137,15 @@ static int check_host(int argc, char **argv)
 		{"ak-pub", required_argument, NULL, 'k'}, {"nonce", required_argument, NULL, 'n'},
 		{"pcrs", required_argument, NULL, 'p'},  {"log", required_argument, NULL, 'l'},
 		{"policy", required_argument, NULL, 'P'}, {"state", required_argument, NULL, 'S'},
+		{"ek-cert", required_argument, NULL, 'E'}, {"ek-ca", required_argument, NULL, 'C'},
+		{"ek-pub", required_argument, NULL, 'U'}, {"ak-tpm2b", required_argument, NULL, 'A'},
 		{"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
 	};
 	const char *qf = NULL, *sf = NULL, *kf = NULL, *nonce_hex = NULL, *pf = NULL, *lf = NULL, *polf = NULL,
-		   *statedir = NULL;
+		   *statedir = NULL, *ekcf = NULL, *ekpf = NULL, *aktf = NULL;
+	ady_vpolicy vpol;
+	gate_ak akr;
+	int have_ak = 0;
 	uint8_t *attest = NULL, *sig = NULL, *ak = NULL, *pcrs = NULL, *log = NULL, *poltext = NULL;
 	size_t alen, slen, klen, plen, llen = 0, poll;
 	uint8_t nonce[64], pcr[11][32];
@@ -141,6 +160,7 @@ static int check_host(int argc, char **argv)
 	char hex[65];
 	ady_err err;
 
+	memset(&vpol, 0, sizeof(vpol));
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'q': qf = optarg; break;
@@ -151,12 +171,26 @@ static int check_host(int argc, char **argv)
 		case 'l': lf = optarg; break;
 		case 'P': polf = optarg; break;
 		case 'S': statedir = optarg; break;
+		case 'E': ekcf = optarg; break;
+		case 'U': ekpf = optarg; break;
+		case 'A': aktf = optarg; break;
+		case 'C':
+			if (vpol_add_ca(&vpol, optarg))
+				break;
+			fprintf(stderr, "adyton-gate: --ek-ca: at most %u, each a path under %u bytes\n", ADY_VPOLICY_MAX_CA,
+				ADY_VPOLICY_MAX_PATH);
+			return 2;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
 	if (!qf || !sf || !kf || !nonce_hex || !pf || !lf || !polf || optind != argc) {
 		usage(stderr);
+		return 2;
+	}
+	have_ak = ekcf || ekpf || aktf || vpol.nek_ca;
+	if (have_ak && !(ekcf && ekpf && aktf && vpol.nek_ca)) {
+		fprintf(stderr, "adyton-gate: --ek-cert, --ek-ca, --ek-pub and --ak-tpm2b go together\n");
 		return 2;
 	}
 	nlen = strlen(nonce_hex) / 2;
@@ -187,6 +221,37 @@ static int check_host(int argc, char **argv)
 		fprintf(stderr, "adyton-gate: --policy %s: %s: %s\n", polf, ady_strerror(err), why.text);
 		goto out;
 	}
+	if (have_ak) {
+		uint8_t *ekc = NULL, *ekp = NULL, *akt = NULL, *der = NULL;
+		size_t eclen, eplen, atlen;
+		int dl = 0;
+
+		LOAD(ekc, ekcf, &eclen);
+		ekp = slurp(ekpf, &eplen);
+		akt = slurp(aktf, &atlen);
+		{
+			BIO *bio = BIO_new_mem_buf(ekc, (int)eclen);
+			X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+
+			dl = x ? i2d_X509(x, &der) : 0;
+			X509_free(x);
+			BIO_free(bio);
+		}
+		if (!ekp || !akt || dl <= 0) {
+			fprintf(stderr, "adyton-gate: cannot read %s\n", dl <= 0 ? ekcf : !ekp ? ekpf : aktf);
+			err = ADY_ERR_IO;
+		} else {
+			err = gate_ak_check(&vpol, der, (size_t)dl, ekp, eplen, akt, atlen, (const char *)ak, &akr, &why);
+		}
+		OPENSSL_free(der);
+		free(ekc), free(ekp), free(akt);
+		if (err == ADY_ERR_IO)
+			goto out;
+		if (err == ADY_ERR_MALFORMED || err == ADY_ERR_INVALID_ARG) {
+			fprintf(stderr, "adyton-gate: AK binding: %s: %s\n", ady_strerror(err), why.text);
+			goto out;
+		}
+	}
 	gate_pcr10_init(&prev);
 	if (statedir && !state_load(statedir, &prev, &have_state)) {
 		fprintf(stderr, "adyton-gate: --state %s: host.json unreadable or malformed\n", statedir);
@@ -196,7 +261,12 @@ static int check_host(int argc, char **argv)
 	memset(&ev, 0, sizeof(ev));
 	ev.attest = attest, ev.attest_len = alen, ev.sig = sig, ev.sig_len = slen, ev.ak_pem = (const char *)ak;
 	ev.pcr = (const uint8_t(*)[32])pcr, ev.npcr = 11;
-	if (prev.offset > llen) {
+	if (have_ak && err) {
+		memset(&res, 0, sizeof(res));
+		res.verified = prev;
+		res.failed = "ak_binding";
+		memcpy(res.why.text, why.text, sizeof(res.why.text));
+	} else if (prev.offset > llen) {
 		memset(&res, 0, sizeof(res));
 		res.verified = prev;
 		res.failed = "log_shorter";
@@ -205,6 +275,8 @@ static int check_host(int argc, char **argv)
 			 llen, (unsigned long long)prev.offset);
 	} else {
 		ev.log = log + prev.offset, ev.log_len = llen - prev.offset, ev.log_base = prev.offset;
+		if (have_ak)
+			ev.ak_qname = akr.qname, ev.ak_qname_len = akr.qname_len;
 		err = gate_host_check(&ev, nonce, nlen, have_state ? &prev : NULL, pol, &res);
 		if (err) {
 			fprintf(stderr, "adyton-gate: %s: %s\n", err == ADY_ERR_KEY ? kf : "check-host", ady_strerror(err));
@@ -212,11 +284,12 @@ static int check_host(int argc, char **argv)
 		}
 	}
 	ady_hex_encode(res.verified.sha256, 32, hex);
-	rep = json_pack("{s:b, s:s?, s:s?, s:I, s:I, s:I, s:{s:I, s:I, s:s}, s:b}", "host_ok", res.failed == NULL,
+	rep = json_pack("{s:b, s:s?, s:s?, s:I, s:I, s:I, s:{s:I, s:I, s:s}, s:b, s:b}", "host_ok", res.failed == NULL,
 			"failed", res.failed, "reason", res.failed ? res.why.text : NULL, "entries_checked",
 			(json_int_t)res.checked, "entries_ahead", (json_int_t)res.ahead, "violations",
 			(json_int_t)res.violations, "verified", "count", (json_int_t)res.verified.count, "offset",
-			(json_int_t)res.verified.offset, "pcr10_sha256", hex, "incremental", have_state);
+			(json_int_t)res.verified.offset, "pcr10_sha256", hex, "incremental", have_state, "ak_bound",
+			have_ak && !(res.failed && (!strcmp(res.failed, "ak_binding") || !strcmp(res.failed, "quote_signer"))));
 	if (!rep || json_dumpf(rep, stdout, JSON_INDENT(2) | JSON_SORT_KEYS) != 0) {
 		fprintf(stderr, "adyton-gate: cannot write the report\n");
 		goto out;

@@ -102,6 +102,16 @@ ADY_MUST_CHECK ady_err ady_verify_tpm_quote(const uint8_t *attest, size_t attest
 					    size_t nonce_len, const uint8_t (*pcr)[32], uint32_t npcr,
 					    ady_tpm_quote_check *out);
 
+/*
+ * An EK certificate (DER) as ady_verify_quote's tpm_ek_chain check takes
+ * it: chains to one of pol->tpm_ek_ca (TPM-specific critical extensions
+ * allowed) and carries the TCG EK EKU.  1 on success, with the certified
+ * key's SubjectPublicKeyInfo DER in spki (cap bytes; its length in
+ * *spki_len); 0 with the reason in why.
+ */
+int ady_verify_tpm_ek_cert(const ady_vpolicy *pol, const uint8_t *der, size_t len, uint8_t *spki, size_t cap,
+			   size_t *spki_len, char *why, size_t whylen);
+
 #ifdef __cplusplus
 }
 #endif

@@ -594,3 +594,33 @@ out:
 	EVP_PKEY_free(ak);
 	return ADY_OK;
 }
+
+/* see adyton/verify.h */
+int ady_verify_tpm_ek_cert(const ady_vpolicy *pol, const uint8_t *der, size_t len, uint8_t *spki, size_t cap,
+			   size_t *spki_len, char *why, size_t whylen)
+{
+	role ro;
+	X509 *ek = NULL;
+	unsigned char *p = NULL;
+	int n;
+
+	*spki_len = 0;
+	if (!pol || !der) {
+		snprintf(why, whylen, "no policy or certificate");
+		return 0;
+	}
+	ro = ek_role(pol);
+	if (!certifies(&ro, NULL, der, len, &ek, why, whylen))
+		return 0;
+	n = i2d_PUBKEY(X509_get0_pubkey(ek), &p);
+	X509_free(ek);
+	if (n <= 0 || (size_t)n > cap) {
+		snprintf(why, whylen, "the EK certificate's key does not fit %zu bytes", cap);
+		OPENSSL_free(p);
+		return 0;
+	}
+	memcpy(spki, p, (size_t)n);
+	*spki_len = (size_t)n;
+	OPENSSL_free(p);
+	return 1;
+}

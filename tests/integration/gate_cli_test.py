@@ -155,6 +155,34 @@ try:
             check(rc == 1 and rep["failed"] == "policy" and "ima-signed-hello" in rep["reason"]
                   and "does not verify" in rep["reason"], f"ima-sig: another key refuses it ({rep and rep['reason'] or err})")
 
+    # the AK bound to the EK certificate (the verifier policy's tpm_ek_ca)
+    tpm = os.path.join(IQ, "tpm")
+    ek = ["--ek-cert", f"{tpm}/ek-rsa2048-cert.pem", "--ek-ca", f"{tpm}/localca-root-cert.pem",
+          "--ek-ca", f"{tpm}/localca-issuer-cert.pem"]
+    for tmpl in ("ima-ng", "ima-sig"):
+        d = os.path.join(IQ, tmpl)
+        pol = os.path.join(tmp, f"{tmpl}.json")
+        for key in ("rsa", "ecc"):
+            rc, rep, err = run(tmpl, "q1", key, f"{d}/q1/binary_runtime_measurements", pol, *ek,
+                               "--ek-pub", f"{d}/keys/ek-rsa.pub.tpm2b", "--ak-tpm2b", f"{d}/keys/ak-{key}.pub.tpm2b")
+            check(rc == 0 and rep["ak_bound"], f"{tmpl} {key}: AK bound to the EK certificate ({rep or err})")
+        # the other AK's TPM2B_PUBLIC: not the key the quote is checked with
+        rc, rep, err = run(tmpl, "q1", "rsa", f"{d}/q1/binary_runtime_measurements", pol, *ek,
+                           "--ek-pub", f"{d}/keys/ek-rsa.pub.tpm2b", "--ak-tpm2b", f"{d}/keys/ak-ecc.pub.tpm2b")
+        check(rc == 1 and rep["failed"] == "ak_binding" and not rep["ak_bound"],
+              f"{tmpl}: another AK refused ({rep and rep['reason'] or err})")
+    # the P-384 EK certificate certifies another key than the RSA EK
+    d = os.path.join(IQ, "ima-ng")
+    rc, rep, err = run("ima-ng", "q1", "rsa", f"{d}/q1/binary_runtime_measurements", os.path.join(tmp, "ima-ng.json"),
+                       "--ek-cert", f"{tpm}/ek-secp384r1-cert.pem", "--ek-ca", f"{tpm}/localca-root-cert.pem",
+                       "--ek-ca", f"{tpm}/localca-issuer-cert.pem", "--ek-pub", f"{d}/keys/ek-rsa.pub.tpm2b",
+                       "--ak-tpm2b", f"{d}/keys/ak-rsa.pub.tpm2b")
+    check(rc == 1 and rep["failed"] == "ak_binding" and "another key" in rep["reason"],
+          f"EK certificate of another key refused ({rep and rep['reason'] or err})")
+    rc, rep, err = run("ima-ng", "q1", "rsa", f"{d}/q1/binary_runtime_measurements", os.path.join(tmp, "ima-ng.json"),
+                       "--ek-cert", f"{tpm}/ek-rsa2048-cert.pem")
+    check(rc == 2 and "go together" in err, f"partial AK options: exit 2 ({err.strip()})")
+
     # unusable input: exit 2 with a message
     rc, rep, err = run("ima-ng", "q1", "rsa", f"{IQ}/ima-ng/q1/binary_runtime_measurements",
                        os.path.join(VEC, "keylime", "runtime-policy-bogus.json"))

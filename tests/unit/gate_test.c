@@ -1050,6 +1050,132 @@ static void test_soft_rounds(void **state)
 	free(t.pem);
 }
 
+/* ---- the AK: EK certificate, TPM2B_PUBLICs, qualified name ---- */
+
+static uint8_t *pem_cert_der(const char *rel, size_t *len)
+{
+	size_t n;
+	uint8_t *pem = vec(rel, &n), *der = NULL;
+	BIO *bio = BIO_new_mem_buf(pem, (int)n);
+	X509 *x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	int dl;
+
+	assert_non_null(x);
+	dl = i2d_X509(x, &der);
+	assert_true(dl > 0);
+	*len = (size_t)dl;
+	X509_free(x);
+	BIO_free(bio);
+	free(pem);
+	return der;
+}
+
+static void ek_policy(ady_vpolicy *pol, int with_issuer)
+{
+	memset(pol, 0, sizeof(*pol));
+	snprintf(pol->tpm_ek_ca[0], sizeof(pol->tpm_ek_ca[0]), "%s/ima-qemu/tpm/localca-root-cert.pem", VEC);
+	snprintf(pol->tpm_ek_ca[1], sizeof(pol->tpm_ek_ca[1]), "%s/ima-qemu/tpm/localca-issuer-cert.pem", VEC);
+	pol->nek_ca = with_issuer ? 2 : 1;
+}
+
+static void test_ak_check(void **state)
+{
+	ady_vpolicy pol;
+	gate_ak ak;
+	gate_why why;
+	size_t eclen, eclen2, eplen;
+	uint8_t *ekcert, *ekcert384, *ekpub;
+
+	(void)state;
+	if (!have_vectors)
+		skip();
+	ekcert = pem_cert_der("ima-qemu/tpm/ek-rsa2048-cert.pem", &eclen);
+	ekcert384 = pem_cert_der("ima-qemu/tpm/ek-secp384r1-cert.pem", &eclen2);
+	ek_policy(&pol, 1);
+	for (int t = 0; t < 2; t++) {
+		char rel[128];
+
+		snprintf(rel, sizeof(rel), "ima-qemu/%s/keys/ek-rsa.pub.tpm2b", tmpls[t]);
+		ekpub = vec(rel, &eplen);
+		for (int k = 0; k < 2; k++) {
+			size_t alen, qlen;
+			uint8_t *akpub, *qname;
+			snap s;
+			gate_policy *p;
+			gate_host_evidence ev;
+			gate_host_result res;
+
+			snprintf(rel, sizeof(rel), "ima-qemu/%s/keys/ak-%s.pub.tpm2b", tmpls[t], keys[k]);
+			akpub = vec(rel, &alen);
+			snprintf(rel, sizeof(rel), "ima-qemu/%s/keys/ak-%s.qname", tmpls[t], keys[k]);
+			qname = vec(rel, &qlen);
+			snap_load(&s, tmpls[t], "q1", keys[k], "q1");
+			if (gate_ak_check(&pol, ekcert, eclen, ekpub, eplen, akpub, alen, (const char *)s.ak, &ak, &why))
+				fail_msg("%s %s: %s", tmpls[t], keys[k], why.text);
+			/* what tpm2_createak computed */
+			assert_int_equal(ak.qname_len, qlen);
+			assert_memory_equal(ak.qname, qname, qlen);
+
+			/* the quote carries it; the other AK's name is refused */
+			p = policy_of(s.log, s.llen, NULL, NULL);
+			ev = evidence(&s, s.log, s.llen, 0);
+			ev.ak_qname = ak.qname, ev.ak_qname_len = ak.qname_len;
+			assert_int_equal(gate_host_check(&ev, s.nonce, 16, NULL, p, &res), ADY_OK);
+			assert_null(res.failed);
+			ak.qname[5] ^= 1;
+			assert_int_equal(gate_host_check(&ev, s.nonce, 16, NULL, p, &res), ADY_OK);
+			assert_string_equal(res.failed, "quote_signer");
+
+			/* the AK key must be the TPM2B_PUBLIC's */
+			{
+				snap o;
+
+				snap_load(&o, tmpls[t], "q1", keys[1 - k], "q1");
+				assert_int_equal(gate_ak_check(&pol, ekcert, eclen, ekpub, eplen, akpub, alen,
+							       (const char *)o.ak, &ak, &why),
+						 ADY_ERR_PERMISSION);
+				assert_non_null(strstr(why.text, "not the key of the AK"));
+				snap_free(&o);
+			}
+			/* not restricted: refused */
+			akpub[7] ^= 0x01;
+			assert_int_equal(gate_ak_check(&pol, ekcert, eclen, ekpub, eplen, akpub, alen, (const char *)s.ak,
+						       &ak, &why),
+					 ADY_ERR_PERMISSION);
+			assert_non_null(strstr(why.text, "restricted"));
+			akpub[7] ^= 0x01;
+			/* a cut TPM2B_PUBLIC */
+			assert_int_equal(gate_ak_check(&pol, ekcert, eclen, ekpub, eplen, akpub, alen - 1,
+						       (const char *)s.ak, &ak, &why),
+					 ADY_ERR_MALFORMED);
+			/* the other EK certificate (the P-384 one) certifies another key */
+			assert_int_equal(gate_ak_check(&pol, ekcert384, eclen2, ekpub, eplen, akpub, alen,
+						       (const char *)s.ak, &ak, &why),
+					 ADY_ERR_PERMISSION);
+			assert_non_null(strstr(why.text, "certifies another key"));
+			/* anchors: the root alone does not reach the EK (no issuer) */
+			ek_policy(&pol, 0);
+			assert_int_equal(gate_ak_check(&pol, ekcert, eclen, ekpub, eplen, akpub, alen, (const char *)s.ak,
+						       &ak, &why),
+					 ADY_ERR_PERMISSION);
+			assert_non_null(strstr(why.text, "does not chain"));
+			pol.nek_ca = 0;
+			assert_int_equal(gate_ak_check(&pol, ekcert, eclen, ekpub, eplen, akpub, alen, (const char *)s.ak,
+						       &ak, &why),
+					 ADY_ERR_PERMISSION);
+			assert_non_null(strstr(why.text, "names no tpm_ek_ca"));
+			ek_policy(&pol, 1);
+			gate_policy_free(p);
+			snap_free(&s);
+			free(akpub);
+			free(qname);
+		}
+		free(ekpub);
+	}
+	OPENSSL_free(ekcert);
+	OPENSSL_free(ekcert384);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1059,6 +1185,7 @@ int main(void)
 		cmocka_unit_test(test_policy_ima_sig),    cmocka_unit_test(test_rounds_pass),
 		cmocka_unit_test(test_sha1_bank),         cmocka_unit_test(test_log_ahead),
 		cmocka_unit_test(test_refusals),          cmocka_unit_test(test_soft_rounds),
+		cmocka_unit_test(test_ak_check),
 	};
 	FILE *probe = fopen(VEC "/ima-qemu/README.md", "r");
 	int failed;
