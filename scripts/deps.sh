@@ -8,6 +8,7 @@ libssl-dev libbearssl-dev libcmocka-dev libseccomp-dev
 clang llvm libclang-rt-14-dev
 nbdkit nbdkit-plugin-dev libnbd-bin python3-libnbd cryptsetup-bin fuse3 e2fsprogs
 libtss2-dev swtpm swtpm-tools tpm2-tools
+libjansson-dev libpcre2-dev
 libsqlite3-dev libpq-dev postgresql"
 
 missing=""
