@@ -11,6 +11,8 @@
  *   replay    after a release, sends the same request again itself
  *             ("replay: released" or "replay: refused: REASON", exit 0/1)
  *   tamper    flips a ciphertext byte of the release on its way back
+ * --hold waits, after printing the result and with the enclave still
+ * open, for a line on stdin (the test scans this process's memory then).
  * --replay-to PATH sends the replay to another broker; --kill PID kills
  * (SIGKILL) that broker after the challenge, before the fetch, and waits
  * until the first socket of --socket refuses connections.
@@ -126,7 +128,7 @@ int main(int argc, char **argv)
 	char hex[65];
 	ady_enclave *e;
 	ady_err err;
-	int ret = -1, status;
+	int ret = -1, status, hold = 0;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--backend") && i + 1 < argc) {
@@ -140,6 +142,8 @@ int main(int argc, char **argv)
 			tapf = fopen(argv[++i], "ab");
 			if (!tapf)
 				return 2;
+		} else if (!strcmp(argv[i], "--hold")) {
+			hold = 1;
 		} else if (!strcmp(argv[i], "--replay-to") && i + 1 < argc) {
 			replay_to = argv[++i];
 		} else if (!strcmp(argv[i], "--kill") && i + 1 < argc) {
@@ -178,6 +182,11 @@ int main(int argc, char **argv)
 		status = 0;
 	}
 	fflush(stdout);
+	if (hold) {
+		char line[8];
+		if (!fgets(line, sizeof(line), stdin))
+			status = 2;
+	}
 	ady_enclave_close(e);
 	if (status == 0 && !strcmp(attack, "replay"))
 		status = replay(replay_to ? replay_to : first_sock);

@@ -141,6 +141,28 @@ for needle in (s, s[:12], s[-12:]):
     assert needle not in data, needle
 PY
 
+# The application's memory after a release, the enclave still open:
+# neither the secret nor a piece of it, while the digest the enclave
+# returned (the positive control) is there.
+mkfifo "$tmp/hold"
+exec 9<>"$tmp/hold"
+"$app" --backend process --socket "$ks" --hold "$prod" mre <"$tmp/hold" >"$tmp/held" 2>&1 &
+hpid=$!
+for _ in $(seq 200); do grep -q "^released\|^refused" "$tmp/held" && break; sleep 0.05; done
+if grep -q "^released" "$tmp/held"; then
+	memscan=$ADY_SOURCE_DIR/tests/integration/keyguard_memscan.py
+	python3 "$memscan" "$hpid" "$(printf '%s' "$secret" | xxd -p | tr -d '\n')" \
+		"$(printf '%s' "${secret:11}" | xxd -p | tr -d '\n')" >"$tmp/scan" 2>&1 ||
+		fail "the application's memory holds the secret: $(cat "$tmp/scan")"
+	python3 "$memscan" "$hpid" "$(printf '%s' "sha256=$secret_sha" | xxd -p | tr -d '\n')" >/dev/null 2>&1
+	[ $? -eq 1 ] || fail "memory scan: the positive control (the printed digest) was not found"
+else
+	fail "held release: $(cat "$tmp/held")"
+fi
+echo >&9
+wait "$hpid" || fail "kbs_app --hold exited $?"
+exec 9>&-
+
 # Revocation: from the next request on.
 adm revoke mre || fail "revoke"
 refused mre revoked
