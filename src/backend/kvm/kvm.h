@@ -138,10 +138,11 @@ bool ady_kvm_walk(const uint8_t *plat, uint64_t plat_size, uint64_t gva, uint64_
 /*
  * CPUID / XCR0 (cpuid.c).  ady_kvm_cpuid_set gives the vCPU the CPUID KVM
  * supports here (before KVM_SET_SREGS: CR4 bits are checked against it)
- * and *xcr0 the state components to enable (0 when there is no XSAVE);
+ * and *xcr0 the state components to enable (0 when there is no XSAVE),
+ * *leaf1_ecx the guest's CPUID.1:ECX (AES-NI is bit 25);
  * ady_kvm_xcr0_set enables them (after CR4.OSXSAVE is set).
  */
-ADY_MUST_CHECK ady_err ady_kvm_cpuid_set(int kvm_fd, int vcpu_fd, uint64_t *xcr0);
+ADY_MUST_CHECK ady_err ady_kvm_cpuid_set(int kvm_fd, int vcpu_fd, uint64_t *xcr0, uint32_t *leaf1_ecx);
 ADY_MUST_CHECK ady_err ady_kvm_xcr0_set(int vcpu_fd, uint64_t xcr0);
 
 /* Host physical-address width (CPUID 0x80000008), for the plan. */
@@ -156,6 +157,8 @@ typedef struct ady_kvm_vm {
 	size_t run_size;
 	bool ro_slot;             /* the platform pages are in a KVM_MEM_READONLY slot */
 	uint8_t *plat, *rw;       /* host views of the platform memslots */
+	uint64_t xcr0;            /* the register state the vCPUs have enabled */
+	uint32_t leaf1_ecx;       /* their CPUID.1:ECX */
 	char why[160];            /* what KVM refused, when ady_kvm_vm_new fails */
 } ady_kvm_vm;
 
@@ -171,5 +174,18 @@ typedef struct ady_kvm_vm {
 ADY_MUST_CHECK ady_err ady_kvm_vm_new(ady_kvm_vm *vm, const ady_kvm_plan *p, uint8_t *ms, uint8_t *enclave,
 				      const uint64_t *fs_base);
 void ady_kvm_vm_free(ady_kvm_vm *vm, const ady_kvm_plan *p);
+
+/*
+ * The usable-KVM probe (probe.c): runs a minimal guest with the backend's
+ * own setup (long mode, its GDT, IDT and TSS, page tables built by
+ * ady_kvm_platform_fill in their memslots) through SSE, AVX and AES-NI
+ * where the vCPU offers them, an exception delivered to the fault stub,
+ * and port-I/O exits, and checks every result.  ADY_OK when all of it ran;
+ * else ADY_ERR_BACKEND and why (cap bytes, NUL-terminated) says what went
+ * wrong, e.g. "this KVM cannot run enclave guests: SSE: KVM internal error
+ * 1 (emulation failure: a paravirtualized-only KVM?)".  Prints nothing;
+ * takes a few milliseconds.
+ */
+ADY_MUST_CHECK ady_err ady_kvm_probe(char *why, size_t cap);
 
 #endif

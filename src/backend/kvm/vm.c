@@ -73,7 +73,7 @@ static ady_err vcpu_setup(ady_kvm_vm *vm, uint32_t i, uint64_t fs_base)
 	int fd = vm->vcpu_fd[i];
 	ady_err err;
 
-	err = ady_kvm_cpuid_set(vm->kvm_fd, fd, &xcr0);
+	err = ady_kvm_cpuid_set(vm->kvm_fd, fd, &xcr0, &vm->leaf1_ecx);
 	if (err)
 		return fail(vm, "KVM_SET_CPUID2");
 	if (ioctl(fd, KVM_GET_SREGS, &sr))
@@ -104,6 +104,7 @@ static ady_err vcpu_setup(ady_kvm_vm *vm, uint32_t i, uint64_t fs_base)
 		return fail(vm, "KVM_SET_SREGS");
 	if (ady_kvm_xcr0_set(fd, xcr0))
 		return fail(vm, "KVM_SET_XCRS");
+	vm->xcr0 = xcr0;
 	return ADY_OK;
 }
 
