@@ -188,4 +188,15 @@ void ady_kvm_vm_free(ady_kvm_vm *vm, const ady_kvm_plan *p);
  */
 ADY_MUST_CHECK ady_err ady_kvm_probe(char *why, size_t cap);
 
+/*
+ * The bare VM exit round trip, for bench/ecall to put next to a kvm ECALL:
+ * the probe's guest (probe passed first, else its error and why) parked in
+ * a loop of port-I/O exits; each ady_kvm_exitloop_run step is one KVM_RUN
+ * that enters the guest and comes back with one exit.
+ */
+typedef struct ady_kvm_exitloop ady_kvm_exitloop;
+ADY_MUST_CHECK ady_err ady_kvm_exitloop_new(ady_kvm_exitloop **out, char *why, size_t cap);
+ADY_MUST_CHECK ady_err ady_kvm_exitloop_run(ady_kvm_exitloop *x, unsigned n);
+void ady_kvm_exitloop_free(ady_kvm_exitloop *x);
+
 #endif

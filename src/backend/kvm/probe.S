@@ -50,6 +50,14 @@ ady_kvm_probe_aes:
 ady_kvm_probe_ud:
 	ud2
 
+	/* The bare exit round trip (ady_kvm_exitloop): one port-I/O exit per
+	 * KVM_RUN, forever. */
+	.globl ady_kvm_probe_loop
+	.hidden ady_kvm_probe_loop
+ady_kvm_probe_loop:
+	out	%al, $0xa4
+	jmp	ady_kvm_probe_loop
+
 	.globl ady_kvm_probe_end
 	.hidden ady_kvm_probe_end
 ady_kvm_probe_end:

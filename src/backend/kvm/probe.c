@@ -22,18 +22,20 @@
 
 extern const uint8_t ady_kvm_probe_start[], ady_kvm_probe_end[];
 extern const uint8_t ady_kvm_probe_sse[], ady_kvm_probe_avx[], ady_kvm_probe_aes[], ady_kvm_probe_ud[];
+extern const uint8_t ady_kvm_probe_loop[];
 
 #define PAGE ADY_KVM_PAGE
 #define XSTATE_AVX 0x4ull
 #define CPUID1_AES (1u << 25)
 
-typedef struct probe {
+struct ady_kvm_exitloop {
 	ady_kvm_plan plan;
 	ady_kvm_vm vm;
 	uint8_t *enclave, *ms;
 	char *why;
 	size_t cap;
-} probe;
+};
+typedef struct ady_kvm_exitloop probe;
 
 __attribute__((format(printf, 2, 3))) static ady_err bad(probe *pr, const char *fmt, ...)
 {
@@ -123,10 +125,9 @@ static ady_err check(probe *pr, const char *what, size_t off, const uint8_t *wan
 	return bad(pr, "%s: wrong result in guest memory", what);
 }
 
-static ady_err probe_run(probe *pr)
+/* The probe's VM: plan, memory, vCPU. */
+static ady_err probe_setup(probe *pr)
 {
-	static const uint8_t ones_q[16] = {1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0};
-	uint8_t ff[32], x63[16];
 	uint64_t fs_base[ADY_MAX_THREADS] = {ADY_KVM_ENCLAVE_GVA + PAGE};
 	size_t code = (size_t)(ady_kvm_probe_end - ady_kvm_probe_start);
 	ady_layout l;
@@ -147,6 +148,15 @@ static ady_err probe_run(probe *pr)
 	}
 	if (err)
 		return bad(pr, "%s", pr->vm.why);
+	return ADY_OK;
+}
+
+static ady_err probe_run(probe *pr)
+{
+	static const uint8_t ones_q[16] = {1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0};
+	uint8_t ff[32], x63[16];
+	ady_err err;
+
 	err = run(pr, "SSE", ady_kvm_probe_sse, KVM_PORT_RETURN, 0x5353);
 	if (!err)
 		err = check(pr, "SSE", 0, ones_q, sizeof(ones_q));
@@ -168,6 +178,36 @@ static ady_err probe_run(probe *pr)
 	return err;
 }
 
+static probe *probe_new(char *why, size_t cap)
+{
+	/* the plan is large (ADY_LAYOUT_MAX_REGIONS maps): not on the stack;
+	 * zero-filled */
+	probe *pr = mmap(NULL, sizeof(*pr), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (pr == MAP_FAILED) {
+		snprintf(why, cap, "the KVM probe: out of memory");
+		return NULL;
+	}
+	pr->why = why;
+	pr->cap = cap;
+	pr->vm.kvm_fd = pr->vm.vm_fd = -1;
+	for (uint32_t i = 0; i < ADY_MAX_THREADS; i++)
+		pr->vm.vcpu_fd[i] = -1;
+	return pr;
+}
+
+static void probe_free(probe *pr)
+{
+	if (!pr)
+		return;
+	ady_kvm_vm_free(&pr->vm, &pr->plan);
+	if (pr->enclave && pr->enclave != MAP_FAILED)
+		munmap(pr->enclave, pr->plan.enclave_used);
+	if (pr->ms && pr->ms != MAP_FAILED)
+		munmap(pr->ms, pr->plan.ms_size);
+	munmap(pr, sizeof(*pr));
+}
+
 /* see kvm.h */
 ady_err ady_kvm_probe(char *why, size_t cap)
 {
@@ -177,24 +217,59 @@ ady_err ady_kvm_probe(char *why, size_t cap)
 	if (!why || cap == 0)
 		return ADY_ERR_INVALID_ARG;
 	why[0] = '\0';
-	/* the plan is large (ADY_LAYOUT_MAX_REGIONS maps): not on the stack;
-	 * zero-filled */
-	pr = mmap(NULL, sizeof(*pr), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (pr == MAP_FAILED) {
-		snprintf(why, cap, "the KVM probe: out of memory");
+	pr = probe_new(why, cap);
+	if (!pr)
 		return ADY_ERR_NOMEM;
-	}
-	pr->why = why;
-	pr->cap = cap;
-	pr->vm.kvm_fd = pr->vm.vm_fd = -1;
-	for (uint32_t i = 0; i < ADY_MAX_THREADS; i++)
-		pr->vm.vcpu_fd[i] = -1;
-	err = probe_run(pr);
-	ady_kvm_vm_free(&pr->vm, &pr->plan);
-	if (pr->enclave && pr->enclave != MAP_FAILED)
-		munmap(pr->enclave, pr->plan.enclave_used);
-	if (pr->ms && pr->ms != MAP_FAILED)
-		munmap(pr->ms, pr->plan.ms_size);
-	munmap(pr, sizeof(*pr));
+	err = probe_setup(pr);
+	if (!err)
+		err = probe_run(pr);
+	probe_free(pr);
 	return err;
 }
+
+/* see kvm.h */
+ady_err ady_kvm_exitloop_new(ady_kvm_exitloop **out, char *why, size_t cap)
+{
+	struct kvm_regs r = {0};
+	probe *pr;
+	ady_err err;
+
+	*out = NULL;
+	if (!why || cap == 0)
+		return ADY_ERR_INVALID_ARG;
+	why[0] = '\0';
+	pr = probe_new(why, cap);
+	if (!pr)
+		return ADY_ERR_NOMEM;
+	err = probe_setup(pr);
+	if (!err)
+		err = probe_run(pr);
+	if (!err) {
+		r.rip = ADY_KVM_ENCLAVE_GVA + (uint64_t)(ady_kvm_probe_loop - ady_kvm_probe_start);
+		r.rsp = ady_kvm_scratch_top(&pr->plan, 0) - 8;
+		r.rflags = 0x2;
+		if (ioctl(pr->vm.vcpu_fd[0], KVM_SET_REGS, &r))
+			err = bad(pr, "KVM_SET_REGS: %s", strerrordesc_np(errno));
+	}
+	if (err) {
+		probe_free(pr);
+		return err;
+	}
+	*out = pr;
+	return ADY_OK;
+}
+
+/* see kvm.h */
+ady_err ady_kvm_exitloop_run(ady_kvm_exitloop *x, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (ioctl(x->vm.vcpu_fd[0], KVM_RUN, 0) && errno != EINTR && errno != EAGAIN)
+			return ADY_ERR_BACKEND;
+		if (x->vm.run[0]->exit_reason != KVM_EXIT_IO)
+			return ADY_ERR_BACKEND;
+	}
+	return ADY_OK;
+}
+
+/* see kvm.h */
+void ady_kvm_exitloop_free(ady_kvm_exitloop *x) { probe_free(x); }
