@@ -93,6 +93,7 @@ vmlinuz=$(ls "$kdir"/boot/vmlinuz-* | head -1)
 
 job=$(mktemp -d "${TMPDIR:-/tmp}/adyton-vm.XXXXXX") || exit 125
 trap 'rm -rf "$job"' EXIT
+# (bash in the guest, as here: printf %q may quote in bash's $'...' form)
 {
 	printf 'cd %q || exit 125\n' "$build"
 	printf 'exec'
