@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "adyton/host.h"
+#include "backend/kvm/kvm.h"
 #include "bench.h"
 
 #ifndef ADY_BENCH_ENCLAVE
@@ -228,8 +229,9 @@ static void bench_backend(ady_backend backend, const char *image, double seconds
 	memset(s, 0, 4 * sizeof(*s));
 	err = ady_enclave_open(image, &opts, &e);
 	if (err) {
-		printf("  %-40s unavailable: %s%s\n", name, ady_strerror(err),
-		       backend == ADY_BACKEND_KVM && access("/dev/kvm", R_OK | W_OK) ? " (/dev/kvm is absent or closed)" : "");
+		const char *why = NULL;
+		(void)ady_backend_available(backend, &why);
+		printf("  %-40s unavailable: %s%s%s\n", name, ady_strerror(err), why ? ": " : "", why ? why : "");
 		return;
 	}
 	in = malloc(sizes[1]);
@@ -281,6 +283,40 @@ close:
 	free(in);
 	free(out);
 	ady_enclave_close(e);
+}
+
+/* ---- the bare KVM exit round trip ---- */
+
+typedef struct exit_ctx {
+	ady_kvm_exitloop *x;
+	bool failed;
+} exit_ctx;
+
+static void op_exit(void *ctx, unsigned n)
+{
+	exit_ctx *c = ctx;
+
+	if (ady_kvm_exitloop_run(c->x, n))
+		c->failed = true;
+}
+
+/* One KVM_RUN that enters a guest and comes back with a port-I/O exit:
+ * the floor under a kvm ECALL that exits once per call, measured in the
+ * same run on the same machine. */
+static void bench_raw_exit(double seconds, stats *s)
+{
+	exit_ctx c = {0};
+	char why[256];
+
+	memset(s, 0, sizeof(*s));
+	if (ady_kvm_exitloop_new(&c.x, why, sizeof(why))) {
+		printf("  %-40s unavailable: %s\n", "KVM_RUN exit round trip", why);
+		return;
+	}
+	*s = measure(op_exit, &c, seconds, 0);
+	s->ok = s->ok && !c.failed;
+	report("KVM_RUN exit round trip (bare guest)", s);
+	ady_kvm_exitloop_free(c.x);
 }
 
 /* ---- pipe ping-pong ---- */
@@ -395,7 +431,7 @@ int main(int argc, char **argv)
 {
 	const char *image = ADY_BENCH_ENCLAVE;
 	double seconds = 1.5;
-	stats fn, pipe_s[2], sim[4], proc[4], kvm[4];
+	stats fn, pipe_s[2], sim[4], proc[4], kvm[4], raw_exit;
 	int acc = 0, a = 1;
 
 	if (a + 1 < argc && strcmp(argv[a], "--seconds") == 0) {
@@ -427,8 +463,9 @@ int main(int argc, char **argv)
 	bench_backend(ADY_BACKEND_SIM, image, seconds, sim);
 	bench_pipe(seconds, pipe_s);
 	bench_backend(ADY_BACKEND_PROCESS, image, seconds, proc);
-	/* kvm: a VM exit per call; "unavailable" with the reason where
-	 * /dev/kvm does not open. */
+	/* kvm: a VM exit per call, next to the bare exit; "unavailable" with
+	 * the probe's reason where the backend cannot run. */
+	bench_raw_exit(seconds, &raw_exit);
 	bench_backend(ADY_BACKEND_KVM, image, seconds, kvm);
 
 	printf("\nratios of medians\n");
@@ -436,6 +473,8 @@ int main(int argc, char **argv)
 	ratio("process empty ecall / pipe ping-pong", &proc[0], &pipe_s[0]);
 	ratio("  both after idle", &proc[3], &pipe_s[1]);
 	if (kvm[0].ok) {
+		ratio("kvm empty ecall / KVM_RUN exit", &kvm[0], &raw_exit);
+		ratio("  after idle / KVM_RUN exit", &kvm[3], &raw_exit);
 		ratio("kvm empty ecall / process empty ecall", &kvm[0], &proc[0]);
 		ratio("kvm empty ecall / pipe ping-pong", &kvm[0], &pipe_s[0]);
 	}

@@ -1,5 +1,7 @@
 #!/bin/sh
-# Installs the Debian 12 packages adyton needs to build, test and fuzz.
+# Installs the Debian 12 packages adyton needs to build, test and fuzz
+# (qemu-system-x86, busybox-static, cpio, kmod: scripts/vm-test.sh, the
+# nested-KVM guest the kvm suites run in).
 # Idempotent: installs only what is missing.  Needs root (or sudo).
 set -eu
 
@@ -9,7 +11,8 @@ clang llvm libclang-rt-14-dev
 nbdkit nbdkit-plugin-dev libnbd-bin python3-libnbd cryptsetup-bin fuse3 e2fsprogs
 libtss2-dev swtpm swtpm-tools tpm2-tools
 libjansson-dev libpcre2-dev
-libsqlite3-dev libpq-dev postgresql"
+libsqlite3-dev libpq-dev postgresql
+qemu-system-x86 busybox-static cpio kmod"
 
 missing=""
 for p in $PKGS; do

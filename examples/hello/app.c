@@ -66,6 +66,9 @@ int main(int argc, char **argv)
 
 	err = ady_enclave_open(path, &opts, &e);
 	if (err) {
+		const char *why = NULL;
+		if (err == ADY_ERR_BACKEND && !ady_backend_available(opts.backend, &why) && why)
+			fprintf(stderr, "hello: %s\n", why);
 		fprintf(stderr, "hello: cannot start enclave %s: %s\n", path, ady_strerror(err));
 		return 1;
 	}

@@ -15,6 +15,7 @@
 #ifndef ADYTON_HOST_H
 #define ADYTON_HOST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -152,6 +153,16 @@ const char *ady_enclave_abort_reason(const ady_enclave *e);
 const char *ady_backend_name(ady_backend b);
 /* "auto", "sim", "process", "kvm" -> *out; else ADY_ERR_INVALID_ARG. */
 ADY_MUST_CHECK ady_err ady_backend_parse(const char *name, ady_backend *out);
+
+/*
+ * Whether ady_enclave_open can start enclaves on backend b here (for
+ * ADY_BACKEND_AUTO: on the one it would pick, ADYTON_BACKEND honoured).  When it cannot, *why (why may be
+ * NULL) is a static string that says why, e.g. for kvm "this KVM cannot
+ * run enclave guests: ... (emulation failure: a paravirtualized-only
+ * KVM?)"; ady_enclave_open then fails with ADY_ERR_BACKEND.  kvm is
+ * checked by running a small guest once per process (a few ms).
+ */
+bool ady_backend_available(ady_backend b, const char **why);
 
 #ifdef __cplusplus
 }

@@ -33,6 +33,11 @@ scmp_filter_ctx ady_sandbox_filter(int daemon_fd)
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(exit_group), 0);
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(rt_sigreturn), 0);
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(rt_sigprocmask), 0);
+	/* A timed FUTEX_WAIT (the idle doorbell) interrupted by SIGSTOP is
+	 * resumed after SIGCONT through restart_syscall, which only continues
+	 * the interrupted call (futex_wait_restart here).  Other interrupted
+	 * calls (recvmsg, KVM_RUN) are re-issued as themselves or return EINTR. */
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(restart_syscall), 0);
 	if (rc) {
 		seccomp_release(ctx);
 		return NULL;

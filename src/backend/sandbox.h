@@ -22,7 +22,8 @@ struct scmp_arg_cmp ady_sandbox_eq32(unsigned arg, uint64_t v);
 /* A filter that kills the process on anything but the common allowlist:
  * futex, clock_gettime (the doorbell spin's clock where the vDSO cannot
  * read it), sendmsg/recvmsg on daemon_fd, write to stderr, exit,
- * exit_group, rt_sigreturn, rt_sigprocmask.  NULL on failure. */
+ * exit_group, rt_sigreturn, rt_sigprocmask, and restart_syscall (a
+ * stopped and continued wait resumes through it).  NULL on failure. */
 scmp_filter_ctx ady_sandbox_filter(int daemon_fd);
 
 /* Loads ctx on every thread of the process (TSYNC) and releases it;

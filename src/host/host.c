@@ -4,6 +4,8 @@
  * Backend-neutral; the backends live in src/backend/.
  */
 #include <ctype.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include "adyton/cursor.h"
 #include "adyton/msbuf.h"
 #include "adyton/sgx.h"
+#include "backend/kvm/kvm.h"
 #include "host/internal.h"
 
 /* The enclave whose OCALL handler this thread is running, if any. */
@@ -60,13 +63,71 @@ static const ady_backend_ops *find_backend(ady_backend b)
 	return NULL;
 }
 
-/* auto: the strongest backend that is available: process, and sim only
- * when it cannot run.  kvm runs when asked for by name, but auto does not
- * pick it until it has been run on a machine with /dev/kvm (the machines
- * it was written on have none). */
+/* kvm is offered only where the probe's guest ran (backend/kvm/kvm.h): a
+ * /dev/kvm that opens may still be unable to run it (a paravirtualized-
+ * only KVM).  Once per process: a few milliseconds. */
+static pthread_once_t kvm_once = PTHREAD_ONCE_INIT;
+static char kvm_why[256];
+static bool kvm_ok;
+
+static void kvm_probe_once(void) { kvm_ok = ady_kvm_probe(kvm_why, sizeof(kvm_why)) == ADY_OK; }
+
+static bool backend_usable(const ady_backend_ops *ops, const char **why)
+{
+	if (ops->kind == ADY_BACKEND_KVM) {
+		pthread_once(&kvm_once, kvm_probe_once);
+		if (!kvm_ok) {
+			*why = kvm_why;
+			return false;
+		}
+	}
+	return ops->available(why);
+}
+
+/*
+ * auto: the backend that protects the most (docs/threat-model.md) among
+ * those that can run here.  kvm and process protect the same rows but one:
+ * an enclave on kvm has no system calls at all and no access to its host
+ * process's memory, where one on process keeps a seccomp allowlist inside
+ * that process; so kvm first where its probe passes, then process, and
+ * sim (which protects nothing) only when neither can run.
+ */
+static const ady_backend auto_order[] = {ADY_BACKEND_KVM, ADY_BACKEND_PROCESS, ADY_BACKEND_SIM};
+
+/* see adyton/host.h */
+bool ady_backend_available(ady_backend b, const char **why)
+{
+	const char *dummy = NULL;
+	const ady_backend_ops *ops;
+
+	if (!why)
+		why = &dummy;
+	*why = NULL;
+	if (b == ADY_BACKEND_AUTO) {
+		const char *env = getenv("ADYTON_BACKEND");
+		if (env && *env) {
+			if (ady_backend_parse(env, &b) != ADY_OK) {
+				*why = "ADYTON_BACKEND names no backend";
+				return false;
+			}
+			if (b != ADY_BACKEND_AUTO)
+				return ady_backend_available(b, why);
+		}
+		for (size_t i = 0; i < sizeof(auto_order) / sizeof(auto_order[0]); i++)
+			if (ady_backend_available(auto_order[i], why))
+				return true;
+		return false;
+	}
+	ops = find_backend(b);
+	if (!ops) {
+		*why = "no such backend";
+		return false;
+	}
+	return backend_usable(ops, why);
+}
+
 static ady_err choose_backend(ady_backend want, const ady_backend_ops **out)
 {
-	static const ady_backend order[] = {ADY_BACKEND_PROCESS, ADY_BACKEND_SIM};
 	const char *env = getenv("ADYTON_BACKEND");
 	const char *why = NULL;
 	const ady_backend_ops *ops;
@@ -77,14 +138,14 @@ static ady_err choose_backend(ady_backend want, const ady_backend_ops **out)
 	}
 	if (want != ADY_BACKEND_AUTO) {
 		ops = find_backend(want);
-		if (!ops || !ops->available(&why))
+		if (!ops || !backend_usable(ops, &why))
 			return ADY_ERR_BACKEND;
 		*out = ops;
 		return ADY_OK;
 	}
-	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
-		ops = find_backend(order[i]);
-		if (ops && ops->available(&why)) {
+	for (size_t i = 0; i < sizeof(auto_order) / sizeof(auto_order[0]); i++) {
+		ops = find_backend(auto_order[i]);
+		if (ops && backend_usable(ops, &why)) {
 			*out = ops;
 			return ADY_OK;
 		}

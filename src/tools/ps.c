@@ -2,6 +2,8 @@
  * adyton ps: the enclaves adytond runs for this user (every user's when
  * run as root; the daemon decides).  It never starts a daemon: asking
  * which enclaves run must not create the service it asks about.
+ * adyton ps --backends: which backends can start enclaves here, and why
+ * not (kvm: its probe guest, adyton/host.h ady_backend_available).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,7 +30,7 @@
 extern const char ady_cmd_ps_usage[];
 int ady_cmd_ps(int argc, char **argv);
 
-const char ady_cmd_ps_usage[] = "ps [--json]";
+const char ady_cmd_ps_usage[] = "ps [--json] [--backends]";
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
@@ -171,13 +173,60 @@ free_buf:
 	return err;
 }
 
+/* JSON string body: the reasons are our own ASCII, but say so safely. */
+static void print_json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+/* --backends: one line (or JSON object) per backend, auto's pick last. */
+static int print_backends(bool json)
+{
+	static const ady_backend all[] = {ADY_BACKEND_KVM, ADY_BACKEND_PROCESS, ADY_BACKEND_SIM};
+
+	if (json)
+		printf("[");
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		const char *why = NULL;
+		bool ok = ady_backend_available(all[i], &why);
+
+		if (json) {
+			printf("%s\n  {\"backend\": \"%s\", \"available\": %s, \"reason\": ", i ? "," : "",
+			       ady_backend_name(all[i]), ok ? "true" : "false");
+			if (ok || !why)
+				printf("null");
+			else
+				print_json_string(why);
+			printf("}");
+		} else {
+			printf("%-8s %s%s%s\n", ady_backend_name(all[i]), ok ? "available" : "unavailable",
+			       ok || !why ? "" : ": ", ok || !why ? "" : why);
+		}
+	}
+	if (json)
+		printf("\n]\n");
+	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
 /* see ady_cmd_ps_usage */
 int ady_cmd_ps(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "backends", no_argument, NULL, 'B' },
 		{ NULL, 0, NULL, 0 },
 	};
+	bool backends = false;
 	ady_listing_entry x;
 	uint8_t *payload;
 	uint32_t count;
@@ -190,6 +239,8 @@ int ady_cmd_ps(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, ":j", opts, NULL)) != -1) {
 		if (ch == 'j')
 			json = true;
+		else if (ch == 'B')
+			backends = true;
 		else if (ch == ':')
 			return usage_error("option %s needs an argument", argv[optind - 1]);
 		else
@@ -197,6 +248,8 @@ int ady_cmd_ps(int argc, char **argv)
 	}
 	if (argc != optind)
 		return usage_error("%s", "expected no arguments");
+	if (backends)
+		return print_backends(json);
 
 	sock = ady_daemon_connect(false);
 	if (sock < 0) {

@@ -218,6 +218,11 @@ int ady_cmd_run(int argc, char **argv)
 	image = argv[optind];
 
 	err = ady_enclave_open(image, &eopts, &e);
+	if (err == ADY_ERR_BACKEND) {
+		const char *why = NULL;
+		if (!ady_backend_available(eopts.backend, &why) && why)
+			fprintf(stderr, "adyton: run %s: %s\n", image, why);
+	}
 	if (err)
 		return fail(image, err);
 	ady_enclave_get_info(e, &info);

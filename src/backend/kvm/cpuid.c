@@ -46,7 +46,7 @@ static struct kvm_cpuid2 *supported_cpuid(int kvm_fd)
 }
 
 /* see kvm.h */
-ady_err ady_kvm_cpuid_set(int kvm_fd, int vcpu_fd, uint64_t *xcr0)
+ady_err ady_kvm_cpuid_set(int kvm_fd, int vcpu_fd, uint64_t *xcr0, uint32_t *leaf1_ecx)
 {
 	struct kvm_cpuid2 *c = supported_cpuid(kvm_fd);
 	uint64_t sup = 0;
@@ -54,12 +54,15 @@ ady_err ady_kvm_cpuid_set(int kvm_fd, int vcpu_fd, uint64_t *xcr0)
 	ady_err err = ADY_OK;
 
 	*xcr0 = 0;
+	*leaf1_ecx = 0;
 	if (!c)
 		return ADY_ERR_BACKEND;
 	for (uint32_t i = 0; i < c->nent; i++) {
 		const struct kvm_cpuid_entry2 *e = &c->entries[i];
-		if (e->function == 1)
+		if (e->function == 1) {
 			xsave = (e->ecx >> 26) & 1;
+			*leaf1_ecx = e->ecx;
+		}
 		if (e->function == 0xd && e->index == 0)
 			sup = (uint64_t)e->edx << 32 | e->eax;
 	}

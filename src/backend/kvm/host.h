@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "adyton/layout.h"
 #include "backend/kvm/kvm.h"
@@ -11,6 +12,7 @@
 #define ADY_KVM_FD_DAEMON 3 /* where the daemon socket ends up */
 
 typedef struct ady_kvm_host {
+	pid_t pid;                 /* ours, taken before the filter: getpid() is not allowed after */
 	ady_kvm_plan plan;
 	ady_kvm_vm vm;
 	uint8_t *enclave;          /* host view of the enclave's guest memory */

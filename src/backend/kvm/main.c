@@ -49,7 +49,7 @@ ady_kvm_host ady_kvm_g;
 
 static void die(const char *what, ady_err err)
 {
-	fprintf(stderr, "adyton-kvm-host[%d]: %s: %s\n", getpid(), what, ady_strerror(err));
+	fprintf(stderr, "adyton-kvm-host[%d]: %s: %s\n", (int)g.pid, what, ady_strerror(err));
 	_exit(1);
 }
 
@@ -66,7 +66,7 @@ static void map_enclave(const ady_image *img)
 		die("map enclave memory", ADY_ERR_NOMEM);
 	madvise(base, g.plan.enclave_used, MADV_DONTDUMP);
 	if (mlock(base, g.plan.enclave_used))
-		fprintf(stderr, "adyton-kvm-host[%d]: mlock: %s (enclave pages may be swapped)\n", getpid(),
+		fprintf(stderr, "adyton-kvm-host[%d]: mlock: %s (enclave pages may be swapped)\n", (int)g.pid,
 			strerror(errno));
 	g.enclave = base;
 }
@@ -143,9 +143,20 @@ int main(int argc, char **argv)
 	ady_err err;
 	int null;
 
-	(void)argv;
+	g.pid = getpid();
+	/* --probe: can this machine's KVM run enclave guests?  (the kvm test
+	 * suites ask, tests/integration/need_kvm.sh) */
+	if (argc == 2 && strcmp(argv[1], "--probe") == 0) {
+		char why[256];
+		if (ady_kvm_probe(why, sizeof(why)) != ADY_OK) {
+			fprintf(stderr, "%s\n", why);
+			return 1;
+		}
+		printf("kvm: usable\n");
+		return 0;
+	}
 	if (argc != 1) {
-		fprintf(stderr, "adyton-kvm-host is started by adytond, not by hand\n");
+		fprintf(stderr, "adyton-kvm-host is started by adytond, not by hand (or: adyton-kvm-host --probe)\n");
 		return 2;
 	}
 	if (prctl(PR_SET_DUMPABLE, 0) || prctl(PR_SET_PDEATHSIG, SIGKILL))
@@ -195,8 +206,13 @@ int main(int argc, char **argv)
 		close(null);
 
 	err = ady_kvm_vm_new(&g.vm, &g.plan, g.chan + ADY_CHAN_CTL_SIZE, g.enclave, fs_base);
-	if (err)
+	if (err) {
+		fprintf(stderr, "adyton-kvm-host[%d]: %s\n", (int)g.pid, g.vm.why);
 		die("create VM", err);
+	}
+	if (!g.vm.ro_slot)
+		fprintf(stderr, "adyton-kvm-host[%d]: no KVM_CAP_READONLY_MEM: enclave code could rewrite its GDT and IDT\n",
+			(int)g.pid);
 	close(g.vm.kvm_fd); /* no more system-wide KVM requests */
 	g.vm.kvm_fd = -1;
 

@@ -1,6 +1,7 @@
 /*
- * The guest's memory plan and its read-only platform pages: GDT, IDT, TSS,
- * guest code and page tables (see kvm.h).  Pure computation over the
+ * The guest's memory plan and its platform pages: GDT, IDT, TSS and guest
+ * code (read-only memslot), page tables (writable memslot, unmapped in the
+ * guest); see kvm.h.  Pure computation over the
  * measured layout: no KVM here, so tests can walk the result.
  */
 #include <string.h>
@@ -109,8 +110,11 @@ ady_err ady_kvm_plan_build(const ady_layout *l, uint32_t phys_bits, ady_kvm_plan
 	if (tables > (1u << 24))
 		return ADY_ERR_LAYOUT;
 	p->pt_pages = (uint32_t)tables;
-	p->ro_size = (ADY_KVM_PT_PAGE + tables) * ADY_KVM_PAGE;
-	p->rw_gpa = align_up(ADY_KVM_PLAT_GPA + p->ro_size, MIB2);
+	p->ro_size = ADY_KVM_PT_PAGE * ADY_KVM_PAGE;
+	p->pt_gpa = ADY_KVM_PLAT_GPA + p->ro_size;
+	p->pt_size = tables * ADY_KVM_PAGE;
+	p->plat_size = p->ro_size + p->pt_size;
+	p->rw_gpa = align_up(ADY_KVM_PLAT_GPA + p->plat_size, MIB2);
 	p->ms_gpa = align_up(p->rw_gpa + p->rw_size, MIB2);
 	p->enclave_gpa = align_up(p->ms_gpa + p->ms_size, MIB2);
 	end = p->enclave_gpa + p->enclave_used;
@@ -130,14 +134,14 @@ ady_err ady_kvm_plan_build(const ady_layout *l, uint32_t phys_bits, ady_kvm_plan
 }
 
 typedef struct {
-	uint8_t *ro;
+	uint8_t *plat;
 	uint32_t next, limit; /* page-table pages handed out / reserved */
 } pt_alloc;
 
 /* The entry at index of the table at gpa, creating the next level. */
 static ady_err descend(pt_alloc *a, uint64_t table_gpa, unsigned index, uint64_t *next_gpa)
 {
-	uint8_t *e = a->ro + (table_gpa - ADY_KVM_PLAT_GPA) + 8u * index;
+	uint8_t *e = a->plat + (table_gpa - ADY_KVM_PLAT_GPA) + 8u * index;
 	uint64_t v = get64(e);
 
 	if (!(v & ADY_PTE_P)) {
@@ -161,8 +165,8 @@ static ady_err map_page(pt_alloc *a, uint64_t gva, uint64_t gpa, uint64_t flags)
 		if (err)
 			return err;
 	}
-	/* Accessed and dirty preset: the walker never writes the read-only slot. */
-	put64(a->ro + (t - ADY_KVM_PLAT_GPA) + 8u * ((gva >> 12) & 511u),
+	/* Accessed and dirty preset: the walker has no bits to set. */
+	put64(a->plat + (t - ADY_KVM_PLAT_GPA) + 8u * ((gva >> 12) & 511u),
 	      gpa | ADY_PTE_P | ADY_PTE_A | ADY_PTE_D | (flags & (ADY_PTE_W | ADY_PTE_NX)));
 	return ADY_OK;
 }
@@ -174,14 +178,14 @@ static uint64_t seg_desc(uint64_t base, uint32_t limit, uint8_t access, uint8_t 
 }
 
 /* see kvm.h */
-ady_err ady_kvm_platform_fill(const ady_kvm_plan *p, uint8_t *ro)
+ady_err ady_kvm_platform_fill(const ady_kvm_plan *p, uint8_t *plat)
 {
-	uint8_t *gdt = ro + ADY_KVM_GDT_PAGE * ADY_KVM_PAGE, *idt = ro + ADY_KVM_IDT_PAGE * ADY_KVM_PAGE;
+	uint8_t *gdt = plat + ADY_KVM_GDT_PAGE * ADY_KVM_PAGE, *idt = plat + ADY_KVM_IDT_PAGE * ADY_KVM_PAGE;
 	uint64_t code_gva = ADY_KVM_PLAT_GPA + ADY_KVM_CODE_PAGE * ADY_KVM_PAGE;
 	uint64_t tss0 = ADY_KVM_PLAT_GPA + ADY_KVM_TSS_PAGE * ADY_KVM_PAGE;
 	size_t blob = (size_t)(ady_kvm_guest_end - ady_kvm_guest_start);
 	uint64_t vectors = code_gva + (uint64_t)(ady_kvm_guest_vectors - ady_kvm_guest_start);
-	pt_alloc a = {.ro = ro, .next = 1, .limit = p->pt_pages};
+	pt_alloc a = {.plat = plat, .next = 1, .limit = p->pt_pages};
 	ady_err err;
 
 	if (blob > ADY_KVM_PAGE || p->threads > ADY_MAX_THREADS)
@@ -200,11 +204,11 @@ ady_err ady_kvm_platform_fill(const ady_kvm_plan *p, uint8_t *ro)
 		put64(idt + 16u * v + 8, off >> 32);
 	}
 	for (uint32_t i = 0; i < p->threads; i++) {
-		uint8_t *tss = ro + ADY_KVM_TSS_PAGE * ADY_KVM_PAGE + (size_t)i * ADY_KVM_TSS_SIZE;
+		uint8_t *tss = plat + ADY_KVM_TSS_PAGE * ADY_KVM_PAGE + (size_t)i * ADY_KVM_TSS_SIZE;
 		put64(tss + 0x24, ady_kvm_exc_top(p, i)); /* IST1 */
 		tss[0x66] = 0x68;                         /* I/O map base past the limit: no bitmap */
 	}
-	memcpy(ro + ADY_KVM_CODE_PAGE * ADY_KVM_PAGE, ady_kvm_guest_start, blob);
+	memcpy(plat + ADY_KVM_CODE_PAGE * ADY_KVM_PAGE, ady_kvm_guest_start, blob);
 	for (uint32_t i = 0; i < p->nmaps; i++) {
 		const ady_kvm_map *m = &p->maps[i];
 		for (uint64_t off = 0; off < m->size; off += ADY_KVM_PAGE) {
@@ -217,15 +221,15 @@ ady_err ady_kvm_platform_fill(const ady_kvm_plan *p, uint8_t *ro)
 }
 
 /* see kvm.h */
-bool ady_kvm_walk(const uint8_t *ro, uint64_t ro_size, uint64_t gva, uint64_t *gpa, uint64_t *flags)
+bool ady_kvm_walk(const uint8_t *plat, uint64_t plat_size, uint64_t gva, uint64_t *gpa, uint64_t *flags)
 {
 	uint64_t t = ady_kvm_pml4_gpa(), w = ADY_PTE_W, nx = 0, v = 0;
 
 	for (unsigned shift = 39; shift >= 12; shift -= 9) {
 		uint64_t off = t - ADY_KVM_PLAT_GPA + 8u * ((gva >> shift) & 511u);
-		if (t < ADY_KVM_PLAT_GPA || off + 8 > ro_size)
+		if (t < ADY_KVM_PLAT_GPA || off + 8 > plat_size)
 			return false;
-		v = get64(ro + off);
+		v = get64(plat + off);
 		if (!(v & ADY_PTE_P))
 			return false;
 		w &= v;

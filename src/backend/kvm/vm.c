@@ -33,21 +33,23 @@
 #define EFER_LMA 0x400ull
 #define EFER_NXE 0x800ull /* no SCE: SYSCALL is #UD, an enclave has no system calls */
 
-enum { SLOT_RO, SLOT_RW, SLOT_MS, SLOT_ENCLAVE };
+enum { SLOT_RO, SLOT_PT, SLOT_RW, SLOT_MS, SLOT_ENCLAVE };
 
-static ady_err fail(const char *what)
+/* Records what failed in vm->why: the caller decides whether and where to
+ * print it (the enclave host, or the probe in an application). */
+static ady_err fail(ady_kvm_vm *vm, const char *what)
 {
-	fprintf(stderr, "adyton-kvm-host[%d]: %s: %s\n", getpid(), what, strerror(errno));
+	snprintf(vm->why, sizeof(vm->why), "%s: %s", what, strerrordesc_np(errno));
 	return ADY_ERR_BACKEND;
 }
 
-static ady_err memslot(int vm, uint32_t slot, uint32_t flags, uint64_t gpa, uint64_t size, void *host)
+static ady_err memslot(ady_kvm_vm *vm, uint32_t slot, uint32_t flags, uint64_t gpa, uint64_t size, void *host)
 {
 	struct kvm_userspace_memory_region r = {
 		.slot = slot, .flags = flags, .guest_phys_addr = gpa, .memory_size = size,
 		.userspace_addr = (uint64_t)(uintptr_t)host};
 
-	return ioctl(vm, KVM_SET_USER_MEMORY_REGION, &r) ? fail("KVM_SET_USER_MEMORY_REGION") : ADY_OK;
+	return ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) ? fail(vm, "KVM_SET_USER_MEMORY_REGION") : ADY_OK;
 }
 
 static void segment(struct kvm_segment *s, uint16_t sel, uint8_t type, uint64_t base, bool code)
@@ -71,11 +73,11 @@ static ady_err vcpu_setup(ady_kvm_vm *vm, uint32_t i, uint64_t fs_base)
 	int fd = vm->vcpu_fd[i];
 	ady_err err;
 
-	err = ady_kvm_cpuid_set(vm->kvm_fd, fd, &xcr0);
+	err = ady_kvm_cpuid_set(vm->kvm_fd, fd, &xcr0, &vm->leaf1_ecx);
 	if (err)
-		return fail("KVM_SET_CPUID2");
+		return fail(vm, "KVM_SET_CPUID2");
 	if (ioctl(fd, KVM_GET_SREGS, &sr))
-		return fail("KVM_GET_SREGS");
+		return fail(vm, "KVM_GET_SREGS");
 	segment(&sr.cs, ADY_KVM_SEL_CODE, 0xb, 0, true);
 	segment(&sr.ds, ADY_KVM_SEL_DATA, 0x3, 0, false);
 	sr.es = sr.ss = sr.ds;
@@ -99,9 +101,10 @@ static ady_err vcpu_setup(ady_kvm_vm *vm, uint32_t i, uint64_t fs_base)
 	sr.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT | (xcr0 ? CR4_OSXSAVE : 0);
 	sr.efer = EFER_LME | EFER_LMA | EFER_NXE;
 	if (ioctl(fd, KVM_SET_SREGS, &sr))
-		return fail("KVM_SET_SREGS");
+		return fail(vm, "KVM_SET_SREGS");
 	if (ady_kvm_xcr0_set(fd, xcr0))
-		return fail("KVM_SET_XCRS");
+		return fail(vm, "KVM_SET_XCRS");
+	vm->xcr0 = xcr0;
 	return ADY_OK;
 }
 
@@ -118,54 +121,87 @@ ady_err ady_kvm_vm_new(ady_kvm_vm *vm, const ady_kvm_plan *p, uint8_t *ms, uint8
 		vm->vcpu_fd[i] = -1;
 	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (vm->kvm_fd < 0)
-		return fail("/dev/kvm");
+		return fail(vm, "/dev/kvm");
 	if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
 		errno = EPROTO;
-		return fail("KVM_GET_API_VERSION");
+		return fail(vm, "KVM_GET_API_VERSION");
 	}
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0)
-		return fail("KVM_CREATE_VM");
+		return fail(vm, "KVM_CREATE_VM");
 	mmap_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (mmap_size < (long)sizeof(struct kvm_run))
-		return fail("KVM_GET_VCPU_MMAP_SIZE");
+		return fail(vm, "KVM_GET_VCPU_MMAP_SIZE");
 	vm->run_size = (size_t)mmap_size;
 	if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &ident) || ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, TSS_GPA))
-		return fail("KVM_SET_TSS_ADDR");
+		return fail(vm, "KVM_SET_TSS_ADDR");
 
-	vm->ro = mmap(NULL, p->ro_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	vm->plat = mmap(NULL, p->plat_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (vm->plat == MAP_FAILED) {
+		vm->plat = NULL;
+		return fail(vm, "mmap platform");
+	}
 	vm->rw = mmap(NULL, p->rw_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (vm->ro == MAP_FAILED || vm->rw == MAP_FAILED)
-		return fail("mmap platform");
-	err = ady_kvm_platform_fill(p, vm->ro);
-	if (err)
+	if (vm->rw == MAP_FAILED) {
+		vm->rw = NULL;
+		return fail(vm, "mmap platform");
+	}
+	err = ady_kvm_platform_fill(p, vm->plat);
+	if (err) {
+		snprintf(vm->why, sizeof(vm->why), "page tables: %s", ady_strerror(err));
 		return err;
-	/* Even ring-0 code cannot write a read-only memslot: its page tables,
-	 * GDT and IDT stay what the host built. */
+	}
+	/* Nothing the guest does can write the GDT, IDT, TSS or the stubs
+	 * (kvm.h says what this does and does not protect).  The page tables
+	 * must stay writable at the nested level (kvm.h). */
 	vm->ro_slot = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) > 0;
-	if (!vm->ro_slot)
-		fprintf(stderr, "adyton-kvm-host[%d]: no KVM_CAP_READONLY_MEM: ring-0 enclave code could rewrite "
-				"its page tables\n", getpid());
-	err = memslot(vm->vm_fd, SLOT_RO, vm->ro_slot ? KVM_MEM_READONLY : 0, ADY_KVM_PLAT_GPA, p->ro_size, vm->ro);
+	err = memslot(vm, SLOT_RO, vm->ro_slot ? KVM_MEM_READONLY : 0, ADY_KVM_PLAT_GPA, p->ro_size, vm->plat);
 	if (!err)
-		err = memslot(vm->vm_fd, SLOT_RW, 0, p->rw_gpa, p->rw_size, vm->rw);
+		err = memslot(vm, SLOT_PT, 0, p->pt_gpa, p->pt_size, vm->plat + p->ro_size);
 	if (!err)
-		err = memslot(vm->vm_fd, SLOT_MS, 0, p->ms_gpa, p->ms_size, ms);
+		err = memslot(vm, SLOT_RW, 0, p->rw_gpa, p->rw_size, vm->rw);
 	if (!err)
-		err = memslot(vm->vm_fd, SLOT_ENCLAVE, 0, p->enclave_gpa, p->enclave_used, enclave);
+		err = memslot(vm, SLOT_MS, 0, p->ms_gpa, p->ms_size, ms);
+	if (!err)
+		err = memslot(vm, SLOT_ENCLAVE, 0, p->enclave_gpa, p->enclave_used, enclave);
 	if (err)
 		return err;
 
 	for (uint32_t i = 0; i < p->threads; i++) {
 		vm->vcpu_fd[i] = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)i);
 		if (vm->vcpu_fd[i] < 0)
-			return fail("KVM_CREATE_VCPU");
+			return fail(vm, "KVM_CREATE_VCPU");
 		vm->run[i] = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->vcpu_fd[i], 0);
-		if (vm->run[i] == MAP_FAILED)
-			return fail("mmap kvm_run");
+		if (vm->run[i] == MAP_FAILED) {
+			vm->run[i] = NULL;
+			return fail(vm, "mmap kvm_run");
+		}
 		err = vcpu_setup(vm, i, fs_base[i]);
 		if (err)
 			return err;
 	}
 	return ADY_OK;
+}
+
+/* see kvm.h */
+void ady_kvm_vm_free(ady_kvm_vm *vm, const ady_kvm_plan *p)
+{
+	for (uint32_t i = 0; i < ADY_MAX_THREADS; i++) {
+		if (vm->run[i])
+			munmap(vm->run[i], vm->run_size);
+		if (vm->vcpu_fd[i] >= 0)
+			close(vm->vcpu_fd[i]);
+		vm->run[i] = NULL;
+		vm->vcpu_fd[i] = -1;
+	}
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	vm->vm_fd = vm->kvm_fd = -1;
+	if (vm->plat)
+		munmap(vm->plat, p->plat_size);
+	if (vm->rw)
+		munmap(vm->rw, p->rw_size);
+	vm->plat = vm->rw = NULL;
 }
