@@ -172,8 +172,9 @@ static void test_vpolicy(void **state)
 		"allow_debug = yes\n", /* names no enclave */
 		"mrenclave = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa trailing\n",
 		"mrenclave = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\ntpm_ak_ca =\n",
-		"mrenclave = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
-		"tpm_ek_ca = 1\ntpm_ek_ca = 2\ntpm_ek_ca = 3\ntpm_ek_ca = 4\ntpm_ek_ca = 5\n",
+		/* one line of text: five tpm_ek_ca lines, one more than allowed */
+		("mrenclave = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
+		 "tpm_ek_ca = 1\ntpm_ek_ca = 2\ntpm_ek_ca = 3\ntpm_ek_ca = 4\ntpm_ek_ca = 5\n"),
 	};
 	/* The retired key: one store for EK and AK anchors let any certificate
 	 * of either CA pass as an AK certificate (issue 11).  Refused with its
