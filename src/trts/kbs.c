@@ -11,6 +11,7 @@
 #include "adyton/cursor.h"
 #include "adyton/enclave.h"
 #include "adyton/kbs.h"
+#include "prng.h"
 #include "adyton/quote.h"
 
 /* The OCALL stubs adyton-edl generates from apps/kbs/adyton_kbs.edl (in
@@ -26,40 +27,6 @@ ady_err kbs_ocall_fetch(int *ady_retval, const char *name, const uint8_t *nonce,
 #define HKDF_INFO "adyton-kbs v1"
 /* kind, broker key, iv, length, then ciphertext and tag (apps/kbs/msg.h RELEASE) */
 #define RELEASE_OVERHEAD (1u + PUB + IV + 4u + TAG)
-
-struct rng {
-	const br_prng_class *vtable;
-	ady_err err;
-};
-
-static void rng_init(const br_prng_class **ctx, const void *params, const void *seed, size_t len)
-{
-	(void)ctx;
-	(void)params;
-	(void)seed;
-	(void)len;
-}
-
-static void rng_generate(const br_prng_class **ctx, void *out, size_t len)
-{
-	struct rng *r = (struct rng *)(void *)ctx;
-	ady_err err = ady_random(out, len);
-
-	if (err) {
-		memset(out, 0, len);
-		if (!r->err)
-			r->err = err;
-	}
-}
-
-static void rng_update(const br_prng_class **ctx, const void *seed, size_t len)
-{
-	(void)ctx;
-	(void)seed;
-	(void)len;
-}
-
-static const br_prng_class rng_class = {sizeof(struct rng), rng_init, rng_generate, rng_update};
 
 static int name_valid(const char *name, size_t *len)
 {
@@ -157,7 +124,7 @@ static ady_err open_release(const br_ec_private_key *sk, const uint8_t pub[stati
 /* see adyton/kbs.h */
 ady_err ady_kbs_fetch(const char *name, void *out, size_t cap, size_t *len, uint8_t *kind)
 {
-	struct rng r = {&rng_class, ADY_OK};
+	struct ady_trts_prng r = {&ady_trts_prng_class, ADY_OK};
 	uint8_t kbuf[BR_EC_KBUF_PRIV_MAX_SIZE], pbuf[BR_EC_KBUF_PUB_MAX_SIZE], nonce[NONCE], report_data[64] = {0};
 	uint8_t *quote = NULL, *rel = NULL, *pt = NULL, k = 0;
 	br_ec_private_key sk;

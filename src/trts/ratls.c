@@ -314,43 +314,7 @@ static ady_err ratls_cert_encode(const uint8_t pub[static 65], const uint8_t ser
 #include "adyton/cursor.h"
 #include "adyton/enclave.h"
 #include "adyton/ratls_enclave.h"
-
-/* br_ec_keygen draws from a br_prng_class: this one is ady_random.  A
- * failure cannot be returned through generate(), so it is kept here and
- * the key is thrown away afterwards. */
-struct rng {
-	const br_prng_class *vtable;
-	ady_err err;
-};
-
-static void rng_init(const br_prng_class **ctx, const void *params, const void *seed, size_t len)
-{
-	(void)ctx;
-	(void)params;
-	(void)seed;
-	(void)len;
-}
-
-static void rng_generate(const br_prng_class **ctx, void *out, size_t len)
-{
-	struct rng *r = (struct rng *)(void *)ctx;
-	ady_err err = ady_random(out, len);
-
-	if (err) {
-		memset(out, 0, len);
-		if (!r->err)
-			r->err = err;
-	}
-}
-
-static void rng_update(const br_prng_class **ctx, const void *seed, size_t len)
-{
-	(void)ctx;
-	(void)seed;
-	(void)len;
-}
-
-static const br_prng_class rng_class = {sizeof(struct rng), rng_init, rng_generate, rng_update};
+#include "prng.h"
 
 /*
  * BearSSL's SSL engine seeds its DRBG from br_prng_seeder_system(), whose
@@ -401,7 +365,7 @@ static ady_err bear_sign(void *ctx, const uint8_t *tbs, size_t len, uint8_t *sig
 /* see adyton/ratls_enclave.h */
 ady_err ady_ratls_cert_init(ady_ratls_cert *c)
 {
-	struct rng r = {&rng_class, ADY_OK};
+	struct ady_trts_prng r = {&ady_trts_prng_class, ADY_OK};
 	uint8_t kbuf[BR_EC_KBUF_PRIV_MAX_SIZE], pbuf[BR_EC_KBUF_PUB_MAX_SIZE];
 	uint8_t spki[RATLS_SPKI_LEN], report_data[64] = {0}, nonce[32] = {0}, serial[16];
 	br_ec_public_key pk;
