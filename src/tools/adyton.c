@@ -31,6 +31,7 @@
 #include "adyton/meta.h"
 #include "adyton/sgx.h"
 #include "host/image_internal.h"
+#include "io.h"
 #include "sign.h"
 
 /* --sigstruct writes the decoded struct, which is the stored bytes only
@@ -85,25 +86,6 @@ static int bad_option(const struct command *c, int ch, char **argv)
 	return usage_error(c, "unknown option %s", arg);
 }
 
-static ady_err write_all(int fd, const void *data, size_t len, off_t off)
-{
-	const uint8_t *p = data;
-
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return ADY_ERR_IO;
-		}
-		p += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return ADY_OK;
-}
-
 static ady_err fsync_dir_of(const char *path)
 {
 	char *copy = strdup(path);
@@ -149,7 +131,7 @@ static ady_err write_file_atomic(const char *path, const void *data, size_t len,
 		err = ADY_ERR_IO;
 		goto free_tmp;
 	}
-	err = write_all(fd, data, len, 0);
+	err = ady_tool_write_all(fd, data, len, 0);
 	if (err)
 		goto unlink_tmp;
 	if (fchmod(fd, mode) != 0 || fsync(fd) != 0) {
@@ -614,7 +596,7 @@ static void write_page(void *user, uint64_t offset, uint64_t secinfo, bool exten
 	(void)secinfo;
 	if (w->err || !extended || memcmp(w->mem + offset, zero, ADY_PAGE_SIZE) == 0)
 		return;
-	w->err = write_all(w->fd, w->mem + offset, ADY_PAGE_SIZE, (off_t)offset);
+	w->err = ady_tool_write_all(w->fd, w->mem + offset, ADY_PAGE_SIZE, (off_t)offset);
 }
 
 static ady_err write_memory(const char *path, const struct inspection *in)
@@ -664,7 +646,7 @@ static ady_err write_sigstruct(const char *path, const ady_sgx_sigstruct *ss)
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return ADY_ERR_IO;
-	err = write_all(fd, ss, sizeof(*ss), 0);
+	err = ady_tool_write_all(fd, ss, sizeof(*ss), 0);
 	if (close(fd) != 0 && !err)
 		err = ADY_ERR_IO;
 	return err;

@@ -33,6 +33,7 @@
 #include "adyton/error.h"
 #include "adyton/host.h"
 #include "adyton/quote.h"
+#include "io.h"
 
 /* Set by src/tools/CMakeLists.txt: lib/adyton relative to bin, and absolute. */
 #ifndef ADY_QUOTE_ENCLAVE_REL
@@ -105,22 +106,6 @@ static const char *find_enclave(void)
 	return path;
 }
 
-static ady_err write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return ADY_ERR_IO;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return ADY_OK;
-}
-
 /* Written only once the quote is in hand: a failure leaves FILE alone. */
 static int write_quote(const char *path, const uint8_t *q, size_t len)
 {
@@ -132,7 +117,7 @@ static int write_quote(const char *path, const uint8_t *q, size_t len)
 		fprintf(stderr, "adyton: quote: %s: %s\n", path, strerror(errno));
 		return EXIT_FAIL;
 	}
-	err = write_all(fd, q, len);
+	err = ady_tool_write_all(fd, q, len, -1);
 	if (!err && !std && close(fd) != 0)
 		err = ADY_ERR_IO;
 	if (err) {

@@ -23,6 +23,7 @@
 #include "adyton/error.h"
 #include "adyton/host.h"
 #include "adyton/msbuf.h"
+#include "io.h"
 
 /* Shared with adyton.c's command table (no header of its own: two symbols). */
 extern const char ady_cmd_run_usage[];
@@ -110,22 +111,6 @@ static ady_err read_bounded(int fd, size_t cap, uint8_t **buf, size_t *len)
 	return ADY_OK;
 }
 
-static ady_err write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return ADY_ERR_IO;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return ADY_OK;
-}
-
 /* Reads the input; failures are reported here. */
 static int read_input(const char *in_path, const char *image, size_t cap, uint8_t **in, size_t *in_len)
 {
@@ -160,7 +145,7 @@ static int write_output(const char *out_path, const uint8_t *out, size_t out_len
 
 	if (fd < 0)
 		return fail(out_path, ADY_ERR_IO);
-	err = write_all(fd, out, out_len);
+	err = ady_tool_write_all(fd, out, out_len, -1);
 	if (!std && close(fd) != 0 && !err)
 		err = ADY_ERR_IO;
 	if (err)
