@@ -6,6 +6,7 @@
  * the build tree (ADY_PROCESS_TEST_ENV in tests/CMakeLists.txt).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -285,6 +286,36 @@ static int host_maps(pid_t pid, struct range *sec, int cap, struct range *code, 
 	return n;
 }
 
+/*
+ * Stops every thread of pid (the code page is patched while no other
+ * thread can run it) and returns how many; tids[0] is pid itself.
+ */
+static int stop_all_threads(pid_t pid, pid_t *tids, int cap)
+{
+	char path[64];
+	struct dirent *d;
+	DIR *dir;
+	int n = 1, status;
+
+	tids[0] = pid;
+	assert_int_equal(ptrace(PTRACE_ATTACH, pid, NULL, NULL), 0);
+	assert_int_equal(waitpid(pid, &status, __WALL), pid);
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	dir = opendir(path);
+	assert_non_null(dir);
+	while ((d = readdir(dir))) {
+		pid_t tid = (pid_t)atoi(d->d_name);
+		if (tid <= 0 || tid == pid || n == cap)
+			continue;
+		if (ptrace(PTRACE_ATTACH, tid, NULL, NULL) == 0) {
+			assert_int_equal(waitpid(tid, &status, __WALL), tid);
+			tids[n++] = tid;
+		}
+	}
+	closedir(dir);
+	return n;
+}
+
 static void test_root_injects_code_and_reads(void **state)
 {
 	static const uint8_t stub[8] = {0xf3, 0xa4, 0xcc, 0x90, 0x90, 0x90, 0x90, 0x90}; /* rep movsb; int3 */
@@ -293,7 +324,8 @@ static void test_root_injects_code_and_reads(void **state)
 	struct user_regs_struct saved, r;
 	ady_enclave *e;
 	long saved_code, stub_word;
-	int nsec, mem, status, found = 0, copied = 0;
+	int nsec, mem, status, found = 0, copied = 0, ntids;
+	pid_t tids[64];
 	char path[64];
 	size_t n;
 	pid_t host;
@@ -315,8 +347,7 @@ static void test_root_injects_code_and_reads(void **state)
 	}
 	assert_true(code.lo && scratch.lo);
 
-	assert_int_equal(ptrace(PTRACE_ATTACH, host, NULL, NULL), 0);
-	assert_int_equal(waitpid(host, &status, __WALL), host);
+	ntids = stop_all_threads(host, tids, 64);
 	assert_int_equal(ptrace(PTRACE_GETREGS, host, NULL, &saved), 0);
 	errno = 0;
 	saved_code = ptrace(PTRACE_PEEKTEXT, host, (void *)code.lo, NULL);
@@ -354,7 +385,8 @@ static void test_root_injects_code_and_reads(void **state)
 	close(mem);
 	assert_int_equal(ptrace(PTRACE_POKETEXT, host, (void *)code.lo, (void *)saved_code), 0);
 	assert_int_equal(ptrace(PTRACE_SETREGS, host, NULL, &saved), 0);
-	assert_int_equal(ptrace(PTRACE_DETACH, host, NULL, NULL), 0);
+	for (int i = 0; i < ntids; i++)
+		assert_int_equal(ptrace(PTRACE_DETACH, tids[i], NULL, NULL), 0);
 	print_message("root copied %d secretmem pages out through injected code: canary %s\n", copied,
 		      found ? "read" : "not found");
 	assert_true(found);
