@@ -48,6 +48,8 @@ enum {
 	ADY_MSG_LAUNCHED = 0x81,  /* ady_msg_launched (+ channel memfd when status is OK) */
 	ADY_MSG_LISTING = 0x82,   /* ady_msg_listing header + count entries */
 	ADY_MSG_STATUS = 0x83,    /* ady_msg_status */
+	ADY_MSG_REFUSED = 0x84,   /* ady_msg_aborted layout: why a launch was refused, in
+				   * words (printable ASCII); sent just before its LAUNCHED */
 	/* enclave host -> daemon */
 	ADY_MSG_HOST_READY = 0x21, /* ady_msg_host_ready */
 	ADY_MSG_GETKEY = 0x22,     /* ady_msg_getkey */
@@ -99,9 +101,10 @@ typedef struct ady_msg_status {      /* 8 bytes (status u32, reserved u32) */
 	uint32_t status;
 } ady_msg_status;
 
-#define ADY_LISTING_ENTRY 72u
+#define ADY_LISTING_ENTRY 112u
+#define ADY_TENANT_NAME_MAX 31u       /* [a-z0-9_], as in policy.conf */
 #define ADY_LISTING_MAX ((ADY_PROTO_MAX_PAYLOAD - 8u) / ADY_LISTING_ENTRY)
-typedef struct ady_listing_entry {   /* 72 bytes each */
+typedef struct ady_listing_entry {   /* 112 bytes each */
 	uint64_t id;
 	uint32_t owner_uid;
 	uint32_t host_pid;
@@ -110,6 +113,8 @@ typedef struct ady_listing_entry {   /* 72 bytes each */
 	uint64_t memory;             /* enclave bytes (layout size) */
 	uint64_t started;            /* CLOCK_REALTIME seconds */
 	uint8_t mrenclave[32];
+	uint64_t pages;              /* 4 KiB pages of the measured layout (what SGX puts in EPC) */
+	char tenant[32];             /* [a-z0-9_]{0,31}, NUL-padded; empty: no tenant */
 } ady_listing_entry;
 
 typedef struct ady_msg_host_ready {  /* 72 bytes */

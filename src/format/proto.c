@@ -37,7 +37,7 @@ _Static_assert(LAUNCH_SIZE == 4 + 4 + 8, "launch layout");
 _Static_assert(LAUNCHED_SIZE == 4 + 4 + 8 + 8 + 8 + 8 + 4 + 4 + 2 + 2 + 4 + 32 + 32 + 8, "launched layout");
 _Static_assert(DESTROY_SIZE == 8, "destroy layout");
 _Static_assert(STATUS_SIZE == 4 + 4, "status layout");
-_Static_assert(ADY_LISTING_ENTRY == 8 + 4 + 4 + 4 + 4 + 8 + 8 + 32, "listing entry layout");
+_Static_assert(ADY_LISTING_ENTRY == 8 + 4 + 4 + 4 + 4 + 8 + 8 + 32 + 8 + 32, "listing entry layout");
 _Static_assert(HOST_READY_SIZE == 4 + 4 + 32 + 32, "host_ready layout");
 _Static_assert(GETKEY_SIZE == sizeof(((ady_msg_getkey *)0)->keyrequest), "getkey layout");
 _Static_assert(KEY_SIZE == 4 + 4 + sizeof(((ady_msg_key *)0)->key), "key layout");
@@ -79,6 +79,7 @@ static const struct frame_rule {
 	{ ADY_MSG_REPORT, FRAME_FIXED, REPORT_SIZE },
 	{ ADY_MSG_SEED, FRAME_FIXED, 0 },
 	{ ADY_MSG_ABORTED, FRAME_ABORTED, 0 },
+	{ ADY_MSG_REFUSED, FRAME_ABORTED, 0 },
 	{ ADY_MSG_KEY, FRAME_FIXED, KEY_SIZE },
 	{ ADY_MSG_REPORTED, FRAME_FIXED, REPORTED_SIZE },
 	{ ADY_MSG_SEEDED, FRAME_FIXED, SEEDED_SIZE },
@@ -506,10 +507,10 @@ ady_err ady_msg_decode_status(const uint8_t *p, size_t len, ady_msg_status *m)
 /* ---- LISTING --------------------------------------------------------- */
 
 /*
- * LISTING, 8 + 72 * count bytes, count <= ADY_LISTING_MAX:
+ * LISTING, 8 + 112 * count bytes, count <= ADY_LISTING_MAX:
  *   0 count    u32
  *   4 reserved u32  zero
- *   8 entries, 72 bytes each:
+ *   8 entries, 112 bytes each:
  *     0  id        u64
  *     8  owner_uid u32
  *     12 host_pid  u32
@@ -518,8 +519,27 @@ ady_err ady_msg_decode_status(const uint8_t *p, size_t len, ady_msg_status *m)
  *     24 memory    u64
  *     32 started   u64
  *     40 mrenclave 32 bytes
+ *     72 pages     u64
+ *     80 tenant    32 bytes: [a-z0-9_]{0,31}, then zeros (at least one)
  */
-static bool entry_ok(const ady_listing_entry *e) { return backend_ok(e->backend) && launch_flags_ok(e->flags); }
+static bool tenant_ok(const char t[static 32])
+{
+	size_t i = 0;
+
+	while (i < 32 && ((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= '0' && t[i] <= '9') || t[i] == '_'))
+		i++;
+	if (i > ADY_TENANT_NAME_MAX)
+		return false;
+	for (; i < 32; i++)
+		if (t[i] != 0)
+			return false;
+	return true;
+}
+
+static bool entry_ok(const ady_listing_entry *e)
+{
+	return backend_ok(e->backend) && launch_flags_ok(e->flags) && tenant_ok(e->tenant);
+}
 
 static void read_entry(ady_cur *c, ady_listing_entry *e)
 {
@@ -531,6 +551,8 @@ static void read_entry(ady_cur *c, ady_listing_entry *e)
 	e->memory = get_u64(c);
 	e->started = get_u64(c);
 	get_bytes(c, e->mrenclave, sizeof(e->mrenclave));
+	e->pages = get_u64(c);
+	get_bytes(c, (uint8_t *)e->tenant, sizeof(e->tenant));
 }
 
 /* see adyton/proto.h */
@@ -568,6 +590,8 @@ ady_err ady_msg_encode_listing(const ady_listing_entry *entries, uint32_t count,
 		w_u64(&w, e->memory);
 		w_u64(&w, e->started);
 		w_bytes(&w, e->mrenclave, sizeof(e->mrenclave));
+		w_u64(&w, e->pages);
+		w_bytes(&w, (const uint8_t *)e->tenant, sizeof(e->tenant));
 	}
 	return w_end(&w, need, len);
 }
