@@ -143,8 +143,8 @@ static int free_enclave_slot(ady_daemon *d)
 	return -1;
 }
 
-/* Per-user limits of the policy. */
-static ady_err check_limits(ady_daemon *d, uid_t uid, uint64_t memory)
+/* Per-user limits of the policy; why says which, in words. */
+static ady_err check_limits(ady_daemon *d, uid_t uid, uint64_t memory, char *why, size_t cap)
 {
 	uint32_t count = 0;
 	uint64_t mem = memory;
@@ -156,11 +156,34 @@ static ady_err check_limits(ady_daemon *d, uid_t uid, uint64_t memory)
 			mem += e->memory;
 		}
 	}
-	if (d->policy.max_enclaves && count >= d->policy.max_enclaves)
+	if (d->policy.max_enclaves && count >= d->policy.max_enclaves) {
+		snprintf(why, cap, "per-user enclave limit (max_enclaves) %u: uid %u runs %u", d->policy.max_enclaves,
+			 (unsigned)uid, count);
 		return ADY_ERR_PERMISSION;
-	if (d->policy.max_memory && mem > d->policy.max_memory)
+	}
+	if (d->policy.max_memory && mem > d->policy.max_memory) {
+		uint64_t used = mem - memory;
+		snprintf(why, cap,
+			 "per-user enclave memory limit (max_memory) of %llu bytes: request %llu bytes, %llu bytes free",
+			 (unsigned long long)d->policy.max_memory, (unsigned long long)memory,
+			 (unsigned long long)(used < d->policy.max_memory ? d->policy.max_memory - used : 0));
 		return ADY_ERR_PERMISSION;
+	}
 	return ADY_OK;
+}
+
+/* A refused launch's words, sent before its LAUNCHED. */
+static ady_err reply_refused(ady_daemon *d, int ci, const char *why)
+{
+	static ady_msg_aborted m;
+	uint8_t buf[4 + ADY_PROTO_MAX_REASON];
+	size_t len = strlen(why);
+
+	memset(&m, 0, sizeof(m));
+	m.len = (uint32_t)(len < ADY_PROTO_MAX_REASON ? len : ADY_PROTO_MAX_REASON);
+	memcpy(m.reason, why, m.len);
+	ady_err err = ady_msg_encode_aborted(&m, buf, sizeof(buf), &len);
+	return err ? err : ady_daemon_client_send(d, ci, ADY_MSG_REFUSED, buf, len, -1);
 }
 
 /* fs.suid_dumpable: what a uid change (and the exec of a binary its user
@@ -300,7 +323,10 @@ static ady_err launch(ady_daemon *d, int ci, const uint8_t *p, size_t len, int i
 	uint8_t *file = NULL;
 	size_t file_len;
 	int ei, chan = -1, exe = -1, sp[2] = {-1, -1};
-	ady_denclave *e;
+	ady_denclave *e = NULL;
+	char why[ADY_PROTO_MAX_REASON] = "", tenant[32];
+	bool reserved = false;
+	uint64_t pages;
 	ady_err err;
 	pid_t pid;
 
@@ -329,7 +355,7 @@ static ady_err launch(ady_daemon *d, int ci, const uint8_t *p, size_t len, int i
 		goto refuse;
 	err = ady_policy_check_launch(&d->policy, img->mrsigner, img->sigstruct.attributes.flags);
 	if (!err)
-		err = check_limits(d, c->uid, img->layout.size);
+		err = check_limits(d, c->uid, img->layout.size, why, sizeof(why));
 	if (err)
 		goto refuse;
 	/* fs.suid_dumpable = 1 would leave the host of another user
@@ -347,6 +373,14 @@ static ady_err launch(ady_daemon *d, int ci, const uint8_t *p, size_t len, int i
 	}
 	e = &d->enclaves[ei];
 	memset(e, 0, sizeof(*e));
+	/* Admitted and reserved before anything is made for it. */
+	pages = ady_pool_pages(&img->layout);
+	err = ady_pool_admit(d, c->uid, c->gid, pages, tenant, why, sizeof(why));
+	if (err)
+		goto refuse;
+	ady_pool_reserve(d, e, pages);
+	memcpy(e->tenant, tenant, sizeof(e->tenant));
+	reserved = true;
 	e->threads = img->layout.threads;
 	e->msbuf_size = img->layout.msbuf_size;
 	e->chan_size = ady_chan_size(e->threads, e->msbuf_size);
@@ -415,8 +449,8 @@ static ady_err launch(ady_daemon *d, int ci, const uint8_t *p, size_t len, int i
 	e->started = time(NULL);
 	ady_image_free(img);
 	close(image_fd);
-	ady_log_info(d, "enclave %llu: launching for uid %u (host pid %d)", (unsigned long long)e->id,
-		     (unsigned)c->uid, (int)pid);
+	ady_log_info(d, "enclave %llu: launching for uid %u%s%s (host pid %d, %llu pages)", (unsigned long long)e->id,
+		     (unsigned)c->uid, e->tenant[0] ? ", tenant " : "", e->tenant, (int)pid, (unsigned long long)e->pages);
 	return ADY_OK; /* the answer goes out when the host is ready */
 
 close_sp:
@@ -431,10 +465,17 @@ close_chan:
 	if (chan >= 0)
 		close(chan);
 refuse:
+	if (reserved) {
+		ady_pool_release(d, e);
+		memset(e, 0, sizeof(*e));
+	}
 	ady_image_free(img);
 	if (image_fd >= 0)
 		close(image_fd);
-	ady_log_info(d, "launch refused for uid %u: %s", (unsigned)c->uid, ady_strerror(err));
+	ady_log_info(d, "launch refused for uid %u: %s%s%s", (unsigned)c->uid, ady_strerror(err), why[0] ? ": " : "",
+		     why);
+	if (why[0] && reply_refused(d, ci, why))
+		return ADY_ERR_IO;
 	out.status = (uint32_t)err;
 	return reply_launched(d, ci, &out, -1) ? ADY_ERR_IO : ADY_OK;
 }
@@ -461,6 +502,8 @@ static ady_err list(ady_daemon *d, int ci)
 		x->memory = e->memory;
 		x->started = (uint64_t)e->started;
 		memcpy(x->mrenclave, e->ident.mrenclave, 32);
+		x->pages = e->pages;
+		memcpy(x->tenant, e->tenant, sizeof(x->tenant));
 	}
 	err = ady_msg_encode_listing(entries, n, msgbuf, sizeof(msgbuf), &len);
 	return err ? err : ady_daemon_client_send(d, ci, ADY_MSG_LISTING, msgbuf, len, -1);
@@ -718,6 +761,8 @@ void ady_daemon_reap(ady_daemon *d)
 				(void)reply_launched(d, e->client, &out, -1);
 			}
 			mark_dead(e);
+			/* its memory is gone with its host: the pages are back */
+			ady_pool_release(d, e);
 			if (e->host_fd >= 0)
 				close(e->host_fd);
 			if (e->chan_fd >= 0)

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "adyton/error.h"
+#include "adyton/layout.h"
 #include "adyton/policy.h"
 #include "backend/channel.h"
 #include "host/derive.h"
@@ -66,7 +67,20 @@ typedef struct ady_denclave {
 	ady_identity ident;
 	uint64_t memory;
 	time_t started;
+	uint64_t pages;           /* reserved in the pool (pool.c); 0 once released */
+	char tenant[32];          /* its tenant at launch, "" for none */
 } ady_denclave;
+
+/* The enclave memory pool, counted in 4 KiB pages as the SGX driver counts
+ * EPC (sgx_nr_total_epc_pages, sgx_nr_free_pages, ...). */
+typedef struct ady_pool {
+	uint64_t total;           /* policy epc, or the default share */
+	uint64_t allocated;       /* reserved by admitted enclaves */
+	uint64_t high_water;      /* the most ever allocated at once */
+	uint64_t refused;         /* launches refused for want of pool or tenant room */
+} ady_pool;
+/* Default pool without an epc line: a quarter of physical memory. */
+#define ADY_POOL_DEFAULT_DIVISOR 4u
 
 /* The attestation key and the certification data its quotes carry. */
 typedef struct ady_attest {
@@ -87,6 +101,7 @@ typedef struct ady_daemon {
 	bool verbose;
 	int conn_timeout;         /* s: a connection holding no enclave, silent this long, is closed */
 	uint64_t next_id;
+	ady_pool pool;
 	ady_client clients[ADY_MAX_CLIENTS];
 	ady_denclave enclaves[ADY_MAX_ENCLAVES];
 } ady_daemon;
@@ -132,6 +147,26 @@ ADY_MUST_CHECK ady_err ady_daemon_client_flush(ady_daemon *d, int ci);
  * inherited (an application that ignores SIGCHLD, a blocked SIGTERM) is not
  * what it or its enclave hosts may run with. */
 void ady_daemon_reset_signals(void);
+
+/* The pool (pool.c).  Pages of a layout: the sum of its added regions. */
+uint64_t ady_pool_pages(const ady_layout *l);
+/* Pages of physical memory / ADY_POOL_DEFAULT_DIVISOR, in 4 KiB pages. */
+uint64_t ady_pool_default_pages(void);
+/* Sets the pool's total from the policy (start and SIGHUP); what runs keeps
+ * its pages. */
+void ady_pool_configure(ady_daemon *d);
+uint64_t ady_pool_free(const ady_daemon *d);
+/* Pages and number of the running (starting, dying) enclaves of a tenant. */
+void ady_pool_tenant_usage(const ady_daemon *d, const char *tenant, uint64_t *pages, uint32_t *count);
+/* May a client of uid/gid add an enclave of this many pages?  tenant
+ * receives its tenant's name ("" for none).  ADY_ERR_QUOTA with why (a
+ * NUL-terminated sentence naming the limit, the request and what is free)
+ * when the pool or the tenant's memory or enclave limit has no room;
+ * counts the refusal. */
+ADY_MUST_CHECK ady_err ady_pool_admit(ady_daemon *d, uid_t uid, gid_t gid, uint64_t pages, char tenant[static 32],
+				      char *why, size_t cap);
+void ady_pool_reserve(ady_daemon *d, ady_denclave *e, uint64_t pages);
+void ady_pool_release(ady_daemon *d, ady_denclave *e);
 
 /* Client requests (launch, list, destroy).  A returned error ends the
  * client's session (malformed input). */

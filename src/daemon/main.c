@@ -111,6 +111,7 @@ static int load_policy(ady_daemon *d)
 
 	if (!d->policy_path) {
 		ady_policy_embedded(&d->policy);
+		ady_pool_configure(d);
 		return 0;
 	}
 	err = ady_file_read(d->policy_path, 1 << 20, &text, &len);
@@ -122,6 +123,7 @@ static int load_policy(ady_daemon *d)
 		return -1;
 	}
 	d->policy = p;
+	ady_pool_configure(d);
 	return 0;
 }
 

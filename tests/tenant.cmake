@@ -1,0 +1,6 @@
+# Multi-tenant operations of adytond (issue 15): the enclave memory pool,
+# tenants and their limits.
+ady_integration_test(tenant_pool_test bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/tenant_pool_test.sh
+  $<TARGET_FILE:adytond> $<TARGET_FILE:adyton-enclave-host> ${PROJECT_BINARY_DIR}/tests/testenc.signed
+  $<TARGET_PROPERTY:bigenc,ADYTON_SIGNED>)
+set_tests_properties(tenant_pool_test PROPERTIES TIMEOUT 120)
