@@ -7,7 +7,8 @@ PKGS="build-essential cmake pkg-config python3 openssl xxd
 libssl-dev libbearssl-dev libcmocka-dev libseccomp-dev
 clang llvm libclang-rt-14-dev
 nbdkit nbdkit-plugin-dev libnbd-bin python3-libnbd cryptsetup-bin fuse3 e2fsprogs
-libtss2-dev swtpm swtpm-tools tpm2-tools"
+libtss2-dev swtpm swtpm-tools tpm2-tools
+libmicrohttpd-dev prometheus"
 
 missing=""
 for p in $PKGS; do

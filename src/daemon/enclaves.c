@@ -474,6 +474,9 @@ refuse:
 		close(image_fd);
 	ady_log_info(d, "launch refused for uid %u: %s%s%s", (unsigned)c->uid, ady_strerror(err), why[0] ? ": " : "",
 		     why);
+	d->stats.launches[err == ADY_ERR_QUOTA        ? ADY_LAUNCH_QUOTA
+			  : err == ADY_ERR_PERMISSION ? ADY_LAUNCH_POLICY
+						      : ADY_LAUNCH_ERROR]++;
 	if (why[0] && reply_refused(d, ci, why))
 		return ADY_ERR_IO;
 	out.status = (uint32_t)err;
@@ -579,6 +582,7 @@ static ady_err host_ready(ady_daemon *d, ady_denclave *e, const uint8_t *p, size
 	if (err)
 		return err;
 	e->state = ENC_READY;
+	d->stats.launches[ADY_LAUNCH_OK]++;
 	e->flags = r.flags & ADY_LAUNCH_WEAK_MEMORY;
 	if (e->client < 0)
 		return ADY_ERR_STATE;
@@ -674,6 +678,7 @@ ady_err ady_daemon_host_msg(ady_daemon *d, int ei)
 		q.status = (uint32_t)ady_attest_quote(d, &e->ident, req.reportdata, req.nonce, q.quote,
 						      sizeof(q.quote), &qlen);
 		q.len = q.status == ADY_OK ? (uint32_t)qlen : 0;
+		d->stats.quotes[q.status != ADY_OK]++;
 		if (q.status != ADY_OK)
 			ady_log_info(d, "enclave %llu: quote refused: %s", (unsigned long long)e->id,
 				     ady_strerror((ady_err)q.status));
@@ -756,6 +761,10 @@ void ady_daemon_reap(ady_daemon *d)
 				ady_log_info(d, "enclave %llu: killed by seccomp (a system call)", (unsigned long long)e->id);
 			else if (e->state != ENC_DYING || !e->answered)
 				ady_log_info(d, "enclave %llu: host exited (status 0x%x)", (unsigned long long)e->id, status);
+			d->stats.exits[WIFSIGNALED(status) ? WTERMSIG(status) == SIGSYS ? ADY_EXIT_SECCOMP : ADY_EXIT_KILLED
+							   : ADY_EXIT_EXITED]++;
+			if (!e->answered) /* it never ran */
+				d->stats.launches[ADY_LAUNCH_ERROR]++;
 			if (!e->answered && e->client >= 0) {
 				ady_msg_launched out = {.status = ADY_ERR_ENCLAVE_LOST};
 				(void)reply_launched(d, e->client, &out, -1);

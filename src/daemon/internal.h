@@ -79,6 +79,15 @@ typedef struct ady_pool {
 	uint64_t high_water;      /* the most ever allocated at once */
 	uint64_t refused;         /* launches refused for want of pool or tenant room */
 } ady_pool;
+/* What the metrics count (metrics.c), kept by the loop. */
+enum { ADY_LAUNCH_OK, ADY_LAUNCH_QUOTA, ADY_LAUNCH_POLICY, ADY_LAUNCH_ERROR, ADY_LAUNCH_RESULTS };
+enum { ADY_EXIT_EXITED, ADY_EXIT_KILLED, ADY_EXIT_SECCOMP, ADY_EXIT_KINDS };
+typedef struct ady_stats {
+	uint64_t launches[ADY_LAUNCH_RESULTS];
+	uint64_t exits[ADY_EXIT_KINDS];
+	uint64_t quotes[2];       /* ok, refused */
+} ady_stats;
+
 /* Default pool without an epc line: a quarter of physical memory. */
 #define ADY_POOL_DEFAULT_DIVISOR 4u
 
@@ -102,6 +111,8 @@ typedef struct ady_daemon {
 	int conn_timeout;         /* s: a connection holding no enclave, silent this long, is closed */
 	uint64_t next_id;
 	ady_pool pool;
+	ady_stats stats;
+	int64_t started;          /* CLOCK_REALTIME seconds */
 	ady_client clients[ADY_MAX_CLIENTS];
 	ady_denclave enclaves[ADY_MAX_ENCLAVES];
 } ady_daemon;
@@ -167,6 +178,15 @@ ADY_MUST_CHECK ady_err ady_pool_admit(ady_daemon *d, uid_t uid, gid_t gid, uint6
 				      char *why, size_t cap);
 void ady_pool_reserve(ady_daemon *d, ady_denclave *e, uint64_t pages);
 void ady_pool_release(ady_daemon *d, ady_denclave *e);
+
+/* Prometheus metrics (metrics.c, with libmicrohttpd).  start: listens on
+ * spec ("unix:PATH", "HOST:PORT", "PORT" on 127.0.0.1) and serves from its
+ * own thread; -1 with the reason logged.  publish: the loop hands the
+ * scrape thread a snapshot of its state (under a mutex, no I/O); a no-op
+ * when metrics are off.  stop: ends the thread. */
+int ady_metrics_start(ady_daemon *d, const char *spec);
+void ady_metrics_publish(const ady_daemon *d);
+void ady_metrics_stop(void);
 
 /* Client requests (launch, list, destroy).  A returned error ends the
  * client's session (malformed input). */

@@ -82,6 +82,9 @@ static void usage(FILE *f)
 		"                      seconds without a request (default 30)\n"
 		"  --daemonize         detach (used by libadyton's on-demand start)\n"
 		"  --verbose           log launches and exits to stderr\n"
+		"  --metrics ADDR      serve Prometheus metrics at http://ADDR/metrics: \"PORT\"\n"
+		"                      (on 127.0.0.1), \"HOST:PORT\" (IPv4 or [IPv6]) or\n"
+		"                      \"unix:PATH\"; off by default\n"
 		"  --tpm TCTI          keep the platform root key sealed by this TPM and certify\n"
 		"                      the attestation key with TPM2_Quote (\"device:/dev/tpmrm0\",\n"
 		"                      \"swtpm:path=SOCK\"); the file root key is the default\n"
@@ -524,11 +527,13 @@ int main(int argc, char **argv)
 		{"tpm", required_argument, NULL, 'T'},  {"enroll-ca", required_argument, NULL, 'E'},
 		{"tpm-pcrs", required_argument, NULL, 'R'},
 		{"conn-timeout", required_argument, NULL, 'C'}, {"create", no_argument, NULL, 'c'},
+		{"metrics", required_argument, NULL, 'M'},
 		{NULL, 0, NULL, 0}};
 	uint32_t pcrs = PCRS_ANY;
 	bool state_given;
 	char sock_buf[PATH_MAX], state_buf[PATH_MAX];
 	const char *sock = NULL, *state = NULL, *host = NULL, *kvm_host = NULL, *tcti = NULL, *enroll = NULL;
+	const char *metrics = NULL;
 	int system_mode = geteuid() == 0, do_daemonize = 0, idle_exit = 0, print_key = 0, create = 0, o;
 	ady_daemon *d = &D;
 	sigset_t mask;
@@ -548,6 +553,7 @@ int main(int argc, char **argv)
 		case 'v': d->verbose = true; break;
 		case 'P': print_key = 1; break;
 		case 'c': create = 1; break;
+		case 'M': metrics = optarg; break;
 		case 'C':
 			d->conn_timeout = atoi(optarg);
 			if (d->conn_timeout <= 0) {
@@ -675,8 +681,20 @@ int main(int argc, char **argv)
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0)
 		return 1;
-	ady_log_info(d, "listening on %s (%s mode), enclave host %s", sock, system_mode ? "system" : "embedded",
-		     d->host_path);
+	d->started = (int64_t)time(NULL);
+	/* after the signal mask: the scrape thread inherits it, so every
+	 * signal reaches the loop's signalfd */
+	if (metrics) {
+#ifdef ADY_HAVE_METRICS
+		if (ady_metrics_start(d, metrics))
+			return 1;
+#else
+		ady_log_err("--metrics: this adytond was built without libmicrohttpd");
+		return 1;
+#endif
+	}
+	ady_log_info(d, "listening on %s (%s mode), enclave host %s, enclave memory pool %llu pages", sock,
+		     system_mode ? "system" : "embedded", d->host_path, (unsigned long long)d->pool.total);
 
 	for (;;) {
 		struct pollfd pfd[2 + ADY_MAX_CLIENTS + ADY_MAX_ENCLAVES];
@@ -751,8 +769,14 @@ int main(int argc, char **argv)
 		}
 		if (pfd[0].revents & POLLIN)
 			accept_client(d, lfd);
+#ifdef ADY_HAVE_METRICS
+		ady_metrics_publish(d);
+#endif
 	}
 out:
+#ifdef ADY_HAVE_METRICS
+	ady_metrics_stop();
+#endif
 	for (int i = 0; i < ADY_MAX_ENCLAVES; i++)
 		ady_daemon_kill_enclave(d, i);
 	unlink(sock);
