@@ -4,3 +4,9 @@ ady_integration_test(tenant_pool_test bash ${CMAKE_CURRENT_SOURCE_DIR}/integrati
   $<TARGET_FILE:adytond> $<TARGET_FILE:adyton-enclave-host> ${PROJECT_BINARY_DIR}/tests/testenc.signed
   $<TARGET_PROPERTY:bigenc,ADYTON_SIGNED>)
 set_tests_properties(tenant_pool_test PROPERTIES TIMEOUT 120)
+# Prometheus metrics: promtool, a real Prometheus, hostile scrapers.
+if(TARGET PkgConfig::MHD)
+  ady_integration_test(metrics_test python3 ${CMAKE_CURRENT_SOURCE_DIR}/integration/metrics_test.py
+    $<TARGET_FILE:adytond> $<TARGET_FILE:adyton-enclave-host> ${PROJECT_BINARY_DIR}/tests/testenc.signed)
+  set_tests_properties(metrics_test PROPERTIES TIMEOUT 180)
+endif()

@@ -761,8 +761,10 @@ void ady_daemon_reap(ady_daemon *d)
 				ady_log_info(d, "enclave %llu: killed by seccomp (a system call)", (unsigned long long)e->id);
 			else if (e->state != ENC_DYING || !e->answered)
 				ady_log_info(d, "enclave %llu: host exited (status 0x%x)", (unsigned long long)e->id, status);
-			d->stats.exits[WIFSIGNALED(status) ? WTERMSIG(status) == SIGSYS ? ADY_EXIT_SECCOMP : ADY_EXIT_KILLED
-							   : ADY_EXIT_EXITED]++;
+			d->stats.exits[WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS ? ADY_EXIT_SECCOMP
+				       : e->state == ENC_DYING				   ? ADY_EXIT_DESTROYED
+				       : WIFSIGNALED(status)				   ? ADY_EXIT_KILLED
+											   : ADY_EXIT_EXITED]++;
 			if (!e->answered) /* it never ran */
 				d->stats.launches[ADY_LAUNCH_ERROR]++;
 			if (!e->answered && e->client >= 0) {

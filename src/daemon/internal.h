@@ -81,7 +81,9 @@ typedef struct ady_pool {
 } ady_pool;
 /* What the metrics count (metrics.c), kept by the loop. */
 enum { ADY_LAUNCH_OK, ADY_LAUNCH_QUOTA, ADY_LAUNCH_POLICY, ADY_LAUNCH_ERROR, ADY_LAUNCH_RESULTS };
-enum { ADY_EXIT_EXITED, ADY_EXIT_KILLED, ADY_EXIT_SECCOMP, ADY_EXIT_KINDS };
+/* destroyed: the daemon ended it (closed, its client left); the others: it
+ * ended by itself or by someone else's signal */
+enum { ADY_EXIT_DESTROYED, ADY_EXIT_EXITED, ADY_EXIT_KILLED, ADY_EXIT_SECCOMP, ADY_EXIT_KINDS };
 typedef struct ady_stats {
 	uint64_t launches[ADY_LAUNCH_RESULTS];
 	uint64_t exits[ADY_EXIT_KINDS];

@@ -155,7 +155,7 @@ static void head(out *o, const char *name, const char *type, const char *help)
 static char *format(const snapshot *s, size_t *len)
 {
 	static const char *const results[ADY_LAUNCH_RESULTS] = {"ok", "quota", "policy", "error"};
-	static const char *const exits[ADY_EXIT_KINDS] = {"exited", "killed", "seccomp"};
+	static const char *const exits[ADY_EXIT_KINDS] = {"destroyed", "exited", "killed", "seccomp"};
 	out o = {.cap = 8192};
 	struct timespec now;
 	uint64_t free_pages = s->pool.allocated < s->pool.total ? s->pool.total - s->pool.allocated : 0;
@@ -188,7 +188,8 @@ static char *format(const snapshot *s, size_t *len)
 	for (int i = 0; i < ADY_LAUNCH_RESULTS; i++)
 		put(&o, "adyton_launches_total{result=\"%s\"} %" PRIu64 "\n", results[i], s->stats.launches[i]);
 	head(&o, "adyton_enclave_exits_total", "counter",
-	     "Enclave host processes ended, by how: exited, killed (a signal), seccomp (a forbidden system call).");
+	     "Enclave host processes ended, by how: destroyed (closed by its application, or its application "
+	     "left), exited (by itself), killed (by a signal not the daemon's), seccomp (a forbidden system call).");
 	for (int i = 0; i < ADY_EXIT_KINDS; i++)
 		put(&o, "adyton_enclave_exits_total{how=\"%s\"} %" PRIu64 "\n", exits[i], s->stats.exits[i]);
 	head(&o, "adyton_quotes_total", "counter", "Quote requests of enclaves by result.");
