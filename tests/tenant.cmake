@@ -10,3 +10,9 @@ if(TARGET PkgConfig::MHD)
     $<TARGET_FILE:adytond> $<TARGET_FILE:adyton-enclave-host> ${PROJECT_BINARY_DIR}/tests/testenc.signed)
   set_tests_properties(metrics_test PROPERTIES TIMEOUT 180)
 endif()
+# Usage records in SQLite and adyton usage.
+if(TARGET PkgConfig::SQLITE3)
+  ady_integration_test(usage_test python3 ${CMAKE_CURRENT_SOURCE_DIR}/integration/usage_test.py
+    $<TARGET_FILE:adytond> $<TARGET_FILE:adyton-enclave-host> ${PROJECT_BINARY_DIR}/tests/testenc.signed)
+  set_tests_properties(usage_test PROPERTIES TIMEOUT 120)
+endif()

@@ -447,6 +447,9 @@ static ady_err launch(ady_daemon *d, int ci, const uint8_t *p, size_t len, int i
 	e->ident.miscselect = img->sigstruct.miscselect;
 	e->memory = img->layout.size;
 	e->started = time(NULL);
+#ifdef ADY_HAVE_SQLITE
+	ady_usage_start(e);
+#endif
 	ady_image_free(img);
 	close(image_fd);
 	ady_log_info(d, "enclave %llu: launching for uid %u%s%s (host pid %d, %llu pages)", (unsigned long long)e->id,
@@ -749,10 +752,11 @@ static void mark_dead(ady_denclave *e)
 /* see internal.h */
 void ady_daemon_reap(ady_daemon *d)
 {
+	struct rusage ru;
 	int status;
 	pid_t pid;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+	while ((pid = wait4(-1, &status, WNOHANG, &ru)) > 0) {
 		for (int i = 0; i < ADY_MAX_ENCLAVES; i++) {
 			ady_denclave *e = &d->enclaves[i];
 			if (e->state == ENC_FREE || e->host_pid != pid)
@@ -772,6 +776,10 @@ void ady_daemon_reap(ady_daemon *d)
 				(void)reply_launched(d, e->client, &out, -1);
 			}
 			mark_dead(e);
+#ifdef ADY_HAVE_SQLITE
+			ady_usage_end(e, (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+						 (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6);
+#endif
 			/* its memory is gone with its host: the pages are back */
 			ady_pool_release(d, e);
 			if (e->host_fd >= 0)

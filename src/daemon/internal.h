@@ -69,6 +69,8 @@ typedef struct ady_denclave {
 	time_t started;
 	uint64_t pages;           /* reserved in the pool (pool.c); 0 once released */
 	char tenant[32];          /* its tenant at launch, "" for none */
+	int64_t acct_t;           /* usage.c: CLOCK_REALTIME ms its last record ends; 0: none */
+	double acct_cpu;          /* usage.c: its host's CPU seconds recorded so far */
 } ady_denclave;
 
 /* The enclave memory pool, counted in 4 KiB pages as the SGX driver counts
@@ -189,6 +191,20 @@ void ady_pool_release(ady_daemon *d, ady_denclave *e);
 int ady_metrics_start(ady_daemon *d, const char *spec);
 void ady_metrics_publish(const ady_daemon *d);
 void ady_metrics_stop(void);
+
+/* Usage records (usage.c, with libsqlite3): state_dir/usage.db.
+ * open: -1 with the reason logged.  start: an enclave's accounting begins
+ * now.  due: ms until the next interval (-1: records off).  tick: writes
+ * every enclave's span since its last record when due (or force).  end:
+ * its last span, with its host's total CPU seconds.  The functions are
+ * no-ops while records are off. */
+#define ADY_USAGE_INTERVAL 60
+int ady_usage_open(ady_daemon *d, const char *state_dir, int interval_s);
+void ady_usage_start(ady_denclave *e);
+int ady_usage_due(void);
+void ady_usage_tick(ady_daemon *d, bool force);
+void ady_usage_end(ady_denclave *e, double cpu);
+void ady_usage_close(void);
 
 /* Client requests (launch, list, destroy).  A returned error ends the
  * client's session (malformed input). */

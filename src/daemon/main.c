@@ -80,6 +80,8 @@ static void usage(FILE *f)
 		"  --idle-exit SEC     exit after SEC seconds with no client and no enclave\n"
 		"  --conn-timeout SEC  close a connection that holds no enclave after SEC\n"
 		"                      seconds without a request (default 30)\n"
+		"  --usage-interval SEC  write usage records (STATE_DIR/usage.db) every SEC\n"
+		"                      seconds (default 60)\n"
 		"  --daemonize         detach (used by libadyton's on-demand start)\n"
 		"  --verbose           log launches and exits to stderr\n"
 		"  --metrics ADDR      serve Prometheus metrics at http://ADDR/metrics: \"PORT\"\n"
@@ -527,13 +529,14 @@ int main(int argc, char **argv)
 		{"tpm", required_argument, NULL, 'T'},  {"enroll-ca", required_argument, NULL, 'E'},
 		{"tpm-pcrs", required_argument, NULL, 'R'},
 		{"conn-timeout", required_argument, NULL, 'C'}, {"create", no_argument, NULL, 'c'},
-		{"metrics", required_argument, NULL, 'M'},
+		{"metrics", required_argument, NULL, 'M'}, {"usage-interval", required_argument, NULL, 'U'},
 		{NULL, 0, NULL, 0}};
 	uint32_t pcrs = PCRS_ANY;
 	bool state_given;
 	char sock_buf[PATH_MAX], state_buf[PATH_MAX];
 	const char *sock = NULL, *state = NULL, *host = NULL, *kvm_host = NULL, *tcti = NULL, *enroll = NULL;
 	const char *metrics = NULL;
+	int usage_interval = ADY_USAGE_INTERVAL;
 	int system_mode = geteuid() == 0, do_daemonize = 0, idle_exit = 0, print_key = 0, create = 0, o;
 	ady_daemon *d = &D;
 	sigset_t mask;
@@ -554,6 +557,13 @@ int main(int argc, char **argv)
 		case 'P': print_key = 1; break;
 		case 'c': create = 1; break;
 		case 'M': metrics = optarg; break;
+		case 'U':
+			usage_interval = atoi(optarg);
+			if (usage_interval <= 0) {
+				ady_log_err("--usage-interval: \"%s\" is not a number of seconds above 0", optarg);
+				return 2;
+			}
+			break;
 		case 'C':
 			d->conn_timeout = atoi(optarg);
 			if (d->conn_timeout <= 0) {
@@ -682,6 +692,12 @@ int main(int argc, char **argv)
 	if (sfd < 0)
 		return 1;
 	d->started = (int64_t)time(NULL);
+#ifdef ADY_HAVE_SQLITE
+	if (ady_usage_open(d, state, usage_interval))
+		return 1;
+#else
+	(void)usage_interval;
+#endif
 	/* after the signal mask: the scrape thread inherits it, so every
 	 * signal reaches the loop's signalfd */
 	if (metrics) {
@@ -720,9 +736,17 @@ int main(int argc, char **argv)
 		}
 		int idle_ms = idle_exit > 0 && idle(d) ? idle_exit * 1000 : -1;
 		int timeout = idle_ms < 0 ? expiry : expiry < 0 || idle_ms < expiry ? idle_ms : expiry;
+#ifdef ADY_HAVE_SQLITE
+		int due = idle(d) ? -1 : ady_usage_due();
+		if (due >= 0 && (timeout < 0 || due < timeout))
+			timeout = due;
+#endif
 		rc = poll(pfd, (nfds_t)n, timeout);
 		if (rc < 0 && errno != EINTR)
 			return 1;
+#ifdef ADY_HAVE_SQLITE
+		ady_usage_tick(d, false);
+#endif
 		if (rc == 0 && idle_ms >= 0 && idle_ms == timeout) {
 			ady_log_info(d, "idle for %d s: exiting", idle_exit);
 			break;
@@ -774,6 +798,10 @@ int main(int argc, char **argv)
 #endif
 	}
 out:
+#ifdef ADY_HAVE_SQLITE
+	ady_usage_tick(d, true);
+	ady_usage_close();
+#endif
 #ifdef ADY_HAVE_METRICS
 	ady_metrics_stop();
 #endif

@@ -786,6 +786,10 @@ extern const char ady_cmd_verify_quote_usage[];
 int ady_cmd_verify_quote(int argc, char **argv);
 extern const char ady_cmd_quote_usage[];
 int ady_cmd_quote(int argc, char **argv);
+#ifdef ADY_HAVE_SQLITE
+extern const char ady_cmd_usage_usage[];
+int ady_cmd_usage(int argc, char **argv);
+#endif
 
 /* ---- help ---- */
 
@@ -808,6 +812,10 @@ static const struct command commands[] = {
 	  "check an adyton quote against a verifier policy; exit 0 only if accepted" },
 	{ "quote", ady_cmd_quote, ady_cmd_quote_usage,
 	  "get a quote over given report data from the shipped quote enclave" },
+#ifdef ADY_HAVE_SQLITE
+	{ "usage", ady_cmd_usage, ady_cmd_usage_usage,
+	  "enclave memory MB-hours, enclave hours and CPU seconds from adytond's usage records" },
+#endif
 	{ "help", cmd_help, "help [COMMAND]", "show this help or a command's usage" },
 };
 
