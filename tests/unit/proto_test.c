@@ -602,7 +602,8 @@ static void fill_entries(void)
 		e->started = 1700000000ull + i;
 		pattern(e->mrenclave, 32, (uint8_t)i);
 		e->pages = 0x100000000ull + i;
-		snprintf(e->tenant, sizeof(e->tenant), i % 3 ? "t_%u" : "", (unsigned)i);
+		if (i % 3)
+			snprintf(e->tenant, sizeof(e->tenant), "t_%u", (unsigned)i);
 	}
 }
 
