@@ -81,7 +81,7 @@ static void usage(FILE *f)
 		"  --conn-timeout SEC  close a connection that holds no enclave after SEC\n"
 		"                      seconds without a request (default 30)\n"
 		"  --usage-interval SEC  write usage records (STATE_DIR/usage.db) every SEC\n"
-		"                      seconds (default 60)\n"
+		"                      seconds (default 60; 0: keep no usage records)\n"
 		"  --daemonize         detach (used by libadyton's on-demand start)\n"
 		"  --verbose           log launches and exits to stderr\n"
 		"  --metrics ADDR      serve Prometheus metrics at http://ADDR/metrics: \"PORT\"\n"
@@ -559,8 +559,8 @@ int main(int argc, char **argv)
 		case 'M': metrics = optarg; break;
 		case 'U':
 			usage_interval = atoi(optarg);
-			if (usage_interval <= 0) {
-				ady_log_err("--usage-interval: \"%s\" is not a number of seconds above 0", optarg);
+			if (usage_interval < 0 || (usage_interval == 0 && strcmp(optarg, "0") != 0)) {
+				ady_log_err("--usage-interval: \"%s\" is not a number of seconds (0: no records)", optarg);
 				return 2;
 			}
 			break;
@@ -693,7 +693,7 @@ int main(int argc, char **argv)
 		return 1;
 	d->started = (int64_t)time(NULL);
 #ifdef ADY_HAVE_SQLITE
-	if (ady_usage_open(d, state, usage_interval))
+	if (usage_interval > 0 && ady_usage_open(d, state, usage_interval))
 		return 1;
 #else
 	(void)usage_interval;
