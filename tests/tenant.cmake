@@ -16,3 +16,7 @@ if(TARGET PkgConfig::SQLITE3)
     $<TARGET_FILE:adytond> $<TARGET_FILE:adyton-enclave-host> ${PROJECT_BINARY_DIR}/tests/testenc.signed)
   set_tests_properties(usage_test PROPERTIES TIMEOUT 120)
 endif()
+# adyton capacity and the NFD feature file.
+ady_integration_test(capacity_test bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/capacity_test.sh
+  $<TARGET_FILE:adytond> $<TARGET_FILE:adyton-enclave-host> ${PROJECT_BINARY_DIR}/tests/testenc.signed)
+set_tests_properties(capacity_test PROPERTIES TIMEOUT 60)

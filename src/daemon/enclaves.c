@@ -535,6 +535,35 @@ static ady_err destroy(ady_daemon *d, int ci, const uint8_t *p, size_t len)
 	return reply_status(d, ci, ADY_ERR_INVALID_ARG);
 }
 
+/* The pool and the tenants this client may see: root all, others their own. */
+static ady_err capacity(ady_daemon *d, int ci)
+{
+	static ady_msg_capacity m;
+	ady_client *c = &d->clients[ci];
+	const ady_policy_tenant *own = ady_policy_tenant_of(&d->policy, c->uid, c->gid);
+	size_t len;
+	ady_err err;
+
+	memset(&m, 0, sizeof(m));
+	m.total_pages = d->pool.total;
+	m.free_pages = ady_pool_free(d);
+	m.allocated_pages = d->pool.allocated;
+	m.high_water_pages = d->pool.high_water;
+	m.cert_type = d->attest.cert_type;
+	for (uint32_t i = 0; i < d->policy.ntenants && i < ADY_CAPACITY_MAX_TENANTS; i++) {
+		const ady_policy_tenant *t = &d->policy.tenants[i];
+		if (c->uid != 0 && t != own)
+			continue;
+		ady_capacity_tenant *x = &m.tenants[m.ntenants++];
+		snprintf(x->name, sizeof(x->name), "%s", t->name);
+		ady_pool_tenant_usage(d, t->name, &x->pages, &x->count);
+		x->max_pages = t->max_memory / ADY_PAGE_SIZE;
+		x->max_enclaves = t->max_enclaves;
+	}
+	err = ady_msg_encode_capacity(&m, msgbuf, sizeof(msgbuf), &len);
+	return err ? err : ady_daemon_client_send(d, ci, ADY_MSG_CAPACITY_INFO, msgbuf, len, -1);
+}
+
 /* see internal.h */
 ady_err ady_daemon_client_msg(ady_daemon *d, int ci)
 {
@@ -554,6 +583,9 @@ ady_err ady_daemon_client_msg(ady_daemon *d, int ci)
 		return launch(d, ci, msgbuf, h.length, fd);
 	case ADY_MSG_LIST:
 		err = h.length == 0 ? list(d, ci) : ADY_ERR_PROTOCOL;
+		break;
+	case ADY_MSG_CAPACITY:
+		err = h.length == 0 ? capacity(d, ci) : ADY_ERR_PROTOCOL;
 		break;
 	case ADY_MSG_DESTROY:
 		err = destroy(d, ci, msgbuf, h.length);

@@ -307,7 +307,7 @@ static void test_header_violations(void **state)
 	assert_int_equal(ady_msg_decode_header(b, &h), ADY_ERR_PROTOCOL);
 
 	/* Unknown types, including the neighbours of known ones. */
-	static const uint16_t unknown[] = { 0x00, 0x04, 0x20, 0x26, 0x80, 0x85, 0xa1, 0xa5, 0x101, 0x8201, 0xffff };
+	static const uint16_t unknown[] = { 0x00, 0x05, 0x20, 0x26, 0x80, 0x86, 0xa1, 0xa5, 0x101, 0x8201, 0xffff };
 	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
 		assert_int_equal(hdr(unknown[i], 0, &h), ADY_ERR_PROTOCOL);
 		assert_int_equal(hdr(unknown[i], 8, &h), ADY_ERR_PROTOCOL);
@@ -740,6 +740,89 @@ static void test_listing_violations(void **state)
 	assert_int_equal(ady_msg_decode_listing(NULL, 8, 0, &count, NULL), ADY_ERR_INVALID_ARG);
 }
 
+/* ---- CAPACITY_INFO ---------------------------------------------------- */
+
+static void test_capacity(void **state)
+{
+	static ady_msg_capacity m, out;
+	static uint8_t buf[48 + 64 * 33], bad[sizeof(buf)];
+	size_t len = 0, len2 = 0;
+	ady_msg_hdr h;
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	m.total_pages = 0x0102030405060708ull;
+	m.free_pages = 11;
+	m.allocated_pages = 12;
+	m.high_water_pages = 13;
+	m.cert_type = 0xad02;
+	m.ntenants = 2;
+	snprintf(m.tenants[0].name, sizeof(m.tenants[0].name), "acme");
+	m.tenants[0].pages = 21;
+	m.tenants[0].max_pages = 22;
+	m.tenants[0].count = 23;
+	m.tenants[0].max_enclaves = 24;
+	memset(m.tenants[1].name, 'z', 31);
+	assert_int_equal(ady_msg_encode_capacity(&m, buf, sizeof(buf), &len), ADY_OK);
+	assert_int_equal(len, 48 + 64 * 2);
+	assert_int_equal(hdr(ADY_MSG_CAPACITY_INFO, (uint32_t)len, &h), ADY_OK);
+	assert_true(rd64(buf) == m.total_pages);
+	assert_int_equal(buf[32], 0x02);
+	assert_int_equal(buf[33], 0xad);
+	assert_int_equal(rd32(buf + 36), 2);
+	assert_memory_equal(buf + 48, "acme\0", 5);
+	assert_true(rd64(buf + 48 + 32) == 21);
+	assert_int_equal(rd32(buf + 48 + 52), 24);
+	assert_int_equal(ady_msg_decode_capacity(buf, len, &out), ADY_OK);
+	assert_memory_equal(&out, &m, sizeof(m));
+	assert_int_equal(ady_msg_encode_capacity(&m, buf, len - 1, &len2), ADY_ERR_SHORT_BUFFER);
+	assert_int_equal(len2, len);
+	/* frames: 48 + 64n, n <= 32 */
+	assert_int_equal(hdr(ADY_MSG_CAPACITY_INFO, 48, &h), ADY_OK);
+	assert_int_equal(hdr(ADY_MSG_CAPACITY_INFO, 47, &h), ADY_ERR_PROTOCOL);
+	assert_int_equal(hdr(ADY_MSG_CAPACITY_INFO, 49, &h), ADY_ERR_PROTOCOL);
+	assert_int_equal(hdr(ADY_MSG_CAPACITY_INFO, 48 + 64 * 32, &h), ADY_OK);
+	assert_int_equal(hdr(ADY_MSG_CAPACITY_INFO, 48 + 64 * 33, &h), ADY_ERR_PROTOCOL);
+	assert_int_equal(hdr(ADY_MSG_CAPACITY, 0, &h), ADY_OK);
+	assert_int_equal(hdr(ADY_MSG_CAPACITY, 1, &h), ADY_ERR_PROTOCOL);
+	/* violations: each refused, nothing left behind */
+	static const size_t offs[] = { 34, 35, 40, 47, 48 + 56, 48 + 63, 48 + 64 + 56 };
+	for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) { /* reserved bytes */
+		memcpy(bad, buf, len);
+		bad[offs[i]] = 1;
+		assert_int_equal(ady_msg_decode_capacity(bad, len, &out), ADY_ERR_PROTOCOL);
+		assert_true(all_zero(&out, sizeof(out)));
+	}
+	memcpy(bad, buf, len);
+	wr32(bad + 36, 3); /* count disagrees with the frame */
+	assert_int_equal(ady_msg_decode_capacity(bad, len, &out), ADY_ERR_PROTOCOL);
+	wr32(bad + 36, 1);
+	assert_int_equal(ady_msg_decode_capacity(bad, len, &out), ADY_ERR_PROTOCOL);
+	memcpy(bad, buf, len);
+	bad[32] = 0x03; /* cert type 0xad03 */
+	assert_int_equal(ady_msg_decode_capacity(bad, len, &out), ADY_ERR_PROTOCOL);
+	memcpy(bad, buf, len);
+	bad[48] = 'A'; /* a name not [a-z0-9_] */
+	assert_int_equal(ady_msg_decode_capacity(bad, len, &out), ADY_ERR_PROTOCOL);
+	memcpy(bad, buf, len);
+	bad[48 + 64 + 31] = 'z'; /* 32 bytes, no NUL */
+	assert_int_equal(ady_msg_decode_capacity(bad, len, &out), ADY_ERR_PROTOCOL);
+	memcpy(bad, buf, len);
+	memset(bad + 48, 0, 32); /* an empty name */
+	assert_int_equal(ady_msg_decode_capacity(bad, len, &out), ADY_ERR_PROTOCOL);
+	assert_int_equal(ady_msg_decode_capacity(buf, len - 1, &out), ADY_ERR_PROTOCOL);
+	assert_int_equal(ady_msg_decode_capacity(buf, len + 64, &out), ADY_ERR_PROTOCOL);
+	/* the encoder refuses what the decoder would */
+	m.ntenants = 33;
+	assert_int_equal(ady_msg_encode_capacity(&m, buf, sizeof(buf), &len), ADY_ERR_INVALID_ARG);
+	m.ntenants = 2;
+	m.cert_type = 0;
+	assert_int_equal(ady_msg_encode_capacity(&m, buf, sizeof(buf), &len), ADY_ERR_INVALID_ARG);
+	m.cert_type = 0xad01;
+	m.tenants[1].name[0] = '\0';
+	assert_int_equal(ady_msg_encode_capacity(&m, buf, sizeof(buf), &len), ADY_ERR_INVALID_ARG);
+}
+
 /* ---- ABORTED --------------------------------------------------------- */
 
 static void test_aborted(void **state)
@@ -822,6 +905,7 @@ int main(void)
 		cmocka_unit_test(test_listing_sizes),
 		cmocka_unit_test(test_listing_violations),
 		cmocka_unit_test(test_aborted),
+		cmocka_unit_test(test_capacity),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
