@@ -194,14 +194,15 @@ void ady_metrics_stop(void);
 
 /* Usage records (usage.c, with libsqlite3): state_dir/usage.db.
  * open: -1 with the reason logged.  start: an enclave's accounting begins
- * now.  due: ms until the next interval (-1: records off).  tick: writes
+ * now.  due: ms until the next interval (-1: records off, or idle with
+ * nothing left to write).  tick: writes
  * every enclave's span since its last record when due (or force).  end:
  * its last span, with its host's total CPU seconds.  The functions are
  * no-ops while records are off. */
 #define ADY_USAGE_INTERVAL 60
 int ady_usage_open(ady_daemon *d, const char *state_dir, int interval_s);
 void ady_usage_start(ady_denclave *e);
-int ady_usage_due(void);
+int ady_usage_due(bool idle);
 void ady_usage_tick(ady_daemon *d, bool force);
 void ady_usage_end(ady_denclave *e, double cpu);
 void ady_usage_close(void);

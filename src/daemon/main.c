@@ -737,7 +737,7 @@ int main(int argc, char **argv)
 		int idle_ms = idle_exit > 0 && idle(d) ? idle_exit * 1000 : -1;
 		int timeout = idle_ms < 0 ? expiry : expiry < 0 || idle_ms < expiry ? idle_ms : expiry;
 #ifdef ADY_HAVE_SQLITE
-		int due = idle(d) ? -1 : ady_usage_due();
+		int due = ady_usage_due(idle(d));
 		if (due >= 0 && (timeout < 0 || due < timeout))
 			timeout = due;
 #endif

@@ -8,8 +8,9 @@
  * last row: rows of one enclave cover adjacent, disjoint spans
  * [t0, t1), keyed (boot, enclave, t0) with a random id per daemon run, so
  * nothing is ever counted twice, also not after a restart.  An enclave's
- * last span is written when its host is reaped (with the host's exact CPU
- * time from wait4) and, at a clean stop, for every enclave.  A daemon
+ * last span ends when its host is reaped (with the host's exact CPU time
+ * from wait4) and is written with the next interval's transaction (not one
+ * fsync per exit); at a clean stop every span is written.  A daemon
  * killed with SIGKILL loses at most the span since the last interval (its
  * enclaves die with it: PR_SET_PDEATHSIG).  Usage is what `adyton usage`
  * reads (src/tools/usage.c); the schema is in docs/operations.md.
@@ -32,6 +33,21 @@ static sqlite3_stmt *ins;
 static char boot[33];
 static int interval_ms;
 static int64_t next_tick;
+
+/* Last spans of enclaves that ended since the last interval: written with
+ * the next interval's transaction, not one fsync per exit (a SIGKILL loses
+ * them as it loses the running enclaves' spans: at most one interval). */
+#define PENDING_MAX 1024
+typedef struct span {
+	uint64_t id;
+	char tenant[32];
+	uint32_t uid;
+	int64_t t0, t1;
+	uint64_t pages;
+	double cpu;
+} span;
+static span pending[PENDING_MAX];
+static uint32_t npending;
 
 static const char schema[] =
 	"PRAGMA journal_mode=WAL;"
@@ -134,38 +150,57 @@ void ady_usage_start(ady_denclave *e)
 	e->acct_cpu = 0;
 }
 
-/* One span of e up to now (ms), the host's CPU total so far cpu (< 0:
+static bool insert(const span *x)
+{
+	sqlite3_reset(ins);
+	sqlite3_bind_text(ins, 1, boot, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(ins, 2, (sqlite3_int64)x->id);
+	sqlite3_bind_text(ins, 3, x->tenant, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(ins, 4, (sqlite3_int64)x->uid);
+	sqlite3_bind_double(ins, 5, (double)x->t0 / 1000.0);
+	sqlite3_bind_double(ins, 6, (double)x->t1 / 1000.0);
+	sqlite3_bind_int64(ins, 7, (sqlite3_int64)x->pages);
+	sqlite3_bind_double(ins, 8, x->cpu);
+	if (sqlite3_step(ins) != SQLITE_DONE) {
+		ady_log_err("usage record of enclave %" PRIu64 ": %s", x->id, sqlite3_errmsg(db));
+		return false;
+	}
+	return true;
+}
+
+/* The span of e up to now (ms), the host's CPU total so far cpu (< 0:
  * unknown, then nothing of it is counted now). */
+static span span_of(const ady_denclave *e, int64_t now, double cpu)
+{
+	span x = {.id = e->id, .uid = (uint32_t)e->owner, .t0 = e->acct_t, .t1 = now, .pages = e->pages,
+		  .cpu = cpu >= e->acct_cpu ? cpu - e->acct_cpu : 0};
+
+	memcpy(x.tenant, e->tenant, sizeof(x.tenant));
+	x.tenant[sizeof(x.tenant) - 1] = '\0';
+	return x;
+}
+
 static void record(ady_denclave *e, int64_t now, double cpu)
 {
-	double dcpu = cpu >= e->acct_cpu ? cpu - e->acct_cpu : 0;
+	span x;
 
 	if (!db || !e->acct_t || now < e->acct_t)
 		return;
-	sqlite3_reset(ins);
-	sqlite3_bind_text(ins, 1, boot, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(ins, 2, (sqlite3_int64)e->id);
-	sqlite3_bind_text(ins, 3, e->tenant, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(ins, 4, (sqlite3_int64)e->owner);
-	sqlite3_bind_double(ins, 5, (double)e->acct_t / 1000.0);
-	sqlite3_bind_double(ins, 6, (double)now / 1000.0);
-	sqlite3_bind_int64(ins, 7, (sqlite3_int64)e->pages);
-	sqlite3_bind_double(ins, 8, dcpu);
-	if (sqlite3_step(ins) != SQLITE_DONE) {
-		ady_log_err("usage record of enclave %" PRIu64 ": %s", e->id, sqlite3_errmsg(db));
+	x = span_of(e, now, cpu);
+	if (!insert(&x))
 		return;
-	}
 	e->acct_t = now;
 	if (cpu >= e->acct_cpu)
 		e->acct_cpu = cpu;
 }
 
 /* see internal.h */
-int ady_usage_due(void)
+int ady_usage_due(bool idle)
 {
 	int64_t left;
 
-	if (!db)
+	/* an idle daemon sleeps, once the spans of what ended are written */
+	if (!db || (idle && npending == 0))
 		return -1;
 	left = next_tick - now_mono_ms();
 	return left <= 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
@@ -176,12 +211,15 @@ void ady_usage_tick(ady_daemon *d, bool force)
 {
 	int64_t now;
 
-	if (!db || (!force && ady_usage_due() != 0))
+	if (!db || (!force && ady_usage_due(false) != 0))
 		return;
 	now = now_real_ms();
 	next_tick = now_mono_ms() + interval_ms;
 	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return;
+	for (uint32_t i = 0; i < npending; i++)
+		(void)insert(&pending[i]);
+	npending = 0;
 	for (int i = 0; i < ADY_MAX_ENCLAVES; i++) {
 		ady_denclave *e = &d->enclaves[i];
 		if (e->state != ENC_FREE && e->acct_t)
@@ -196,7 +234,14 @@ void ady_usage_tick(ady_daemon *d, bool force)
 /* see internal.h */
 void ady_usage_end(ady_denclave *e, double cpu)
 {
-	record(e, now_real_ms(), cpu);
+	int64_t now = now_real_ms();
+
+	if (db && e->acct_t && now >= e->acct_t) {
+		if (npending == PENDING_MAX)
+			record(e, now, cpu); /* a burst of exits: its own commit */
+		else
+			pending[npending++] = span_of(e, now, cpu);
+	}
 	e->acct_t = 0;
 }
 
