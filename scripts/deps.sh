@@ -8,7 +8,9 @@ libssl-dev libbearssl-dev libcmocka-dev libseccomp-dev
 clang llvm libclang-rt-14-dev
 nbdkit nbdkit-plugin-dev libnbd-bin python3-libnbd cryptsetup-bin fuse3 e2fsprogs
 libtss2-dev swtpm swtpm-tools tpm2-tools
-libmicrohttpd-dev prometheus libsqlite3-dev python3-jsonschema"
+libjansson-dev libpcre2-dev
+libsqlite3-dev libpq-dev postgresql
+libmicrohttpd-dev prometheus python3-jsonschema"
 
 missing=""
 for p in $PKGS; do

@@ -78,6 +78,40 @@ const char *ady_check_result_name(ady_check_result r);
 ADY_MUST_CHECK ady_err ady_verify_quote(const uint8_t *quote, size_t len, const ady_vpolicy *policy,
 					const uint8_t *nonce, ady_verify_report *out);
 
+/*
+ * A host's TPM2_Quote (TPM 2.0 Part 3, 18.4), as tpm2_quote writes it:
+ * attest = TPMS_ATTEST, sig = TPMT_SIGNATURE (RSASSA or ECDSA, SHA-256),
+ * ak_pem = the AK's SubjectPublicKeyInfo PEM, the PCR values of the SHA-256
+ * bank for PCRs 0..npcr-1 (pcr[k] = PCR k).  Checks, in order: the
+ * signature ("quote_signature"), that extraData equals the nonce
+ * ("quote_nonce"), that the selection lies within the given values and its
+ * digest is over them ("quote_pcrs").  Returns ADY_OK with out->failed NULL
+ * (passed) or the name of the failed check and the reason in out->detail;
+ * ADY_ERR_KEY if ak_pem is not a public key, ADY_ERR_INVALID_ARG.
+ * Who the AK belongs to is the caller's decision (pinned key, or an AK
+ * certificate checked as ady_verify_quote does).
+ */
+typedef struct ady_tpm_quote_check {
+	const char *failed;
+	char detail[160];
+	uint32_t pcr_mask;           /* the quoted selection (after the signature passed) */
+} ady_tpm_quote_check;
+
+ADY_MUST_CHECK ady_err ady_verify_tpm_quote(const uint8_t *attest, size_t attest_len, const uint8_t *sig,
+					    size_t sig_len, const char *ak_pem, const uint8_t *nonce,
+					    size_t nonce_len, const uint8_t (*pcr)[32], uint32_t npcr,
+					    ady_tpm_quote_check *out);
+
+/*
+ * An EK certificate (DER) as ady_verify_quote's tpm_ek_chain check takes
+ * it: chains to one of pol->tpm_ek_ca (TPM-specific critical extensions
+ * allowed) and carries the TCG EK EKU.  1 on success, with the certified
+ * key's SubjectPublicKeyInfo DER in spki (cap bytes; its length in
+ * *spki_len); 0 with the reason in why.
+ */
+int ady_verify_tpm_ek_cert(const ady_vpolicy *pol, const uint8_t *der, size_t len, uint8_t *spki, size_t cap,
+			   size_t *spki_len, char *why, size_t whylen);
+
 #ifdef __cplusplus
 }
 #endif

@@ -15,6 +15,7 @@
 #include <openssl/x509v3.h>
 
 #include "adyton/cursor.h"
+#include "adyton/ima.h"
 #include "adyton/sgx.h"
 #include "adyton/verify.h"
 #include "verify/sign.h"
@@ -54,14 +55,14 @@ static void check(ady_verify_report *r, const char *name, ady_check_result res, 
 		r->failed = name;
 }
 
-/* 1 if sig (r||s) is a valid ECDSA P-256 SHA-256 signature of msg by the
- * key xy; 0 otherwise (including an invalid key). */
-static int p256_verify(const uint8_t xy[static 64], const uint8_t *msg, size_t len, const uint8_t sig[static 64])
+/* 1 if (r, s) is a valid ECDSA SHA-256 signature of msg by k; 0 otherwise.
+ * Shared by the adyton quote (P-256 r||s) and host TPM quotes (TPMT_SIGNATURE). */
+static int ecdsa_verify(EVP_PKEY *k, const uint8_t *msg, size_t len, const uint8_t *rb, size_t rlen, const uint8_t *sb,
+			size_t slen)
 {
-	EVP_PKEY *k = ady_p256_from_xy(xy);
 	EVP_MD_CTX *ctx = NULL;
 	ECDSA_SIG *s = ECDSA_SIG_new();
-	BIGNUM *r = BN_bin2bn(sig, 32, NULL), *sv = BN_bin2bn(sig + 32, 32, NULL);
+	BIGNUM *r = BN_bin2bn(rb, (int)rlen, NULL), *sv = BN_bin2bn(sb, (int)slen, NULL);
 	unsigned char *der = NULL;
 	int dlen, ok = 0;
 
@@ -79,6 +80,16 @@ out:
 	BN_free(r);
 	BN_free(sv);
 	ECDSA_SIG_free(s);
+	return ok;
+}
+
+/* 1 if sig (r||s) is a valid ECDSA P-256 SHA-256 signature of msg by the
+ * key xy; 0 otherwise (including an invalid key). */
+static int p256_verify(const uint8_t xy[static 64], const uint8_t *msg, size_t len, const uint8_t sig[static 64])
+{
+	EVP_PKEY *k = ady_p256_from_xy(xy);
+	int ok = ecdsa_verify(k, msg, len, sig, 32, sig + 32, 32);
+
 	EVP_PKEY_free(k);
 	return ok;
 }
@@ -89,6 +100,20 @@ static void sha256(const void *p, size_t n, uint8_t out[static 32])
 
 	if (EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) != 1 || len != 32)
 		memset(out, 0, 32); /* compares unequal to any real digest of our inputs */
+}
+
+/* TPM2_Quote's pcrDigest: SHA-256 over the selected PCRs' values in
+ * ascending order (TPM 2.0 Part 1, 18.5; the selection is SHA-256 here). */
+static int pcr_digest_ok(uint32_t mask, const uint8_t (*pcr)[32], const uint8_t digest[static 32])
+{
+	uint8_t cat[32 * ADY_QUOTE_MAX_PCRS], h[32];
+	size_t n = 0;
+
+	for (uint32_t k = 0; k < ADY_QUOTE_MAX_PCRS; k++)
+		if (mask >> k & 1u)
+			memcpy(cat + 32 * n++, pcr[k], 32);
+	sha256(cat, 32 * n, h);
+	return memcmp(h, digest, 32) == 0;
 }
 
 /* A TPM certificate's role and the anchors that may vouch for it. */
@@ -263,7 +288,7 @@ static int check_tpm(ady_verify_report *r, const ady_vpolicy *pol)
 	const ady_quote *q = &r->quote;
 	ady_quote_tpm t;
 	ady_tpms_quote tq;
-	uint8_t h[32], pcrcat[32 * ADY_QUOTE_MAX_PCRS];
+	uint8_t h[32];
 	char why[sizeof(r->checks[0].detail)];
 	X509 *ek = NULL, *akc = NULL;
 	uint32_t n = 0, i = 0;
@@ -288,11 +313,8 @@ static int check_tpm(ady_verify_report *r, const ady_vpolicy *pol)
 		goto skip_rest;
 	}
 	check(r, tpm_checks[i++], ADY_CHECK_PASS, "extraData = SHA-256(attestation key)");
-	for (uint32_t k = 0; k < ADY_QUOTE_MAX_PCRS; k++)
-		if (t.pcr_mask >> k & 1u)
-			memcpy(pcrcat + 32 * n++, t.pcr[k], 32);
-	sha256(pcrcat, 32 * (size_t)n, h);
-	if (t.pcr_mask != tq.pcr_mask || memcmp(h, tq.pcr_digest, 32) != 0) {
+	n = (uint32_t)__builtin_popcount(t.pcr_mask);
+	if (t.pcr_mask != tq.pcr_mask || !pcr_digest_ok(t.pcr_mask, t.pcr, tq.pcr_digest)) {
 		check(r, tpm_checks[i++], ADY_CHECK_FAIL, "carried PCR values do not match the quoted digest");
 		goto skip_rest;
 	}
@@ -500,4 +522,105 @@ skip_rest:
 	for (uint32_t i = next + 1; i < sizeof(all_checks) / sizeof(all_checks[0]); i++)
 		check(r, all_checks[i], ADY_CHECK_SKIP, "an earlier check failed");
 	return ADY_ERR_PERMISSION;
+}
+
+/* see adyton/verify.h */
+ady_err ady_verify_tpm_quote(const uint8_t *attest, size_t attest_len, const uint8_t *sig, size_t sig_len,
+			     const char *ak_pem, const uint8_t *nonce, size_t nonce_len, const uint8_t (*pcr)[32],
+			     uint32_t npcr, ady_tpm_quote_check *out)
+{
+	ady_tpmt_signature ts;
+	ady_tpms_quote tq;
+	EVP_PKEY *ak = NULL;
+	BIO *bio;
+	int ok = 0, rsa;
+
+	if (!out)
+		return ADY_ERR_INVALID_ARG;
+	memset(out, 0, sizeof(*out));
+	if (!attest || !sig || !ak_pem || (!nonce && nonce_len) || !pcr || npcr > ADY_QUOTE_MAX_PCRS)
+		return ADY_ERR_INVALID_ARG;
+	bio = BIO_new_mem_buf(ak_pem, -1);
+	ak = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
+	BIO_free(bio);
+	if (!ak)
+		return ADY_ERR_KEY;
+	out->failed = "quote_signature";
+	rsa = EVP_PKEY_base_id(ak) == EVP_PKEY_RSA;
+	if (ady_tpmt_signature_decode(sig, sig_len, &ts) != ADY_OK) {
+		snprintf(out->detail, sizeof(out->detail), "not a TPMT_SIGNATURE (RSASSA or ECDSA, SHA-256)");
+		goto out;
+	}
+	if (ts.sig_alg == ADY_TPM_ALG_RSASSA && rsa) {
+		EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+		ok = ctx && EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, ak) == 1 &&
+		     EVP_DigestVerify(ctx, ts.a, ts.a_len, attest, attest_len) == 1;
+		EVP_MD_CTX_free(ctx);
+	} else if (ts.sig_alg == ADY_TPM_ALG_ECDSA && EVP_PKEY_base_id(ak) == EVP_PKEY_EC) {
+		ok = ecdsa_verify(ak, attest, attest_len, ts.a, ts.a_len, ts.b, ts.b_len);
+	}
+	if (!ok) {
+		snprintf(out->detail, sizeof(out->detail), "the %s signature over TPMS_ATTEST does not verify with the AK",
+			 ts.sig_alg == ADY_TPM_ALG_RSASSA ? "RSASSA" : "ECDSA");
+		goto out;
+	}
+	ok = 0;
+	if (ady_tpms_quote_decode(attest, attest_len, &tq) != ADY_OK) {
+		snprintf(out->detail, sizeof(out->detail), "signed TPMS_ATTEST is not a SHA-256 TPM2_Quote");
+		goto out;
+	}
+	out->pcr_mask = tq.pcr_mask;
+	out->failed = "quote_nonce";
+	if (tq.extra_len != nonce_len || (nonce_len && memcmp(tq.extra, nonce, nonce_len) != 0)) {
+		snprintf(out->detail, sizeof(out->detail), "extraData is not the nonce (stale or replayed quote)");
+		goto out;
+	}
+	out->failed = "quote_pcrs";
+	if (npcr < 32 && (tq.pcr_mask >> npcr)) {
+		snprintf(out->detail, sizeof(out->detail), "the quote selects PCRs (mask 0x%06x) beyond the %u values given",
+			 tq.pcr_mask, npcr);
+		goto out;
+	}
+	if (!pcr_digest_ok(tq.pcr_mask, pcr, tq.pcr_digest)) {
+		snprintf(out->detail, sizeof(out->detail), "the PCR values do not match the quoted digest (mask 0x%06x)",
+			 tq.pcr_mask);
+		goto out;
+	}
+	out->failed = NULL;
+	snprintf(out->detail, sizeof(out->detail), "%s AK signed a TPM2_Quote over PCR mask 0x%06x with the nonce",
+		 rsa ? "RSA" : "ECC", tq.pcr_mask);
+out:
+	EVP_PKEY_free(ak);
+	return ADY_OK;
+}
+
+/* see adyton/verify.h */
+int ady_verify_tpm_ek_cert(const ady_vpolicy *pol, const uint8_t *der, size_t len, uint8_t *spki, size_t cap,
+			   size_t *spki_len, char *why, size_t whylen)
+{
+	role ro;
+	X509 *ek = NULL;
+	unsigned char *p = NULL;
+	int n;
+
+	*spki_len = 0;
+	if (!pol || !der) {
+		snprintf(why, whylen, "no policy or certificate");
+		return 0;
+	}
+	ro = ek_role(pol);
+	if (!certifies(&ro, NULL, der, len, &ek, why, whylen))
+		return 0;
+	n = i2d_PUBKEY(X509_get0_pubkey(ek), &p);
+	X509_free(ek);
+	if (n <= 0 || (size_t)n > cap) {
+		snprintf(why, whylen, "the EK certificate's key does not fit %zu bytes", cap);
+		OPENSSL_free(p);
+		return 0;
+	}
+	memcpy(spki, p, (size_t)n);
+	*spki_len = (size_t)n;
+	OPENSSL_free(p);
+	return 1;
 }

@@ -228,3 +228,154 @@ int ecall_ocall_liar(int mode)
 			return -2;
 	return 0;
 }
+
+/* ---- tests/edl/edltest_lang.edl ---- */
+
+int ecall_arrays(int a[4], int b[2][3], int c[3], const union num u[2])
+{
+	for (int i = 0; i < 2; i++)
+		for (int j = 0; j < 3; j++)
+			b[i][j] = (int)((unsigned)a[i] * 10u + (unsigned)j);
+	for (int i = 0; i < 3; i++)
+		c[i] = (int)((unsigned)c[i] * 2u);
+	return (int)((unsigned)a[0] + (unsigned)a[1] + (unsigned)a[2] + (unsigned)a[3] + (unsigned)u[0].i +
+		     (unsigned)u[1].b[11]);
+}
+
+uint64_t ecall_union(union num v, union num *o)
+{
+	o->u = ~v.u;
+	o->b[8] = (uint8_t)(v.b[8] + 1);
+	o->b[11] = v.b[11];
+	return v.u;
+}
+
+size_t ecall_isptr(edl_buf_t buf, size_t len)
+{
+	size_t t = 0;
+
+	for (size_t i = 0; i < len; i++)
+		t += ((const uint8_t *)buf)[i];
+	return t;
+}
+
+int ecall_isary(edl_arr_t a)
+{
+	for (int i = 0; i < 5; i++)
+		a[i] = (int)((unsigned)a[i] + (unsigned)i * 100u);
+	return a[0];
+}
+
+uint64_t ecall_isary_uc(edl_arr_t a) { return (uint64_t)(uintptr_t)a; }
+
+size_t ecall_wstring(const wchar_t *w)
+{
+	size_t n = 0;
+
+	while (w && w[n])
+		n++;
+	return n;
+}
+
+void ecall_wstring_inout(wchar_t *w)
+{
+	for (; w && *w; w++)
+		if (*w >= L'a' && *w <= L'z')
+			*w = *w - L'a' + L'A';
+}
+
+/* The same digest tests/unit/edl_roundtrip_test.c computes. */
+static uint64_t blob_digest(const struct blob *b, size_t n)
+{
+	uint64_t t = n;
+
+	for (size_t i = 0; i < n; i++) {
+		t = t * 1000003u + b[i].len + b[i].n;
+		for (size_t j = 0; j < b[i].len; j++)
+			t = t * 31u + b[i].data[j];
+		for (uint64_t j = 0; j < b[i].n; j++)
+			t = t * 31u + (uint16_t)b[i].vals[j];
+		for (const char *s = b[i].name; s && *s; s++)
+			t = t * 31u + (uint8_t)*s;
+		t = t * 7u + (b[i].data != NULL) + 2u * (b[i].vals != NULL) + 4u * (b[i].name != NULL);
+	}
+	return t;
+}
+
+uint64_t ecall_deep(const struct blob *b, size_t n) { return blob_digest(b, n); }
+
+/* Both sides do the same to a note: what comes back is checked. */
+static void note_change(struct note *nt)
+{
+	nt->tag = (int32_t)((uint32_t)nt->tag + 1u);
+	for (uint32_t j = 0; j < nt->len; j++)
+		nt->text[j] ^= 0xff;
+	for (char *c = nt->title; c && *c; c++)
+		if (*c >= 'a' && *c <= 'z')
+			*c = (char)(*c - 'a' + 'A');
+	nt->len = 0;      /* a nested size: never copied back */
+	nt->text = NULL;  /* nor a pointer */
+}
+
+int ecall_note(struct note *nt, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		note_change(&nt[i]);
+	return (int)n;
+}
+
+/* mode 0: every OCALL of edltest_lang.edl, 0 or the failed step;
+ * mode 1: what the generated stub made of the ocall_array reply (the
+ * array untouched unless ADY_OK). */
+int ecall_lang_ocalls(int mode)
+{
+	int v[4] = {-1, -1, -1, -1};
+	uint8_t data[3] = {1, 2, 3};
+	int16_t vals[2] = {-1, 300};
+	struct blob b = {sizeof(data), data, 2, vals, (char *)"enclave"};
+	const void *addrs[3] = {(const void *)0x1000, (const void *)0x2000, (const void *)0x3000};
+	uint64_t d = 0;
+	size_t n = 0;
+	ady_err err;
+
+	if (mode == 2) { /* ocall_note with a lying reply: everything untouched */
+		uint8_t text[4] = {1, 2, 3, 4};
+		char title[] = "abc";
+		struct note nt = {5, 4, text, title};
+		err = ocall_note(&nt);
+		if (nt.tag != 5 || nt.len != 4 || nt.text != text || text[0] != 1 || strcmp(title, "abc") != 0)
+			return -1;
+		return err;
+	}
+	if (mode == 1) {
+		err = ocall_array(v);
+		if (err) {
+			for (int i = 0; i < 4; i++)
+				if (v[i] != -1)
+					return -1;
+			return err;
+		}
+		return v[0] == 7 && v[3] == 10 ? 0 : -2;
+	}
+	if (ocall_array(v) != ADY_OK || v[0] != 7 || v[1] != 8 || v[2] != 9 || v[3] != 10)
+		return 1;
+	if (ocall_deep(&d, &b) != ADY_OK || d != blob_digest(&b, 1))
+		return 2;
+	if (ocall_addrs(&n, addrs, 3) != ADY_OK || n != 3)
+		return 3;
+	if (ocall_wstring(&n, L"wide\u20ac") != ADY_OK || n != 5)
+		return 4;
+	/* a nested NULL with a size: refused before the call */
+	b.data = NULL;
+	if (ocall_deep(&d, &b) != ADY_ERR_INVALID_ARG)
+		return 5;
+	{
+		uint8_t text[4] = {1, 2, 3, 4};
+		char title[] = "abc";
+		struct note nt = {5, 4, text, title};
+		if (ocall_note(&nt) != ADY_OK || nt.tag != 6 || nt.len != 4 || nt.text != text || text[0] != 0xfe ||
+		    text[3] != 0xfb || strcmp(title, "ABC") != 0)
+			return 6;
+	}
+	return 0;
+}

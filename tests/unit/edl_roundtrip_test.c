@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 #include <cmocka.h>
 
@@ -77,6 +78,101 @@ void ocall_in(const struct tagged *t, size_t n)
 {
 	tagged_ok = n == 2 && t[0].c == GREEN && t[0].bytes[2] == 3 && t[0].weight == 0.5 && t[1].c == DARK &&
 		    t[1].bytes[0] == 4 && t[1].weight == -1.25;
+}
+
+/* ---- the OCALLs of tests/edl/edltest_lang.edl ---- */
+
+void ocall_array(int v[4])
+{
+	for (int i = 0; i < 4; i++)
+		v[i] = 7 + i;
+}
+
+/* The digest tests/enclaves/edl_enc.c computes. */
+static uint64_t blob_digest(const struct blob *b, size_t n)
+{
+	uint64_t t = n;
+
+	for (size_t i = 0; i < n; i++) {
+		t = t * 1000003u + b[i].len + b[i].n;
+		for (size_t j = 0; j < b[i].len; j++)
+			t = t * 31u + b[i].data[j];
+		for (uint64_t j = 0; j < b[i].n; j++)
+			t = t * 31u + (uint16_t)b[i].vals[j];
+		for (const char *s = b[i].name; s && *s; s++)
+			t = t * 31u + (uint8_t)*s;
+		t = t * 7u + (b[i].data != NULL) + 2u * (b[i].vals != NULL) + 4u * (b[i].name != NULL);
+	}
+	return t;
+}
+
+uint64_t ocall_deep(const struct blob *b)
+{
+	if (!b || strcmp(b->name, "enclave") != 0 || b->len != 3 || b->data[2] != 3 || b->vals[1] != 300)
+		return 0;
+	return blob_digest(b, 1);
+}
+
+size_t ocall_addrs(const void **a, size_t n)
+{
+	size_t ok = 0;
+
+	for (size_t i = 0; i < n; i++)
+		ok += a[i] == (const void *)(uintptr_t)((i + 1) * 0x1000);
+	return ok;
+}
+
+size_t ocall_wstring(const wchar_t *w) { return w ? wcslen(w) : 0; }
+
+void ocall_note(struct note *nt)
+{
+	nt->tag = (int32_t)((uint32_t)nt->tag + 1u);
+	for (uint32_t j = 0; j < nt->len; j++)
+		nt->text[j] ^= 0xff;
+	for (char *c = nt->title; c && *c; c++)
+		if (*c >= 'a' && *c <= 'z')
+			*c = (char)(*c - 'a' + 'A');
+	nt->len = 0;
+	nt->text = NULL;
+}
+
+/* ocall_note's reply with one nested byte less than was sent. */
+static ady_err raw_note_short(void *ctx, const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+			      size_t *out_len)
+{
+	(void)ctx;
+	if (in_len > out_cap + 1 || in_len < 2)
+		return ADY_ERR_PROTOCOL;
+	/* the request is present(1) + the element + nested data: echo it */
+	memcpy(out, in + 1, in_len - 1);
+	*out_len = in_len - 2;
+	return ADY_OK;
+}
+
+/* ocall_note's reply claiming other nested lengths. */
+static ady_err raw_note_lengths(void *ctx, const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+				size_t *out_len)
+{
+	(void)ctx;
+	if (in_len != out_cap + 1)
+		return ADY_ERR_PROTOCOL;
+	memcpy(out, in + 1, in_len - 1);
+	ady_put_u64le(out + 9, 3); /* text: 3 instead of 4 */
+	*out_len = out_cap;
+	return ADY_OK;
+}
+
+/* ocall_note's reply with the title's terminator overwritten. */
+static ady_err raw_note_unterminated(void *ctx, const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+				     size_t *out_len)
+{
+	(void)ctx;
+	if (in_len != out_cap + 1)
+		return ADY_ERR_PROTOCOL;
+	memcpy(out, in + 1, in_len - 1);
+	out[out_cap - 1] = 'x';
+	*out_len = out_cap;
+	return ADY_OK;
 }
 
 /* ---- misbehaving raw handlers ---- */
@@ -493,6 +589,245 @@ static void test_ocall_lies(void **state)
 	ady_enclave_close(e);
 }
 
+/* ---- tests/edl/edltest_lang.edl ---- */
+
+static void test_lang(void **state)
+{
+	ady_enclave *e = open_test();
+	int a[4] = {1, 2, 3, 4}, b[2][3], c[3] = {5, 6, -7}, r = 0;
+	union num u[2], v, o;
+	uint8_t bytes[10];
+	edl_arr_t arr = {1, 2, 3, 4, 5};
+	wchar_t ws[] = L"abc\u00e9z";
+	uint8_t data[3] = {9, 8, 7};
+	int16_t vals[3] = {-2, 0, 1000};
+	struct blob blobs[3] = {{3, data, 3, vals, (char *)"first"}, {0, NULL, 0, NULL, NULL}, {1, data, 0, NULL, (char *)""}};
+	uint64_t d = 0, x = 0;
+	size_t n = 0;
+
+	(void)state;
+	memset(b, 0x55, sizeof(b));
+	memset(u, 0, sizeof(u));
+	u[0].i = 100;
+	u[1].b[11] = 9;
+	assert_int_equal(ecall_arrays(e, &r, a, b, c, u), ADY_OK);
+	assert_int_equal(r, 1 + 2 + 3 + 4 + 100 + 9);
+	for (int i = 0; i < 2; i++)
+		for (int j = 0; j < 3; j++)
+			assert_int_equal(b[i][j], a[i] * 10 + j);
+	assert_int_equal(c[0], 10);
+	assert_int_equal(c[2], -14);
+
+	memset(&v, 0, sizeof(v));
+	v.u = 0x1122334455667788u;
+	v.b[8] = 0x41;
+	v.b[11] = 0x42;
+	memset(&o, 0xee, sizeof(o));
+	assert_int_equal(ecall_union(e, &x, v, &o), ADY_OK);
+	assert_true(x == 0x1122334455667788u);
+	assert_true(o.u == ~0x1122334455667788u);
+	assert_int_equal(o.b[8], 0x42);
+	assert_int_equal(o.b[11], 0x42);
+
+	for (int i = 0; i < 10; i++)
+		bytes[i] = (uint8_t)(i + 1);
+	assert_int_equal(ecall_isptr(e, &n, bytes, sizeof(bytes)), ADY_OK);
+	assert_int_equal(n, 55);
+	assert_int_equal(ecall_isary(e, &r, arr), ADY_OK);
+	assert_int_equal(r, 1);
+	assert_int_equal(arr[1], 102);
+	assert_int_equal(arr[4], 405);
+	assert_int_equal(ecall_isary_uc(e, &x, arr), ADY_OK);
+	assert_true(x == (uint64_t)(uintptr_t)arr);
+
+	assert_int_equal(ecall_wstring(e, &n, L"h\u00e9llo"), ADY_OK);
+	assert_int_equal(n, 5);
+	assert_int_equal(ecall_wstring(e, &n, NULL), ADY_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(ecall_wstring_inout(e, ws), ADY_OK);
+	assert_true(wcscmp(ws, L"ABC\u00e9Z") == 0);
+
+	assert_int_equal(ecall_deep(e, &d, blobs, 3), ADY_OK);
+	assert_true(d == blob_digest(blobs, 3));
+	/* refused before the call: a nested NULL with a size, counts that overflow */
+	blobs[1].len = 5;
+	assert_int_equal(ecall_deep(e, &d, blobs, 3), ADY_ERR_INVALID_ARG);
+	blobs[1].len = 0;
+	blobs[0].n = UINT64_MAX / 2 + 1;
+	assert_int_equal(ecall_deep(e, &d, blobs, 1), ADY_ERR_OVERFLOW);
+	blobs[0].n = 3;
+	assert_int_equal(ecall_deep(e, &d, blobs, SIZE_MAX / 8), ADY_ERR_OVERFLOW);
+
+	assert_int_equal(ecall_lang_ocalls(e, &r, 0), ADY_OK);
+	assert_int_equal(r, 0);
+	ady_enclave_close(e);
+}
+
+/* Deep copy [in, out]: nested contents and the plain members come back,
+ * the caller's pointers and nested sizes stay. */
+static void test_lang_deep_inout(void **state)
+{
+	ady_enclave *e = open_test();
+	uint8_t t0[3] = {1, 2, 3}, t1[1] = {0x80};
+	char s0[] = "first", s1[] = "Zz9";
+	struct note nt[3] = {{-1, 3, t0, s0}, {100, 0, NULL, NULL}, {7, 1, t1, s1}};
+	int r = 0;
+
+	(void)state;
+	assert_int_equal(ecall_note(e, &r, nt, 3), ADY_OK);
+	assert_int_equal(r, 3);
+	assert_int_equal(nt[0].tag, 0);
+	assert_int_equal(nt[1].tag, 101);
+	assert_int_equal(nt[2].tag, 8);
+	assert_int_equal(nt[0].len, 3);
+	assert_ptr_equal(nt[0].text, t0);
+	assert_int_equal(t0[0], 0xfe);
+	assert_int_equal(t0[2], 0xfc);
+	assert_int_equal(t1[0], 0x7f);
+	assert_string_equal(s0, "FIRST");
+	assert_string_equal(s1, "ZZ9");
+	assert_null(nt[1].text);
+	/* the same over an OCALL, and replies that lie about the nested data */
+	assert_int_equal(ecall_lang_ocalls(e, &r, 0), ADY_OK);
+	assert_int_equal(r, 0);
+	ady_enclave_close(e);
+}
+
+static void test_lang_deep_inout_lies(void **state)
+{
+	static const ady_ocall_fn liars[] = {raw_note_short, raw_note_lengths, raw_note_unterminated};
+	static const int want[] = {ADY_ERR_PROTOCOL, ADY_ERR_PROTOCOL, ADY_ERR_MALFORMED};
+	ady_ocall_fn table[EDLTEST_OCALL_COUNT];
+
+	(void)state;
+	for (size_t i = 0; i < 3; i++) {
+		ady_enclave *e;
+		int r = -99;
+		memcpy(table, edltest_ocall_table, sizeof(table));
+		table[EDLTEST_OCALL_ocall_note] = liars[i];
+		e = open_with(table);
+		assert_int_equal(ecall_lang_ocalls(e, &r, 2), ADY_OK);
+		assert_int_equal(r, want[i]);
+		ady_enclave_close(e);
+	}
+}
+
+/* Hand-made inputs against the generated enclave side of the new
+ * constructs. */
+static void test_lang_boundaries(void **state)
+{
+	ady_enclave *e = open_test();
+	uint8_t in[200] = {0};
+	size_t k;
+
+	(void)state;
+	/* ecall_arrays: four present bytes, then a[4], c[3], u[2] (12 bytes each) */
+	memset(in, 1, 4);
+	assert_int_equal(raw(e, EDLTEST_ECALL_ecall_arrays, in, 4 + 16 + 12 + 24, 4 + 24 + 12), ADY_OK);
+	/* an array pointing at too little memory */
+	assert_int_equal(raw(e, EDLTEST_ECALL_ecall_arrays, in, 4 + 16 + 12 + 23, 4 + 24 + 12), ADY_ERR_TRUNCATED);
+	assert_int_equal(raw(e, EDLTEST_ECALL_ecall_arrays, in, 4 + 10, 4 + 24 + 12), ADY_ERR_TRUNCATED);
+	/* a NULL array (its size is never 0) */
+	in[0] = 0;
+	assert_int_equal(raw(e, EDLTEST_ECALL_ecall_arrays, in, 4 + 12 + 24, 4 + 24 + 12), ADY_ERR_INVALID_ARG);
+	/* an [out] array larger than the caller accepts */
+	in[0] = 1;
+	assert_int_equal(raw(e, EDLTEST_ECALL_ecall_arrays, in, 4 + 16 + 12 + 24, 4 + 24 + 11), ADY_ERR_SHORT_BUFFER);
+
+	/* ecall_wstring = present(1) len(u64) bytes: whole wchar_t, terminated */
+	memset(in, 0, sizeof(in));
+	in[0] = 1;
+	ady_put_u64le(in + 1, 6);
+	assert_int_equal(raw(e, EDLTEST_ECALL_ecall_wstring, in, 15, 8), ADY_ERR_MALFORMED);
+	ady_put_u64le(in + 1, 8);
+	in[9] = 'a';
+	in[13] = 'b';
+	assert_int_equal(raw(e, EDLTEST_ECALL_ecall_wstring, in, 17, 8), ADY_ERR_MALFORMED);
+	in[13] = 0;
+	assert_int_equal(raw(e, EDLTEST_ECALL_ecall_wstring, in, 17, 8), ADY_OK);
+
+	/* ecall_deep = present(1) n(u64), then per blob: len(8) data(1+8) n(8)
+	 * vals(1+8) name(1+8), then the nested bytes */
+#define BLOB(off, len, dp, dl, nn, vp, vl, np, nl)                                                          \
+	do {                                                                                                 \
+		ady_put_u64le(in + (off), (len));                                                            \
+		in[(off) + 8] = (dp);                                                                        \
+		ady_put_u64le(in + (off) + 9, (dl));                                                         \
+		ady_put_u64le(in + (off) + 17, (nn));                                                        \
+		in[(off) + 25] = (vp);                                                                       \
+		ady_put_u64le(in + (off) + 26, (vl));                                                        \
+		in[(off) + 34] = (np);                                                                       \
+		ady_put_u64le(in + (off) + 35, (nl));                                                        \
+	} while (0)
+	memset(in, 0, sizeof(in));
+	in[0] = 1;
+	ady_put_u64le(in + 1, 1);
+	k = 9 + 43;
+	BLOB(9, 4, 1, 4, 2, 1, 4, 1, 3);
+	memcpy(in + k, "\1\2\3\4\5\0\6\0ab", 11);
+	in[k + 10] = 0;
+	assert_int_equal(raw(e, EDLTEST_ECALL_ecall_deep, in, k + 11, 8), ADY_OK);
+	/* trailing bytes, a missing nested byte */
+	assert_int_equal(raw(e, EDLTEST_ECALL_ecall_deep, in, k + 12, 8), ADY_ERR_MALFORMED);
+	assert_int_equal(raw(e, EDLTEST_ECALL_ecall_deep, in, k + 10, 8), ADY_ERR_TRUNCATED);
+	/* a nested string without its terminator */
+	in[k + 10] = 'c';
+	assert_int_equal(raw(e, EDLTEST_ECALL_ecall_deep, in, k + 11, 8), ADY_ERR_MALFORMED);
+	in[k + 10] = 0;
+	/* a length other than the sibling says */
+	BLOB(9, 4, 1, 5, 2, 1, 4, 1, 3);
+	assert_int_equal(raw(e, EDLTEST_ECALL_ecall_deep, in, k + 11, 8), ADY_ERR_MALFORMED);
+	BLOB(9, 4, 1, 4, 2, 1, 3, 1, 3);
+	assert_int_equal(raw(e, EDLTEST_ECALL_ecall_deep, in, k + 11, 8), ADY_ERR_MALFORMED);
+	/* NULL with a non-zero size; absent with a length; a bad present byte */
+	BLOB(9, 4, 0, 0, 2, 1, 4, 1, 3);
+	assert_int_equal(raw(e, EDLTEST_ECALL_ecall_deep, in, k + 7, 8), ADY_ERR_INVALID_ARG);
+	BLOB(9, 4, 0, 4, 2, 1, 4, 1, 3);
+	assert_int_equal(raw(e, EDLTEST_ECALL_ecall_deep, in, k + 11, 8), ADY_ERR_MALFORMED);
+	BLOB(9, 4, 2, 4, 2, 1, 4, 1, 3);
+	assert_int_equal(raw(e, EDLTEST_ECALL_ecall_deep, in, k + 11, 8), ADY_ERR_MALFORMED);
+	/* a present string of length 0 */
+	BLOB(9, 4, 1, 4, 2, 1, 4, 1, 0);
+	assert_int_equal(raw(e, EDLTEST_ECALL_ecall_deep, in, k + 8, 8), ADY_ERR_MALFORMED);
+	/* sizes that overflow: count * element size, and the sum of the nested lengths */
+	BLOB(9, 4, 1, 4, UINT64_MAX / 2 + 1, 1, 0, 1, 3);
+	assert_int_equal(raw(e, EDLTEST_ECALL_ecall_deep, in, k + 11, 8), ADY_ERR_OVERFLOW);
+	BLOB(9, UINT64_MAX / 2 + 1, 1, UINT64_MAX / 2 + 1, UINT64_MAX / 4 + 1, 1, UINT64_MAX / 2 + 1, 1, 3);
+	assert_int_equal(raw(e, EDLTEST_ECALL_ecall_deep, in, k + 11, 8), ADY_ERR_OVERFLOW);
+	/* nested lengths beyond the input */
+	BLOB(9, UINT64_MAX - 100, 1, UINT64_MAX - 100, 2, 1, 4, 1, 3);
+	assert_int_equal(raw(e, EDLTEST_ECALL_ecall_deep, in, k + 11, 8), ADY_ERR_TRUNCATED);
+	BLOB(9, 4000, 1, 4000, 2, 1, 4, 1, 3);
+	assert_int_equal(raw(e, EDLTEST_ECALL_ecall_deep, in, k + 11, 8), ADY_ERR_TRUNCATED);
+	/* a blob count whose fixed part is not there */
+	ady_put_u64le(in + 1, 1000);
+	assert_int_equal(raw(e, EDLTEST_ECALL_ecall_deep, in, k + 11, 8), ADY_ERR_TRUNCATED);
+	ady_put_u64le(in + 1, UINT64_MAX);
+	assert_int_equal(raw(e, EDLTEST_ECALL_ecall_deep, in, k + 11, 8), ADY_ERR_OVERFLOW);
+#undef BLOB
+	ady_enclave_close(e);
+}
+
+/* An OCALL returning more (or less) than its declared [out] array. */
+static void test_lang_ocall_lies(void **state)
+{
+	ady_ocall_fn table[EDLTEST_OCALL_COUNT];
+	ady_enclave *e;
+	int r = -99;
+
+	(void)state;
+	memcpy(table, edltest_ocall_table, sizeof(table));
+	table[EDLTEST_OCALL_ocall_array] = raw_liar;
+	e = open_with(table);
+	liar_mode = 1;
+	assert_int_equal(ecall_lang_ocalls(e, &r, 1), ADY_OK);
+	assert_int_equal(r, ADY_ERR_SHORT_BUFFER);
+	liar_mode = 2;
+	assert_int_equal(ecall_lang_ocalls(e, &r, 1), ADY_OK);
+	assert_int_equal(r, ADY_ERR_PROTOCOL);
+	ady_enclave_close(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -501,6 +836,9 @@ int main(void)
 		cmocka_unit_test(test_ocalls),           cmocka_unit_test(test_null_with_size),
 		cmocka_unit_test(test_overflow),         cmocka_unit_test(test_unterminated_string),
 		cmocka_unit_test(test_concurrent_mutation), cmocka_unit_test(test_ocall_lies),
+		cmocka_unit_test(test_lang),            cmocka_unit_test(test_lang_boundaries),
+		cmocka_unit_test(test_lang_ocall_lies),   cmocka_unit_test(test_lang_deep_inout),
+		cmocka_unit_test(test_lang_deep_inout_lies),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

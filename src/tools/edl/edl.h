@@ -51,8 +51,10 @@ typedef enum edl_base {
 	EDL_INT8, EDL_INT16, EDL_INT32, EDL_INT64,
 	EDL_UINT8, EDL_UINT16, EDL_UINT32, EDL_UINT64,
 	EDL_SIZE, EDL_WCHAR, EDL_FLOAT, EDL_DOUBLE,
-	EDL_ENUM, EDL_STRUCT,
-	EDL_NAMED, /* a bare identifier, resolved to EDL_ENUM or EDL_STRUCT by the checks */
+	EDL_ENUM, EDL_STRUCT, EDL_UNION,
+	EDL_NAMED,   /* a bare identifier, resolved to EDL_ENUM, EDL_STRUCT or EDL_UNION by the checks */
+	EDL_FOREIGN, /* a type from an included header: only behind [isptr] or [isary] */
+	EDL_ADDR,    /* the element of T **: an address, 8 bytes, name holds its C spelling "T *" */
 	EDL_BASE_COUNT_
 } edl_base;
 
@@ -72,18 +74,34 @@ typedef struct edl_type {
 	edl_loc loc;
 } edl_type;
 
+typedef enum edl_size_kind { EDL_SZ_NONE, EDL_SZ_LIT, EDL_SZ_PARAM } edl_size_kind;
+
+typedef struct edl_sizearg {
+	edl_size_kind kind;
+	uint64_t lit;
+	const char *name;
+	size_t param; /* index of the named parameter (or sibling member), set by the checks */
+	edl_loc loc;
+} edl_sizearg;
+
 typedef struct edl_member {
 	edl_type type;
 	const char *name;
 	uint32_t dim; /* 0: not an array */
-	edl_loc loc;
+	/* deep copy: a pointer member with [size=]/[count=] naming a sibling, or [string] */
+	int is_ptr;
+	unsigned attrs; /* EDL_A_STRING only */
+	edl_sizearg size, count;
+	edl_loc loc, attr_loc;
 } edl_member;
 
 typedef struct edl_struct {
 	const char *name;
+	int is_union;
 	edl_member *m;
 	size_t n, cap;
-	uint64_t wire; /* encoded size, set by the checks */
+	uint64_t wire;  /* encoded size, set by the checks (pointer members: 9 bytes) */
+	size_t nptr;    /* pointer members (deep copy), set by the checks */
 	edl_loc loc;
 } edl_struct;
 
@@ -105,24 +123,22 @@ enum {
 	EDL_A_OUT = 2u,
 	EDL_A_STRING = 4u,
 	EDL_A_USER_CHECK = 8u,
+	EDL_A_WSTRING = 16u,
+	EDL_A_ISPTR = 32u,
+	EDL_A_ISARY = 64u,
+	EDL_A_READONLY = 128u,
 };
 
-typedef enum edl_size_kind { EDL_SZ_NONE, EDL_SZ_LIT, EDL_SZ_PARAM } edl_size_kind;
-
-typedef struct edl_sizearg {
-	edl_size_kind kind;
-	uint64_t lit;
-	const char *name;
-	size_t param; /* index of the named parameter, set by the checks */
-	edl_loc loc;
-} edl_sizearg;
+#define EDL_MAX_DIMS 4
 
 typedef struct edl_param {
 	edl_type type;
 	int is_const; /* const pointee (pointer) or const value */
-	int is_ptr;
+	int is_ptr; /* a pointer, an array parameter, or [isptr]/[isary] */
 	unsigned attrs;
 	edl_sizearg size, count;
+	uint32_t dims[EDL_MAX_DIMS]; /* array parameter T name[d0][d1]...; ndims 0: none */
+	size_t ndims;
 	const char *name;
 	edl_loc loc, attr_loc;
 } edl_param;

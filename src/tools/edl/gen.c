@@ -54,23 +54,37 @@ static enum pkind kind_of(const edl_param *p)
 		return P_VALUE;
 	if (p->attrs & EDL_A_USER_CHECK)
 		return P_UC;
-	return (p->attrs & EDL_A_STRING) ? P_STR : P_BUF;
+	return (p->attrs & (EDL_A_STRING | EDL_A_WSTRING)) ? P_STR : P_BUF;
 }
 
 /* Pointee copied as raw bytes: every scalar (x86-64 is little-endian,
  * asserted in the generated code); enums are checked, structs encoded by
  * field, so neither padding nor unknown values cross the boundary. */
-static int flat(const edl_type *t) { return t->base != EDL_STRUCT && t->base != EDL_ENUM; }
+static int flat(const edl_type *t)
+{
+	return t->base != EDL_STRUCT && t->base != EDL_ENUM && t->base != EDL_UNION;
+}
 
 static uint64_t wire_of(const gen *g, const edl_type *t)
 {
-	return t->base == EDL_STRUCT ? g->m->st[t->ref].wire : edl_scalar(t->base)->width;
+	return (t->base == EDL_STRUCT || t->base == EDL_UNION) ? g->m->st[t->ref].wire : edl_scalar(t->base)->width;
+}
+
+/* A struct with pointer members (deep copy): only ever the pointee of an
+ * [in] pointer parameter (the checks), coded by its own helpers. */
+static int deep(const gen *g, const edl_type *t)
+{
+	return t->base == EDL_STRUCT && g->m->st[t->ref].nptr;
 }
 
 static const char *ctype(const gen *g, const edl_type *t, char *buf, size_t cap)
 {
 	if (t->base == EDL_STRUCT)
 		snprintf(buf, cap, "struct %s", g->m->st[t->ref].name);
+	else if (t->base == EDL_UNION)
+		snprintf(buf, cap, "union %s", g->m->st[t->ref].name);
+	else if (t->base == EDL_FOREIGN || t->base == EDL_ADDR)
+		snprintf(buf, cap, "%s", t->name);
 	else if (t->base == EDL_ENUM)
 		snprintf(buf, cap, "enum %s", g->m->en[t->ref].name);
 	else
@@ -82,7 +96,7 @@ static void put_value(gen *g, const char *ind, const edl_type *t, const char *q,
 {
 	const edl_scalar_info *s = edl_scalar(t->base);
 
-	if (t->base == EDL_STRUCT)
+	if (t->base == EDL_STRUCT || t->base == EDL_UNION)
 		out(g, "%sady_edl_enc_%s(%s, &(%s));\n", ind, g->m->st[t->ref].name, q, expr);
 	else if (t->base == EDL_ENUM)
 		out(g, "%sady_edl_put(%s, 4, (uint64_t)(int64_t)(%s));\n", ind, q, expr);
@@ -99,9 +113,9 @@ static void get_value(gen *g, const char *ind, const edl_type *t, const char *cu
 	const edl_scalar_info *s = edl_scalar(t->base);
 	char ct[160];
 
-	if (t->base == EDL_STRUCT || t->base == EDL_ENUM) {
+	if (t->base == EDL_STRUCT || t->base == EDL_UNION || t->base == EDL_ENUM) {
 		out(g, "%sif ((ady_r = ady_edl_dec_%s(%s, &(%s))) != ADY_OK)\n%s\t%s\n", ind,
-		    t->base == EDL_STRUCT ? g->m->st[t->ref].name : g->m->en[t->ref].name, cur, lv, ind, fail);
+		    t->base == EDL_ENUM ? g->m->en[t->ref].name : g->m->st[t->ref].name, cur, lv, ind, fail);
 		return;
 	}
 	out(g, "%sif ((ady_r = ady_edl_get(%s, %u, &ady_u)) != ADY_OK)\n%s\t%s\n", ind, cur, s->width, ind, fail);
@@ -118,13 +132,55 @@ static void get_value(gen *g, const char *ind, const edl_type *t, const char *cu
 		out(g, "%s%s = (%s)ady_u;\n", ind, lv, ctype(g, t, ct, sizeof(ct)));
 }
 
-/* "const char *name" */
+/* A pointer the declared type spells without '*': an array parameter or
+ * [isptr]/[isary] on a header's typedef. */
+static int implicit_ptr(const edl_param *p)
+{
+	return p->ndims || (p->attrs & (EDL_A_ISPTR | EDL_A_ISARY));
+}
+
+/* "const char *name", "int name[2][3]", "buffer_t name" */
 static void param_decl(gen *g, const edl_param *p)
 {
 	char ct[160];
 
-	out(g, "%s%s %s%s", p->is_const ? "const " : "", ctype(g, &p->type, ct, sizeof(ct)), p->is_ptr ? "*" : "",
-	    p->name);
+	out(g, "%s%s %s%s", p->is_const ? "const " : "", ctype(g, &p->type, ct, sizeof(ct)),
+	    p->is_ptr && !implicit_ptr(p) ? "*" : "", p->name);
+	for (size_t i = 0; i < p->ndims; i++)
+		out(g, "[%u]", p->dims[i]);
+}
+
+/* The type of the callee's local for a pointer parameter, as an abstract
+ * declarator ("int *", "int (*)[3]", "buffer_t", "array_t *"). */
+static void local_type(gen *g, const edl_param *p, int uc)
+{
+	char ct[160];
+
+	ctype(g, &p->type, ct, sizeof(ct));
+	if (p->attrs & EDL_A_ISPTR) {
+		out(g, "%s", ct);
+	} else if ((p->attrs & EDL_A_ISARY) && uc) {
+		out(g, "void *");
+	} else if (p->ndims > 1) {
+		out(g, "%s%s (*)", p->is_const && uc ? "const " : "", ct);
+		for (size_t i = 1; i < p->ndims; i++)
+			out(g, "[%u]", p->dims[i]);
+	} else {
+		out(g, "%s%s *", p->is_const && uc ? "const " : "", ct);
+	}
+}
+
+/* Element i of a non-flat buffer parameter, whatever its declared shape. */
+static const char *elem(gen *g, const edl_param *p, const char *ptr, int is_const, char *buf, size_t cap)
+{
+	char ct[160];
+
+	if (p->ndims > 1)
+		snprintf(buf, cap, "((%s%s *)(%svoid *)%s)[ady_i]", is_const ? "const " : "", ctype(g, &p->type, ct, sizeof(ct)),
+			 is_const ? "const " : "", ptr);
+	else
+		snprintf(buf, cap, "%s[ady_i]", ptr);
+	return buf;
 }
 
 static void params_decl(gen *g, const edl_func *f, int lead)
@@ -243,11 +299,83 @@ static uint64_t fixed_size(const gen *g, const edl_func *f)
 static int is_out(const edl_param *p) { return kind_of(p) >= P_BUF && (p->attrs & EDL_A_OUT); }
 static int is_in(const edl_param *p) { return kind_of(p) >= P_BUF && (p->attrs & EDL_A_IN); }
 
+/* Whether member j of s gives the size of one of its pointer members. */
+static int size_member(const edl_struct *s, size_t j)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		const edl_member *mb = &s->m[i];
+		if (!mb->is_ptr)
+			continue;
+		if ((mb->size.kind == EDL_SZ_PARAM && mb->size.param == j) ||
+		    (mb->count.kind == EDL_SZ_PARAM && mb->count.param == j))
+			return 1;
+	}
+	return 0;
+}
+
+/* Deep copy [in, out], caller side: the nested data follows the elements
+ * at the lengths sent; nested strings must still end with their
+ * terminator. */
+static void emit_deep_reply_check(gen *g, const edl_param *p)
+{
+	const edl_struct *st = &g->m->st[p->type.ref];
+	const char *n = p->name;
+	char cond[256];
+	size_t k = 0;
+
+	out(g, "\tady_do_%s = ady_out_len - ady_cur_left(&ady_c);\n", n);
+	out(g, "\t{\n\t\tsize_t ady_off = ady_do_%s;\n\n\t\tfor (size_t ady_i = 0; ady_i < ady_n_%s; ady_i++) {\n", n, n);
+	for (size_t j = 0; j < st->n; j++) {
+		const edl_member *mb = &st->m[j];
+		if (!mb->is_ptr)
+			continue;
+		out(g, "\t\t\tif ((ady_r = ady_cur_skip(&ady_c, ady_dl_%s[ady_i * %zu + %zu])) != ADY_OK)\n\t\t\t\tgoto ady_done;\n",
+		    n, st->nptr, k);
+		if (mb->attrs & EDL_A_STRING) {
+			snprintf(cond, sizeof(cond),
+				 "ady_dl_%s[ady_i * %zu + %zu] && ady_out[ady_off + ady_dl_%s[ady_i * %zu + %zu] - 1] != 0", n,
+				 st->nptr, k, n, st->nptr, k);
+			fail_with(g, "\t\t\t", cond, "ADY_ERR_MALFORMED");
+		}
+		out(g, "\t\t\tady_off += ady_dl_%s[ady_i * %zu + %zu];\n", n, st->nptr, k);
+		k++;
+	}
+	out(g, "\t\t}\n\t}\n");
+}
+
+/* Deep copy [in, out], publish: every member but the pointers and the
+ * sizes of nested buffers (the caller's buffers keep their size), and the
+ * nested contents into the caller's own buffers. */
+static void emit_deep_publish(gen *g, const edl_param *p)
+{
+	const edl_struct *st = &g->m->st[p->type.ref];
+	const char *n = p->name;
+	char lv[512];
+	size_t k = 0;
+
+	elem(g, p, n, 0, lv, sizeof(lv));
+	out(g, "\t{\n\t\tsize_t ady_off = ady_do_%s;\n\n\t\tfor (size_t ady_i = 0; ady_i < ady_n_%s; ady_i++) {\n", n, n);
+	for (size_t j = 0; j < st->n; j++) {
+		const edl_member *mb = &st->m[j];
+		if (mb->is_ptr) {
+			out(g, "\t\t\tif (ady_dl_%s[ady_i * %zu + %zu] && %s.%s)\n", n, st->nptr, k, lv, mb->name);
+			out(g, "\t\t\t\tmemcpy(%s.%s, ady_out + ady_off, ady_dl_%s[ady_i * %zu + %zu]);\n", lv, mb->name, n,
+			    st->nptr, k);
+			out(g, "\t\t\tady_off += ady_dl_%s[ady_i * %zu + %zu];\n", n, st->nptr, k);
+			k++;
+		} else if (!size_member(st, j)) {
+			out(g, "\t\t\tmemcpy(&%s.%s, &ady_t_%s[ady_i].%s, sizeof(%s.%s));\n", lv, mb->name, n, mb->name, lv,
+			    mb->name);
+		}
+	}
+	out(g, "\t\t}\n\t}\n");
+}
+
 /* The caller side of one call.  untrusted: an ECALL stub in NAME_u.c
  * (ady_ecall); else an OCALL stub in NAME_t.c (ady_ocall). */
 static void emit_caller(gen *g, const edl_func *f, size_t index, int untrusted)
 {
-	char ct[160], cond[256], lv[160];
+	char ct[160], cond[256], lv[512];
 	uint64_t retw = f->ret.base == EDL_VOID ? 0 : wire_of(g, &f->ret);
 
 	stub_proto(g, f, untrusted);
@@ -263,6 +391,10 @@ static void emit_caller(gen *g, const edl_func *f, size_t index, int untrusted)
 		if (kind_of(p) < P_BUF)
 			continue;
 		out(g, "\tsize_t ady_n_%s = 0, ady_b_%s = 0, ady_w_%s = 0;\n", p->name, p->name, p->name);
+		if (deep(g, &p->type))
+			out(g, "\tsize_t *ady_dl_%s = NULL;\n", p->name);
+		if (deep(g, &p->type) && is_out(p))
+			out(g, "\tsize_t ady_do_%s = 0;\n", p->name);
 		if (is_out(p) && !flat(&p->type))
 			out(g, "\t%s *ady_t_%s = NULL;\n", ctype(g, &p->type, ct, sizeof(ct)), p->name);
 		else if (is_out(p))
@@ -278,6 +410,11 @@ static void emit_caller(gen *g, const edl_func *f, size_t index, int untrusted)
 			emit_size(g, f, p);
 			snprintf(cond, sizeof(cond), "!%s && ady_b_%s", n, n);
 			fail_with(g, "\t", cond, "ADY_ERR_INVALID_ARG");
+		} else if (kind_of(p) == P_STR && (p->attrs & EDL_A_WSTRING)) {
+			out(g, "\tif (%s)\n\t\tady_n_%s = ady_edl_wcslen(%s) + 1;\n", n, n, n);
+			snprintf(cond, sizeof(cond), "__builtin_mul_overflow(ady_n_%s, sizeof(wchar_t), &ady_b_%s)", n, n);
+			fail_with(g, "\t", cond, "ADY_ERR_OVERFLOW");
+			out(g, "\tady_w_%s = ady_b_%s;\n", n, n);
 		} else if (kind_of(p) == P_STR) {
 			out(g, "\tif (%s)\n\t\tady_b_%s = strlen(%s) + 1;\n\tady_w_%s = ady_b_%s;\n\tady_n_%s = ady_b_%s;\n", n,
 			    n, n, n, n, n, n);
@@ -291,6 +428,29 @@ static void emit_caller(gen *g, const edl_func *f, size_t index, int untrusted)
 		if (is_out(p)) {
 			snprintf(cond, sizeof(cond), "__builtin_add_overflow(ady_out_cap, ady_w_%s, &ady_out_cap)", n);
 			fail_with(g, "\t", cond, "ADY_ERR_OVERFLOW");
+		}
+		if (deep(g, &p->type)) {
+			/* every nested buffer's length, computed once: the encoder
+			 * writes exactly these */
+			size_t k = g->m->st[p->type.ref].nptr;
+			out(g, "\tif (ady_n_%s) {\n\t\tsize_t ady_k;\n\n", n);
+			snprintf(cond, sizeof(cond), "__builtin_mul_overflow(ady_n_%s, (size_t)%zu, &ady_k)", n, k);
+			fail_with(g, "\t\t", cond, "ADY_ERR_OVERFLOW");
+			out(g, "\t\tady_dl_%s = calloc(ady_k, sizeof(size_t));\n", n);
+			snprintf(cond, sizeof(cond), "!ady_dl_%s", n);
+			fail_with(g, "\t\t", cond, "ADY_ERR_NOMEM");
+			out(g, "\t}\n\tfor (size_t ady_i = 0; ady_i < ady_n_%s; ady_i++) {\n", n);
+			out(g, "\t\tif ((ady_r = ady_edl_dlen_%s(&%s, &ady_dl_%s[ady_i * %zu])) != ADY_OK)\n\t\t\tgoto ady_done;\n",
+			    g->m->st[p->type.ref].name, elem(g, p, n, 1, lv, sizeof(lv)), n, k);
+			out(g, "\t\tfor (size_t ady_j = 0; ady_j < %zu; ady_j++) {\n", k);
+			snprintf(cond, sizeof(cond), "__builtin_add_overflow(ady_in_len, ady_dl_%s[ady_i * %zu + ady_j], &ady_in_len)", n, k);
+			fail_with(g, "\t\t\t", cond, "ADY_ERR_OVERFLOW");
+			if (is_out(p)) { /* [in, out]: the same nested buffers come back */
+				snprintf(cond, sizeof(cond),
+					 "__builtin_add_overflow(ady_out_cap, ady_dl_%s[ady_i * %zu + ady_j], &ady_out_cap)", n, k);
+				fail_with(g, "\t\t\t", cond, "ADY_ERR_OVERFLOW");
+			}
+			out(g, "\t\t}\n\t}\n");
 		}
 	}
 	out(g, "\tady_in = calloc(1, ady_in_len ? ady_in_len : 1);\n\tady_out = calloc(1, ady_out_cap ? ady_out_cap : 1);\n");
@@ -322,9 +482,18 @@ static void emit_caller(gen *g, const edl_func *f, size_t index, int untrusted)
 			continue;
 		if (flat(&p->type)) {
 			out(g, "\tady_edl_putb(&ady_q, %s, ady_w_%s);\n", p->name, p->name);
+		} else if (deep(g, &p->type)) {
+			size_t k = g->m->st[p->type.ref].nptr;
+			const char *sn = g->m->st[p->type.ref].name;
+			out(g, "\tfor (size_t ady_i = 0; ady_i < ady_n_%s; ady_i++)\n", p->name);
+			out(g, "\t\tady_edl_denc_%s(&ady_q, &%s, &ady_dl_%s[ady_i * %zu]);\n", sn, elem(g, p, p->name, 1, lv, sizeof(lv)),
+			    p->name, k);
+			out(g, "\tfor (size_t ady_i = 0; ady_i < ady_n_%s; ady_i++)\n", p->name);
+			out(g, "\t\tady_edl_ddata_%s(&ady_q, &%s, &ady_dl_%s[ady_i * %zu]);\n", sn, elem(g, p, p->name, 1, lv, sizeof(lv)),
+			    p->name, k);
 		} else {
 			out(g, "\tfor (size_t ady_i = 0; ady_i < ady_n_%s; ady_i++)\n", p->name);
-			snprintf(lv, sizeof(lv), "%s[ady_i]", p->name);
+			elem(g, p, p->name, 1, lv, sizeof(lv));
 			put_value(g, "\t\t", &p->type, "&ady_q", lv);
 		}
 	}
@@ -347,7 +516,13 @@ static void emit_caller(gen *g, const edl_func *f, size_t index, int untrusted)
 		if (flat(&p->type)) {
 			out(g, "\tady_o_%s = ady_out_len - ady_cur_left(&ady_c);\n", n);
 			out(g, "\tif ((ady_r = ady_cur_skip(&ady_c, ady_w_%s)) != ADY_OK)\n\t\tgoto ady_done;\n", n);
-			if (kind_of(p) == P_STR) {
+			if (kind_of(p) == P_STR && (p->attrs & EDL_A_WSTRING)) {
+				snprintf(cond, sizeof(cond),
+					 "ady_w_%s && (ady_w_%s < sizeof(wchar_t) || memcmp(ady_out + ady_o_%s + ady_w_%s - sizeof(wchar_t), "
+					 "\"\\0\\0\\0\\0\", sizeof(wchar_t)) != 0)",
+					 n, n, n, n);
+				fail_with(g, "\t", cond, "ADY_ERR_MALFORMED");
+			} else if (kind_of(p) == P_STR) {
 				snprintf(cond, sizeof(cond), "ady_w_%s && ady_out[ady_o_%s + ady_w_%s - 1] != 0", n, n, n);
 				fail_with(g, "\t", cond, "ADY_ERR_MALFORMED");
 			}
@@ -356,6 +531,14 @@ static void emit_caller(gen *g, const edl_func *f, size_t index, int untrusted)
 			snprintf(cond, sizeof(cond), "!ady_t_%s", n);
 			fail_with(g, "\t\t", cond, "ADY_ERR_NOMEM");
 			out(g, "\t}\n\tfor (size_t ady_i = 0; ady_i < ady_n_%s; ady_i++) {\n", n);
+			if (deep(g, &p->type)) {
+				size_t k = g->m->st[p->type.ref].nptr;
+				out(g, "\t\tif ((ady_r = ady_edl_dchk_%s(&ady_c, &ady_t_%s[ady_i], &ady_dl_%s[ady_i * %zu])) != ADY_OK)\n"
+				       "\t\t\tgoto ady_done;\n\t}\n",
+				    g->m->st[p->type.ref].name, n, n, k);
+				emit_deep_reply_check(g, p);
+				continue;
+			}
 			snprintf(lv, sizeof(lv), "ady_t_%s[ady_i]", n);
 			get_value(g, "\t\t", &p->type, "&ady_c", lv, "goto ady_done;");
 			out(g, "\t}\n");
@@ -370,6 +553,8 @@ static void emit_caller(gen *g, const edl_func *f, size_t index, int untrusted)
 			continue;
 		if (flat(&p->type))
 			out(g, "\tif (ady_w_%s)\n\t\tmemcpy(%s, ady_out + ady_o_%s, ady_w_%s);\n", n, n, n, n);
+		else if (deep(g, &p->type))
+			emit_deep_publish(g, p);
 		else
 			out(g, "\tif (ady_n_%s)\n\t\tmemcpy(%s, ady_t_%s, ady_b_%s);\n", n, n, n, n);
 	}
@@ -377,20 +562,59 @@ static void emit_caller(gen *g, const edl_func *f, size_t index, int untrusted)
 		out(g, "\tif (ady_retval)\n\t\t*ady_retval = ady_ret;\n");
 	out(g, "ady_done:\n\tady_edl_free(ady_in, ady_in ? ady_in_len : 0);\n");
 	out(g, "\tady_edl_free(ady_out, ady_out ? ady_out_cap : 0);\n");
-	for (size_t i = 0; i < f->np; i++)
+	for (size_t i = 0; i < f->np; i++) {
 		if (is_out(&f->p[i]) && !flat(&f->p[i].type))
 			out(g, "\tady_edl_free(ady_t_%s, ady_t_%s ? ady_b_%s : 0);\n", f->p[i].name, f->p[i].name,
 			    f->p[i].name);
+		if (kind_of(&f->p[i]) == P_BUF && deep(g, &f->p[i].type))
+			out(g, "\tfree(ady_dl_%s);\n", f->p[i].name);
+	}
 	out(g, "\treturn ady_r;\n}\n\n");
+}
+
+/* Deep copy, callee side: the elements (their nested lengths checked
+ * against the sibling members), then every nested buffer, bounded by the
+ * input actually present, into a fresh allocation of its own. */
+static void emit_deep_in(gen *g, const edl_param *p)
+{
+	const edl_struct *st = &g->m->st[p->type.ref];
+	const char *n = p->name;
+	char cond[256], lv[512];
+
+	out(g, "\tif (ady_n_%s) {\n\t\tsize_t ady_k;\n\n", n);
+	snprintf(cond, sizeof(cond), "__builtin_mul_overflow(ady_n_%s, (size_t)%zu, &ady_k)", n, st->nptr);
+	fail_with(g, "\t\t", cond, "ADY_ERR_OVERFLOW");
+	out(g, "\t\tady_dl_%s = calloc(ady_k, sizeof(uint64_t));\n\t\tady_dp_%s = calloc(ady_k, sizeof(void *));\n", n, n);
+	snprintf(cond, sizeof(cond), "!ady_dl_%s || !ady_dp_%s", n, n);
+	fail_with(g, "\t\t", cond, "ADY_ERR_NOMEM");
+	out(g, "\t}\n\tfor (size_t ady_i = 0; ady_i < ady_n_%s; ady_i++)\n", n);
+	out(g, "\t\tif ((ady_r = ady_edl_ddec_%s(&ady_c, &%s, &ady_dl_%s[ady_i * %zu])) != ADY_OK)\n\t\t\tgoto ady_done;\n",
+	    st->name, elem(g, p, n, 0, lv, sizeof(lv)), n, st->nptr);
+	out(g, "\t{\n\t\tuint64_t ady_sum = 0;\n\n\t\tfor (size_t ady_j = 0; ady_j < ady_n_%s * %zu; ady_j++)\n", n, st->nptr);
+	snprintf(cond, sizeof(cond), "__builtin_add_overflow(ady_sum, ady_dl_%s[ady_j], &ady_sum)", n);
+	fail_with(g, "\t\t\t", cond, "ADY_ERR_OVERFLOW");
+	fail_with(g, "\t\t", "ady_sum > ady_cur_left(&ady_c)", "ADY_ERR_TRUNCATED");
+	if (p->attrs & EDL_A_OUT) { /* [in, out]: the nested buffers go back too */
+		snprintf(cond, sizeof(cond), "__builtin_add_overflow(ady_need, ady_sum, &ady_need)");
+		fail_with(g, "\t\t", cond, "ADY_ERR_OVERFLOW");
+		fail_with(g, "\t\t", "ady_need > ady_out_cap", "ADY_ERR_SHORT_BUFFER");
+	}
+	out(g, "\t}\n\tfor (size_t ady_i = 0; ady_i < ady_n_%s; ady_i++)\n", n);
+	out(g, "\t\tif ((ady_r = ady_edl_ddata_dec_%s(&ady_c, &%s, &ady_dl_%s[ady_i * %zu], &ady_dp_%s[ady_i * %zu])) != ADY_OK)\n"
+	       "\t\t\tgoto ady_done;\n",
+	    st->name, elem(g, p, n, 0, lv, sizeof(lv)), n, st->nptr, n, st->nptr);
 }
 
 /* The callee side: a handler of the byte-buffer API that decodes the
  * (private) input, calls the user's function and encodes the reply. */
 static void emit_callee(gen *g, const edl_func *f, int untrusted)
 {
-	char ct[160], cond[256], lv[160];
+	char ct[160], cond[256], lv[512];
 	uint64_t retw = f->ret.base == EDL_VOID ? 0 : wire_of(g, &f->ret);
+	int has_deep = 0;
 
+	for (size_t i = 0; i < f->np; i++)
+		has_deep |= kind_of(&f->p[i]) == P_BUF && deep(g, &f->p[i].type);
 	out(g, "static ady_err ady_edl_h_%s(%sconst uint8_t *ady_in, size_t ady_in_len, uint8_t *ady_out,\n"
 	       "\t\t\t\tsize_t ady_out_cap, size_t *ady_out_len)\n{\n",
 	    f->name, untrusted ? "void *ady_ctx, " : "");
@@ -414,14 +638,20 @@ static void emit_callee(gen *g, const edl_func *f, int untrusted)
 			out(g, "\t%s %s;\n", ct, n);
 			break;
 		case P_UC:
-			out(g, "\t%s%s *%s = NULL;\n", p->is_const ? "const " : "", ct, n);
+			out(g, "\t__typeof__(");
+			local_type(g, p, 1);
+			out(g, ") %s = NULL;\n", n);
 			break;
 		case P_STR:
 			out(g, "\tuint64_t ady_l_%s = 0;\n", n);
 			/* fall through */
 		case P_BUF:
-			out(g, "\t%s *%s = NULL;\n\tuint8_t ady_p_%s = 0;\n", ct, n, n);
+			out(g, "\t__typeof__(");
+			local_type(g, p, 0);
+			out(g, ") %s = NULL;\n\tuint8_t ady_p_%s = 0;\n", n, n);
 			out(g, "\tsize_t ady_n_%s = 0, ady_b_%s = 0, ady_w_%s = 0;\n", n, n, n);
+			if (deep(g, &p->type))
+				out(g, "\tuint64_t *ady_dl_%s = NULL;\n\tvoid **ady_dp_%s = NULL;\n", n, n);
 			break;
 		}
 	}
@@ -443,8 +673,9 @@ static void emit_callee(gen *g, const edl_func *f, int untrusted)
 			break;
 		case P_UC:
 			out(g, "\tif ((ady_r = ady_edl_get(&ady_c, 8, &ady_u)) != ADY_OK)\n\t\tgoto ady_done;\n");
-			out(g, "\t%s = (%s%s *)(uintptr_t)ady_u;\n", n, p->is_const ? "const " : "",
-			    ctype(g, &p->type, ct, sizeof(ct)));
+			out(g, "\t%s = (", n);
+			local_type(g, p, 1);
+			out(g, ")(uintptr_t)ady_u;\n");
 			break;
 		case P_BUF:
 		case P_STR:
@@ -472,6 +703,12 @@ static void emit_callee(gen *g, const edl_func *f, int untrusted)
 			snprintf(cond, sizeof(cond), "ady_l_%s > ady_cur_left(&ady_c)", n);
 			fail_with(g, "\t", cond, "ADY_ERR_TRUNCATED");
 			out(g, "\tady_b_%s = ady_w_%s = ady_n_%s = (size_t)ady_l_%s;\n", n, n, n, n);
+			if (p->attrs & EDL_A_WSTRING) {
+				/* whole wide characters only */
+				snprintf(cond, sizeof(cond), "ady_b_%s %% sizeof(wchar_t) != 0", n);
+				fail_with(g, "\t", cond, "ADY_ERR_MALFORMED");
+				out(g, "\tady_n_%s = ady_b_%s / sizeof(wchar_t);\n", n, n);
+			}
 		} else {
 			continue;
 		}
@@ -485,7 +722,8 @@ static void emit_callee(gen *g, const edl_func *f, int untrusted)
 		}
 	}
 	fail_with(g, "\t", "ady_data > ady_cur_left(&ady_c)", "ADY_ERR_TRUNCATED");
-	fail_with(g, "\t", "ady_data < ady_cur_left(&ady_c)", "ADY_ERR_MALFORMED");
+	if (!has_deep) /* else checked once the nested buffers are read */
+		fail_with(g, "\t", "ady_data < ady_cur_left(&ady_c)", "ADY_ERR_MALFORMED");
 	fail_with(g, "\t", "ady_need > ady_out_cap", "ADY_ERR_SHORT_BUFFER");
 	/* private copies; [out] buffers zeroed */
 	for (size_t i = 0; i < f->np; i++) {
@@ -502,21 +740,32 @@ static void emit_callee(gen *g, const edl_func *f, int untrusted)
 		if (flat(&p->type)) {
 			out(g, "\tif (ady_b_%s && (ady_r = ady_cur_bytes(&ady_c, %s, ady_b_%s)) != ADY_OK)\n\t\tgoto ady_done;\n",
 			    n, n, n);
+		} else if (deep(g, &p->type)) {
+			emit_deep_in(g, p);
 		} else {
 			out(g, "\tfor (size_t ady_i = 0; ady_i < ady_n_%s; ady_i++) {\n", n);
-			snprintf(lv, sizeof(lv), "%s[ady_i]", n);
+			elem(g, p, n, 0, lv, sizeof(lv));
 			get_value(g, "\t\t", &p->type, "&ady_c", lv, "goto ady_done;");
 			out(g, "\t}\n");
 		}
-		if (kind_of(p) == P_STR) {
+		if (kind_of(p) == P_STR && (p->attrs & EDL_A_WSTRING)) {
+			snprintf(cond, sizeof(cond), "ady_n_%s && %s[ady_n_%s - 1] != 0", n, n, n);
+			fail_with(g, "\t", cond, "ADY_ERR_MALFORMED");
+		} else if (kind_of(p) == P_STR) {
 			/* the terminator must lie within the bound */
 			snprintf(cond, sizeof(cond), "ady_b_%s && %s[ady_b_%s - 1] != '\\0'", n, n, n);
 			fail_with(g, "\t", cond, "ADY_ERR_MALFORMED");
 		}
 	}
+	if (has_deep)
+		fail_with(g, "\t", "ady_cur_left(&ady_c) != 0", "ADY_ERR_MALFORMED");
 	out(g, "\t%s%s(", retw ? "ady_ret = " : "", f->name);
-	for (size_t i = 0; i < f->np; i++)
-		out(g, "%s%s", i ? ", " : "", f->p[i].name);
+	for (size_t i = 0; i < f->np; i++) {
+		const edl_param *p = &f->p[i];
+		/* [isary]: the private copy is a T *, the function takes a T */
+		int star = kind_of(p) == P_BUF && (p->attrs & EDL_A_ISARY);
+		out(g, "%s%s%s", i ? ", " : "", star ? "*" : "", p->name);
+	}
 	out(g, ");\n");
 	/* outputs, only after the call returned */
 	out(g, "\tady_q = ady_out;\n");
@@ -528,17 +777,213 @@ static void emit_callee(gen *g, const edl_func *f, int untrusted)
 			continue;
 		if (flat(&p->type)) {
 			out(g, "\tady_edl_putb(&ady_q, %s, ady_w_%s);\n", p->name, p->name);
+		} else if (deep(g, &p->type)) {
+			/* the fields as the function left them; the nested buffers
+			 * this handler allocated, at the lengths that came in */
+			const edl_struct *st = &g->m->st[p->type.ref];
+			out(g, "\tfor (size_t ady_i = 0; ady_i < ady_n_%s; ady_i++)\n", p->name);
+			out(g, "\t\tady_edl_drep_%s(&ady_q, &%s, &ady_dl_%s[ady_i * %zu]);\n", st->name,
+			    elem(g, p, p->name, 0, lv, sizeof(lv)), p->name, st->nptr);
+			out(g, "\tfor (size_t ady_j = 0; ady_j < ady_n_%s * %zu; ady_j++)\n", p->name, st->nptr);
+			out(g, "\t\tady_edl_putb(&ady_q, ady_dp_%s[ady_j], (size_t)ady_dl_%s[ady_j]);\n", p->name, p->name);
 		} else {
 			out(g, "\tfor (size_t ady_i = 0; ady_i < ady_n_%s; ady_i++)\n", p->name);
-			snprintf(lv, sizeof(lv), "%s[ady_i]", p->name);
+			elem(g, p, p->name, 0, lv, sizeof(lv));
 			put_value(g, "\t\t", &p->type, "&ady_q", lv);
 		}
 	}
 	out(g, "\t(void)ady_q;\n\t*ady_out_len = ady_need;\nady_done:\n");
-	for (size_t i = 0; i < f->np; i++)
-		if (kind_of(&f->p[i]) >= P_BUF)
-			out(g, "\tady_edl_free(%s, ady_b_%s);\n", f->p[i].name, f->p[i].name);
+	for (size_t i = 0; i < f->np; i++) {
+		const edl_param *p = &f->p[i];
+		if (kind_of(p) == P_BUF && deep(g, &p->type)) {
+			/* the nested copies this handler made, whatever the
+			 * function did to the pointers in the struct */
+			out(g, "\tif (ady_dp_%s)\n\t\tfor (size_t ady_j = 0; ady_j < ady_n_%s * %zu; ady_j++)\n", p->name,
+			    p->name, g->m->st[p->type.ref].nptr);
+			out(g, "\t\t\tady_edl_free(ady_dp_%s[ady_j], (size_t)ady_dl_%s[ady_j]);\n", p->name, p->name);
+			out(g, "\tfree(ady_dp_%s);\n\tfree(ady_dl_%s);\n", p->name, p->name);
+		}
+		if (kind_of(p) >= P_BUF)
+			out(g, "\tady_edl_free(%s, ady_b_%s);\n", p->name, p->name);
+	}
 	out(g, "\treturn ady_r;\n}\n\n");
+}
+
+/* Bytes of pointer member k of *ady_v from its siblings, into lv, with
+ * the same checks as a top-level [size=]/[count=] (fail: the statement
+ * that fails). */
+static void member_bytes(gen *g, const edl_struct *s, const edl_member *mb, const char *lv, const char *ind)
+{
+	char ct[160];
+
+	snprintf(ct, sizeof(ct), "sizeof(%s)", edl_scalar(mb->type.base)->c);
+	out(g, "%s{\n%s\tsize_t ady_cnt = 1, ady_esz = %s;\n\n", ind, ind,
+	    mb->size.kind || mb->type.base == EDL_VOID ? "1" : ct);
+	for (int k = 0; k < 2; k++) {
+		const edl_sizearg *a = k ? &mb->size : &mb->count;
+		const char *var = k ? "ady_esz" : "ady_cnt";
+		if (a->kind == EDL_SZ_LIT) {
+			out(g, "%s\t%s = (size_t)UINT64_C(%" PRIu64 ");\n", ind, var, a->lit);
+		} else if (a->kind == EDL_SZ_PARAM) {
+			const edl_member *q = &s->m[a->param];
+			if (edl_scalar(q->type.base)->is_signed)
+				out(g, "%s\tif (ady_v->%s < 0)\n%s\t\treturn ADY_ERR_INVALID_ARG;\n", ind, q->name, ind);
+			out(g, "%s\t%s = (size_t)ady_v->%s;\n", ind, var, q->name);
+		}
+	}
+	out(g, "%s\tif (__builtin_mul_overflow(ady_cnt, ady_esz, &%s))\n%s\t\treturn ADY_ERR_OVERFLOW;\n%s}\n", ind, lv, ind,
+	    ind);
+}
+
+static void emit_deep_helpers(gen *g, const edl_struct *s)
+{
+	char lv[160];
+	size_t k;
+
+	/* caller: each nested buffer's length, once */
+	out(g, "ADY_EDL_HELPER ady_err ady_edl_dlen_%s(const struct %s *ady_v, size_t *ady_l)\n{\n", s->name, s->name);
+	k = 0;
+	for (size_t j = 0; j < s->n; j++) {
+		const edl_member *mb = &s->m[j];
+		if (!mb->is_ptr)
+			continue;
+		if (mb->attrs & EDL_A_STRING) {
+			out(g, "\tady_l[%zu] = ady_v->%s ? strlen(ady_v->%s) + 1 : 0;\n", k, mb->name, mb->name);
+		} else {
+			snprintf(lv, sizeof(lv), "ady_l[%zu]", k);
+			member_bytes(g, s, mb, lv, "\t");
+			out(g, "\tif (!ady_v->%s && ady_l[%zu])\n\t\treturn ADY_ERR_INVALID_ARG;\n", mb->name, k);
+		}
+		k++;
+	}
+	out(g, "\treturn ADY_OK;\n}\n\n");
+	/* caller: the element, pointers as present + length */
+	out(g, "ADY_EDL_HELPER void ady_edl_denc_%s(uint8_t **ady_q, const struct %s *ady_v, const size_t *ady_l)\n{\n",
+	    s->name, s->name);
+	k = 0;
+	for (size_t j = 0; j < s->n; j++) {
+		const edl_member *mb = &s->m[j];
+		if (mb->is_ptr) {
+			out(g, "\tady_edl_put(ady_q, 1, ady_v->%s != NULL);\n\tady_edl_put(ady_q, 8, ady_l[%zu]);\n", mb->name, k++);
+		} else if (mb->dim) {
+			out(g, "\tfor (size_t ady_i = 0; ady_i < %u; ady_i++)\n", mb->dim);
+			snprintf(lv, sizeof(lv), "ady_v->%s[ady_i]", mb->name);
+			put_value(g, "\t\t", &mb->type, "ady_q", lv);
+		} else {
+			snprintf(lv, sizeof(lv), "ady_v->%s", mb->name);
+			put_value(g, "\t", &mb->type, "ady_q", lv);
+		}
+	}
+	out(g, "}\n\n");
+	out(g, "ADY_EDL_HELPER void ady_edl_ddata_%s(uint8_t **ady_q, const struct %s *ady_v, const size_t *ady_l)\n{\n",
+	    s->name, s->name);
+	k = 0;
+	for (size_t j = 0; j < s->n; j++)
+		if (s->m[j].is_ptr)
+			out(g, "\tady_edl_putb(ady_q, ady_v->%s, ady_l[%zu]);\n", s->m[j].name, k++);
+	out(g, "}\n\n");
+	/* callee: the element; every length must be what the siblings say */
+	out(g, "ADY_EDL_HELPER ady_err ady_edl_ddec_%s(ady_cur *ady_c, struct %s *ady_v, uint64_t *ady_l)\n{\n", s->name,
+	    s->name);
+	out(g, "\tuint64_t ady_u = 0;\n\tuint8_t ady_p[%zu] = {0};\n\tady_err ady_r;\n\n\t(void)ady_u;\n", s->nptr);
+	k = 0;
+	for (size_t j = 0; j < s->n; j++) {
+		const edl_member *mb = &s->m[j];
+		if (mb->is_ptr) {
+			out(g, "\tif ((ady_r = ady_cur_u8(ady_c, &ady_p[%zu])) != ADY_OK || (ady_r = ady_cur_u64le(ady_c, &ady_l[%zu])) != ADY_OK)\n"
+			       "\t\treturn ady_r;\n",
+			    k, k);
+			out(g, "\tif (ady_p[%zu] > 1 || (!ady_p[%zu] && ady_l[%zu]))\n\t\treturn ADY_ERR_MALFORMED;\n\tady_v->%s = NULL;\n",
+			    k, k, k, mb->name);
+			k++;
+		} else if (mb->dim) {
+			out(g, "\tfor (size_t ady_i = 0; ady_i < %u; ady_i++) {\n", mb->dim);
+			snprintf(lv, sizeof(lv), "ady_v->%s[ady_i]", mb->name);
+			get_value(g, "\t\t", &mb->type, "ady_c", lv, "return ady_r;");
+			out(g, "\t}\n");
+		} else {
+			snprintf(lv, sizeof(lv), "ady_v->%s", mb->name);
+			get_value(g, "\t", &mb->type, "ady_c", lv, "return ady_r;");
+		}
+	}
+	k = 0;
+	for (size_t j = 0; j < s->n; j++) {
+		const edl_member *mb = &s->m[j];
+		if (!mb->is_ptr)
+			continue;
+		if (mb->attrs & EDL_A_STRING) {
+			out(g, "\tif (ady_p[%zu] && ady_l[%zu] == 0)\n\t\treturn ADY_ERR_MALFORMED;\n", k, k);
+		} else {
+			out(g, "\t{\n\t\tsize_t ady_b = 0;\n\n");
+			member_bytes(g, s, mb, "ady_b", "\t\t");
+			out(g, "\t\tif (!ady_p[%zu] && ady_b)\n\t\t\treturn ADY_ERR_INVALID_ARG;\n", k);
+			out(g, "\t\tif (ady_p[%zu] && ady_l[%zu] != ady_b)\n\t\t\treturn ADY_ERR_MALFORMED;\n\t}\n", k, k);
+		}
+		k++;
+	}
+	out(g, "\treturn ADY_OK;\n}\n\n");
+	/* callee, [in, out] reply: the fields, pointers as the lengths that came in */
+	out(g, "ADY_EDL_HELPER void ady_edl_drep_%s(uint8_t **ady_q, const struct %s *ady_v, const uint64_t *ady_l)\n{\n",
+	    s->name, s->name);
+	out(g, "\t(void)ady_v;\n");
+	k = 0;
+	for (size_t j = 0; j < s->n; j++) {
+		const edl_member *mb = &s->m[j];
+		if (mb->is_ptr) {
+			out(g, "\tady_edl_put(ady_q, 1, ady_l[%zu] != 0);\n\tady_edl_put(ady_q, 8, ady_l[%zu]);\n", k, k);
+			k++;
+		} else if (mb->dim) {
+			out(g, "\tfor (size_t ady_i = 0; ady_i < %u; ady_i++)\n", mb->dim);
+			snprintf(lv, sizeof(lv), "ady_v->%s[ady_i]", mb->name);
+			put_value(g, "\t\t", &mb->type, "ady_q", lv);
+		} else {
+			snprintf(lv, sizeof(lv), "ady_v->%s", mb->name);
+			put_value(g, "\t", &mb->type, "ady_q", lv);
+		}
+	}
+	out(g, "}\n\n");
+	/* caller, [in, out] reply: fields into a scratch element; the nested
+	 * lengths must be the ones sent */
+	out(g, "ADY_EDL_HELPER ady_err ady_edl_dchk_%s(ady_cur *ady_c, struct %s *ady_v, const size_t *ady_l)\n{\n", s->name,
+	    s->name);
+	out(g, "\tuint64_t ady_u = 0, ady_n = 0;\n\tuint8_t ady_p = 0;\n\tady_err ady_r;\n\n\t(void)ady_u;\n");
+	k = 0;
+	for (size_t j = 0; j < s->n; j++) {
+		const edl_member *mb = &s->m[j];
+		if (mb->is_ptr) {
+			out(g, "\tif ((ady_r = ady_cur_u8(ady_c, &ady_p)) != ADY_OK || (ady_r = ady_cur_u64le(ady_c, &ady_n)) != ADY_OK)\n"
+			       "\t\treturn ady_r;\n");
+			out(g, "\tif (ady_p != (ady_l[%zu] != 0) || ady_n != ady_l[%zu])\n\t\treturn ADY_ERR_PROTOCOL;\n\tady_v->%s = NULL;\n",
+			    k, k, mb->name);
+			k++;
+		} else if (mb->dim) {
+			out(g, "\tfor (size_t ady_i = 0; ady_i < %u; ady_i++) {\n", mb->dim);
+			snprintf(lv, sizeof(lv), "ady_v->%s[ady_i]", mb->name);
+			get_value(g, "\t\t", &mb->type, "ady_c", lv, "return ady_r;");
+			out(g, "\t}\n");
+		} else {
+			snprintf(lv, sizeof(lv), "ady_v->%s", mb->name);
+			get_value(g, "\t", &mb->type, "ady_c", lv, "return ady_r;");
+		}
+	}
+	out(g, "\treturn ADY_OK;\n}\n\n");
+	/* callee: the nested buffers, private copies */
+	out(g, "ADY_EDL_HELPER ady_err ady_edl_ddata_dec_%s(ady_cur *ady_c, struct %s *ady_v, const uint64_t *ady_l, void **ady_d)\n{\n",
+	    s->name, s->name);
+	out(g, "\tady_err ady_r;\n\n");
+	k = 0;
+	for (size_t j = 0; j < s->n; j++) {
+		const edl_member *mb = &s->m[j];
+		if (!mb->is_ptr)
+			continue;
+		out(g, "\tif (ady_l[%zu]) {\n\t\tif (!(ady_d[%zu] = calloc(1, (size_t)ady_l[%zu])))\n\t\t\treturn ADY_ERR_NOMEM;\n", k, k, k);
+		out(g, "\t\tif ((ady_r = ady_cur_bytes(ady_c, ady_d[%zu], (size_t)ady_l[%zu])) != ADY_OK)\n\t\t\treturn ady_r;\n", k, k);
+		if (mb->attrs & EDL_A_STRING)
+			out(g, "\t\tif (((const char *)ady_d[%zu])[ady_l[%zu] - 1] != '\\0')\n\t\t\treturn ADY_ERR_MALFORMED;\n", k, k);
+		out(g, "\t\tady_v->%s = ady_d[%zu];\n\t}\n", mb->name, k);
+		k++;
+	}
+	out(g, "\treturn ADY_OK;\n}\n\n");
 }
 
 static void emit_types(gen *g)
@@ -554,9 +999,10 @@ static void emit_types(gen *g)
 	}
 	for (size_t i = 0; i < g->m->nst; i++) {
 		const edl_struct *s = &g->m->st[i];
-		out(g, "#ifndef ADY_EDL_TYPE_%s\n#define ADY_EDL_TYPE_%s\ntypedef struct %s {\n", s->name, s->name, s->name);
+		const char *kw = s->is_union ? "union" : "struct";
+		out(g, "#ifndef ADY_EDL_TYPE_%s\n#define ADY_EDL_TYPE_%s\ntypedef %s %s {\n", s->name, s->name, kw, s->name);
 		for (size_t j = 0; j < s->n; j++) {
-			out(g, "\t%s %s", ctype(g, &s->m[j].type, ct, sizeof(ct)), s->m[j].name);
+			out(g, "\t%s %s%s", ctype(g, &s->m[j].type, ct, sizeof(ct)), s->m[j].is_ptr ? "*" : "", s->m[j].name);
 			if (s->m[j].dim)
 				out(g, "[%u]", s->m[j].dim);
 			out(g, ";\n");
@@ -614,27 +1060,29 @@ static void emit_c_top(gen *g, const char *hdr)
 	       "\t\t       sizeof(void *) == 8,\n"
 	       "\t       \"adyton-edl: LP64 only\");\n\n");
 	out(g, "#define ADY_EDL_HELPER static inline __attribute__((unused))\n\n");
-	out(g, "ADY_EDL_HELPER void ady_edl_put(uint8_t **q, unsigned w, uint64_t v)\n{\n"
-	       "\tfor (unsigned i = 0; i < w; i++)\n\t\t(*q)[i] = (uint8_t)(v >> (8 * i));\n\t*q += w;\n}\n\n");
-	out(g, "ADY_EDL_HELPER void ady_edl_putb(uint8_t **q, const void *p, size_t n)\n{\n"
-	       "\tif (n)\n\t\tmemcpy(*q, p, n);\n\t*q += n;\n}\n\n");
-	out(g, "ADY_EDL_HELPER void ady_edl_putf(uint8_t **q, float v)\n{\n"
-	       "\tuint32_t b;\n\n\tmemcpy(&b, &v, 4);\n\tady_edl_put(q, 4, b);\n}\n\n");
-	out(g, "ADY_EDL_HELPER void ady_edl_putd(uint8_t **q, double v)\n{\n"
-	       "\tuint64_t b;\n\n\tmemcpy(&b, &v, 8);\n\tady_edl_put(q, 8, b);\n}\n\n");
-	out(g, "ADY_EDL_HELPER ady_err ady_edl_get(ady_cur *c, unsigned w, uint64_t *v)\n{\n"
-	       "\tuint8_t b = 0;\n\tuint16_t h = 0;\n\tuint32_t x = 0;\n\tady_err r;\n\n"
-	       "\tswitch (w) {\n"
-	       "\tcase 1:\n\t\tr = ady_cur_u8(c, &b);\n\t\t*v = b;\n\t\treturn r;\n"
-	       "\tcase 2:\n\t\tr = ady_cur_u16le(c, &h);\n\t\t*v = h;\n\t\treturn r;\n"
-	       "\tcase 4:\n\t\tr = ady_cur_u32le(c, &x);\n\t\t*v = x;\n\t\treturn r;\n"
-	       "\tcase 8:\n\t\treturn ady_cur_u64le(c, v);\n"
+	out(g, "ADY_EDL_HELPER void ady_edl_put(uint8_t **ady_q, unsigned ady_w, uint64_t ady_v)\n{\n"
+	       "\tfor (unsigned ady_i = 0; ady_i < ady_w; ady_i++)\n\t\t(*ady_q)[ady_i] = (uint8_t)(ady_v >> (8 * ady_i));\n\t*ady_q += ady_w;\n}\n\n");
+	out(g, "ADY_EDL_HELPER void ady_edl_putb(uint8_t **ady_q, const void *ady_p, size_t ady_n)\n{\n"
+	       "\tif (ady_n)\n\t\tmemcpy(*ady_q, ady_p, ady_n);\n\t*ady_q += ady_n;\n}\n\n");
+	out(g, "ADY_EDL_HELPER void ady_edl_putf(uint8_t **ady_q, float ady_v)\n{\n"
+	       "\tuint32_t ady_b;\n\n\tmemcpy(&ady_b, &ady_v, 4);\n\tady_edl_put(ady_q, 4, ady_b);\n}\n\n");
+	out(g, "ADY_EDL_HELPER void ady_edl_putd(uint8_t **ady_q, double ady_v)\n{\n"
+	       "\tuint64_t ady_b;\n\n\tmemcpy(&ady_b, &ady_v, 8);\n\tady_edl_put(ady_q, 8, ady_b);\n}\n\n");
+	out(g, "ADY_EDL_HELPER ady_err ady_edl_get(ady_cur *ady_c, unsigned ady_w, uint64_t *ady_v)\n{\n"
+	       "\tuint8_t ady_b = 0;\n\tuint16_t ady_h = 0;\n\tuint32_t ady_x = 0;\n\tady_err ady_r;\n\n"
+	       "\tswitch (ady_w) {\n"
+	       "\tcase 1:\n\t\tady_r = ady_cur_u8(ady_c, &ady_b);\n\t\t*ady_v = ady_b;\n\t\treturn ady_r;\n"
+	       "\tcase 2:\n\t\tady_r = ady_cur_u16le(ady_c, &ady_h);\n\t\t*ady_v = ady_h;\n\t\treturn ady_r;\n"
+	       "\tcase 4:\n\t\tady_r = ady_cur_u32le(ady_c, &ady_x);\n\t\t*ady_v = ady_x;\n\t\treturn ady_r;\n"
+	       "\tcase 8:\n\t\treturn ady_cur_u64le(ady_c, ady_v);\n"
 	       "\tdefault:\n\t\treturn ADY_ERR_MALFORMED;\n\t}\n}\n\n");
-	out(g, "ADY_EDL_HELPER float ady_edl_f32(uint64_t u)\n{\n"
-	       "\tuint32_t b = (uint32_t)u;\n\tfloat f;\n\n\tmemcpy(&f, &b, 4);\n\treturn f;\n}\n\n");
-	out(g, "ADY_EDL_HELPER double ady_edl_f64(uint64_t u)\n{\n\tdouble d;\n\n\tmemcpy(&d, &u, 8);\n\treturn d;\n}\n\n");
+	out(g, "ADY_EDL_HELPER size_t ady_edl_wcslen(const wchar_t *ady_s)\n{\n"
+	       "\tsize_t ady_n = 0;\n\n\twhile (ady_s[ady_n])\n\t\tady_n++;\n\treturn ady_n;\n}\n\n");
+	out(g, "ADY_EDL_HELPER float ady_edl_f32(uint64_t ady_u)\n{\n"
+	       "\tuint32_t ady_b = (uint32_t)ady_u;\n\tfloat ady_f;\n\n\tmemcpy(&ady_f, &ady_b, 4);\n\treturn ady_f;\n}\n\n");
+	out(g, "ADY_EDL_HELPER double ady_edl_f64(uint64_t ady_u)\n{\n\tdouble ady_d;\n\n\tmemcpy(&ady_d, &ady_u, 8);\n\treturn ady_d;\n}\n\n");
 	out(g, "/* Private copies may hold secrets: wiped before they are freed. */\n");
-	out(g, "ADY_EDL_HELPER void ady_edl_free(void *p, size_t n)\n{\n\tif (p) {\n\t\tady_wipe(p, n);\n\t\tfree(p);\n\t}\n}\n\n");
+	out(g, "ADY_EDL_HELPER void ady_edl_free(void *ady_p, size_t ady_n)\n{\n\tif (ady_p) {\n\t\tady_wipe(ady_p, ady_n);\n\t\tfree(ady_p);\n\t}\n}\n\n");
 	for (size_t i = 0; i < g->m->nen; i++) {
 		const edl_enum *e = &g->m->en[i];
 		out(g, "ADY_EDL_HELPER ady_err ady_edl_dec_%s(ady_cur *ady_c, enum %s *ady_v)\n{\n", e->name, e->name);
@@ -653,6 +1101,23 @@ static void emit_c_top(gen *g, const char *hdr)
 	for (size_t i = 0; i < g->m->nst; i++) {
 		const edl_struct *s = &g->m->st[i];
 		char lv[160];
+		if (s->is_union) {
+			/* the bytes of the longest member; the rest of a shorter
+			 * member's storage is never read */
+			out(g, "ADY_EDL_HELPER void ady_edl_enc_%s(uint8_t **ady_q, const union %s *ady_v)\n{\n"
+			       "\tady_edl_putb(ady_q, ady_v, %" PRIu64 ");\n}\n\n",
+			    s->name, s->name, s->wire);
+			out(g, "ADY_EDL_HELPER ady_err ady_edl_dec_%s(ady_cur *ady_c, union %s *ady_v)\n{\n"
+			       "\tmemset(ady_v, 0, sizeof(*ady_v));\n\treturn ady_cur_bytes(ady_c, ady_v, %" PRIu64 ");\n}\n\n",
+			    s->name, s->name, s->wire);
+			out(g, "_Static_assert(sizeof(union %s) >= %" PRIu64 ", \"adyton-edl: union %s\");\n\n", s->name, s->wire,
+			    s->name);
+			continue;
+		}
+		if (s->nptr) {
+			emit_deep_helpers(g, s);
+			continue;
+		}
 		out(g, "ADY_EDL_HELPER void ady_edl_enc_%s(uint8_t **ady_q, const struct %s *ady_v)\n{\n", s->name, s->name);
 		for (size_t j = 0; j < s->n; j++) {
 			const edl_member *mb = &s->m[j];

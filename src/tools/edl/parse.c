@@ -201,14 +201,38 @@ static ady_err parse_type(parser *p, edl_type *t)
 			return err;
 		return expect_id(p, &t->name, NULL);
 	}
-	if (is_id(&p->t, "union"))
-		return unsupported(p, "unions are");
+	if (is_id(&p->t, "union")) {
+		t->base = EDL_UNION;
+		if ((err = next(p)))
+			return err;
+		return expect_id(p, &t->name, NULL);
+	}
 	if (is_id(&p->t, "bool") || is_id(&p->t, "_Bool"))
 		return unsupported(p, "bool is");
 	if (reserved(&p->t))
 		return unexpected(p, "a type");
 	t->base = EDL_NAMED;
 	return expect_id(p, &t->name, NULL);
+}
+
+/* The element type of T **: an address whose C spelling is "[const ]T *". */
+static ady_err addr_type(parser *p, edl_type *t, int is_const)
+{
+	static const char *const tags[] = {[EDL_STRUCT] = "struct ", [EDL_UNION] = "union ", [EDL_ENUM] = "enum "};
+	const char *inner, *tag = "";
+	size_t n;
+	char *s;
+
+	if (t->base == EDL_STRUCT || t->base == EDL_UNION || t->base == EDL_ENUM)
+		tag = tags[t->base];
+	inner = t->name ? t->name : edl_scalar(t->base)->c;
+	n = strlen(inner) + strlen(tag) + 16;
+	if (!(s = edl_alloc(p->ctx, n)))
+		return p->ctx->code;
+	snprintf(s, n, "%s%s%s *", is_const ? "const " : "", tag, inner);
+	t->base = EDL_ADDR;
+	t->name = s;
+	return ADY_OK;
 }
 
 static ady_err parse_sizearg(parser *p, edl_sizearg *s, const char *what)
@@ -240,11 +264,13 @@ static ady_err parse_sizearg(parser *p, edl_sizearg *s, const char *what)
 
 static ady_err parse_attrs(parser *p, edl_param *pa)
 {
-	static const char *const unsupported_attrs[] = {"isptr", "readonly", "wstring", "isary", "sizefunc"};
+	static const char *const unsupported_attrs[] = {"sizefunc"};
 	static const struct {
 		const char *name;
 		unsigned bit;
-	} flags[] = {{"in", EDL_A_IN}, {"out", EDL_A_OUT}, {"string", EDL_A_STRING}, {"user_check", EDL_A_USER_CHECK}};
+	} flags[] = {{"in", EDL_A_IN},           {"out", EDL_A_OUT},         {"string", EDL_A_STRING},
+		     {"user_check", EDL_A_USER_CHECK}, {"wstring", EDL_A_WSTRING}, {"isptr", EDL_A_ISPTR},
+		     {"isary", EDL_A_ISARY},          {"readonly", EDL_A_READONLY}};
 	ady_err err;
 
 	pa->attr_loc = p->t.loc;
@@ -311,15 +337,40 @@ static ady_err parse_param(parser *p, edl_param *pa)
 		pa->is_ptr = 1;
 		if ((err = next(p)))
 			return err;
-		if (is_punct(&p->t, '*'))
-			return unsupported(p, "pointers to pointers are");
 		if (is_id(&p->t, "const"))
 			return unsupported(p, "const pointers ('* const') are");
+		if (is_punct(&p->t, '*')) {
+			/* T **: a buffer of addresses (the SDK's sgx_tstdc.edl waiters) */
+			if ((err = addr_type(p, &pa->type, pa->is_const)))
+				return err;
+			pa->is_const = 0;
+			if ((err = next(p)))
+				return err;
+			if (is_punct(&p->t, '*'))
+				return unsupported(p, "pointers to pointers to pointers are");
+			if (is_id(&p->t, "const"))
+				return unsupported(p, "const pointers ('* const') are");
+		}
 	}
 	if ((err = expect_name(p, &pa->name, &pa->loc)))
 		return err;
-	if (is_punct(&p->t, '['))
-		return unsupported(p, "array parameters are");
+	while (is_punct(&p->t, '[')) {
+		if (pa->is_ptr && !pa->ndims)
+			return unsupported(p, "arrays of pointers are");
+		if (pa->ndims == EDL_MAX_DIMS)
+			return edl_error(p->ctx, ADY_ERR_RANGE, p->t.loc, "more than %d array dimensions", EDL_MAX_DIMS);
+		if ((err = next(p)))
+			return err;
+		if (p->t.kind != EDL_TOK_INT)
+			return p->t.kind == EDL_TOK_ID ? unsupported(p, "array lengths other than integer literals are")
+						      : unexpected(p, "an array length");
+		if (p->t.ival == 0 || p->t.ival > 65536)
+			return edl_error(p->ctx, ADY_ERR_RANGE, p->t.loc, "array length must be 1..65536");
+		pa->dims[pa->ndims++] = (uint32_t)p->t.ival;
+		pa->is_ptr = 1;
+		if ((err = next(p)) || (err = expect_punct(p, ']')))
+			return err;
+	}
 	return ADY_OK;
 }
 
@@ -354,6 +405,36 @@ static ady_err parse_params(parser *p, edl_func *f)
 	}
 }
 
+/* [cdecl], [stdcall], [fastcall], [dllimport]: calling conventions and
+ * linkage of Windows builds; nothing on Linux x86-64, where there is one
+ * calling convention.  Accepted so that SGX EDL files compile unchanged. */
+static ady_err parse_func_attrs(parser *p)
+{
+	static const char *const windows[] = {"cdecl", "stdcall", "fastcall", "dllimport"};
+	ady_err err;
+
+	if ((err = next(p)))
+		return err;
+	for (;;) {
+		size_t i;
+		if (p->t.kind != EDL_TOK_ID)
+			return unexpected(p, "a function attribute");
+		for (i = 0; i < sizeof(windows) / sizeof(windows[0]); i++)
+			if (is_id(&p->t, windows[i]))
+				break;
+		if (i == sizeof(windows) / sizeof(windows[0]))
+			return edl_error(p->ctx, ADY_ERR_MALFORMED, p->t.loc, "unknown function attribute '%.*s'",
+					 (int)(p->t.len > 40 ? 40 : p->t.len), p->t.text);
+		edl_warn(p->ctx, p->t.loc, "function attribute [%s] is Windows-only: ignored", windows[i]);
+		if ((err = next(p)))
+			return err;
+		if (is_punct(&p->t, ']'))
+			return next(p);
+		if ((err = expect_punct(p, ',')))
+			return err;
+	}
+}
+
 static ady_err parse_func(parser *p, int trusted)
 {
 	edl_func *f = edl_push(p->ctx, &p->m->fn, &p->m->nfn, &p->m->fncap, sizeof(*f));
@@ -363,8 +444,8 @@ static ady_err parse_func(parser *p, int trusted)
 		return p->ctx->code;
 	f->trusted = trusted;
 	f->loc = p->t.loc;
-	if (is_punct(&p->t, '['))
-		return unsupported(p, "function attributes ([cdecl], [stdcall], [dllimport]) are");
+	if (is_punct(&p->t, '[') && (err = parse_func_attrs(p)))
+		return err;
 	if (is_id(&p->t, "public")) {
 		if (!trusted)
 			return edl_error(p->ctx, ADY_ERR_MALFORMED, p->t.loc, "'public' applies to trusted functions only");
@@ -424,31 +505,77 @@ static ady_err parse_funcs(parser *p, int trusted)
 	return is_punct(&p->t, ';') ? next(p) : ADY_OK;
 }
 
-static ady_err parse_struct(parser *p)
+/* Member attributes (deep copy): [size=m], [count=m], [string]. */
+static ady_err parse_member_attrs(parser *p, edl_member *mb)
+{
+	ady_err err;
+
+	mb->attr_loc = p->t.loc;
+	if ((err = next(p)))
+		return err;
+	for (;;) {
+		if (is_id(&p->t, "size")) {
+			if ((err = parse_sizearg(p, &mb->size, "size")))
+				return err;
+		} else if (is_id(&p->t, "count")) {
+			if ((err = parse_sizearg(p, &mb->count, "count")))
+				return err;
+		} else if (is_id(&p->t, "string")) {
+			if (mb->attrs & EDL_A_STRING)
+				return edl_error(p->ctx, ADY_ERR_MALFORMED, p->t.loc, "duplicate attribute 'string'");
+			mb->attrs |= EDL_A_STRING;
+			if ((err = next(p)))
+				return err;
+		} else if (p->t.kind == EDL_TOK_ID) {
+			return edl_error(p->ctx, ADY_ERR_UNSUPPORTED, p->t.loc,
+					 "attribute '%.*s' on a struct member is not supported (size=, count=, string are)",
+					 (int)(p->t.len > 40 ? 40 : p->t.len), p->t.text);
+		} else {
+			return unexpected(p, "an attribute");
+		}
+		if (is_punct(&p->t, ']'))
+			return next(p);
+		if ((err = expect_punct(p, ',')))
+			return err;
+	}
+}
+
+static ady_err parse_struct(parser *p, int is_union)
 {
 	edl_struct *s = edl_push(p->ctx, &p->m->st, &p->m->nst, &p->m->stcap, sizeof(*s));
+	const char *what = is_union ? "union" : "struct";
 	ady_err err;
 
 	if (!s)
 		return p->ctx->code;
+	s->is_union = is_union;
 	if ((err = next(p)) || (err = expect_name(p, &s->name, &s->loc)) || (err = expect_punct(p, '{')))
 		return err;
 	if (is_punct(&p->t, '}'))
-		return edl_error(p->ctx, ADY_ERR_MALFORMED, p->t.loc, "struct '%s' has no members", s->name);
+		return edl_error(p->ctx, ADY_ERR_MALFORMED, p->t.loc, "%s '%s' has no members", what, s->name);
 	while (!is_punct(&p->t, '}')) {
 		edl_member *mb = edl_push(p->ctx, &s->m, &s->n, &s->cap, sizeof(*mb));
 		if (!mb)
 			return p->ctx->code;
-		if (is_punct(&p->t, '['))
-			return unsupported(p, "attributes on struct members (deep copy) are");
+		if (is_punct(&p->t, '[') && (err = parse_member_attrs(p, mb)))
+			return err;
 		if (is_id(&p->t, "const"))
 			return unsupported(p, "const struct members are");
 		if ((err = parse_type(p, &mb->type)))
 			return err;
-		if (is_punct(&p->t, '*'))
-			return unsupported(p, "pointer members (deep copy) are");
+		if (is_punct(&p->t, '*')) {
+			mb->is_ptr = 1;
+			if ((err = next(p)))
+				return err;
+			if (is_punct(&p->t, '*'))
+				return unsupported(p, "pointers to pointers as members are");
+			if (is_id(&p->t, "const"))
+				return unsupported(p, "const pointers ('* const') are");
+		}
 		if ((err = expect_name(p, &mb->name, &mb->loc)))
 			return err;
+		if (mb->is_ptr && is_punct(&p->t, '['))
+			return unsupported(p, "arrays of pointers are");
 		if (is_punct(&p->t, '[')) {
 			if ((err = next(p)))
 				return err;
@@ -774,14 +901,14 @@ static ady_err parse_item(parser *p)
 	if (is_id(&p->t, "untrusted"))
 		return parse_funcs(p, 0);
 	if (is_id(&p->t, "struct"))
-		return parse_struct(p);
+		return parse_struct(p, 0);
+	if (is_id(&p->t, "union"))
+		return parse_struct(p, 1);
 	if (is_id(&p->t, "enum"))
 		return parse_enum(p);
-	if (is_id(&p->t, "union"))
-		return unsupported(p, "unions are");
 	if (is_id(&p->t, "typedef"))
 		return unsupported(p, "typedef is");
-	return unexpected(p, "include, from, trusted, untrusted, struct or enum");
+	return unexpected(p, "include, from, trusted, untrusted, struct, union or enum");
 }
 
 static ady_err parse_unit(edl_ctx *ctx, const char *file, const char *dir, const char *src, size_t len,

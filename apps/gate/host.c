@@ -1,0 +1,177 @@
+/*
+ * host.c - one host-integrity round (gate.h): quote, boot_aggregate,
+ * replay to the quoted PCR 10, policy over the entries the quote covers.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "adyton/cursor.h"
+#include "adyton/verify.h"
+#include "gate.h"
+
+static void fail(gate_host_result *res, const char *check, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void fail(gate_host_result *res, const char *check, const char *fmt, ...)
+{
+	va_list ap;
+
+	res->failed = check;
+	va_start(ap, fmt);
+	vsnprintf(res->why.text, sizeof(res->why.text), fmt, ap);
+	va_end(ap);
+}
+
+/* boot_aggregate (ima_calc_boot_aggregate): for a SHA-256 digest, SHA-256
+ * over PCRs 0-9 of the SHA-256 bank (kernel >= 5.8 adds 8 and 9).  A
+ * SHA-1 boot_aggregate is over the SHA-1 bank, which the quote does not
+ * cover: refused rather than trusted. */
+static int boot_aggregate_ok(const ady_ima_entry *e, const gate_host_evidence *ev, gate_why *why)
+{
+	uint8_t h[32];
+	unsigned int n = 0;
+	char got[2 * ADY_IMA_MAX_DIGEST + 1], want[65];
+
+	if (e->name_len != 14 || memcmp(e->name, "boot_aggregate", 14) != 0) {
+		snprintf(why->text, sizeof(why->text), "the log does not start with boot_aggregate but %.*s",
+			 (int)e->name_len, e->name);
+		return 0;
+	}
+	if (e->alg != ADY_IMA_ALG_SHA256 || ev->npcr < 10) {
+		snprintf(why->text, sizeof(why->text),
+			 "boot_aggregate is %s: only a sha256 one over the quoted PCRs 0-9 can be checked", e->alg_name);
+		return 0;
+	}
+	if (EVP_Digest(ev->pcr, 10 * 32, h, &n, EVP_sha256(), NULL) != 1)
+		return 0;
+	if (memcmp(h, e->digest, 32) != 0) {
+		ady_hex_encode(e->digest, 32, got);
+		ady_hex_encode(h, 32, want);
+		snprintf(why->text, sizeof(why->text), "boot_aggregate sha256:%s is not SHA-256(PCR 0-9) = %s", got, want);
+		return 0;
+	}
+	return 1;
+}
+
+/* see gate.h */
+ady_err gate_host_check(const gate_host_evidence *ev, const uint8_t *nonce, size_t nonce_len, const gate_pcr10 *prev,
+			const gate_policy *pol, gate_host_result *res)
+{
+	ady_tpm_quote_check qc;
+	gate_replay *rp = NULL;
+	gate_pcr10 s, match;
+	uint64_t start;
+	bool found;
+	ady_cur c;
+	ady_err err;
+
+	if (!res)
+		return ADY_ERR_INVALID_ARG;
+	memset(res, 0, sizeof(*res));
+	if (!ev || !pol || (!ev->log && ev->log_len))
+		return ADY_ERR_INVALID_ARG;
+	if (prev) {
+		s = *prev;
+	} else {
+		gate_pcr10_init(&s);
+	}
+	res->verified = s;
+	start = s.count;
+	if (ev->log_base != s.offset)
+		return ADY_ERR_INVALID_ARG;
+
+	err = ady_verify_tpm_quote(ev->attest, ev->attest_len, ev->sig, ev->sig_len, ev->ak_pem, nonce, nonce_len,
+				   ev->pcr, ev->npcr, &qc);
+	if (err)
+		return err;
+	if (qc.failed) {
+		fail(res, qc.failed, "%s", qc.detail);
+		return ADY_OK;
+	}
+	if (ev->ak_qname && !gate_quote_signer_is(ev->attest, ev->attest_len, ev->ak_qname, ev->ak_qname_len)) {
+		fail(res, "quote_signer", "the quote's qualifiedSigner is not the enrolled AK's qualified name");
+		return ADY_OK;
+	}
+	if (!(qc.pcr_mask >> GATE_IMA_PCR & 1u) || (qc.pcr_mask & 0x3ffu) != 0x3ffu) {
+		fail(res, "quote_pcrs", "the quote does not cover PCRs 0-10 (mask 0x%06x)", qc.pcr_mask);
+		return ADY_OK;
+	}
+
+	/* Replay until the PCR equals the quoted one: entries appended after
+	 * the quote (IMA appends and extends while the agent reads) are left
+	 * for the next round, never counted twice.  Only the SHA-256 bank is
+	 * quoted, so only it is replayed. */
+	if ((err = gate_replay_new(GATE_BANK_SHA256, &rp)))
+		return err;
+	ady_cur_init(&c, ev->log, ev->log_len);
+	found = memcmp(s.sha256, ev->pcr[GATE_IMA_PCR], 32) == 0;
+	match = s;
+	while (ady_cur_left(&c)) {
+		ady_ima_entry e;
+
+		if ((err = ady_ima_decode(&c, &e))) {
+			fail(res, "log_parse", "entry %llu at byte %llu: %s", (unsigned long long)s.count,
+			     (unsigned long long)(ev->log_base + c.off), ady_strerror(err));
+			err = ADY_OK;
+			goto out;
+		}
+		if ((err = gate_replay_entry(rp, &s, &e, ev->log_base, &res->why))) {
+			if (err == ADY_ERR_MALFORMED) {
+				res->failed = "log_parse";
+				err = ADY_OK;
+			}
+			goto out;
+		}
+		if (!found && memcmp(s.sha256, ev->pcr[GATE_IMA_PCR], 32) == 0) {
+			found = true;
+			match = s;
+		}
+	}
+	if (!found) {
+		char want[65], got[65];
+
+		ady_hex_encode(ev->pcr[GATE_IMA_PCR], 32, want);
+		ady_hex_encode(s.sha256, 32, got);
+		fail(res, "pcr_mismatch",
+		     "replaying entries %llu..%llu never gives the quoted PCR 10 %s (end of log: %s): the log was edited, "
+		     "an entry removed, or it belongs to another boot",
+		     (unsigned long long)start, (unsigned long long)s.count, want, got);
+		goto out;
+	}
+	res->ahead = s.count - match.count;
+
+	/* The policy, over exactly the entries the quote covers. */
+	ady_cur_init(&c, ev->log, (size_t)(match.offset - ev->log_base));
+	for (uint64_t i = start; i < match.count; i++) {
+		ady_ima_entry e;
+
+		if ((err = ady_ima_decode(&c, &e)))
+			goto out; /* decoded once already: cannot fail */
+		if (i == 0) {
+			if (!boot_aggregate_ok(&e, ev, &res->why)) {
+				res->failed = "boot_aggregate";
+				goto out;
+			}
+			continue;
+		}
+		/* A violation is checked like any entry, as Keylime does: its
+		 * zero digest must be allowed (or its path excluded). */
+		res->violations += e.violation ? 1 : 0;
+		if (!gate_policy_check(pol, &e, &res->why)) {
+			char tmp[sizeof(res->why.text)];
+
+			memcpy(tmp, res->why.text, sizeof(tmp));
+			snprintf(res->why.text, sizeof(res->why.text), "entry %llu: %.480s", (unsigned long long)i, tmp);
+			res->failed = "policy";
+			goto out;
+		}
+		res->checked++;
+	}
+	res->verified = match;
+	err = ADY_OK;
+out:
+	gate_replay_free(rp);
+	return err;
+}

@@ -1,0 +1,514 @@
+/*
+ * msg.c - the key broker's frames (msg.h): the one parser of broker
+ * messages, shared by the broker, the host relay and the fuzz target.
+ */
+#include "msg.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "adyton/cursor.h"
+
+int kbs_name_valid(const uint8_t *p, size_t len)
+{
+	if (len == 0 || len > KBS_MAX_NAME)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		uint8_t ch = p[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+		      ch == '_' || ch == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+static int known_type(uint16_t t)
+{
+	return t >= KBS_CHALLENGE && t <= KBS_OK;
+}
+
+/* see msg.h */
+ady_err kbs_header_decode(const uint8_t hdr[static KBS_HEADER], uint16_t *type, uint32_t *body_len)
+{
+	ady_cur c;
+	uint32_t magic, len;
+	uint16_t t, flags;
+
+	ady_cur_init(&c, hdr, KBS_HEADER);
+	if (ady_cur_u32le(&c, &magic) || ady_cur_u16le(&c, &t) || ady_cur_u16le(&c, &flags) ||
+	    ady_cur_u32le(&c, &len))
+		return ady_cur_err(&c);
+	if (magic != KBS_MAGIC || flags != 0 || !known_type(t))
+		return ADY_ERR_MALFORMED;
+	if (len > KBS_MAX_BODY)
+		return ADY_ERR_TOO_LARGE;
+	*type = t;
+	*body_len = len;
+	return ADY_OK;
+}
+
+/* Points s at n bytes of the cursor's input. */
+static ady_err take(ady_cur *c, size_t n, const uint8_t **p)
+{
+	ady_err err;
+
+	if (c->err)
+		return c->err;
+	if (n > c->len - c->off)
+		return (c->err = ADY_ERR_TRUNCATED);
+	*p = (const uint8_t *)c->p + c->off;
+	err = ady_cur_skip(c, n);
+	return err;
+}
+
+static ady_err str16(ady_cur *c, size_t max, kbs_str *s)
+{
+	uint16_t n;
+	ady_err err = ady_cur_u16le(c, &n);
+
+	if (err)
+		return err;
+	if (n > max)
+		return ADY_ERR_MALFORMED;
+	s->len = n;
+	return take(c, n, &s->p);
+}
+
+static ady_err blob32(ady_cur *c, size_t max, kbs_str *s)
+{
+	uint32_t n;
+	ady_err err = ady_cur_u32le(c, &n);
+
+	if (err)
+		return err;
+	if (n > max)
+		return ADY_ERR_MALFORMED;
+	s->len = n;
+	return take(c, n, &s->p);
+}
+
+static ady_err name(ady_cur *c, kbs_str *s)
+{
+	ady_err err = str16(c, KBS_MAX_NAME, s);
+
+	if (err)
+		return err;
+	return kbs_name_valid(s->p, s->len) ? ADY_OK : ADY_ERR_MALFORMED;
+}
+
+/* Text a person reads (reasons, policies): printable ASCII, tab, newline. */
+static int text_valid(const kbs_str *s)
+{
+	for (size_t i = 0; i < s->len; i++) {
+		uint8_t ch = s->p[i];
+		if ((ch < 0x20 && ch != '\n' && ch != '\t') || ch > 0x7e)
+			return 0;
+	}
+	return 1;
+}
+
+static ady_err kind(ady_cur *c, uint8_t *k)
+{
+	ady_err err = ady_cur_u8(c, k);
+
+	if (err)
+		return err;
+	return (*k == KBS_KIND_SECRET || *k == KBS_KIND_CONFIG) ? ADY_OK : ADY_ERR_MALFORMED;
+}
+
+static ady_err flag(ady_cur *c, uint8_t *f)
+{
+	ady_err err = ady_cur_u8(c, f);
+
+	if (err)
+		return err;
+	return *f <= 1 ? ADY_OK : ADY_ERR_MALFORMED;
+}
+
+static ady_err body_decode(ady_cur *c, kbs_msg *m)
+{
+	ady_err err = ADY_OK;
+
+	switch (m->type) {
+	case KBS_CHALLENGE:
+		err = name(c, &m->name);
+		break;
+	case KBS_NONCE_MSG:
+		err = take(c, KBS_NONCE, &m->nonce);
+		break;
+	case KBS_FETCH:
+		if ((err = name(c, &m->name)) || (err = take(c, KBS_NONCE, &m->nonce)) ||
+		    (err = take(c, KBS_PUB, &m->pub)) || (err = blob32(c, KBS_MAX_QUOTE, &m->quote)))
+			break;
+		if (m->pub[0] != 0x04 || m->quote.len == 0)
+			err = ADY_ERR_MALFORMED;
+		break;
+	case KBS_RELEASE:
+		if ((err = kind(c, &m->kind)) || (err = take(c, KBS_PUB, &m->pub)) || (err = take(c, KBS_IV, &m->iv)) ||
+		    (err = blob32(c, KBS_MAX_DATA + KBS_TAG, &m->ct)))
+			break;
+		if (m->pub[0] != 0x04 || m->ct.len < KBS_TAG)
+			err = ADY_ERR_MALFORMED;
+		break;
+	case KBS_ERROR:
+		if ((err = ady_cur_u32le(c, &m->code)) || (err = str16(c, KBS_MAX_REASON, &m->reason)))
+			break;
+		if (!text_valid(&m->reason))
+			err = ADY_ERR_MALFORMED;
+		break;
+	case KBS_PUT:
+		if ((err = take(c, KBS_TOKEN, &m->token)) || (err = name(c, &m->name)) || (err = kind(c, &m->kind)) ||
+		    (err = blob32(c, KBS_MAX_POLICY, &m->policy)) || (err = blob32(c, KBS_MAX_DATA, &m->data)))
+			break;
+		if (!text_valid(&m->policy))
+			err = ADY_ERR_MALFORMED;
+		break;
+	case KBS_REVOKE:
+	case KBS_GET_POLICY:
+		if (!(err = take(c, KBS_TOKEN, &m->token)))
+			err = name(c, &m->name);
+		break;
+	case KBS_POLICY:
+		if ((err = kind(c, &m->kind)) || (err = flag(c, &m->revoked)) ||
+		    (err = blob32(c, KBS_MAX_POLICY, &m->policy)))
+			break;
+		if (!text_valid(&m->policy))
+			err = ADY_ERR_MALFORMED;
+		break;
+	case KBS_LIST:
+		err = take(c, KBS_TOKEN, &m->token);
+		break;
+	case KBS_LISTING: {
+		size_t start;
+		if ((err = ady_cur_u32le(c, &m->count)))
+			break;
+		if (m->count > KBS_MAX_LIST) {
+			err = ADY_ERR_MALFORMED;
+			break;
+		}
+		start = c->off;
+		for (uint32_t i = 0; i < m->count && !err; i++) {
+			kbs_str n;
+			uint8_t k, r;
+			if (!(err = name(c, &n)) && !(err = kind(c, &k)))
+				err = flag(c, &r);
+		}
+		if (!err) {
+			m->list.p = (const uint8_t *)c->p + start;
+			m->list.len = c->off - start;
+		}
+		break;
+	}
+	case KBS_OK:
+		break;
+	default:
+		err = ADY_ERR_MALFORMED;
+	}
+	if (err)
+		return err;
+	return ady_cur_left(c) == 0 ? ADY_OK : ADY_ERR_MALFORMED;
+}
+
+/* see msg.h */
+ady_err kbs_msg_decode(const uint8_t *frame, size_t len, kbs_msg *m)
+{
+	ady_cur c;
+	uint32_t body_len;
+	uint16_t type;
+	ady_err err;
+
+	memset(m, 0, sizeof(*m));
+	if (!frame || len < KBS_HEADER)
+		return ADY_ERR_TRUNCATED;
+	err = kbs_header_decode(frame, &type, &body_len);
+	if (err)
+		return err;
+	if (len - KBS_HEADER != body_len)
+		return len - KBS_HEADER < body_len ? ADY_ERR_TRUNCATED : ADY_ERR_MALFORMED;
+	ady_cur_init(&c, frame + KBS_HEADER, body_len);
+	m->type = type;
+	err = body_decode(&c, m);
+	if (err)
+		memset(m, 0, sizeof(*m));
+	return err;
+}
+
+/* see msg.h */
+int kbs_list_next(const kbs_msg *m, size_t *off, kbs_str *n, uint8_t *k, uint8_t *r)
+{
+	ady_cur c;
+
+	ady_cur_init(&c, m->list.p, m->list.len);
+	if (*off >= m->list.len || ady_cur_seek(&c, *off) || name(&c, n) || kind(&c, k) || flag(&c, r))
+		return 0;
+	*off = c.off;
+	return 1;
+}
+
+/* see msg.h */
+ady_err kbs_config_validate(const uint8_t *p, size_t len)
+{
+	ady_cur c;
+
+	ady_cur_init(&c, p, len);
+	while (ady_cur_left(&c)) {
+		uint8_t tag;
+		uint16_t n;
+		uint32_t flen;
+		if (ady_cur_u8(&c, &tag) || ady_cur_u16le(&c, &n))
+			return ady_cur_err(&c);
+		if (tag < 1 || tag > 3 || n == 0)
+			return ADY_ERR_MALFORMED;
+		{
+			const uint8_t *s = c.p + c.off;
+			if (ady_cur_skip(&c, n))
+				return ady_cur_err(&c);
+			if (memchr(s, 0, n) || (tag == 2 && !memchr(s, '=', n)))
+				return ADY_ERR_MALFORMED;
+		}
+		if (tag == 3 && (ady_cur_u32le(&c, &flen) || ady_cur_skip(&c, flen)))
+			return ady_cur_err(&c);
+	}
+	return ady_cur_err(&c);
+}
+
+/* Writer: counts when p is NULL, writes otherwise. */
+typedef struct wr {
+	uint8_t *p;
+	size_t len;
+} wr;
+
+static void put(wr *w, const void *src, size_t n)
+{
+	if (w->p && n)
+		memcpy(w->p + w->len, src, n);
+	w->len += n;
+}
+
+static void put_u8(wr *w, uint8_t v) { put(w, &v, 1); }
+
+static void put_u16(wr *w, uint16_t v)
+{
+	uint8_t b[2];
+	ady_put_u16le(b, v);
+	put(w, b, 2);
+}
+
+static void put_u32(wr *w, uint32_t v)
+{
+	uint8_t b[4];
+	ady_put_u32le(b, v);
+	put(w, b, 4);
+}
+
+static void put_str16(wr *w, const kbs_str *s)
+{
+	put_u16(w, (uint16_t)s->len);
+	put(w, s->p, s->len);
+}
+
+static void put_blob32(wr *w, const kbs_str *s)
+{
+	put_u32(w, (uint32_t)s->len);
+	put(w, s->p, s->len);
+}
+
+static void body_encode(wr *w, const kbs_msg *m)
+{
+	switch (m->type) {
+	case KBS_CHALLENGE:
+		put_str16(w, &m->name);
+		break;
+	case KBS_NONCE_MSG:
+		put(w, m->nonce, KBS_NONCE);
+		break;
+	case KBS_FETCH:
+		put_str16(w, &m->name);
+		put(w, m->nonce, KBS_NONCE);
+		put(w, m->pub, KBS_PUB);
+		put_blob32(w, &m->quote);
+		break;
+	case KBS_RELEASE:
+		put_u8(w, m->kind);
+		put(w, m->pub, KBS_PUB);
+		put(w, m->iv, KBS_IV);
+		put_blob32(w, &m->ct);
+		break;
+	case KBS_ERROR:
+		put_u32(w, m->code);
+		put_str16(w, &m->reason);
+		break;
+	case KBS_PUT:
+		put(w, m->token, KBS_TOKEN);
+		put_str16(w, &m->name);
+		put_u8(w, m->kind);
+		put_blob32(w, &m->policy);
+		put_blob32(w, &m->data);
+		break;
+	case KBS_REVOKE:
+	case KBS_GET_POLICY:
+		put(w, m->token, KBS_TOKEN);
+		put_str16(w, &m->name);
+		break;
+	case KBS_POLICY:
+		put_u8(w, m->kind);
+		put_u8(w, m->revoked);
+		put_blob32(w, &m->policy);
+		break;
+	case KBS_LIST:
+		put(w, m->token, KBS_TOKEN);
+		break;
+	case KBS_LISTING:
+		put_u32(w, m->count);
+		put(w, m->list.p, m->list.len);
+		break;
+	default:
+		break;
+	}
+}
+
+/* see msg.h */
+ady_err kbs_msg_encode(const kbs_msg *m, uint8_t **out, size_t *out_len)
+{
+	wr w = {NULL, 0};
+	uint8_t *buf;
+	kbs_msg check;
+	ady_err err;
+
+	*out = NULL;
+	if (!known_type(m->type))
+		return ADY_ERR_INVALID_ARG;
+	body_encode(&w, m);
+	if (w.len > KBS_MAX_BODY)
+		return ADY_ERR_INVALID_ARG;
+	buf = malloc(KBS_HEADER + w.len);
+	if (!buf)
+		return ADY_ERR_NOMEM;
+	ady_put_u32le(buf, KBS_MAGIC);
+	ady_put_u16le(buf + 4, m->type);
+	ady_put_u16le(buf + 6, 0);
+	ady_put_u32le(buf + 8, (uint32_t)w.len);
+	w.p = buf + KBS_HEADER;
+	w.len = 0;
+	body_encode(&w, m);
+	/* What we would refuse to read, we do not send. */
+	err = kbs_msg_decode(buf, KBS_HEADER + w.len, &check);
+	if (err) {
+		free(buf);
+		return ADY_ERR_INVALID_ARG;
+	}
+	*out_len = KBS_HEADER + w.len;
+	*out = buf;
+	return ADY_OK;
+}
+
+static ady_err read_all(int fd, uint8_t *p, size_t n)
+{
+	while (n) {
+		ssize_t r = read(fd, p, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return ADY_ERR_IO;
+		p += r;
+		n -= (size_t)r;
+	}
+	return ADY_OK;
+}
+
+/* see msg.h */
+ady_err kbs_frame_read(int fd, uint8_t **frame, size_t *len)
+{
+	uint8_t hdr[KBS_HEADER], *buf;
+	uint32_t body_len;
+	uint16_t type;
+	ady_err err;
+
+	*frame = NULL;
+	err = read_all(fd, hdr, sizeof(hdr));
+	if (err)
+		return err;
+	err = kbs_header_decode(hdr, &type, &body_len);
+	if (err)
+		return err;
+	buf = malloc(KBS_HEADER + (size_t)body_len);
+	if (!buf)
+		return ADY_ERR_NOMEM;
+	memcpy(buf, hdr, KBS_HEADER);
+	err = read_all(fd, buf + KBS_HEADER, body_len);
+	if (err) {
+		free(buf);
+		return err;
+	}
+	*len = KBS_HEADER + (size_t)body_len;
+	*frame = buf;
+	return ADY_OK;
+}
+
+/* see msg.h */
+ady_err kbs_frame_write(int fd, const uint8_t *p, size_t n)
+{
+	while (n) {
+		ssize_t r = send(fd, p, n, MSG_NOSIGNAL);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return ADY_ERR_IO;
+		p += r;
+		n -= (size_t)r;
+	}
+	return ADY_OK;
+}
+
+/* see msg.h */
+int kbs_connect(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct timeval tv = {.tv_sec = 30};
+	int fd;
+
+	if (!path || strlen(path) >= sizeof(sa.sun_path))
+		return -1;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* see msg.h */
+ady_err kbs_call(int fd, const kbs_msg *req, uint8_t **frame, kbs_msg *resp)
+{
+	uint8_t *out;
+	size_t out_len, len;
+	ady_err err;
+
+	*frame = NULL;
+	err = kbs_msg_encode(req, &out, &out_len);
+	if (err)
+		return err;
+	err = kbs_frame_write(fd, out, out_len);
+	free(out);
+	if (err)
+		return err;
+	err = kbs_frame_read(fd, frame, &len);
+	if (err)
+		return err;
+	err = kbs_msg_decode(*frame, len, resp);
+	if (err) {
+		free(*frame);
+		*frame = NULL;
+	}
+	return err;
+}

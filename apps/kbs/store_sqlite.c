@@ -1,0 +1,253 @@
+/*
+ * store_sqlite.c - the broker's store on SQLite (store.h): one file, WAL,
+ * every operation one transaction; nonces are taken under BEGIN IMMEDIATE
+ * so two brokers on one file cannot both use one.
+ */
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store.h"
+
+typedef struct sq {
+	kbs_store base;
+	sqlite3 *db;
+} sq;
+
+static const char schema[] =
+	"CREATE TABLE IF NOT EXISTS resources ("
+	" name TEXT PRIMARY KEY, kind INTEGER NOT NULL, policy TEXT NOT NULL,"
+	" data BLOB NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE IF NOT EXISTS nonces ("
+	" nonce BLOB PRIMARY KEY, name TEXT NOT NULL, expires INTEGER NOT NULL,"
+	" used INTEGER NOT NULL DEFAULT 0);";
+
+static sqlite3 *db_of(kbs_store *s)
+{
+	return ((sq *)s)->db;
+}
+
+static ady_err exec(sqlite3 *db, const char *sql)
+{
+	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? ADY_OK : ADY_ERR_IO;
+}
+
+static ady_err sq_put(kbs_store *s, const char *name, uint8_t kind, const char *policy, const uint8_t *data,
+		      size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	ady_err err = ADY_ERR_IO;
+
+	if (sqlite3_prepare_v2(db_of(s),
+			       "INSERT INTO resources(name, kind, policy, data, revoked) VALUES (?, ?, ?, ?, 0)"
+			       " ON CONFLICT(name) DO UPDATE SET kind = excluded.kind, policy = excluded.policy,"
+			       " data = excluded.data, revoked = 0",
+			       -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	if (sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC) || sqlite3_bind_int(st, 2, kind) ||
+	    sqlite3_bind_text(st, 3, policy, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_blob(st, 4, len ? (const void *)data : "", (int)len, SQLITE_STATIC))
+		goto out;
+	if (sqlite3_step(st) == SQLITE_DONE)
+		err = ADY_OK;
+out:
+	sqlite3_finalize(st);
+	return err;
+}
+
+static ady_err sq_get(kbs_store *s, const char *name, kbs_resource *out)
+{
+	sqlite3_stmt *st = NULL;
+	ady_err err = ADY_ERR_IO;
+	kbs_resource r = {0};
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (strlen(name) >= sizeof(r.name))
+		return ADY_ERR_RANGE;
+	if (sqlite3_prepare_v2(db_of(s), "SELECT kind, policy, data, revoked FROM resources WHERE name = ?", -1, &st,
+			       NULL) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC))
+		goto out;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		err = ADY_ERR_RANGE;
+		goto out;
+	}
+	if (rc != SQLITE_ROW)
+		goto out;
+	strcpy(r.name, name);
+	r.kind = (uint8_t)sqlite3_column_int(st, 0);
+	r.revoked = sqlite3_column_int(st, 3) != 0;
+	{
+		const unsigned char *pol = sqlite3_column_text(st, 1);
+		const void *data = sqlite3_column_blob(st, 2);
+		int dlen = sqlite3_column_bytes(st, 2);
+		r.policy = strdup(pol ? (const char *)pol : "");
+		r.data_len = dlen > 0 ? (size_t)dlen : 0;
+		r.data = malloc(r.data_len ? r.data_len : 1);
+		if (!r.policy || !r.data) {
+			kbs_resource_fini(&r);
+			err = ADY_ERR_NOMEM;
+			goto out;
+		}
+		if (r.data_len)
+			memcpy(r.data, data, r.data_len);
+	}
+	*out = r;
+	err = ADY_OK;
+out:
+	sqlite3_finalize(st);
+	return err;
+}
+
+static ady_err sq_revoke(kbs_store *s, const char *name)
+{
+	sqlite3_stmt *st = NULL;
+	ady_err err = ADY_ERR_IO;
+
+	if (sqlite3_prepare_v2(db_of(s), "UPDATE resources SET revoked = 1 WHERE name = ?", -1, &st, NULL) !=
+		    SQLITE_OK ||
+	    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC))
+		goto out;
+	if (sqlite3_step(st) == SQLITE_DONE)
+		err = sqlite3_changes(db_of(s)) == 1 ? ADY_OK : ADY_ERR_RANGE;
+out:
+	sqlite3_finalize(st);
+	return err;
+}
+
+static ady_err sq_list(kbs_store *s, int (*fn)(void *ctx, const char *name, uint8_t kind, bool revoked), void *ctx)
+{
+	sqlite3_stmt *st = NULL;
+	ady_err err = ADY_ERR_IO;
+	int rc;
+
+	if (sqlite3_prepare_v2(db_of(s), "SELECT name, kind, revoked FROM resources ORDER BY name", -1, &st,
+			       NULL) != SQLITE_OK)
+		goto out;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *n = sqlite3_column_text(st, 0);
+		if (fn(ctx, n ? (const char *)n : "", (uint8_t)sqlite3_column_int(st, 1),
+		       sqlite3_column_int(st, 2) != 0)) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	if (rc == SQLITE_DONE)
+		err = ADY_OK;
+out:
+	sqlite3_finalize(st);
+	return err;
+}
+
+static ady_err sq_nonce_add(kbs_store *s, const uint8_t nonce[static 32], const char *name, int64_t expires)
+{
+	sqlite3_stmt *st = NULL;
+	ady_err err = ADY_ERR_IO;
+
+	/* Nonces a day past their expiry are forgotten: presented again,
+	 * they are refused as unknown instead of as expired or replayed. */
+	if (exec(db_of(s), "DELETE FROM nonces WHERE expires < strftime('%s','now') - 86400"))
+		return ADY_ERR_IO;
+	if (sqlite3_prepare_v2(db_of(s), "INSERT INTO nonces(nonce, name, expires, used) VALUES (?, ?, ?, 0)", -1,
+			       &st, NULL) != SQLITE_OK ||
+	    sqlite3_bind_blob(st, 1, nonce, 32, SQLITE_STATIC) || sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_int64(st, 3, expires))
+		goto out;
+	if (sqlite3_step(st) == SQLITE_DONE)
+		err = ADY_OK;
+out:
+	sqlite3_finalize(st);
+	return err;
+}
+
+static ady_err sq_nonce_take(kbs_store *s, const uint8_t nonce[static 32], const char *name, int64_t now,
+			     kbs_nonce_state *state)
+{
+	sqlite3 *db = db_of(s);
+	sqlite3_stmt *st = NULL;
+	ady_err err = ADY_ERR_IO;
+	int rc;
+
+	if (exec(db, "BEGIN IMMEDIATE"))
+		return ADY_ERR_IO;
+	if (sqlite3_prepare_v2(db, "SELECT name, expires, used FROM nonces WHERE nonce = ?", -1, &st, NULL) !=
+		    SQLITE_OK ||
+	    sqlite3_bind_blob(st, 1, nonce, 32, SQLITE_STATIC))
+		goto rollback;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		*state = KBS_NONCE_UNKNOWN;
+	} else if (rc == SQLITE_ROW) {
+		const unsigned char *n = sqlite3_column_text(st, 0);
+		if (!n || strcmp((const char *)n, name) != 0)
+			*state = KBS_NONCE_UNKNOWN;
+		else if (sqlite3_column_int(st, 2))
+			*state = KBS_NONCE_USED;
+		else if (sqlite3_column_int64(st, 1) < now)
+			*state = KBS_NONCE_EXPIRED;
+		else
+			*state = KBS_NONCE_OK;
+	} else {
+		goto rollback;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	/* Used or not, a nonce that was presented is spent: a second try
+	 * with it is a replay. */
+	if (*state == KBS_NONCE_OK || *state == KBS_NONCE_EXPIRED) {
+		if (sqlite3_prepare_v2(db, "UPDATE nonces SET used = 1 WHERE nonce = ?", -1, &st, NULL) != SQLITE_OK ||
+		    sqlite3_bind_blob(st, 1, nonce, 32, SQLITE_STATIC) || sqlite3_step(st) != SQLITE_DONE)
+			goto rollback;
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (exec(db, "COMMIT"))
+		goto rollback;
+	return ADY_OK;
+rollback:
+	sqlite3_finalize(st);
+	(void)exec(db, "ROLLBACK");
+	return err;
+}
+
+static void sq_close(kbs_store *s)
+{
+	sq *q = (sq *)s;
+
+	sqlite3_close(q->db);
+	free(q);
+}
+
+static const kbs_store_ops sqlite_ops = {sq_put, sq_get, sq_revoke, sq_list, sq_nonce_add, sq_nonce_take, sq_close};
+
+/* see store.h */
+ady_err kbs_store_sqlite_open(const char *path, kbs_store **out)
+{
+	sq *q;
+	int fd;
+
+	*out = NULL;
+	/* Created 0600 before SQLite opens it: it holds the secrets. */
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return ADY_ERR_IO;
+	close(fd);
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return ADY_ERR_NOMEM;
+	q->base.ops = &sqlite_ops;
+	if (sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK ||
+	    sqlite3_busy_timeout(q->db, 10000) != SQLITE_OK || exec(q->db, "PRAGMA journal_mode = WAL") ||
+	    exec(q->db, "PRAGMA secure_delete = ON") || exec(q->db, schema)) {
+		sqlite3_close(q->db);
+		free(q);
+		return ADY_ERR_IO;
+	}
+	*out = &q->base;
+	return ADY_OK;
+}

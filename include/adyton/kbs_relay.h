@@ -1,0 +1,40 @@
+/*
+ * adyton/kbs_relay.h - the application's half of ady_kbs_fetch()
+ * (adyton/kbs.h): libadyton-kbs-relay defines the OCALLs of
+ * adyton_kbs.edl and relays them to an adyton-kbs broker over its UNIX
+ * socket.  It sees only the nonce, the enclave's public key, the quote
+ * and the encrypted release.
+ */
+#ifndef ADYTON_KBS_RELAY_H
+#define ADYTON_KBS_RELAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The broker's socket, or several separated by commas (brokers sharing
+ * one PostgreSQL store; each request goes to the first that accepts a
+ * connection); NULL: $ADYTON_KBS_SOCKET.  The string is copied. */
+int ady_kbs_relay_set_socket(const char *path);
+
+/* A tap on every frame the relay moves (to_broker = 1: a request, called
+ * before the relay connects; 0: an answer, before it is decoded); it may change the bytes
+ * in place (tests use it to play an active attacker).  NULL: none. */
+typedef void (*ady_kbs_tap_fn)(void *ctx, int to_broker, uint8_t *frame, size_t len);
+void ady_kbs_relay_set_tap(ady_kbs_tap_fn fn, void *ctx);
+
+/* The last refusal reason the broker gave (static buffer; "" if none). */
+const char *ady_kbs_relay_last_reason(void);
+
+/* The OCALLs (adyton_kbs.edl), as adyton-edl declares them. */
+int kbs_ocall_challenge(const char *name, uint8_t *nonce);
+int kbs_ocall_fetch(const char *name, const uint8_t *nonce, const uint8_t *pub, const uint8_t *quote,
+			size_t quote_len, uint8_t *release, size_t cap, uint32_t *release_len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

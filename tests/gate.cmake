@@ -1,0 +1,40 @@
+# Host integrity for the gate (issue 14): the IMA log decoder (format
+# layer), replay, Keylime runtime policies, host TPM quotes, the CLI.
+# Real data come from the shared vectors (ima-qemu/, keylime/); tests that
+# need them exit 77 when they are absent.
+set(ADY_VECTORS_DIR "${PROJECT_SOURCE_DIR}/../shared/vectors" CACHE PATH
+  "Shared test vectors (ima-qemu/, keylime/); tests needing them skip when absent")
+
+ady_unit_test(ima_test adyton-format)
+target_compile_definitions(ima_test PRIVATE ADY_TEST_VECTORS="${ADY_VECTORS_DIR}")
+
+ady_unit_test(gate_test adyton-gate-host)
+target_compile_definitions(gate_test PRIVATE ADY_TEST_VECTORS="${ADY_VECTORS_DIR}")
+target_include_directories(gate_test PRIVATE ${PROJECT_SOURCE_DIR}/apps/gate)
+
+ady_integration_test(gate_cli_test python3 ${CMAKE_CURRENT_SOURCE_DIR}/integration/gate_cli_test.py
+  $<TARGET_FILE:adyton-gate> ${ADY_VECTORS_DIR})
+
+if(ADYTON_FUZZ)
+  # Same shape as fuzz.cmake's loop (kept here so parallel work does not
+  # collide): instrumented sources, committed seeds read-only.
+  function(ady_gate_fuzz target)
+    add_executable(${target} ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/${target}.c ${ARGN})
+    target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/include)
+    target_compile_options(${target} PRIVATE ${ADY_FUZZ_FLAGS})
+    target_link_options(${target} PRIVATE ${ADY_FUZZ_FLAGS})
+    set(work ${CMAKE_CURRENT_BINARY_DIR}/fuzz-work/${target})
+    file(MAKE_DIRECTORY ${work}/corpus)
+    add_test(NAME ${target}
+      COMMAND ${target} -max_total_time=${ADY_FUZZ_TIME} -timeout=5 -rss_limit_mb=2048
+              -artifact_prefix=${work}/ ${work}/corpus ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/${target}
+      WORKING_DIRECTORY ${work})
+    set_tests_properties(${target} PROPERTIES LABELS fuzz TIMEOUT 120)
+  endfunction()
+  ady_gate_fuzz(fuzz_ima ${ADY_FORMAT_SOURCES})
+  # The policy loader with its libraries; policy.c instrumented, the
+  # format layer too (it decodes security.ima signatures).
+  ady_gate_fuzz(fuzz_gate_policy ${PROJECT_SOURCE_DIR}/apps/gate/policy.c ${ADY_FORMAT_SOURCES})
+  target_include_directories(fuzz_gate_policy PRIVATE ${PROJECT_SOURCE_DIR}/apps/gate)
+  target_link_libraries(fuzz_gate_policy PRIVATE PkgConfig::JANSSON PkgConfig::PCRE2 OpenSSL::Crypto)
+endif()
