@@ -12,7 +12,8 @@ nbdkit nbdkit-plugin-dev libnbd-bin python3-libnbd cryptsetup-bin fuse3 e2fsprog
 libtss2-dev swtpm swtpm-tools tpm2-tools
 libjansson-dev libpcre2-dev
 libsqlite3-dev libpq-dev postgresql
-qemu-system-x86 busybox-static cpio kmod"
+qemu-system-x86 busybox-static cpio kmod
+libmicrohttpd-dev prometheus python3-jsonschema"
 
 missing=""
 for p in $PKGS; do

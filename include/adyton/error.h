@@ -71,6 +71,9 @@ enum {
 	ADY_ERR_ENCLAVE_LOST = 71,     /* the enclave's host process is gone (crash, kill, seccomp) */
 	ADY_ERR_DAEMON = 72,           /* adytond cannot be reached or started */
 
+	/* operations */
+	ADY_ERR_QUOTA = 73,            /* the enclave memory pool or a tenant's limit has no room for it */
+
 	ADY_ERR_MAX_
 };
 

@@ -52,6 +52,12 @@ typedef struct ady_enclave_opts {
 	 * "enclave: " prefix. */
 	void (*log)(void *ctx, const char *line, size_t len);
 	void *log_ctx;
+	/* When adytond refuses the launch and says why (a limit: the limit, the
+	 * request and what is free), ady_enclave_open writes its words here,
+	 * NUL-terminated and cut to refusal_cap; untouched otherwise.  NULL:
+	 * not wanted.  ADY_PROTO_MAX_REASON + 1 bytes hold any. */
+	char *refusal;
+	size_t refusal_cap;
 } ady_enclave_opts;
 
 typedef struct ady_enclave_info {

@@ -44,10 +44,14 @@ enum {
 	ADY_MSG_LAUNCH = 0x01,    /* ady_msg_launch + image fd */
 	ADY_MSG_LIST = 0x02,      /* empty */
 	ADY_MSG_DESTROY = 0x03,   /* ady_msg_destroy */
+	ADY_MSG_CAPACITY = 0x04,  /* empty: the enclave memory pool and tenant headroom */
 	/* daemon -> application */
 	ADY_MSG_LAUNCHED = 0x81,  /* ady_msg_launched (+ channel memfd when status is OK) */
 	ADY_MSG_LISTING = 0x82,   /* ady_msg_listing header + count entries */
 	ADY_MSG_STATUS = 0x83,    /* ady_msg_status */
+	ADY_MSG_CAPACITY_INFO = 0x85, /* ady_msg_capacity (variable) */
+	ADY_MSG_REFUSED = 0x84,   /* ady_msg_aborted layout: why a launch was refused, in
+				   * words (printable ASCII); sent just before its LAUNCHED */
 	/* enclave host -> daemon */
 	ADY_MSG_HOST_READY = 0x21, /* ady_msg_host_ready */
 	ADY_MSG_GETKEY = 0x22,     /* ady_msg_getkey */
@@ -99,9 +103,10 @@ typedef struct ady_msg_status {      /* 8 bytes (status u32, reserved u32) */
 	uint32_t status;
 } ady_msg_status;
 
-#define ADY_LISTING_ENTRY 72u
+#define ADY_LISTING_ENTRY 112u
+#define ADY_TENANT_NAME_MAX 31u       /* [a-z0-9_], as in policy.conf */
 #define ADY_LISTING_MAX ((ADY_PROTO_MAX_PAYLOAD - 8u) / ADY_LISTING_ENTRY)
-typedef struct ady_listing_entry {   /* 72 bytes each */
+typedef struct ady_listing_entry {   /* 112 bytes each */
 	uint64_t id;
 	uint32_t owner_uid;
 	uint32_t host_pid;
@@ -110,7 +115,31 @@ typedef struct ady_listing_entry {   /* 72 bytes each */
 	uint64_t memory;             /* enclave bytes (layout size) */
 	uint64_t started;            /* CLOCK_REALTIME seconds */
 	uint8_t mrenclave[32];
+	uint64_t pages;              /* 4 KiB pages of the measured layout (what SGX puts in EPC) */
+	char tenant[32];             /* [a-z0-9_]{0,31}, NUL-padded; empty: no tenant */
 } ady_listing_entry;
+
+/* CAPACITY_INFO: the pool (pages of 4 KiB) and the tenants the asker may
+ * see (root: all of the policy's; others: their own). */
+#define ADY_CAPACITY_MAX_TENANTS 32u  /* = ADY_POLICY_MAX_TENANTS */
+#define ADY_CAPACITY_HEAD 48u
+#define ADY_CAPACITY_TENANT 64u
+typedef struct ady_capacity_tenant {  /* 64 bytes each (8 reserved) */
+	char name[32];               /* [a-z0-9_]{1,31}, NUL-padded */
+	uint64_t pages;              /* held by its enclaves */
+	uint64_t max_pages;          /* its memory limit; 0: none */
+	uint32_t count;              /* its enclaves */
+	uint32_t max_enclaves;       /* 0: none */
+} ady_capacity_tenant;
+typedef struct ady_msg_capacity {    /* 48 + 64 * ntenants bytes */
+	uint64_t total_pages;
+	uint64_t free_pages;
+	uint64_t allocated_pages;
+	uint64_t high_water_pages;
+	uint16_t cert_type;          /* quotes' certification: ADY_QUOTE_CERT_* (0xad01, 0xad02) */
+	uint32_t ntenants;           /* <= ADY_CAPACITY_MAX_TENANTS */
+	ady_capacity_tenant tenants[ADY_CAPACITY_MAX_TENANTS];
+} ady_msg_capacity;
 
 typedef struct ady_msg_host_ready {  /* 72 bytes */
 	uint32_t status;             /* the host's own load/verify result */
@@ -210,6 +239,10 @@ ADY_MUST_CHECK ady_err ady_msg_encode_reported(const ady_msg_reported *m, uint8_
 ADY_MUST_CHECK ady_err ady_msg_decode_reported(const uint8_t *p, size_t len, ady_msg_reported *m);
 ADY_MUST_CHECK ady_err ady_msg_encode_seeded(const ady_msg_seeded *m, uint8_t *buf, size_t cap, size_t *len);
 ADY_MUST_CHECK ady_err ady_msg_decode_seeded(const uint8_t *p, size_t len, ady_msg_seeded *m);
+/* CAPACITY_INFO: ntenants agrees with the frame; names as in listings,
+ * not empty; cert_type 0xad01 or 0xad02. */
+ADY_MUST_CHECK ady_err ady_msg_encode_capacity(const ady_msg_capacity *m, uint8_t *buf, size_t cap, size_t *len);
+ADY_MUST_CHECK ady_err ady_msg_decode_capacity(const uint8_t *p, size_t len, ady_msg_capacity *m);
 ADY_MUST_CHECK ady_err ady_msg_encode_aborted(const ady_msg_aborted *m, uint8_t *buf, size_t cap, size_t *len);
 ADY_MUST_CHECK ady_err ady_msg_decode_aborted(const uint8_t *p, size_t len, ady_msg_aborted *m);
 ADY_MUST_CHECK ady_err ady_msg_encode_quote(const ady_msg_quote *m, uint8_t *buf, size_t cap, size_t *len);

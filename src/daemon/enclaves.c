@@ -143,8 +143,8 @@ static int free_enclave_slot(ady_daemon *d)
 	return -1;
 }
 
-/* Per-user limits of the policy. */
-static ady_err check_limits(ady_daemon *d, uid_t uid, uint64_t memory)
+/* Per-user limits of the policy; why says which, in words. */
+static ady_err check_limits(ady_daemon *d, uid_t uid, uint64_t memory, char *why, size_t cap)
 {
 	uint32_t count = 0;
 	uint64_t mem = memory;
@@ -156,11 +156,34 @@ static ady_err check_limits(ady_daemon *d, uid_t uid, uint64_t memory)
 			mem += e->memory;
 		}
 	}
-	if (d->policy.max_enclaves && count >= d->policy.max_enclaves)
+	if (d->policy.max_enclaves && count >= d->policy.max_enclaves) {
+		snprintf(why, cap, "per-user enclave limit (max_enclaves) %u: uid %u runs %u", d->policy.max_enclaves,
+			 (unsigned)uid, count);
 		return ADY_ERR_PERMISSION;
-	if (d->policy.max_memory && mem > d->policy.max_memory)
+	}
+	if (d->policy.max_memory && mem > d->policy.max_memory) {
+		uint64_t used = mem - memory;
+		snprintf(why, cap,
+			 "per-user enclave memory limit (max_memory) of %llu bytes: request %llu bytes, %llu bytes free",
+			 (unsigned long long)d->policy.max_memory, (unsigned long long)memory,
+			 (unsigned long long)(used < d->policy.max_memory ? d->policy.max_memory - used : 0));
 		return ADY_ERR_PERMISSION;
+	}
 	return ADY_OK;
+}
+
+/* A refused launch's words, sent before its LAUNCHED. */
+static ady_err reply_refused(ady_daemon *d, int ci, const char *why)
+{
+	static ady_msg_aborted m;
+	uint8_t buf[4 + ADY_PROTO_MAX_REASON];
+	size_t len = strlen(why);
+
+	memset(&m, 0, sizeof(m));
+	m.len = (uint32_t)(len < ADY_PROTO_MAX_REASON ? len : ADY_PROTO_MAX_REASON);
+	memcpy(m.reason, why, m.len);
+	ady_err err = ady_msg_encode_aborted(&m, buf, sizeof(buf), &len);
+	return err ? err : ady_daemon_client_send(d, ci, ADY_MSG_REFUSED, buf, len, -1);
 }
 
 /* fs.suid_dumpable: what a uid change (and the exec of a binary its user
@@ -300,7 +323,10 @@ static ady_err launch(ady_daemon *d, int ci, const uint8_t *p, size_t len, int i
 	uint8_t *file = NULL;
 	size_t file_len;
 	int ei, chan = -1, exe = -1, sp[2] = {-1, -1};
-	ady_denclave *e;
+	ady_denclave *e = NULL;
+	char why[ADY_PROTO_MAX_REASON] = "", tenant[32];
+	bool reserved = false;
+	uint64_t pages;
 	ady_err err;
 	pid_t pid;
 
@@ -329,7 +355,7 @@ static ady_err launch(ady_daemon *d, int ci, const uint8_t *p, size_t len, int i
 		goto refuse;
 	err = ady_policy_check_launch(&d->policy, img->mrsigner, img->sigstruct.attributes.flags);
 	if (!err)
-		err = check_limits(d, c->uid, img->layout.size);
+		err = check_limits(d, c->uid, img->layout.size, why, sizeof(why));
 	if (err)
 		goto refuse;
 	/* fs.suid_dumpable = 1 would leave the host of another user
@@ -347,6 +373,14 @@ static ady_err launch(ady_daemon *d, int ci, const uint8_t *p, size_t len, int i
 	}
 	e = &d->enclaves[ei];
 	memset(e, 0, sizeof(*e));
+	/* Admitted and reserved before anything is made for it. */
+	pages = ady_pool_pages(&img->layout);
+	err = ady_pool_admit(d, c->uid, c->gid, pages, tenant, why, sizeof(why));
+	if (err)
+		goto refuse;
+	ady_pool_reserve(d, e, pages);
+	memcpy(e->tenant, tenant, sizeof(e->tenant));
+	reserved = true;
 	e->threads = img->layout.threads;
 	e->msbuf_size = img->layout.msbuf_size;
 	e->chan_size = ady_chan_size(e->threads, e->msbuf_size);
@@ -413,10 +447,13 @@ static ady_err launch(ady_daemon *d, int ci, const uint8_t *p, size_t len, int i
 	e->ident.miscselect = img->sigstruct.miscselect;
 	e->memory = img->layout.size;
 	e->started = time(NULL);
+#ifdef ADY_HAVE_SQLITE
+	ady_usage_start(e);
+#endif
 	ady_image_free(img);
 	close(image_fd);
-	ady_log_info(d, "enclave %llu: launching for uid %u (host pid %d)", (unsigned long long)e->id,
-		     (unsigned)c->uid, (int)pid);
+	ady_log_info(d, "enclave %llu: launching for uid %u%s%s (host pid %d, %llu pages)", (unsigned long long)e->id,
+		     (unsigned)c->uid, e->tenant[0] ? ", tenant " : "", e->tenant, (int)pid, (unsigned long long)e->pages);
 	return ADY_OK; /* the answer goes out when the host is ready */
 
 close_sp:
@@ -431,10 +468,20 @@ close_chan:
 	if (chan >= 0)
 		close(chan);
 refuse:
+	if (reserved) {
+		ady_pool_release(d, e);
+		memset(e, 0, sizeof(*e));
+	}
 	ady_image_free(img);
 	if (image_fd >= 0)
 		close(image_fd);
-	ady_log_info(d, "launch refused for uid %u: %s", (unsigned)c->uid, ady_strerror(err));
+	ady_log_info(d, "launch refused for uid %u: %s%s%s", (unsigned)c->uid, ady_strerror(err), why[0] ? ": " : "",
+		     why);
+	d->stats.launches[err == ADY_ERR_QUOTA        ? ADY_LAUNCH_QUOTA
+			  : err == ADY_ERR_PERMISSION ? ADY_LAUNCH_POLICY
+						      : ADY_LAUNCH_ERROR]++;
+	if (why[0] && reply_refused(d, ci, why))
+		return ADY_ERR_IO;
 	out.status = (uint32_t)err;
 	return reply_launched(d, ci, &out, -1) ? ADY_ERR_IO : ADY_OK;
 }
@@ -461,6 +508,8 @@ static ady_err list(ady_daemon *d, int ci)
 		x->memory = e->memory;
 		x->started = (uint64_t)e->started;
 		memcpy(x->mrenclave, e->ident.mrenclave, 32);
+		x->pages = e->pages;
+		memcpy(x->tenant, e->tenant, sizeof(x->tenant));
 	}
 	err = ady_msg_encode_listing(entries, n, msgbuf, sizeof(msgbuf), &len);
 	return err ? err : ady_daemon_client_send(d, ci, ADY_MSG_LISTING, msgbuf, len, -1);
@@ -486,6 +535,35 @@ static ady_err destroy(ady_daemon *d, int ci, const uint8_t *p, size_t len)
 	return reply_status(d, ci, ADY_ERR_INVALID_ARG);
 }
 
+/* The pool and the tenants this client may see: root all, others their own. */
+static ady_err capacity(ady_daemon *d, int ci)
+{
+	static ady_msg_capacity m;
+	ady_client *c = &d->clients[ci];
+	const ady_policy_tenant *own = ady_policy_tenant_of(&d->policy, c->uid, c->gid);
+	size_t len;
+	ady_err err;
+
+	memset(&m, 0, sizeof(m));
+	m.total_pages = d->pool.total;
+	m.free_pages = ady_pool_free(d);
+	m.allocated_pages = d->pool.allocated;
+	m.high_water_pages = d->pool.high_water;
+	m.cert_type = d->attest.cert_type;
+	for (uint32_t i = 0; i < d->policy.ntenants && i < ADY_CAPACITY_MAX_TENANTS; i++) {
+		const ady_policy_tenant *t = &d->policy.tenants[i];
+		if (c->uid != 0 && t != own)
+			continue;
+		ady_capacity_tenant *x = &m.tenants[m.ntenants++];
+		snprintf(x->name, sizeof(x->name), "%s", t->name);
+		ady_pool_tenant_usage(d, t->name, &x->pages, &x->count);
+		x->max_pages = t->max_memory / ADY_PAGE_SIZE;
+		x->max_enclaves = t->max_enclaves;
+	}
+	err = ady_msg_encode_capacity(&m, msgbuf, sizeof(msgbuf), &len);
+	return err ? err : ady_daemon_client_send(d, ci, ADY_MSG_CAPACITY_INFO, msgbuf, len, -1);
+}
+
 /* see internal.h */
 ady_err ady_daemon_client_msg(ady_daemon *d, int ci)
 {
@@ -505,6 +583,9 @@ ady_err ady_daemon_client_msg(ady_daemon *d, int ci)
 		return launch(d, ci, msgbuf, h.length, fd);
 	case ADY_MSG_LIST:
 		err = h.length == 0 ? list(d, ci) : ADY_ERR_PROTOCOL;
+		break;
+	case ADY_MSG_CAPACITY:
+		err = h.length == 0 ? capacity(d, ci) : ADY_ERR_PROTOCOL;
 		break;
 	case ADY_MSG_DESTROY:
 		err = destroy(d, ci, msgbuf, h.length);
@@ -536,6 +617,7 @@ static ady_err host_ready(ady_daemon *d, ady_denclave *e, const uint8_t *p, size
 	if (err)
 		return err;
 	e->state = ENC_READY;
+	d->stats.launches[ADY_LAUNCH_OK]++;
 	e->flags = r.flags & ADY_LAUNCH_WEAK_MEMORY;
 	if (e->client < 0)
 		return ADY_ERR_STATE;
@@ -631,6 +713,7 @@ ady_err ady_daemon_host_msg(ady_daemon *d, int ei)
 		q.status = (uint32_t)ady_attest_quote(d, &e->ident, req.reportdata, req.nonce, q.quote,
 						      sizeof(q.quote), &qlen);
 		q.len = q.status == ADY_OK ? (uint32_t)qlen : 0;
+		d->stats.quotes[q.status != ADY_OK]++;
 		if (q.status != ADY_OK)
 			ady_log_info(d, "enclave %llu: quote refused: %s", (unsigned long long)e->id,
 				     ady_strerror((ady_err)q.status));
@@ -701,10 +784,11 @@ static void mark_dead(ady_denclave *e)
 /* see internal.h */
 void ady_daemon_reap(ady_daemon *d)
 {
+	struct rusage ru;
 	int status;
 	pid_t pid;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+	while ((pid = wait4(-1, &status, WNOHANG, &ru)) > 0) {
 		for (int i = 0; i < ADY_MAX_ENCLAVES; i++) {
 			ady_denclave *e = &d->enclaves[i];
 			if (e->state == ENC_FREE || e->host_pid != pid)
@@ -713,11 +797,23 @@ void ady_daemon_reap(ady_daemon *d)
 				ady_log_info(d, "enclave %llu: killed by seccomp (a system call)", (unsigned long long)e->id);
 			else if (e->state != ENC_DYING || !e->answered)
 				ady_log_info(d, "enclave %llu: host exited (status 0x%x)", (unsigned long long)e->id, status);
+			d->stats.exits[WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS ? ADY_EXIT_SECCOMP
+				       : e->state == ENC_DYING				   ? ADY_EXIT_DESTROYED
+				       : WIFSIGNALED(status)				   ? ADY_EXIT_KILLED
+											   : ADY_EXIT_EXITED]++;
+			if (!e->answered) /* it never ran */
+				d->stats.launches[ADY_LAUNCH_ERROR]++;
 			if (!e->answered && e->client >= 0) {
 				ady_msg_launched out = {.status = ADY_ERR_ENCLAVE_LOST};
 				(void)reply_launched(d, e->client, &out, -1);
 			}
 			mark_dead(e);
+#ifdef ADY_HAVE_SQLITE
+			ady_usage_end(e, (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+						 (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6);
+#endif
+			/* its memory is gone with its host: the pages are back */
+			ady_pool_release(d, e);
 			if (e->host_fd >= 0)
 				close(e->host_fd);
 			if (e->chan_fd >= 0)

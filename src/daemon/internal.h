@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "adyton/error.h"
+#include "adyton/layout.h"
 #include "adyton/policy.h"
 #include "backend/channel.h"
 #include "host/derive.h"
@@ -66,7 +67,33 @@ typedef struct ady_denclave {
 	ady_identity ident;
 	uint64_t memory;
 	time_t started;
+	uint64_t pages;           /* reserved in the pool (pool.c); 0 once released */
+	char tenant[32];          /* its tenant at launch, "" for none */
+	int64_t acct_t;           /* usage.c: CLOCK_REALTIME ms its last record ends; 0: none */
+	double acct_cpu;          /* usage.c: its host's CPU seconds recorded so far */
 } ady_denclave;
+
+/* The enclave memory pool, counted in 4 KiB pages as the SGX driver counts
+ * EPC (sgx_nr_total_epc_pages, sgx_nr_free_pages, ...). */
+typedef struct ady_pool {
+	uint64_t total;           /* policy epc, or the default share */
+	uint64_t allocated;       /* reserved by admitted enclaves */
+	uint64_t high_water;      /* the most ever allocated at once */
+	uint64_t refused;         /* launches refused for want of pool or tenant room */
+} ady_pool;
+/* What the metrics count (metrics.c), kept by the loop. */
+enum { ADY_LAUNCH_OK, ADY_LAUNCH_QUOTA, ADY_LAUNCH_POLICY, ADY_LAUNCH_ERROR, ADY_LAUNCH_RESULTS };
+/* destroyed: the daemon ended it (closed, its client left); the others: it
+ * ended by itself or by someone else's signal */
+enum { ADY_EXIT_DESTROYED, ADY_EXIT_EXITED, ADY_EXIT_KILLED, ADY_EXIT_SECCOMP, ADY_EXIT_KINDS };
+typedef struct ady_stats {
+	uint64_t launches[ADY_LAUNCH_RESULTS];
+	uint64_t exits[ADY_EXIT_KINDS];
+	uint64_t quotes[2];       /* ok, refused */
+} ady_stats;
+
+/* Default pool without an epc line: a quarter of physical memory. */
+#define ADY_POOL_DEFAULT_DIVISOR 4u
 
 /* The attestation key and the certification data its quotes carry. */
 typedef struct ady_attest {
@@ -87,6 +114,9 @@ typedef struct ady_daemon {
 	bool verbose;
 	int conn_timeout;         /* s: a connection holding no enclave, silent this long, is closed */
 	uint64_t next_id;
+	ady_pool pool;
+	ady_stats stats;
+	int64_t started;          /* CLOCK_REALTIME seconds */
 	ady_client clients[ADY_MAX_CLIENTS];
 	ady_denclave enclaves[ADY_MAX_ENCLAVES];
 } ady_daemon;
@@ -132,6 +162,50 @@ ADY_MUST_CHECK ady_err ady_daemon_client_flush(ady_daemon *d, int ci);
  * inherited (an application that ignores SIGCHLD, a blocked SIGTERM) is not
  * what it or its enclave hosts may run with. */
 void ady_daemon_reset_signals(void);
+
+/* The pool (pool.c).  Pages of a layout: the sum of its added regions. */
+uint64_t ady_pool_pages(const ady_layout *l);
+/* Pages of physical memory / ADY_POOL_DEFAULT_DIVISOR, in 4 KiB pages. */
+uint64_t ady_pool_default_pages(void);
+/* Sets the pool's total from the policy (start and SIGHUP); what runs keeps
+ * its pages. */
+void ady_pool_configure(ady_daemon *d);
+uint64_t ady_pool_free(const ady_daemon *d);
+/* Pages and number of the running (starting, dying) enclaves of a tenant. */
+void ady_pool_tenant_usage(const ady_daemon *d, const char *tenant, uint64_t *pages, uint32_t *count);
+/* May a client of uid/gid add an enclave of this many pages?  tenant
+ * receives its tenant's name ("" for none).  ADY_ERR_QUOTA with why (a
+ * NUL-terminated sentence naming the limit, the request and what is free)
+ * when the pool or the tenant's memory or enclave limit has no room;
+ * counts the refusal. */
+ADY_MUST_CHECK ady_err ady_pool_admit(ady_daemon *d, uid_t uid, gid_t gid, uint64_t pages, char tenant[static 32],
+				      char *why, size_t cap);
+void ady_pool_reserve(ady_daemon *d, ady_denclave *e, uint64_t pages);
+void ady_pool_release(ady_daemon *d, ady_denclave *e);
+
+/* Prometheus metrics (metrics.c, with libmicrohttpd).  start: listens on
+ * spec ("unix:PATH", "HOST:PORT", "PORT" on 127.0.0.1) and serves from its
+ * own thread; -1 with the reason logged.  publish: the loop hands the
+ * scrape thread a snapshot of its state (under a mutex, no I/O); a no-op
+ * when metrics are off.  stop: ends the thread. */
+int ady_metrics_start(ady_daemon *d, const char *spec);
+void ady_metrics_publish(const ady_daemon *d);
+void ady_metrics_stop(void);
+
+/* Usage records (usage.c, with libsqlite3): state_dir/usage.db.
+ * open: -1 with the reason logged.  start: an enclave's accounting begins
+ * now.  due: ms until the next interval (-1: records off, or idle with
+ * nothing left to write).  tick: writes
+ * every enclave's span since its last record when due (or force).  end:
+ * its last span, with its host's total CPU seconds.  The functions are
+ * no-ops while records are off. */
+#define ADY_USAGE_INTERVAL 60
+int ady_usage_open(ady_daemon *d, const char *state_dir, int interval_s);
+void ady_usage_start(ady_denclave *e);
+int ady_usage_due(bool idle);
+void ady_usage_tick(ady_daemon *d, bool force);
+void ady_usage_end(ady_denclave *e, double cpu);
+void ady_usage_close(void);
 
 /* Client requests (launch, list, destroy).  A returned error ends the
  * client's session (malformed input). */

@@ -80,8 +80,13 @@ static void usage(FILE *f)
 		"  --idle-exit SEC     exit after SEC seconds with no client and no enclave\n"
 		"  --conn-timeout SEC  close a connection that holds no enclave after SEC\n"
 		"                      seconds without a request (default 30)\n"
+		"  --usage-interval SEC  write usage records (STATE_DIR/usage.db) every SEC\n"
+		"                      seconds (default 60; 0: keep no usage records)\n"
 		"  --daemonize         detach (used by libadyton's on-demand start)\n"
 		"  --verbose           log launches and exits to stderr\n"
+		"  --metrics ADDR      serve Prometheus metrics at http://ADDR/metrics: \"PORT\"\n"
+		"                      (on 127.0.0.1), \"HOST:PORT\" (IPv4 or [IPv6]) or\n"
+		"                      \"unix:PATH\"; off by default\n"
 		"  --tpm TCTI          keep the platform root key sealed by this TPM and certify\n"
 		"                      the attestation key with TPM2_Quote (\"device:/dev/tpmrm0\",\n"
 		"                      \"swtpm:path=SOCK\"); the file root key is the default\n"
@@ -111,6 +116,7 @@ static int load_policy(ady_daemon *d)
 
 	if (!d->policy_path) {
 		ady_policy_embedded(&d->policy);
+		ady_pool_configure(d);
 		return 0;
 	}
 	err = ady_file_read(d->policy_path, 1 << 20, &text, &len);
@@ -122,6 +128,7 @@ static int load_policy(ady_daemon *d)
 		return -1;
 	}
 	d->policy = p;
+	ady_pool_configure(d);
 	return 0;
 }
 
@@ -522,11 +529,14 @@ int main(int argc, char **argv)
 		{"tpm", required_argument, NULL, 'T'},  {"enroll-ca", required_argument, NULL, 'E'},
 		{"tpm-pcrs", required_argument, NULL, 'R'},
 		{"conn-timeout", required_argument, NULL, 'C'}, {"create", no_argument, NULL, 'c'},
+		{"metrics", required_argument, NULL, 'M'}, {"usage-interval", required_argument, NULL, 'U'},
 		{NULL, 0, NULL, 0}};
 	uint32_t pcrs = PCRS_ANY;
 	bool state_given;
 	char sock_buf[PATH_MAX], state_buf[PATH_MAX];
 	const char *sock = NULL, *state = NULL, *host = NULL, *kvm_host = NULL, *tcti = NULL, *enroll = NULL;
+	const char *metrics = NULL;
+	int usage_interval = ADY_USAGE_INTERVAL;
 	int system_mode = geteuid() == 0, do_daemonize = 0, idle_exit = 0, print_key = 0, create = 0, o;
 	ady_daemon *d = &D;
 	sigset_t mask;
@@ -546,6 +556,14 @@ int main(int argc, char **argv)
 		case 'v': d->verbose = true; break;
 		case 'P': print_key = 1; break;
 		case 'c': create = 1; break;
+		case 'M': metrics = optarg; break;
+		case 'U':
+			usage_interval = atoi(optarg);
+			if (usage_interval < 0 || (usage_interval == 0 && strcmp(optarg, "0") != 0)) {
+				ady_log_err("--usage-interval: \"%s\" is not a number of seconds (0: no records)", optarg);
+				return 2;
+			}
+			break;
 		case 'C':
 			d->conn_timeout = atoi(optarg);
 			if (d->conn_timeout <= 0) {
@@ -673,8 +691,26 @@ int main(int argc, char **argv)
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0)
 		return 1;
-	ady_log_info(d, "listening on %s (%s mode), enclave host %s", sock, system_mode ? "system" : "embedded",
-		     d->host_path);
+	d->started = (int64_t)time(NULL);
+#ifdef ADY_HAVE_SQLITE
+	if (usage_interval > 0 && ady_usage_open(d, state, usage_interval))
+		return 1;
+#else
+	(void)usage_interval;
+#endif
+	/* after the signal mask: the scrape thread inherits it, so every
+	 * signal reaches the loop's signalfd */
+	if (metrics) {
+#ifdef ADY_HAVE_METRICS
+		if (ady_metrics_start(d, metrics))
+			return 1;
+#else
+		ady_log_err("--metrics: this adytond was built without libmicrohttpd");
+		return 1;
+#endif
+	}
+	ady_log_info(d, "listening on %s (%s mode), enclave host %s, enclave memory pool %llu pages", sock,
+		     system_mode ? "system" : "embedded", d->host_path, (unsigned long long)d->pool.total);
 
 	for (;;) {
 		struct pollfd pfd[2 + ADY_MAX_CLIENTS + ADY_MAX_ENCLAVES];
@@ -700,9 +736,17 @@ int main(int argc, char **argv)
 		}
 		int idle_ms = idle_exit > 0 && idle(d) ? idle_exit * 1000 : -1;
 		int timeout = idle_ms < 0 ? expiry : expiry < 0 || idle_ms < expiry ? idle_ms : expiry;
+#ifdef ADY_HAVE_SQLITE
+		int due = ady_usage_due(idle(d));
+		if (due >= 0 && (timeout < 0 || due < timeout))
+			timeout = due;
+#endif
 		rc = poll(pfd, (nfds_t)n, timeout);
 		if (rc < 0 && errno != EINTR)
 			return 1;
+#ifdef ADY_HAVE_SQLITE
+		ady_usage_tick(d, false);
+#endif
 		if (rc == 0 && idle_ms >= 0 && idle_ms == timeout) {
 			ady_log_info(d, "idle for %d s: exiting", idle_exit);
 			break;
@@ -749,8 +793,18 @@ int main(int argc, char **argv)
 		}
 		if (pfd[0].revents & POLLIN)
 			accept_client(d, lfd);
+#ifdef ADY_HAVE_METRICS
+		ady_metrics_publish(d);
+#endif
 	}
 out:
+#ifdef ADY_HAVE_SQLITE
+	ady_usage_tick(d, true);
+	ady_usage_close();
+#endif
+#ifdef ADY_HAVE_METRICS
+	ady_metrics_stop();
+#endif
 	for (int i = 0; i < ADY_MAX_ENCLAVES; i++)
 		ady_daemon_kill_enclave(d, i);
 	unlink(sock);

@@ -54,6 +54,7 @@ const char *ady_strerror(ady_err err)
 	case ADY_ERR_STATE: return "operation not allowed in this state";
 	case ADY_ERR_ENCLAVE_LOST: return "enclave host process died";
 	case ADY_ERR_DAEMON: return "adytond cannot be reached or started";
+	case ADY_ERR_QUOTA: return "enclave memory or enclave count limit reached";
 	default: return "unknown error";
 	}
 }

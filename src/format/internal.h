@@ -65,6 +65,8 @@ typedef struct ady_kv {
 	size_t cap;
 	unsigned line; /* 1-based number of the line last read, 0 before any */
 	ady_err err;   /* sticky: the first malformed line */
+	bool qualified; /* set by the caller: "key word = value" lines allowed */
+	ady_kv_span qual; /* of the setting just read: its word, or n == 0 */
 } ady_kv;
 
 /* text may be NULL only when len is 0.  buf (cap bytes) holds the current
@@ -72,7 +74,9 @@ typedef struct ady_kv {
 void ady_kv_init(ady_kv *kv, const char *text, size_t len, uint8_t *buf, size_t cap);
 
 /*
- * Reads up to the next setting.  true: *key (never empty) and *val (maybe
+ * Reads up to the next setting.  With kv->qualified, a key may be followed
+ * by one word of key characters before the '=' ("tenant acme = ..."): it is
+ * kv->qual until the next call (n == 0 when there is none).  true: *key (never empty) and *val (maybe
  * empty) point into the caller's buffer until the next call, kv->line is
  * their line.  false at the end of the text, kv->line then being the
  * number of lines (a last line without '\n' counts), or on a malformed

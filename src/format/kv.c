@@ -20,6 +20,8 @@ void ady_kv_init(ady_kv *kv, const char *text, size_t len, uint8_t *buf, size_t 
 	kv->cap = cap;
 	kv->line = 0;
 	kv->err = ADY_OK;
+	kv->qualified = false;
+	kv->qual = (ady_kv_span){ NULL, 0 };
 }
 
 /* Reads one line into buf, up to and without its '\n' and comment.
@@ -52,11 +54,13 @@ static bool read_line(ady_kv *kv, size_t *n)
 }
 
 /* Splits one line's content; key->n == 0 for a blank line. */
-static bool split_line(const uint8_t *s, size_t n, ady_kv_span *key, ady_kv_span *val)
+static bool split_line(const uint8_t *s, size_t n, bool qualified, ady_kv_span *key, ady_kv_span *qual,
+		       ady_kv_span *val)
 {
 	size_t i = 0, k0, k1, v0;
 
 	key->n = 0;
+	qual->n = 0;
 	while (i < n && is_space(s[i]))
 		i++;
 	if (i == n)
@@ -67,6 +71,14 @@ static bool split_line(const uint8_t *s, size_t n, ady_kv_span *key, ady_kv_span
 	k1 = i;
 	while (i < n && is_space(s[i]))
 		i++;
+	if (qualified && i < n && is_keych(s[i]) && k1 > k0) {
+		size_t q0 = i;
+		while (i < n && is_keych(s[i]))
+			i++;
+		*qual = (ady_kv_span){ s + q0, i - q0 };
+		while (i < n && is_space(s[i]))
+			i++;
+	}
 	if (k1 == k0 || i == n || s[i] != '=')
 		return false;
 	i++;
@@ -91,7 +103,7 @@ bool ady_kv_next(ady_kv *kv, ady_kv_span *key, ady_kv_span *val)
 
 	while (!kv->err && ady_cur_left(&kv->cur) > 0) {
 		kv->line++;
-		if (!read_line(kv, &n) || !split_line(kv->buf, n, key, val)) {
+		if (!read_line(kv, &n) || !split_line(kv->buf, n, kv->qualified, key, &kv->qual, val)) {
 			kv->err = ADY_ERR_CONFIG;
 			return false;
 		}

@@ -37,7 +37,7 @@ _Static_assert(LAUNCH_SIZE == 4 + 4 + 8, "launch layout");
 _Static_assert(LAUNCHED_SIZE == 4 + 4 + 8 + 8 + 8 + 8 + 4 + 4 + 2 + 2 + 4 + 32 + 32 + 8, "launched layout");
 _Static_assert(DESTROY_SIZE == 8, "destroy layout");
 _Static_assert(STATUS_SIZE == 4 + 4, "status layout");
-_Static_assert(ADY_LISTING_ENTRY == 8 + 4 + 4 + 4 + 4 + 8 + 8 + 32, "listing entry layout");
+_Static_assert(ADY_LISTING_ENTRY == 8 + 4 + 4 + 4 + 4 + 8 + 8 + 32 + 8 + 32, "listing entry layout");
 _Static_assert(HOST_READY_SIZE == 4 + 4 + 32 + 32, "host_ready layout");
 _Static_assert(GETKEY_SIZE == sizeof(((ady_msg_getkey *)0)->keyrequest), "getkey layout");
 _Static_assert(KEY_SIZE == 4 + 4 + sizeof(((ady_msg_key *)0)->key), "key layout");
@@ -61,6 +61,7 @@ enum frame_kind {
 	FRAME_LISTING, /* LISTING_HEAD + ADY_LISTING_ENTRY * n, n <= ADY_LISTING_MAX */
 	FRAME_ABORTED, /* ABORTED_HEAD .. ABORTED_HEAD + ADY_PROTO_MAX_REASON */
 	FRAME_QUOTED,  /* QUOTED_HEAD .. QUOTED_HEAD + ADY_PROTO_MAX_QUOTE */
+	FRAME_CAPACITY, /* ADY_CAPACITY_HEAD + ADY_CAPACITY_TENANT * n, n <= ADY_CAPACITY_MAX_TENANTS */
 };
 
 static const struct frame_rule {
@@ -71,6 +72,8 @@ static const struct frame_rule {
 	{ ADY_MSG_LAUNCH, FRAME_FIXED, LAUNCH_SIZE },
 	{ ADY_MSG_LIST, FRAME_FIXED, 0 },
 	{ ADY_MSG_DESTROY, FRAME_FIXED, DESTROY_SIZE },
+	{ ADY_MSG_CAPACITY, FRAME_FIXED, 0 },
+	{ ADY_MSG_CAPACITY_INFO, FRAME_CAPACITY, 0 },
 	{ ADY_MSG_LAUNCHED, FRAME_FIXED, LAUNCHED_SIZE },
 	{ ADY_MSG_LISTING, FRAME_LISTING, 0 },
 	{ ADY_MSG_STATUS, FRAME_FIXED, STATUS_SIZE },
@@ -79,6 +82,7 @@ static const struct frame_rule {
 	{ ADY_MSG_REPORT, FRAME_FIXED, REPORT_SIZE },
 	{ ADY_MSG_SEED, FRAME_FIXED, 0 },
 	{ ADY_MSG_ABORTED, FRAME_ABORTED, 0 },
+	{ ADY_MSG_REFUSED, FRAME_ABORTED, 0 },
 	{ ADY_MSG_KEY, FRAME_FIXED, KEY_SIZE },
 	{ ADY_MSG_REPORTED, FRAME_FIXED, REPORTED_SIZE },
 	{ ADY_MSG_SEEDED, FRAME_FIXED, SEEDED_SIZE },
@@ -101,6 +105,10 @@ static bool length_ok(const struct frame_rule *r, uint32_t length)
 		return length >= ABORTED_HEAD && length <= ABORTED_HEAD + ADY_PROTO_MAX_REASON;
 	case FRAME_QUOTED:
 		return length >= QUOTED_HEAD && length <= QUOTED_HEAD + ADY_PROTO_MAX_QUOTE;
+	case FRAME_CAPACITY:
+		return length >= ADY_CAPACITY_HEAD &&
+		       length <= ADY_CAPACITY_HEAD + ADY_CAPACITY_TENANT * ADY_CAPACITY_MAX_TENANTS &&
+		       (length - ADY_CAPACITY_HEAD) % ADY_CAPACITY_TENANT == 0;
 	default:
 		return false;
 	}
@@ -506,10 +514,10 @@ ady_err ady_msg_decode_status(const uint8_t *p, size_t len, ady_msg_status *m)
 /* ---- LISTING --------------------------------------------------------- */
 
 /*
- * LISTING, 8 + 72 * count bytes, count <= ADY_LISTING_MAX:
+ * LISTING, 8 + 112 * count bytes, count <= ADY_LISTING_MAX:
  *   0 count    u32
  *   4 reserved u32  zero
- *   8 entries, 72 bytes each:
+ *   8 entries, 112 bytes each:
  *     0  id        u64
  *     8  owner_uid u32
  *     12 host_pid  u32
@@ -518,8 +526,27 @@ ady_err ady_msg_decode_status(const uint8_t *p, size_t len, ady_msg_status *m)
  *     24 memory    u64
  *     32 started   u64
  *     40 mrenclave 32 bytes
+ *     72 pages     u64
+ *     80 tenant    32 bytes: [a-z0-9_]{0,31}, then zeros (at least one)
  */
-static bool entry_ok(const ady_listing_entry *e) { return backend_ok(e->backend) && launch_flags_ok(e->flags); }
+static bool tenant_ok(const char t[static 32])
+{
+	size_t i = 0;
+
+	while (i < 32 && ((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= '0' && t[i] <= '9') || t[i] == '_'))
+		i++;
+	if (i > ADY_TENANT_NAME_MAX)
+		return false;
+	for (; i < 32; i++)
+		if (t[i] != 0)
+			return false;
+	return true;
+}
+
+static bool entry_ok(const ady_listing_entry *e)
+{
+	return backend_ok(e->backend) && launch_flags_ok(e->flags) && tenant_ok(e->tenant);
+}
 
 static void read_entry(ady_cur *c, ady_listing_entry *e)
 {
@@ -531,6 +558,8 @@ static void read_entry(ady_cur *c, ady_listing_entry *e)
 	e->memory = get_u64(c);
 	e->started = get_u64(c);
 	get_bytes(c, e->mrenclave, sizeof(e->mrenclave));
+	e->pages = get_u64(c);
+	get_bytes(c, (uint8_t *)e->tenant, sizeof(e->tenant));
 }
 
 /* see adyton/proto.h */
@@ -568,6 +597,8 @@ ady_err ady_msg_encode_listing(const ady_listing_entry *entries, uint32_t count,
 		w_u64(&w, e->memory);
 		w_u64(&w, e->started);
 		w_bytes(&w, e->mrenclave, sizeof(e->mrenclave));
+		w_u64(&w, e->pages);
+		w_bytes(&w, (const uint8_t *)e->tenant, sizeof(e->tenant));
 	}
 	return w_end(&w, need, len);
 }
@@ -864,6 +895,120 @@ ady_err ady_msg_decode_seeded(const uint8_t *p, size_t len, ady_msg_seeded *m)
 	err = r_end(&c, seeded_ok(&t), m, &t, sizeof(t));
 	ady_wipe(&t, sizeof(t));
 	return err;
+}
+
+/* ---- CAPACITY_INFO ---------------------------------------------------- */
+
+/*
+ * CAPACITY_INFO, 48 + 64 * ntenants bytes, ntenants <= 32:
+ *   0  total_pages      u64
+ *   8  free_pages       u64
+ *   16 allocated_pages  u64
+ *   24 high_water_pages u64
+ *   32 cert_type        u16  0xad01 | 0xad02
+ *   34 reserved         u16  zero
+ *   36 ntenants         u32
+ *   40 reserved         u64  zero
+ *   48 tenants, 64 bytes each:
+ *     0  name          32 bytes: [a-z0-9_]{1,31}, then zeros
+ *     32 pages         u64
+ *     40 max_pages     u64
+ *     48 count         u32
+ *     52 max_enclaves  u32
+ *     56 reserved      u64  zero
+ */
+_Static_assert(ADY_CAPACITY_HEAD == 8 * 4 + 2 + 2 + 4 + 8, "capacity layout");
+_Static_assert(ADY_CAPACITY_TENANT == 32 + 8 + 8 + 4 + 4 + 8, "capacity tenant layout");
+_Static_assert(ADY_CAPACITY_HEAD + ADY_CAPACITY_TENANT * ADY_CAPACITY_MAX_TENANTS <= ADY_PROTO_MAX_PAYLOAD,
+	       "capacity cap");
+
+static bool capacity_ok(const ady_msg_capacity *m)
+{
+	if ((m->cert_type != 0xad01 && m->cert_type != 0xad02) || m->ntenants > ADY_CAPACITY_MAX_TENANTS)
+		return false;
+	for (uint32_t i = 0; i < m->ntenants; i++)
+		if (!m->tenants[i].name[0] || !tenant_ok(m->tenants[i].name))
+			return false;
+	return true;
+}
+
+/* see adyton/proto.h */
+ady_err ady_msg_encode_capacity(const ady_msg_capacity *m, uint8_t *buf, size_t cap, size_t *len)
+{
+	wr w;
+	size_t need;
+	ady_err err;
+
+	if (len)
+		*len = 0;
+	if (!m || !len || !capacity_ok(m))
+		return ADY_ERR_INVALID_ARG;
+	need = ADY_CAPACITY_HEAD + (size_t)m->ntenants * ADY_CAPACITY_TENANT;
+	err = w_begin(&w, m, need, buf, cap, len);
+	if (err)
+		return err;
+	w_u64(&w, m->total_pages);
+	w_u64(&w, m->free_pages);
+	w_u64(&w, m->allocated_pages);
+	w_u64(&w, m->high_water_pages);
+	w_u16(&w, m->cert_type);
+	w_zeros(&w, 2);
+	w_u32(&w, m->ntenants);
+	w_zeros(&w, 8);
+	for (uint32_t i = 0; i < m->ntenants; i++) {
+		const ady_capacity_tenant *t = &m->tenants[i];
+
+		w_bytes(&w, t->name, sizeof(t->name));
+		w_u64(&w, t->pages);
+		w_u64(&w, t->max_pages);
+		w_u32(&w, t->count);
+		w_u32(&w, t->max_enclaves);
+		w_zeros(&w, 8);
+	}
+	return w_end(&w, need, len);
+}
+
+/* see adyton/proto.h */
+ady_err ady_msg_decode_capacity(const uint8_t *p, size_t len, ady_msg_capacity *m)
+{
+	ady_msg_capacity t;
+	ady_cur c;
+	ady_err err;
+
+	if (!m)
+		return ADY_ERR_INVALID_ARG;
+	if (len < ADY_CAPACITY_HEAD || len > ADY_CAPACITY_HEAD + ADY_CAPACITY_TENANT * ADY_CAPACITY_MAX_TENANTS ||
+	    (len - ADY_CAPACITY_HEAD) % ADY_CAPACITY_TENANT) {
+		memset(m, 0, sizeof(*m));
+		return ADY_ERR_PROTOCOL;
+	}
+	err = r_begin(&c, p, len, len, m, sizeof(*m));
+	if (err)
+		return err;
+	memset(&t, 0, sizeof(t));
+	t.total_pages = get_u64(&c);
+	t.free_pages = get_u64(&c);
+	t.allocated_pages = get_u64(&c);
+	t.high_water_pages = get_u64(&c);
+	t.cert_type = get_u16(&c);
+	get_zeros(&c, 2);
+	t.ntenants = get_u32(&c);
+	get_zeros(&c, 8);
+	/* the count is announced twice (frame and field): they must agree */
+	if (ady_cur_err(&c) || t.ntenants > ADY_CAPACITY_MAX_TENANTS ||
+	    (size_t)t.ntenants * ADY_CAPACITY_TENANT != ady_cur_left(&c))
+		return ADY_ERR_PROTOCOL;
+	for (uint32_t i = 0; i < t.ntenants; i++) {
+		ady_capacity_tenant *x = &t.tenants[i];
+
+		get_bytes(&c, (uint8_t *)x->name, sizeof(x->name));
+		x->pages = get_u64(&c);
+		x->max_pages = get_u64(&c);
+		x->count = get_u32(&c);
+		x->max_enclaves = get_u32(&c);
+		get_zeros(&c, 8);
+	}
+	return r_end(&c, capacity_ok(&t), m, &t, sizeof(t));
 }
 
 /* ---- ABORTED --------------------------------------------------------- */

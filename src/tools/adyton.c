@@ -768,6 +768,12 @@ extern const char ady_cmd_verify_quote_usage[];
 int ady_cmd_verify_quote(int argc, char **argv);
 extern const char ady_cmd_quote_usage[];
 int ady_cmd_quote(int argc, char **argv);
+extern const char ady_cmd_capacity_usage[];
+int ady_cmd_capacity(int argc, char **argv);
+#ifdef ADY_HAVE_SQLITE
+extern const char ady_cmd_usage_usage[];
+int ady_cmd_usage(int argc, char **argv);
+#endif
 
 /* ---- help ---- */
 
@@ -790,6 +796,12 @@ static const struct command commands[] = {
 	  "check an adyton quote against a verifier policy; exit 0 only if accepted" },
 	{ "quote", ady_cmd_quote, ady_cmd_quote_usage,
 	  "get a quote over given report data from the shipped quote enclave" },
+	{ "capacity", ady_cmd_capacity, ady_cmd_capacity_usage,
+	  "backends, attestation, enclave memory pool and tenant headroom, for schedulers (NFD)" },
+#ifdef ADY_HAVE_SQLITE
+	{ "usage", ady_cmd_usage, ady_cmd_usage_usage,
+	  "enclave memory MB-hours, enclave hours and CPU seconds from adytond's usage records" },
+#endif
 	{ "help", cmd_help, "help [COMMAND]", "show this help or a command's usage" },
 };
 

@@ -99,8 +99,8 @@ static uint64_t uptime(uint64_t started, uint64_t now) { return now > started ? 
 
 static void print_header(void)
 {
-	printf("%-6s %-7s %-8s %-8s %-16s %10s %8s  %s\n", "ID", "OWNER", "HOST-PID", "BACKEND", "MRENCLAVE",
-	       "MEMORY", "UPTIME", "FLAGS");
+	printf("%-6s %-7s %-8s %-8s %-16s %10s %8s %8s %-12s %s\n", "ID", "OWNER", "HOST-PID", "BACKEND", "MRENCLAVE",
+	       "MEMORY", "PAGES", "UPTIME", "TENANT", "FLAGS");
 }
 
 static void print_row(const ady_listing_entry *x, uint64_t now)
@@ -111,9 +111,9 @@ static void print_row(const ady_listing_entry *x, uint64_t now)
 	mr[16] = '\0';
 	human_bytes(x->memory, mem, sizeof(mem));
 	human_duration(uptime(x->started, now), up, sizeof(up));
-	printf("%-6" PRIu64 " %-7" PRIu32 " %-8" PRIu32 " %-8s %-16s %10s %8s  %s\n", x->id, x->owner_uid, x->host_pid,
-	       ady_backend_name((ady_backend)x->backend), mr, mem, up,
-	       x->flags & ADY_LAUNCH_WEAK_MEMORY ? "weak-memory" : "-");
+	printf("%-6" PRIu64 " %-7" PRIu32 " %-8" PRIu32 " %-8s %-16s %10s %8" PRIu64 " %8s %-12s %s\n", x->id,
+	       x->owner_uid, x->host_pid, ady_backend_name((ady_backend)x->backend), mr, mem, x->pages, up,
+	       x->tenant[0] ? x->tenant : "-", x->flags & ADY_LAUNCH_WEAK_MEMORY ? "weak-memory" : "-");
 }
 
 static void print_json_entry(const ady_listing_entry *x, uint64_t now, bool first)
@@ -121,12 +121,14 @@ static void print_json_entry(const ady_listing_entry *x, uint64_t now, bool firs
 	char mr[65];
 
 	ady_hex_encode(x->mrenclave, 32, mr);
-	/* backend names and flag names are fixed ASCII: nothing to escape */
+	/* backend names and flag names are fixed ASCII, tenant names [a-z0-9_]
+	 * (checked by the decoder): nothing to escape */
 	printf("%s\n  {\"id\": %" PRIu64 ", \"owner_uid\": %" PRIu32 ", \"host_pid\": %" PRIu32
 	       ", \"backend\": \"%s\", \"mrenclave\": \"%s\", \"memory\": %" PRIu64 ", \"started\": %" PRIu64
-	       ", \"uptime\": %" PRIu64 ", \"flags\": [%s]}",
+	       ", \"uptime\": %" PRIu64 ", \"pages\": %" PRIu64 ", \"tenant\": %s%s%s, \"flags\": [%s]}",
 	       first ? "" : ",", x->id, x->owner_uid, x->host_pid, ady_backend_name((ady_backend)x->backend), mr,
-	       x->memory, x->started, uptime(x->started, now),
+	       x->memory, x->started, uptime(x->started, now), x->pages, x->tenant[0] ? "\"" : "",
+	       x->tenant[0] ? x->tenant : "null", x->tenant[0] ? "\"" : "",
 	       x->flags & ADY_LAUNCH_WEAK_MEMORY ? "\"weak-memory\"" : "");
 }
 

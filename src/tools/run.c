@@ -22,6 +22,7 @@
 
 #include "adyton/error.h"
 #include "adyton/host.h"
+#include "adyton/proto.h"
 #include "adyton/msbuf.h"
 #include "io.h"
 
@@ -165,7 +166,8 @@ int ady_cmd_run(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *in_path = NULL, *out_path = NULL, *image;
-	ady_enclave_opts eopts = { .backend = ADY_BACKEND_AUTO };
+	static char refusal[ADY_PROTO_MAX_REASON + 1];
+	ady_enclave_opts eopts = { .backend = ADY_BACKEND_AUTO, .refusal = refusal, .refusal_cap = sizeof(refusal) };
 	uint64_t index = 0, max_out = 0;
 	bool have_max_out = false;
 	uint8_t *in = NULL, *out = NULL;
@@ -203,6 +205,11 @@ int ady_cmd_run(int argc, char **argv)
 	image = argv[optind];
 
 	err = ady_enclave_open(image, &eopts, &e);
+	if (err && refusal[0]) {
+		/* adytond's words: which limit, the request, what is free */
+		fprintf(stderr, "adyton: run %s: %s: %s\n", image, ady_strerror(err), refusal);
+		return EXIT_FAIL;
+	}
 	if (err == ADY_ERR_BACKEND) {
 		const char *why = NULL;
 		if (!ady_backend_available(eopts.backend, &why) && why)

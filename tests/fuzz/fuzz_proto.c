@@ -60,6 +60,7 @@ static void payloads(const uint8_t *p, size_t len)
 	FIXED(reported, ady_msg_reported, ADY_MSG_REPORTED);
 	FIXED(seeded, ady_msg_seeded, ADY_MSG_SEEDED);
 	FIXED(aborted, ady_msg_aborted, ADY_MSG_ABORTED);
+	FIXED(capacity, ady_msg_capacity, ADY_MSG_CAPACITY_INFO);
 
 	uint32_t count = 0, again = 0;
 	size_t n = 0;

@@ -21,7 +21,7 @@ static void test_every_code_named(void **state)
 
 		assert_non_null(s);
 		if ((e >= 1 && e <= ADY_ERR_CRYPTO) || (e >= ADY_ERR_ELF_MAGIC && e <= ADY_ERR_KEY) ||
-		    (e >= ADY_ERR_ECALL_INDEX && e <= ADY_ERR_DAEMON)) {
+		    (e >= ADY_ERR_ECALL_INDEX && e <= ADY_ERR_QUOTA)) {
 			assert_true(strcmp(s, unknown) != 0);
 			for (int f = 1; f < e; f++)
 				assert_true(strcmp(s, ady_strerror(f)) != 0);

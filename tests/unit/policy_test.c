@@ -266,7 +266,7 @@ static void test_errors_with_lines(void **state)
 static void test_nul_and_long_lines(void **state)
 {
 	static const char nul[] = "max_enclaves = 1\0\n";
-	char text[400];
+	char text[1100];
 	ady_policy p;
 	unsigned line = 0;
 
@@ -284,6 +284,123 @@ static void test_nul_and_long_lines(void **state)
 	assert_int_equal(line, 1);
 }
 
+static void test_epc(void **state)
+{
+	ady_policy p;
+	unsigned line = 0;
+
+	(void)state;
+	assert_int_equal(parse("signer = any\n", &p, &line), ADY_OK);
+	assert_true(p.epc == 0); /* not configured: adytond's default */
+	assert_int_equal(parse("epc = 4G\n", &p, &line), ADY_OK);
+	assert_true(p.epc == 4ull << 30);
+	assert_int_equal(parse("epc = 1200K\n", &p, &line), ADY_OK);
+	assert_true(p.epc == 1200 * 1024);
+	static const char *const bad[] = { "epc = 0\n", "epc = 4097\n", "epc = 2K\n", "epc = 4G\nepc = 1G\n",
+					   "epc = -1\n", "epc = 4T\n", "epc pool = 4G\n", "epc =\n" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		p.epc = 77;
+		if (parse(bad[i], &p, &line) != ADY_ERR_CONFIG)
+			fail_msg("accepted: %s", bad[i]);
+		assert_true(p.epc == 77);
+	}
+}
+
+static void test_tenants(void **state)
+{
+	static const char text[] = "signer = any\n"
+				   "tenant acme = uid:1001,gid:2000,memory:512M,enclaves:4\n"
+				   "tenant  globex   =  gid:3000,uid:1002,uid:1003   # no limits of its own\n"
+				   "tenant t_9 = uid:0\n";
+	ady_policy p;
+	unsigned line = 0;
+	const ady_policy_tenant *t;
+
+	(void)state;
+	assert_int_equal(parse(text, &p, &line), ADY_OK);
+	assert_int_equal(p.ntenants, 3);
+	t = &p.tenants[0];
+	assert_string_equal(t->name, "acme");
+	assert_int_equal(t->nuids, 1);
+	assert_int_equal(t->uids[0], 1001);
+	assert_int_equal(t->ngids, 1);
+	assert_int_equal(t->gids[0], 2000);
+	assert_true(t->max_memory == 512ull << 20);
+	assert_int_equal(t->max_enclaves, 4);
+	t = &p.tenants[1];
+	assert_string_equal(t->name, "globex");
+	assert_int_equal(t->nuids, 2);
+	assert_int_equal(t->uids[1], 1003);
+	assert_true(t->max_memory == 0);
+	assert_int_equal(t->max_enclaves, 0);
+
+	/* uid first, then the primary gid, else none */
+	assert_string_equal(ady_policy_tenant_of(&p, 1001, 3000)->name, "acme");
+	assert_string_equal(ady_policy_tenant_of(&p, 1002, 2000)->name, "globex");
+	assert_string_equal(ady_policy_tenant_of(&p, 4242, 2000)->name, "acme");
+	assert_string_equal(ady_policy_tenant_of(&p, 4242, 3000)->name, "globex");
+	assert_string_equal(ady_policy_tenant_of(&p, 0, 0)->name, "t_9");
+	assert_null(ady_policy_tenant_of(&p, 4242, 4242));
+	assert_null(ady_policy_tenant_of(NULL, 1001, 2000));
+}
+
+static void test_tenant_errors(void **state)
+{
+	static const struct {
+		const char *text;
+		unsigned line;
+	} cases[] = {
+		{ "tenant = uid:1\n", 1 },                       /* no name */
+		{ "tenant Acme = uid:1\n", 1 },                  /* upper case */
+		{ "tenant a-b = uid:1\n", 1 },                   /* not a key character: no '=' found */
+		{ "tenant aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa = uid:1\n", 1 }, /* 32 bytes */
+		{ "tenant a b = uid:1\n", 1 },                   /* two words */
+		{ "tenant a = memory:1G\n", 1 },                 /* nobody belongs */
+		{ "tenant a = \n", 1 },
+		{ "tenant a = uid:1,\n", 1 },                    /* empty item */
+		{ "tenant a = ,uid:1\n", 1 },
+		{ "tenant a = uid:x\n", 1 },
+		{ "tenant a = uid:-1\n", 1 },
+		{ "tenant a = uid:4294967295\n", 1 },            /* (uid_t)-1: nobody's uid */
+		{ "tenant a = uid:1,uid:1\n", 1 },
+		{ "tenant a = uid:1,memory:1G,memory:2G\n", 1 },
+		{ "tenant a = uid:1,enclaves:1,enclaves:1\n", 1 },
+		{ "tenant a = uid:1,memory:0\n", 1 },
+		{ "tenant a = uid:1,memory:5000\n", 1 },         /* not 4 KiB pages */
+		{ "tenant a = uid:1,enclaves:0\n", 1 },
+		{ "tenant a = uid:1,cpus:4\n", 1 },
+		{ "tenant a = uid\n", 1 },
+		{ "tenant a = uid:1\ntenant a = uid:2\n", 2 },  /* name twice */
+		{ "tenant a = uid:1\ntenant b = uid:1\n", 2 },  /* uid in two tenants */
+		{ "tenant a = gid:7\ntenant b = uid:7,gid:7\n", 2 },
+		{ "max_memory acme = 1G\n", 1 },                 /* a word only tenant takes */
+	};
+	ady_policy p;
+	unsigned line = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		p.ntenants = 0x5a;
+		if (parse(cases[i].text, &p, &line) != ADY_ERR_CONFIG)
+			fail_msg("accepted: %s", cases[i].text);
+		assert_int_equal(line, cases[i].line);
+		assert_int_equal(p.ntenants, 0x5a);
+	}
+	/* 17 uids in one tenant, 33 tenants */
+	char text[2048];
+	size_t n = (size_t)snprintf(text, sizeof(text), "tenant a = uid:1");
+	for (int i = 2; i <= 17; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, ",uid:%d", i);
+	assert_int_equal(parse(text, &p, &line), ADY_ERR_CONFIG);
+	text[n - 7] = '\0'; /* 16 */
+	assert_int_equal(parse(text, &p, &line), ADY_OK);
+	n = 0;
+	for (int i = 0; i < 33; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "tenant t%d = uid:%d\n", i, i);
+	assert_int_equal(parse(text, &p, &line), ADY_ERR_CONFIG);
+	assert_int_equal(line, 33);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -295,6 +412,9 @@ int main(void)
 		cmocka_unit_test(test_not_nul_terminated),
 		cmocka_unit_test(test_errors_with_lines),
 		cmocka_unit_test(test_nul_and_long_lines),
+		cmocka_unit_test(test_epc),
+		cmocka_unit_test(test_tenants),
+		cmocka_unit_test(test_tenant_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

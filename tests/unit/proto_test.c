@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -206,16 +207,16 @@ static ady_err hdr(uint16_t type, uint32_t length, ady_msg_hdr *h)
 
 static void test_header_layout(void **state)
 {
-	static const uint8_t want[16] = { 'A', 'D', 'Y', 'P', 1, 0, 0x82, 0, 0x50, 0, 0, 0, 0, 0, 0, 0 };
+	static const uint8_t want[16] = { 'A', 'D', 'Y', 'P', 1, 0, 0x82, 0, 0x78, 0, 0, 0, 0, 0, 0, 0 };
 	uint8_t b[16];
 	ady_msg_hdr h;
 
 	(void)state;
-	ady_msg_encode_header(b, ADY_MSG_LISTING, 8 + 72);
+	ady_msg_encode_header(b, ADY_MSG_LISTING, 8 + 112);
 	assert_memory_equal(b, want, 16);
 	assert_int_equal(ady_msg_decode_header(b, &h), ADY_OK);
 	assert_int_equal(h.type, ADY_MSG_LISTING);
-	assert_int_equal(h.length, 80);
+	assert_int_equal(h.length, 120);
 }
 
 static void test_header_every_type(void **state)
@@ -247,17 +248,17 @@ static void test_header_variable_lengths(void **state)
 
 	(void)state;
 	/* LISTING: 8 + 72n, n <= ADY_LISTING_MAX. */
-	assert_int_equal(ADY_LISTING_MAX, 910);
+	assert_int_equal(ADY_LISTING_MAX, 585);
 	assert_int_equal(hdr(ADY_MSG_LISTING, 8, &h), ADY_OK);
-	assert_int_equal(hdr(ADY_MSG_LISTING, 8 + 72, &h), ADY_OK);
-	assert_int_equal(hdr(ADY_MSG_LISTING, 8 + 72 * ADY_LISTING_MAX, &h), ADY_OK);
-	assert_int_equal(h.length, 8 + 72 * ADY_LISTING_MAX);
-	assert_int_equal(hdr(ADY_MSG_LISTING, 8 + 72 * (ADY_LISTING_MAX + 1), &h), ADY_ERR_PROTOCOL);
+	assert_int_equal(hdr(ADY_MSG_LISTING, 8 + 112, &h), ADY_OK);
+	assert_int_equal(hdr(ADY_MSG_LISTING, 8 + 112 * ADY_LISTING_MAX, &h), ADY_OK);
+	assert_int_equal(h.length, 8 + 112 * ADY_LISTING_MAX);
+	assert_int_equal(hdr(ADY_MSG_LISTING, 8 + 112 * (ADY_LISTING_MAX + 1), &h), ADY_ERR_PROTOCOL);
 	assert_int_equal(hdr(ADY_MSG_LISTING, 0, &h), ADY_ERR_PROTOCOL);
 	assert_int_equal(hdr(ADY_MSG_LISTING, 7, &h), ADY_ERR_PROTOCOL);
 	assert_int_equal(hdr(ADY_MSG_LISTING, 9, &h), ADY_ERR_PROTOCOL);
-	assert_int_equal(hdr(ADY_MSG_LISTING, 8 + 71, &h), ADY_ERR_PROTOCOL);
-	assert_int_equal(hdr(ADY_MSG_LISTING, 8 + 73, &h), ADY_ERR_PROTOCOL);
+	assert_int_equal(hdr(ADY_MSG_LISTING, 8 + 111, &h), ADY_ERR_PROTOCOL);
+	assert_int_equal(hdr(ADY_MSG_LISTING, 8 + 113, &h), ADY_ERR_PROTOCOL);
 	/* ABORTED: 4 .. 4 + 512. */
 	assert_int_equal(hdr(ADY_MSG_ABORTED, 4, &h), ADY_OK);
 	assert_int_equal(hdr(ADY_MSG_ABORTED, 5, &h), ADY_OK);
@@ -265,6 +266,11 @@ static void test_header_variable_lengths(void **state)
 	assert_int_equal(hdr(ADY_MSG_ABORTED, 3, &h), ADY_ERR_PROTOCOL);
 	assert_int_equal(hdr(ADY_MSG_ABORTED, 0, &h), ADY_ERR_PROTOCOL);
 	assert_int_equal(hdr(ADY_MSG_ABORTED, 5 + ADY_PROTO_MAX_REASON, &h), ADY_ERR_PROTOCOL);
+	/* REFUSED: as ABORTED. */
+	assert_int_equal(hdr(ADY_MSG_REFUSED, 4, &h), ADY_OK);
+	assert_int_equal(hdr(ADY_MSG_REFUSED, 4 + ADY_PROTO_MAX_REASON, &h), ADY_OK);
+	assert_int_equal(hdr(ADY_MSG_REFUSED, 3, &h), ADY_ERR_PROTOCOL);
+	assert_int_equal(hdr(ADY_MSG_REFUSED, 5 + ADY_PROTO_MAX_REASON, &h), ADY_ERR_PROTOCOL);
 	/* Over the cap, for every kind. */
 	assert_int_equal(hdr(ADY_MSG_LISTING, ADY_PROTO_MAX_PAYLOAD + 1, &h), ADY_ERR_PROTOCOL);
 	assert_int_equal(hdr(ADY_MSG_LISTING, UINT32_MAX, &h), ADY_ERR_PROTOCOL);
@@ -301,7 +307,7 @@ static void test_header_violations(void **state)
 	assert_int_equal(ady_msg_decode_header(b, &h), ADY_ERR_PROTOCOL);
 
 	/* Unknown types, including the neighbours of known ones. */
-	static const uint16_t unknown[] = { 0x00, 0x04, 0x20, 0x26, 0x80, 0x84, 0xa1, 0xa5, 0x101, 0x8201, 0xffff };
+	static const uint16_t unknown[] = { 0x00, 0x05, 0x20, 0x26, 0x80, 0x86, 0xa1, 0xa5, 0x101, 0x8201, 0xffff };
 	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
 		assert_int_equal(hdr(unknown[i], 0, &h), ADY_ERR_PROTOCOL);
 		assert_int_equal(hdr(unknown[i], 8, &h), ADY_ERR_PROTOCOL);
@@ -579,7 +585,7 @@ static void test_other_layouts(void **state)
 /* ---- LISTING --------------------------------------------------------- */
 
 static ady_listing_entry entries[ADY_LISTING_MAX + 1];
-static uint8_t big[8 + 72 * (ADY_LISTING_MAX + 1)];
+static uint8_t big[8 + 112 * (ADY_LISTING_MAX + 1)];
 
 static void fill_entries(void)
 {
@@ -595,6 +601,9 @@ static void fill_entries(void)
 		e->memory = (uint64_t)i << 20;
 		e->started = 1700000000ull + i;
 		pattern(e->mrenclave, 32, (uint8_t)i);
+		e->pages = 0x100000000ull + i;
+		if (i % 3)
+			snprintf(e->tenant, sizeof(e->tenant), "t_%u", (unsigned)i);
 	}
 }
 
@@ -606,7 +615,7 @@ static void check_listing(uint32_t n)
 	ady_msg_hdr h;
 
 	assert_int_equal(ady_msg_encode_listing(entries, n, big, sizeof(big), &len), ADY_OK);
-	assert_int_equal(len, 8 + 72 * (size_t)n);
+	assert_int_equal(len, 8 + 112 * (size_t)n);
 	assert_int_equal(rd32(big), n);
 	assert_int_equal(rd32(big + 4), 0);
 	assert_int_equal(hdr(ADY_MSG_LISTING, (uint32_t)len, &h), ADY_OK);
@@ -642,7 +651,7 @@ static void test_listing_sizes(void **state)
 	memset(big, 0, sizeof(big));
 	wr32(big, ADY_LISTING_MAX + 1);
 	for (uint32_t i = 0; i < ADY_LISTING_MAX + 1; i++)
-		big[8 + 72 * i + 16] = 2;
+		big[8 + 112 * i + 16] = 2;
 	assert_int_equal(ady_msg_decode_listing(big, sizeof(big), 0, &count, &e), ADY_ERR_PROTOCOL);
 	assert_int_equal(count, 0);
 	/* An empty listing from NULL entries. */
@@ -653,7 +662,7 @@ static void test_listing_sizes(void **state)
 
 static void test_listing_violations(void **state)
 {
-	uint8_t buf[8 + 72 * 3], bad[8 + 72 * 3 + 72];
+	uint8_t buf[8 + 112 * 3], bad[8 + 112 * 3 + 112];
 	size_t len = 0;
 	uint32_t count;
 	ady_listing_entry e;
@@ -676,8 +685,8 @@ static void test_listing_violations(void **state)
 	assert_int_equal(ady_msg_decode_listing(buf, 7, 0, &count, NULL), ADY_ERR_PROTOCOL);
 	assert_int_equal(ady_msg_decode_listing(buf, 0, 0, &count, NULL), ADY_ERR_PROTOCOL);
 	memcpy(bad, buf, len);
-	memset(bad + len, 0, 72);
-	assert_int_equal(ady_msg_decode_listing(bad, len + 72, 0, &count, NULL), ADY_ERR_PROTOCOL);
+	memset(bad + len, 0, 112);
+	assert_int_equal(ady_msg_decode_listing(bad, len + 112, 0, &count, NULL), ADY_ERR_PROTOCOL);
 	/* Reserved header word. */
 	for (size_t off = 4; off < 8; off++) {
 		memcpy(bad, buf, len);
@@ -687,27 +696,131 @@ static void test_listing_violations(void **state)
 	}
 	/* A bad last entry fails the message even when asking for entry 0. */
 	memcpy(bad, buf, len);
-	wr32(bad + 8 + 72 * 2 + 16, 4); /* backend */
+	wr32(bad + 8 + 112 * 2 + 16, 4); /* backend */
 	assert_int_equal(ady_msg_decode_listing(bad, len, 0, &count, &e), ADY_ERR_PROTOCOL);
 	assert_true(all_zero(&e, sizeof(e)));
 	memcpy(bad, buf, len);
-	wr32(bad + 8 + 72 * 2 + 20, 2); /* flags */
+	wr32(bad + 8 + 112 * 2 + 20, 2); /* flags */
 	assert_int_equal(ady_msg_decode_listing(bad, len, 0, &count, NULL), ADY_ERR_PROTOCOL);
 	/* Entry layout. */
-	assert_true(rd64(buf + 8 + 72) == entries[1].id);
-	assert_int_equal(rd32(buf + 8 + 72 + 8), entries[1].owner_uid);
-	assert_int_equal(rd32(buf + 8 + 72 + 12), entries[1].host_pid);
-	assert_int_equal(rd32(buf + 8 + 72 + 16), entries[1].backend);
-	assert_int_equal(rd32(buf + 8 + 72 + 20), entries[1].flags);
-	assert_true(rd64(buf + 8 + 72 + 24) == entries[1].memory);
-	assert_true(rd64(buf + 8 + 72 + 32) == entries[1].started);
-	assert_memory_equal(buf + 8 + 72 + 40, entries[1].mrenclave, 32);
+	assert_true(rd64(buf + 8 + 112) == entries[1].id);
+	assert_int_equal(rd32(buf + 8 + 112 + 8), entries[1].owner_uid);
+	assert_int_equal(rd32(buf + 8 + 112 + 12), entries[1].host_pid);
+	assert_int_equal(rd32(buf + 8 + 112 + 16), entries[1].backend);
+	assert_int_equal(rd32(buf + 8 + 112 + 20), entries[1].flags);
+	assert_true(rd64(buf + 8 + 112 + 24) == entries[1].memory);
+	assert_true(rd64(buf + 8 + 112 + 32) == entries[1].started);
+	assert_memory_equal(buf + 8 + 112 + 40, entries[1].mrenclave, 32);
+	assert_true(rd64(buf + 8 + 112 + 72) == entries[1].pages);
+	assert_memory_equal(buf + 8 + 112 + 80, "t_1\0", 4);
+	/* A tenant name: [a-z0-9_], NUL-padded, at most 31 bytes. */
+	static const char *const bad_tenants[] = { "Acme", "a-b", "a b", "\x7f" };
+	for (size_t k = 0; k < sizeof(bad_tenants) / sizeof(bad_tenants[0]); k++) {
+		memcpy(bad, buf, len);
+		memcpy(bad + 8 + 112 + 80, bad_tenants[k], strlen(bad_tenants[k]));
+		assert_int_equal(ady_msg_decode_listing(bad, len, 0, &count, NULL), ADY_ERR_PROTOCOL);
+	}
+	memcpy(bad, buf, len);
+	bad[8 + 112 + 80 + 5] = 'x'; /* a byte after the terminating NUL */
+	assert_int_equal(ady_msg_decode_listing(bad, len, 0, &count, NULL), ADY_ERR_PROTOCOL);
+	memcpy(bad, buf, len);
+	memset(bad + 8 + 112 + 80, 'a', 32); /* no NUL */
+	assert_int_equal(ady_msg_decode_listing(bad, len, 0, &count, NULL), ADY_ERR_PROTOCOL);
+	memcpy(bad, buf, len);
+	memset(bad + 8 + 112 + 80, 'a', 31); /* 31 and a NUL: the longest name */
+	assert_int_equal(ady_msg_decode_listing(bad, len, 0, &count, NULL), ADY_OK);
+	memcpy(entries[1].tenant, "Acme", 5);
+	assert_int_equal(ady_msg_encode_listing(entries, 3, buf, sizeof(buf), &len), ADY_ERR_INVALID_ARG);
+	snprintf(entries[1].tenant, sizeof(entries[1].tenant), "t_1");
 	/* Encoder refuses bad entries and bad arguments. */
 	entries[1].backend = 9;
 	assert_int_equal(ady_msg_encode_listing(entries, 3, buf, sizeof(buf), &len), ADY_ERR_INVALID_ARG);
 	entries[1].backend = 2;
 	assert_int_equal(ady_msg_decode_listing(buf, sizeof(buf), 0, NULL, NULL), ADY_ERR_INVALID_ARG);
 	assert_int_equal(ady_msg_decode_listing(NULL, 8, 0, &count, NULL), ADY_ERR_INVALID_ARG);
+}
+
+/* ---- CAPACITY_INFO ---------------------------------------------------- */
+
+static void test_capacity(void **state)
+{
+	static ady_msg_capacity m, out;
+	static uint8_t buf[48 + 64 * 33], bad[sizeof(buf)];
+	size_t len = 0, len2 = 0;
+	ady_msg_hdr h;
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	m.total_pages = 0x0102030405060708ull;
+	m.free_pages = 11;
+	m.allocated_pages = 12;
+	m.high_water_pages = 13;
+	m.cert_type = 0xad02;
+	m.ntenants = 2;
+	snprintf(m.tenants[0].name, sizeof(m.tenants[0].name), "acme");
+	m.tenants[0].pages = 21;
+	m.tenants[0].max_pages = 22;
+	m.tenants[0].count = 23;
+	m.tenants[0].max_enclaves = 24;
+	memset(m.tenants[1].name, 'z', 31);
+	assert_int_equal(ady_msg_encode_capacity(&m, buf, sizeof(buf), &len), ADY_OK);
+	assert_int_equal(len, 48 + 64 * 2);
+	assert_int_equal(hdr(ADY_MSG_CAPACITY_INFO, (uint32_t)len, &h), ADY_OK);
+	assert_true(rd64(buf) == m.total_pages);
+	assert_int_equal(buf[32], 0x02);
+	assert_int_equal(buf[33], 0xad);
+	assert_int_equal(rd32(buf + 36), 2);
+	assert_memory_equal(buf + 48, "acme\0", 5);
+	assert_true(rd64(buf + 48 + 32) == 21);
+	assert_int_equal(rd32(buf + 48 + 52), 24);
+	assert_int_equal(ady_msg_decode_capacity(buf, len, &out), ADY_OK);
+	assert_memory_equal(&out, &m, sizeof(m));
+	assert_int_equal(ady_msg_encode_capacity(&m, buf, len - 1, &len2), ADY_ERR_SHORT_BUFFER);
+	assert_int_equal(len2, len);
+	/* frames: 48 + 64n, n <= 32 */
+	assert_int_equal(hdr(ADY_MSG_CAPACITY_INFO, 48, &h), ADY_OK);
+	assert_int_equal(hdr(ADY_MSG_CAPACITY_INFO, 47, &h), ADY_ERR_PROTOCOL);
+	assert_int_equal(hdr(ADY_MSG_CAPACITY_INFO, 49, &h), ADY_ERR_PROTOCOL);
+	assert_int_equal(hdr(ADY_MSG_CAPACITY_INFO, 48 + 64 * 32, &h), ADY_OK);
+	assert_int_equal(hdr(ADY_MSG_CAPACITY_INFO, 48 + 64 * 33, &h), ADY_ERR_PROTOCOL);
+	assert_int_equal(hdr(ADY_MSG_CAPACITY, 0, &h), ADY_OK);
+	assert_int_equal(hdr(ADY_MSG_CAPACITY, 1, &h), ADY_ERR_PROTOCOL);
+	/* violations: each refused, nothing left behind */
+	static const size_t offs[] = { 34, 35, 40, 47, 48 + 56, 48 + 63, 48 + 64 + 56 };
+	for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) { /* reserved bytes */
+		memcpy(bad, buf, len);
+		bad[offs[i]] = 1;
+		assert_int_equal(ady_msg_decode_capacity(bad, len, &out), ADY_ERR_PROTOCOL);
+		assert_true(all_zero(&out, sizeof(out)));
+	}
+	memcpy(bad, buf, len);
+	wr32(bad + 36, 3); /* count disagrees with the frame */
+	assert_int_equal(ady_msg_decode_capacity(bad, len, &out), ADY_ERR_PROTOCOL);
+	wr32(bad + 36, 1);
+	assert_int_equal(ady_msg_decode_capacity(bad, len, &out), ADY_ERR_PROTOCOL);
+	memcpy(bad, buf, len);
+	bad[32] = 0x03; /* cert type 0xad03 */
+	assert_int_equal(ady_msg_decode_capacity(bad, len, &out), ADY_ERR_PROTOCOL);
+	memcpy(bad, buf, len);
+	bad[48] = 'A'; /* a name not [a-z0-9_] */
+	assert_int_equal(ady_msg_decode_capacity(bad, len, &out), ADY_ERR_PROTOCOL);
+	memcpy(bad, buf, len);
+	bad[48 + 64 + 31] = 'z'; /* 32 bytes, no NUL */
+	assert_int_equal(ady_msg_decode_capacity(bad, len, &out), ADY_ERR_PROTOCOL);
+	memcpy(bad, buf, len);
+	memset(bad + 48, 0, 32); /* an empty name */
+	assert_int_equal(ady_msg_decode_capacity(bad, len, &out), ADY_ERR_PROTOCOL);
+	assert_int_equal(ady_msg_decode_capacity(buf, len - 1, &out), ADY_ERR_PROTOCOL);
+	assert_int_equal(ady_msg_decode_capacity(buf, len + 64, &out), ADY_ERR_PROTOCOL);
+	/* the encoder refuses what the decoder would */
+	m.ntenants = 33;
+	assert_int_equal(ady_msg_encode_capacity(&m, buf, sizeof(buf), &len), ADY_ERR_INVALID_ARG);
+	m.ntenants = 2;
+	m.cert_type = 0;
+	assert_int_equal(ady_msg_encode_capacity(&m, buf, sizeof(buf), &len), ADY_ERR_INVALID_ARG);
+	m.cert_type = 0xad01;
+	m.tenants[1].name[0] = '\0';
+	assert_int_equal(ady_msg_encode_capacity(&m, buf, sizeof(buf), &len), ADY_ERR_INVALID_ARG);
 }
 
 /* ---- ABORTED --------------------------------------------------------- */
@@ -792,6 +905,7 @@ int main(void)
 		cmocka_unit_test(test_listing_sizes),
 		cmocka_unit_test(test_listing_violations),
 		cmocka_unit_test(test_aborted),
+		cmocka_unit_test(test_capacity),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -176,7 +176,7 @@ static ady_err proc_create(ady_enclave *e, const ady_image *img)
 	ady_msg_launch req = {.backend = (uint32_t)e->ops->kind};
 	ady_msg_launched out;
 	ady_msg_hdr h;
-	uint8_t buf[256];
+	uint8_t buf[256], rbuf[4 + ADY_PROTO_MAX_REASON];
 	struct stat st;
 	size_t len;
 	int image = -1, chan = -1;
@@ -201,7 +201,23 @@ static ady_err proc_create(ady_enclave *e, const ady_image *img)
 		err = ady_wire_send(p->sock, ADY_MSG_LAUNCH, buf, len, image);
 	close(image);
 	if (!err)
-		err = ady_wire_recv(p->sock, &h, buf, sizeof(buf), &chan);
+		err = ady_wire_recv(p->sock, &h, rbuf, sizeof(rbuf), &chan);
+	if (!err && h.type == ADY_MSG_REFUSED && chan < 0) {
+		/* the daemon's words on a refusal, then its LAUNCHED */
+		ady_msg_aborted why;
+		err = ady_msg_decode_aborted(rbuf, h.length, &why);
+		if (err) {
+			err = ADY_ERR_PROTOCOL;
+			goto close_chan;
+		}
+		if (e->opts.refusal && e->opts.refusal_cap) {
+			size_t n = why.len < e->opts.refusal_cap - 1 ? why.len : e->opts.refusal_cap - 1;
+			for (size_t i = 0; i < n; i++)
+				e->opts.refusal[i] = why.reason[i] >= 0x20 && why.reason[i] < 0x7f ? (char)why.reason[i] : '?';
+			e->opts.refusal[n] = '\0';
+		}
+		err = ady_wire_recv(p->sock, &h, rbuf, sizeof(rbuf), &chan);
+	}
 	if (err) {
 		err = ADY_ERR_DAEMON;
 		goto close_chan;
@@ -210,7 +226,7 @@ static ady_err proc_create(ady_enclave *e, const ady_image *img)
 		err = ADY_ERR_PROTOCOL;
 		goto close_chan;
 	}
-	err = ady_msg_decode_launched(buf, h.length, &out);
+	err = ady_msg_decode_launched(rbuf, h.length, &out);
 	if (!err && out.status)
 		err = (ady_err)out.status;
 	if (err)
