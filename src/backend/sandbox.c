@@ -1,6 +1,41 @@
 /* The enclave hosts' common setup; see sandbox.h. */
 #include "backend/sandbox.h"
 
+#include <fcntl.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+/* Nobody traces us: 0, else -1 (or unknown).  /proc/self/status has one
+ * "TracerPid:\t<pid>" line. */
+static int untraced(void)
+{
+	char buf[4096];
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	const char *t;
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	t = strstr(buf, "\nTracerPid:\t");
+	return t && strncmp(t + sizeof("\nTracerPid:\t") - 1, "0\n", 2) == 0 ? 0 : -1;
+}
+
+/* see sandbox.h */
+ady_err ady_sandbox_start(const char *name)
+{
+	/* adytond execs a host undumpable from the start (an unreadable
+	 * private copy of the program); a tracer here means that did not hold
+	 * (fs.suid_dumpable = 1, an ancestor with CAP_SYS_PTRACE). */
+	if (prctl(PR_GET_DUMPABLE) != 0 || untraced())
+		return ADY_ERR_PERMISSION;
+	/* ps and pgrep see our name, not the private copy's "memfd:..." */
+	(void)prctl(PR_SET_NAME, name);
+	return ADY_OK;
+}
 
 /* see sandbox.h */
 struct scmp_arg_cmp ady_sandbox_eq(unsigned arg, uint64_t v)

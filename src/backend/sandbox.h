@@ -19,6 +19,12 @@
 struct scmp_arg_cmp ady_sandbox_eq(unsigned arg, uint64_t v);
 struct scmp_arg_cmp ady_sandbox_eq32(unsigned arg, uint64_t v);
 
+/* The first check of an enclave host, before the image or any secret is
+ * in it: undumpable, no tracer, and named `name` for ps (not the private
+ * memfd copy adytond execs it from, issue 11 item 3).  ADY_ERR_PERMISSION
+ * when the process is dumpable or traced: the host must stop. */
+ADY_MUST_CHECK ady_err ady_sandbox_start(const char *name);
+
 /* A filter that kills the process on anything but the common allowlist:
  * futex, clock_gettime (the doorbell spin's clock where the vDSO cannot
  * read it), sendmsg/recvmsg on daemon_fd, write to stderr, exit,

@@ -163,6 +163,8 @@ int main(int argc, char **argv)
 		die("prctl", ADY_ERR_PERMISSION);
 	if (getppid() == 1)
 		_exit(1);
+	if (ady_sandbox_start("adyton-kvm-host"))
+		die("started dumpable or traced", ADY_ERR_PERMISSION);
 
 	err = ady_fd_read(FD_IMAGE, ADY_IMAGE_MAX_FILE, &file, &len);
 	if (err)

@@ -66,24 +66,6 @@ static void die(const char *what, ady_err err)
 	_exit(1);
 }
 
-/* Nobody traces us: 0, else -1 (or unknown).  /proc/self/status has one
- * "TracerPid:\t<pid>" line. */
-static int untraced(void)
-{
-	char buf[4096];
-	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-	const char *t;
-
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	t = strstr(buf, "\nTracerPid:\t");
-	return t && strncmp(t + sizeof("\nTracerPid:\t") - 1, "0\n", 2) == 0 ? 0 : -1;
-}
-
 static ady_chan_ctl *ctl_of(uint32_t slot) { return (ady_chan_ctl *)h.chan + slot; }
 static uint8_t *slot_of(uint32_t slot) { return h.chan + ADY_CHAN_CTL_SIZE + (uint64_t)slot * h.msbuf_size; }
 
@@ -247,10 +229,8 @@ int main(int argc, char **argv)
 	 * copy of this program, issue 11 item 3); a tracer here means that
 	 * did not hold (fs.suid_dumpable = 1, an ancestor with CAP_SYS_PTRACE):
 	 * refuse before the image or any secret is in this process. */
-	if (prctl(PR_GET_DUMPABLE) != 0 || untraced())
+	if (ady_sandbox_start("adyton-enclave-host"))
 		die("started dumpable or traced", ADY_ERR_PERMISSION);
-	/* ps and pgrep see our name, not the private copy's "memfd:..." */
-	(void)prctl(PR_SET_NAME, "adyton-enclave-host");
 
 	err = ady_fd_read(FD_IMAGE, ADY_IMAGE_MAX_FILE, &file, &len);
 	if (err)
