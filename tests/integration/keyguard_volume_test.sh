@@ -61,6 +61,8 @@ refused_conn nl "the plugin serves a LUKS volume, but .*n.img was opened as a na
 stop "$SERVE_PID"
 
 # ---- relative paths, nbdkit in the background (it changes to /).
+# (No unlock socket of an earlier server may stand in for the new one.)
+rm -f "$W/n.img.unlock"
 (
 	cd "$W"
 	LD_PRELOAD="${KG_ASAN_PRELOAD:-}" nbdkit -U rel.sock -P rel.pid --filter="$KG_FILTER" file n.img volume=n.img \
