@@ -149,6 +149,7 @@ int ady_cmd_capacity(int argc, char **argv)
 	};
 	static ady_msg_capacity m;
 	bool json = false, avail[NBACKENDS];
+	const char *why[NBACKENDS] = {NULL};
 	const char *nfd = NULL;
 	ady_err err;
 	int ch;
@@ -171,10 +172,8 @@ int ady_cmd_capacity(int argc, char **argv)
 					      : ady_strerror(err));
 		return EXIT_FAIL;
 	}
-	for (size_t i = 0; i < NBACKENDS; i++) {
-		const char *why = NULL;
-		avail[i] = backends[i].ops->available(&why);
-	}
+	for (size_t i = 0; i < NBACKENDS; i++)
+		avail[i] = backends[i].ops->available(&why[i]);
 	if (nfd && write_nfd(nfd, &m, avail)) {
 		perror("adyton: capacity: --nfd-features");
 		return EXIT_FAIL;
@@ -201,7 +200,11 @@ int ady_cmd_capacity(int argc, char **argv)
 		for (size_t i = 0; i < NBACKENDS; i++)
 			if (avail[i])
 				printf("%s ", backends[i].name);
-		printf("\nattestation: %s\n", attestation(m.cert_type));
+		printf("\n");
+		for (size_t i = 0; i < NBACKENDS; i++)
+			if (!avail[i])
+				printf("unavailable: %s: %s\n", backends[i].name, why[i] ? why[i] : "(no reason given)");
+		printf("attestation: %s\n", attestation(m.cert_type));
 		printf("epc:         %.1f MiB total, %.1f MiB free (%" PRIu64 " of %" PRIu64 " pages)\n",
 		       (double)m.total_pages * 4096 / MIB, (double)m.free_pages * 4096 / MIB, m.free_pages,
 		       m.total_pages);
