@@ -24,6 +24,7 @@
 #   ADY_VM_TIMEOUT  seconds for everything, boot included (default 1800)
 #   ADY_VM_KVM_AMD  kvm_amd options (default nested=1; keep npt: npt=0 locks up under load)
 #   ADY_VM_CONSOLE  1: show the whole console (firmware, kernel), not only the command's
+#   ADY_VM_APPEND   more kernel command line (e.g. loglevel=7 to see a lockup's stack)
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 if [ $# -lt 2 ]; then
@@ -103,7 +104,7 @@ trap 'rm -rf "$job"' EXIT
 
 smp=${ADY_VM_SMP:-$(($(nproc) < 2 ? 1 : 2))}
 append="console=ttyS0 quiet loglevel=3 panic=-1 vmtest.kvm_amd=${ADY_VM_KVM_AMD:-nested=1}"
-append="$append vmtest.kvm_intel=nested=1 vmtest.tmpfs=${ADY_VM_TMPFS:-2G}"
+append="$append vmtest.kvm_intel=nested=1 vmtest.tmpfs=${ADY_VM_TMPFS:-2G} ${ADY_VM_APPEND:-}"
 start=$(date +%s)
 timeout -k 10 "${ADY_VM_TIMEOUT:-1800}" qemu-system-x86_64 -machine q35,accel=tcg -cpu max -smp "$smp" \
 	-m "${ADY_VM_MEM:-3G}" -nodefaults -no-user-config -display none -no-reboot -serial stdio -monitor none \

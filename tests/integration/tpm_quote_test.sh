@@ -210,7 +210,13 @@ adyton, qpath, pol, nonce, tmp = sys.argv[1:]
 q = open(qpath, "rb").read()
 # Every byte of the header, body, TPMS_ATTEST, signatures and PCRs; every
 # 5th byte of the certificates after that (each verification reads them).
-idx = list(range(min(len(q), 1000))) + list(range(1000, len(q), 5))
+# The verifier does not depend on the backend: the kvm variant (software
+# emulated in CI, ~20x slower) flips every byte of the header and report
+# and every 8th byte after them.
+if os.environ.get("ADY_TEST_BACKEND") == "kvm":
+    idx = list(range(min(len(q), 432))) + list(range(432, len(q), 8))
+else:
+    idx = list(range(min(len(q), 1000))) + list(range(1000, len(q), 5))
 def one(i):
     b = bytearray(q); b[i] ^= 0x01
     path = f"{tmp}.{i}"
@@ -222,7 +228,7 @@ def one(i):
         return f"byte {i}: exit {r.returncode}: {r.stdout}{r.stderr}"
     return None
 with concurrent.futures.ThreadPoolExecutor(max(2, os.cpu_count() or 2)) as ex:
-    bad = [m for m in ex.map(one, range(len(q))) if m]
+    bad = [m for m in ex.map(one, idx) if m]
 for m in bad[:10]:
     print(m)
 print(f"{len(idx)} of {len(q)} bytes flipped, {len(bad)} accepted or unnamed")
