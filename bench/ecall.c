@@ -215,11 +215,11 @@ static void op_ecall(void *ctx, unsigned n)
 
 /* Empty, 4 KiB and 64 KiB ECALLs on one backend, s[0..3); process and kvm
  * also an empty ECALL after an idle gap, s[3]. */
-static void bench_backend(ady_backend backend, const char *image, double seconds, stats s[4])
+static void bench_backend(ady_backend backend, uint32_t flags, const char *name, const char *image, double seconds,
+			  stats s[4])
 {
 	static const size_t sizes[] = {4096, 65536};
-	ady_enclave_opts opts = {.backend = backend};
-	const char *name = ady_backend_name(backend);
+	ady_enclave_opts opts = {.backend = backend, .flags = flags};
 	uint8_t *in = NULL, *out = NULL;
 	char label[64];
 	ecall_ctx c;
@@ -431,7 +431,7 @@ int main(int argc, char **argv)
 {
 	const char *image = ADY_BENCH_ENCLAVE;
 	double seconds = 1.5;
-	stats fn, pipe_s[2], sim[4], proc[4], kvm[4], raw_exit;
+	stats fn, pipe_s[2], sim[4], proc[4], kvm[4], kvm_exit[4], raw_exit;
 	int acc = 0, a = 1;
 
 	if (a + 1 < argc && strcmp(argv[a], "--seconds") == 0) {
@@ -460,23 +460,29 @@ int main(int argc, char **argv)
 	printf("  %-40s %10s  %10s  %10s  %s\n", "", "median", "p10", "p90", "samples");
 	fn = measure(op_function, &acc, seconds, 0);
 	report("function call (noinline, volatile ptr)", &fn);
-	bench_backend(ADY_BACKEND_SIM, image, seconds, sim);
+	bench_backend(ADY_BACKEND_SIM, 0, "sim", image, seconds, sim);
 	bench_pipe(seconds, pipe_s);
-	bench_backend(ADY_BACKEND_PROCESS, image, seconds, proc);
-	/* kvm: a VM exit per call, next to the bare exit; "unavailable" with
-	 * the probe's reason where the backend cannot run. */
+	bench_backend(ADY_BACKEND_PROCESS, 0, "process", image, seconds, proc);
+	/* kvm: switchless (the vCPU waits in guest mode) next to the process
+	 * backend, a VM exit per call next to the bare exit; "unavailable"
+	 * with the probe's reason where the backend cannot run. */
 	bench_raw_exit(seconds, &raw_exit);
-	bench_backend(ADY_BACKEND_KVM, image, seconds, kvm);
+	bench_backend(ADY_BACKEND_KVM, 0, "kvm", image, seconds, kvm);
+	bench_backend(ADY_BACKEND_KVM, ADY_OPEN_EXIT_PER_CALL, "kvm exit/call", image, seconds, kvm_exit);
 
 	printf("\nratios of medians\n");
 	ratio("sim empty ecall / function call", &sim[0], &fn);
 	ratio("process empty ecall / pipe ping-pong", &proc[0], &pipe_s[0]);
 	ratio("  both after idle", &proc[3], &pipe_s[1]);
 	if (kvm[0].ok) {
-		ratio("kvm empty ecall / KVM_RUN exit", &kvm[0], &raw_exit);
-		ratio("  after idle / KVM_RUN exit", &kvm[3], &raw_exit);
 		ratio("kvm empty ecall / process empty ecall", &kvm[0], &proc[0]);
-		ratio("kvm empty ecall / pipe ping-pong", &kvm[0], &pipe_s[0]);
+		ratio("  both after idle", &kvm[3], &proc[3]);
+		ratio("kvm empty ecall / KVM_RUN exit", &kvm[0], &raw_exit);
+	}
+	if (kvm_exit[0].ok) {
+		ratio("kvm exit/call empty ecall / KVM_RUN exit", &kvm_exit[0], &raw_exit);
+		ratio("  after idle / KVM_RUN exit", &kvm_exit[3], &raw_exit);
+		ratio("kvm exit/call empty ecall / process", &kvm_exit[0], &proc[0]);
 	}
 	return fn.ok && pipe_s[0].ok && sim[0].ok && proc[0].ok ? 0 : 1;
 }

@@ -74,9 +74,12 @@ typedef struct ady_msg_hdr {
 /* Flags of a launched enclave. */
 #define ADY_LAUNCH_WEAK_MEMORY 0x1u /* no memfd_secret: mlocked, MADV_DONTDUMP memory instead */
 
+/* Flags of a launch request. */
+#define ADY_LAUNCH_EXIT_PER_CALL 0x1u /* kvm: a VM exit per call (ADY_OPEN_EXIT_PER_CALL) */
+
 typedef struct ady_msg_launch {      /* 16 bytes */
-	uint32_t backend;            /* ady_backend: PROCESS (KVM later) */
-	uint32_t flags;              /* zero */
+	uint32_t backend;            /* ady_backend: PROCESS or KVM */
+	uint32_t flags;              /* ADY_LAUNCH_EXIT_PER_CALL */
 	uint64_t reserved;
 } ady_msg_launch;
 

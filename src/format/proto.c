@@ -316,12 +316,12 @@ static bool zero_bytes(const uint8_t *p, size_t n)
 /*
  * LAUNCH, 16 bytes:
  *   0 backend  u32  ady_backend: AUTO, SIM, PROCESS or KVM
- *   4 flags    u32  zero (no launch flags are defined)
+ *   4 flags    u32  ADY_LAUNCH_EXIT_PER_CALL; no other bit
  *   8 reserved u64  zero
  */
 static bool launch_ok(const ady_msg_launch *m)
 {
-	return backend_ok(m->backend) && m->flags == 0 && m->reserved == 0;
+	return backend_ok(m->backend) && (m->flags & ~(uint32_t)ADY_LAUNCH_EXIT_PER_CALL) == 0 && m->reserved == 0;
 }
 
 /* see adyton/proto.h */

@@ -24,6 +24,11 @@ typedef struct ady_kvm_host {
 	uint32_t nwritable;
 	struct { uint64_t lo, hi; } writable[ADY_LAYOUT_MAX_REGIONS];
 	int dead;                  /* the enclave faulted or aborted: no more calls */
+	/* The serve loop (guest.h): the vCPU spins spin_ticks in guest mode for
+	 * the next call (switchless), or none (--exit-per-call: one VM exit per
+	 * call, and the host thread spins host_spin_ns before it sleeps). */
+	uint64_t spin_ticks;
+	long host_spin_ns;
 } ady_kvm_host;
 
 extern ady_kvm_host ady_kvm_g;

@@ -9,7 +9,10 @@
  * the enclave's pages, the marshalling slots and a small platform area
  * (kvm.h), makes itself undumpable, keeps only the daemon socket, stderr
  * and the vCPUs, installs a seccomp allowlist, reports the identity it
- * measured, and serves calls: one thread and one vCPU per thread slot.
+ * measured, and serves calls: one thread and one vCPU per thread slot,
+ * which waits for its slot's next call in guest mode (switchless, the
+ * default) or leaves the VM after every call (--exit-per-call, adytond
+ * passes it when the application asks: ADY_OPEN_EXIT_PER_CALL).
  *
  * Guest memory is ordinary (mlocked, MADV_DONTDUMP) memory: KVM cannot map
  * memfd_secret pages into a guest (they are not in the kernel's direct map
@@ -22,6 +25,7 @@
 #include <linux/kvm.h>
 #include <seccomp.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +145,7 @@ int main(int argc, char **argv)
 	ady_msg_status st_msg;
 	ady_msg_hdr hd;
 	ady_err err;
+	bool exit_per_call;
 	int null;
 
 	g.pid = getpid();
@@ -155,10 +160,11 @@ int main(int argc, char **argv)
 		printf("kvm: usable\n");
 		return 0;
 	}
-	if (argc != 1) {
+	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--exit-per-call") != 0)) {
 		fprintf(stderr, "adyton-kvm-host is started by adytond, not by hand (or: adyton-kvm-host --probe)\n");
 		return 2;
 	}
+	exit_per_call = argc == 2;
 	if (prctl(PR_SET_DUMPABLE, 0) || prctl(PR_SET_PDEATHSIG, SIGKILL))
 		die("prctl", ADY_ERR_PERMISSION);
 	if (getppid() == 1)
@@ -207,7 +213,7 @@ int main(int argc, char **argv)
 	if (null > 2)
 		close(null);
 
-	err = ady_kvm_vm_new(&g.vm, &g.plan, g.chan + ADY_CHAN_CTL_SIZE, g.enclave, fs_base);
+	err = ady_kvm_vm_new(&g.vm, &g.plan, g.chan, g.enclave, fs_base);
 	if (err) {
 		fprintf(stderr, "adyton-kvm-host[%d]: %s\n", (int)g.pid, g.vm.why);
 		die("create VM", err);
@@ -215,6 +221,15 @@ int main(int argc, char **argv)
 	if (!g.vm.ro_slot)
 		fprintf(stderr, "adyton-kvm-host[%d]: no KVM_CAP_READONLY_MEM: enclave code could rewrite its GDT and IDT\n",
 			(int)g.pid);
+	/* Switchless: as long as the process host's thread spins, in guest
+	 * mode.  Without the TSC rate it cannot say how long: no spin. */
+	if (exit_per_call || g.vm.tsc_khz == 0) {
+		g.spin_ticks = 0;
+		g.host_spin_ns = ADY_CHAN_SPIN_IDLE;
+	} else {
+		g.spin_ticks = (uint64_t)g.vm.tsc_khz * ADY_CHAN_SPIN_IDLE / 1000000u;
+		g.host_spin_ns = 0;
+	}
 	close(g.vm.kvm_fd); /* no more system-wide KVM requests */
 	g.vm.kvm_fd = -1;
 

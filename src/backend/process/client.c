@@ -174,6 +174,10 @@ static int host_alive(void *ctx)
 static ady_err proc_create(ady_enclave *e, const ady_image *img)
 {
 	ady_msg_launch req = {.backend = (uint32_t)e->ops->kind};
+	const char *env = getenv("ADYTON_KVM_EXIT_PER_CALL");
+
+	if ((e->opts.flags & ADY_OPEN_EXIT_PER_CALL) || (env && strcmp(env, "1") == 0))
+		req.flags |= ADY_LAUNCH_EXIT_PER_CALL;
 	ady_msg_launched out;
 	ady_msg_hdr h;
 	uint8_t buf[256], rbuf[4 + ADY_PROTO_MAX_REASON];
