@@ -59,6 +59,13 @@ typedef struct ady_enclave_opts {
 	char *refusal;
 	size_t refusal_cap;
 	uint32_t flags;              /* ADY_OPEN_* */
+	/* How long (microseconds, at most 100000) each side spins before it
+	 * sleeps.  kvm: a vCPU waits that long in guest mode for its slot's
+	 * next call before it leaves the VM (0: 5 us, as long as the process
+	 * host spins); process and kvm: the application waits that long for an
+	 * answer, if longer than its 50 us.  Longer keeps a bursty caller
+	 * switchless and burns that much CPU after each call. */
+	uint32_t spin_us;
 } ady_enclave_opts;
 
 /*

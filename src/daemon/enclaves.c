@@ -272,10 +272,19 @@ static _Noreturn void child_fail(const char *what, uid_t uid, int code)
  * (dist/adytond.service bounds it to those).
  */
 static void exec_host(const char *path, int exe, int image, int chan, int priv, uid_t uid, gid_t gid,
-		      uint64_t memory, bool exit_per_call)
+		      uint64_t memory, const ady_msg_launch *req)
 {
-	/* the kvm host's one option (kvm/main.c) */
-	char *const argv[] = {(char *)path, exit_per_call ? "--exit-per-call" : NULL, NULL};
+	/* the kvm host's options (kvm/main.c) */
+	char spin[32];
+	char *argv[] = {(char *)path, NULL, NULL};
+
+	if (req->backend == ADY_BACKEND_KVM) {
+		if (req->flags & ADY_LAUNCH_EXIT_PER_CALL)
+			snprintf(spin, sizeof(spin), "--exit-per-call");
+		else
+			snprintf(spin, sizeof(spin), "--spin-us=%u", req->spin_us);
+		argv[1] = spin;
+	}
 	extern char **environ;
 
 	if (geteuid() == 0) {
@@ -427,8 +436,7 @@ static ady_err launch(ady_daemon *d, int ci, const uint8_t *p, size_t len, int i
 		goto close_sp;
 	}
 	if (pid == 0)
-		exec_host(host, exe, image_fd, chan, sp[1], c->uid, c->gid, img->layout.size,
-			  req.backend == ADY_BACKEND_KVM && (req.flags & ADY_LAUNCH_EXIT_PER_CALL));
+		exec_host(host, exe, image_fd, chan, sp[1], c->uid, c->gid, img->layout.size, &req);
 	close(sp[1]);
 	close(exe);
 

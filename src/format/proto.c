@@ -317,11 +317,13 @@ static bool zero_bytes(const uint8_t *p, size_t n)
  * LAUNCH, 16 bytes:
  *   0 backend  u32  ady_backend: AUTO, SIM, PROCESS or KVM
  *   4 flags    u32  ADY_LAUNCH_EXIT_PER_CALL; no other bit
- *   8 reserved u64  zero
+ *   8 spin_us  u32  <= ADY_LAUNCH_MAX_SPIN_US
+ *  12 reserved u32  zero
  */
 static bool launch_ok(const ady_msg_launch *m)
 {
-	return backend_ok(m->backend) && (m->flags & ~(uint32_t)ADY_LAUNCH_EXIT_PER_CALL) == 0 && m->reserved == 0;
+	return backend_ok(m->backend) && (m->flags & ~(uint32_t)ADY_LAUNCH_EXIT_PER_CALL) == 0 &&
+	       m->spin_us <= ADY_LAUNCH_MAX_SPIN_US && m->reserved == 0;
 }
 
 /* see adyton/proto.h */
@@ -336,7 +338,8 @@ ady_err ady_msg_encode_launch(const ady_msg_launch *m, uint8_t *buf, size_t cap,
 		return ADY_ERR_INVALID_ARG;
 	w_u32(&w, m->backend);
 	w_u32(&w, m->flags);
-	w_u64(&w, m->reserved);
+	w_u32(&w, m->spin_us);
+	w_u32(&w, m->reserved);
 	return w_end(&w, LAUNCH_SIZE, len);
 }
 
@@ -352,7 +355,8 @@ ady_err ady_msg_decode_launch(const uint8_t *p, size_t len, ady_msg_launch *m)
 	memset(&t, 0, sizeof(t));
 	t.backend = get_u32(&c);
 	t.flags = get_u32(&c);
-	t.reserved = get_u64(&c);
+	t.spin_us = get_u32(&c);
+	t.reserved = get_u32(&c);
 	return r_end(&c, launch_ok(&t), m, &t, sizeof(t));
 }
 

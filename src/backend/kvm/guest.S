@@ -49,7 +49,9 @@ ady_kvm_guest_serve:
 .Lspin:
 	cmpl	$TURN_HOST, CTL_TURN(%r12)
 	je	.Ltake
-	pause
+	/* No PAUSE: KVM intercepts it (pause-loop exiting, for spinning
+	 * locks) and, under QEMU's emulation, every single one, which made
+	 * each poll a VM exit.  rdtsc is not intercepted. */
 	rdtsc
 	shl	$32, %rdx
 	or	%rdx, %rax

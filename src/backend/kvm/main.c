@@ -11,8 +11,10 @@
  * and the vCPUs, installs a seccomp allowlist, reports the identity it
  * measured, and serves calls: one thread and one vCPU per thread slot,
  * which waits for its slot's next call in guest mode (switchless, the
- * default) or leaves the VM after every call (--exit-per-call, adytond
- * passes it when the application asks: ADY_OPEN_EXIT_PER_CALL).
+ * default; --spin-us=N: for N microseconds, 0 = ADY_CHAN_SPIN_IDLE) or
+ * leaves the VM after every call (--exit-per-call).  adytond passes what
+ * the application asked for (ady_enclave_opts: spin_us,
+ * ADY_OPEN_EXIT_PER_CALL).
  *
  * Guest memory is ordinary (mlocked, MADV_DONTDUMP) memory: KVM cannot map
  * memfd_secret pages into a guest (they are not in the kernel's direct map
@@ -123,6 +125,31 @@ static void install_seccomp(void)
 		die("seccomp", ADY_ERR_PERMISSION);
 }
 
+/* --exit-per-call, or --spin-us=N (0: the default; at most
+ * ADY_LAUNCH_MAX_SPIN_US). */
+static bool host_option(const char *arg, bool *exit_per_call, long *spin_ns)
+{
+	const char *p = arg + strlen("--spin-us=");
+	unsigned long us = 0;
+
+	if (strcmp(arg, "--exit-per-call") == 0) {
+		*exit_per_call = true;
+		return true;
+	}
+	if (strncmp(arg, "--spin-us=", strlen("--spin-us=")) != 0 || *p < '0' || *p > '9')
+		return false;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		us = us * 10 + (unsigned long)(*p - '0');
+		if (us > ADY_LAUNCH_MAX_SPIN_US)
+			return false;
+	}
+	if (*p)
+		return false;
+	if (us)
+		*spin_ns = (long)us * 1000;
+	return true;
+}
+
 static pthread_barrier_t started;
 
 /* seccomp goes on only once every thread has finished starting (glibc
@@ -145,7 +172,8 @@ int main(int argc, char **argv)
 	ady_msg_status st_msg;
 	ady_msg_hdr hd;
 	ady_err err;
-	bool exit_per_call;
+	bool exit_per_call = false;
+	long spin_ns = ADY_CHAN_SPIN_IDLE;
 	int null;
 
 	g.pid = getpid();
@@ -160,11 +188,10 @@ int main(int argc, char **argv)
 		printf("kvm: usable\n");
 		return 0;
 	}
-	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--exit-per-call") != 0)) {
+	if (argc > 2 || (argc == 2 && !host_option(argv[1], &exit_per_call, &spin_ns))) {
 		fprintf(stderr, "adyton-kvm-host is started by adytond, not by hand (or: adyton-kvm-host --probe)\n");
 		return 2;
 	}
-	exit_per_call = argc == 2;
 	if (prctl(PR_SET_DUMPABLE, 0) || prctl(PR_SET_PDEATHSIG, SIGKILL))
 		die("prctl", ADY_ERR_PERMISSION);
 	if (getppid() == 1)
@@ -227,7 +254,7 @@ int main(int argc, char **argv)
 		g.spin_ticks = 0;
 		g.host_spin_ns = ADY_CHAN_SPIN_IDLE;
 	} else {
-		g.spin_ticks = (uint64_t)g.vm.tsc_khz * ADY_CHAN_SPIN_IDLE / 1000000u;
+		g.spin_ticks = (uint64_t)g.vm.tsc_khz * (uint64_t)spin_ns / 1000000u;
 		g.host_spin_ns = 0;
 	}
 	close(g.vm.kvm_fd); /* no more system-wide KVM requests */
