@@ -18,8 +18,11 @@
  * cost stays ~1%); slow operations are batches of one.  Reported per call:
  * median, p10, p90 over the samples.
  *
- * usage: ecall [--seconds S] [IMAGE]   (default: this build's bench enclave,
- * bench-enclave.signed).  The process backend needs adytond: libadyton
+ * usage: ecall [--seconds S] [--spin-us N] [IMAGE]   (default: this build's
+ * bench enclave, bench-enclave.signed).  --spin-us: ady_enclave_opts.spin_us
+ * for the process and kvm rows (how long each side spins before it sleeps;
+ * under software emulation the default 5/50 us are shorter than one call,
+ * so every side sleeps on every call).  The process backend needs adytond: libadyton
  * starts a per-user one on demand (see docs/operations.md, bench/run.sh).
  */
 #define _GNU_SOURCE
@@ -36,6 +39,7 @@
 #include <unistd.h>
 
 #include "adyton/host.h"
+#include "adyton/proto.h"
 #include "backend/kvm/kvm.h"
 #include "bench.h"
 
@@ -215,11 +219,13 @@ static void op_ecall(void *ctx, unsigned n)
 
 /* Empty, 4 KiB and 64 KiB ECALLs on one backend, s[0..3); process and kvm
  * also an empty ECALL after an idle gap, s[3]. */
+static uint32_t spin_us; /* --spin-us */
+
 static void bench_backend(ady_backend backend, uint32_t flags, const char *name, const char *image, double seconds,
 			  stats s[4])
 {
 	static const size_t sizes[] = {4096, 65536};
-	ady_enclave_opts opts = {.backend = backend, .flags = flags};
+	ady_enclave_opts opts = {.backend = backend, .flags = flags, .spin_us = spin_us};
 	uint8_t *in = NULL, *out = NULL;
 	char label[64];
 	ecall_ctx c;
@@ -443,20 +449,31 @@ int main(int argc, char **argv)
 		}
 		a += 2;
 	}
+	if (a + 1 < argc && strcmp(argv[a], "--spin-us") == 0) {
+		char *end;
+		unsigned long v = strtoul(argv[a + 1], &end, 10);
+		if (*end || argv[a + 1][0] == '-' || v > ADY_LAUNCH_MAX_SPIN_US) {
+			fprintf(stderr, "bench: --spin-us wants 0 <= N <= %u\n", ADY_LAUNCH_MAX_SPIN_US);
+			return 2;
+		}
+		spin_us = (uint32_t)v;
+		a += 2;
+	}
 	if (a < argc && argv[a][0] == '-') {
-		fprintf(stderr, "usage: ecall [--seconds S] [IMAGE]\n");
+		fprintf(stderr, "usage: ecall [--seconds S] [--spin-us N] [IMAGE]\n");
 		return 2;
 	}
 	if (a < argc)
 		image = argv[a++];
 	if (a != argc) {
-		fprintf(stderr, "usage: ecall [--seconds S] [IMAGE]\n");
+		fprintf(stderr, "usage: ecall [--seconds S] [--spin-us N] [IMAGE]\n");
 		return 2;
 	}
 
 	print_machine();
-	printf("per call: median, p10, p90; samples x calls per sample; %.1f s each after %.1f s warm-up\n\n",
+	printf("per call: median, p10, p90; samples x calls per sample; %.1f s each after %.1f s warm-up\n",
 	       seconds, WARMUP_SEC);
+	printf("spin before sleeping: %s\n\n", spin_us ? "--spin-us for process and kvm" : "the defaults (5 us, 50 us)");
 	printf("  %-40s %10s  %10s  %10s  %s\n", "", "median", "p10", "p90", "samples");
 	fn = measure(op_function, &acc, seconds, 0);
 	report("function call (noinline, volatile ptr)", &fn);

@@ -62,7 +62,8 @@ typedef struct ady_enclave_opts {
 	/* How long (microseconds, at most 100000) each side spins before it
 	 * sleeps.  kvm: a vCPU waits that long in guest mode for its slot's
 	 * next call before it leaves the VM (0: 5 us, as long as the process
-	 * host spins); process and kvm: the application waits that long for an
+	 * host spins), or with ADY_OPEN_EXIT_PER_CALL its host thread waits
+	 * that long; process and kvm: the application waits that long for an
 	 * answer, if longer than its 50 us.  Longer keeps a bursty caller
 	 * switchless and burns that much CPU after each call. */
 	uint32_t spin_us;

@@ -276,14 +276,13 @@ static void exec_host(const char *path, int exe, int image, int chan, int priv, 
 {
 	/* the kvm host's options (kvm/main.c) */
 	char spin[32];
-	char *argv[] = {(char *)path, NULL, NULL};
+	char *argv[] = {(char *)path, NULL, NULL, NULL};
 
 	if (req->backend == ADY_BACKEND_KVM) {
-		if (req->flags & ADY_LAUNCH_EXIT_PER_CALL)
-			snprintf(spin, sizeof(spin), "--exit-per-call");
-		else
-			snprintf(spin, sizeof(spin), "--spin-us=%u", req->spin_us);
+		snprintf(spin, sizeof(spin), "--spin-us=%u", req->spin_us);
 		argv[1] = spin;
+		if (req->flags & ADY_LAUNCH_EXIT_PER_CALL)
+			argv[2] = "--exit-per-call";
 	}
 	extern char **environ;
 

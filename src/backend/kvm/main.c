@@ -12,7 +12,8 @@
  * measured, and serves calls: one thread and one vCPU per thread slot,
  * which waits for its slot's next call in guest mode (switchless, the
  * default; --spin-us=N: for N microseconds, 0 = ADY_CHAN_SPIN_IDLE) or
- * leaves the VM after every call (--exit-per-call).  adytond passes what
+ * leaves the VM after every call (--exit-per-call; its host thread then
+ * spins that long before it sleeps).  adytond passes what
  * the application asked for (ady_enclave_opts: spin_us,
  * ADY_OPEN_EXIT_PER_CALL).
  *
@@ -188,7 +189,8 @@ int main(int argc, char **argv)
 		printf("kvm: usable\n");
 		return 0;
 	}
-	if (argc > 2 || (argc == 2 && !host_option(argv[1], &exit_per_call, &spin_ns))) {
+	if (argc > 3 || (argc >= 2 && !host_option(argv[1], &exit_per_call, &spin_ns)) ||
+	    (argc == 3 && !host_option(argv[2], &exit_per_call, &spin_ns))) {
 		fprintf(stderr, "adyton-kvm-host is started by adytond, not by hand (or: adyton-kvm-host --probe)\n");
 		return 2;
 	}
@@ -252,7 +254,7 @@ int main(int argc, char **argv)
 	 * mode.  Without the TSC rate it cannot say how long: no spin. */
 	if (exit_per_call || g.vm.tsc_khz == 0) {
 		g.spin_ticks = 0;
-		g.host_spin_ns = ADY_CHAN_SPIN_IDLE;
+		g.host_spin_ns = spin_ns;
 	} else {
 		g.spin_ticks = (uint64_t)g.vm.tsc_khz * (uint64_t)spin_ns / 1000000u;
 		g.host_spin_ns = 0;
