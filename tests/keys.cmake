@@ -1,7 +1,7 @@
 # Keys, sealing, local attestation and randomness (issue 4: runtime APIs,
 # the platform's EGETKEY/EREPORT, the sealed-blob format).
 ady_unit_test(sealed_test adyton-format)
-# derive_test includes src/host/derive.c itself to reach its HKDF helper.
+# derive_test includes src/platform/derive.c itself to reach its HKDF helper.
 ady_unit_test(derive_test adyton-format OpenSSL::Crypto)
 
 # Test enclaves A, B, C: one source, all signed with the committed test key

@@ -16,7 +16,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "host/derive.c"
+#include "platform/derive.c"
 
 static void unhex(const char *s, uint8_t *out, size_t n)
 {
