@@ -18,6 +18,65 @@ _Static_assert(offsetof(ady_exit_getkey, key) == sizeof(((ady_exit_getkey *)0)->
 _Static_assert(offsetof(ady_exit_report, report) == 576, "report: in, out");
 _Static_assert(offsetof(ady_exit_quote, quote) == 96, "quote: in, out");
 
+/*
+ * The messages carry the io struct's fields by name: a request its inputs,
+ * an answer its status and outputs.  ENCODER and DECODER write a row's
+ * codec functions from its list of fields (X-macros below); EXTRA is one
+ * more statement (an answer's status).  Message copies are wiped: some
+ * carry keys.
+ */
+#define TO_MSG(f) memcpy(m.f, io->f, sizeof(m.f));
+#define TO_IO(f) memcpy(io->f, m.f, sizeof(io->f));
+
+#define ENCODER(name, IO, MSG, ENCODE, FIELDS, EXTRA)                                                                 \
+	static ady_err name(const void *v, uint8_t *buf, size_t cap, size_t *len)                                     \
+	{                                                                                                              \
+		const IO *io = v;                                                                                      \
+		MSG m;                                                                                                 \
+		ady_err err;                                                                                           \
+		FIELDS(TO_MSG)                                                                                         \
+		EXTRA                                                                                                  \
+		err = ENCODE(&m, buf, cap, len);                                                                       \
+		ady_wipe(&m, sizeof(m));                                                                               \
+		return err;                                                                                            \
+	}
+
+#define DECODER(name, IO, MSG, DECODE, FIELDS, EXTRA)                                                                 \
+	static ady_err name(const uint8_t *p, size_t len, void *v)                                                    \
+	{                                                                                                              \
+		IO *io = v;                                                                                            \
+		MSG m;                                                                                                 \
+		ady_err err = DECODE(p, len, &m);                                                                      \
+		if (!err) {                                                                                            \
+			FIELDS(TO_IO)                                                                                  \
+			EXTRA                                                                                          \
+		}                                                                                                      \
+		ady_wipe(&m, sizeof(m));                                                                               \
+		return err;                                                                                            \
+	}
+
+#define GETKEY_IN(X) X(keyrequest)
+#define GETKEY_OUT(X) X(key)
+#define REPORT_IN(X) X(targetinfo) X(reportdata)
+#define REPORT_OUT(X) X(report)
+#define SEED_OUT(X) X(seed)
+#define QUOTE_IN(X) X(reportdata) X(nonce)
+#define STATUS_TO_MSG m.status = io->status;
+#define STATUS_TO_IO io->status = m.status;
+
+ENCODER(getkey_encode_req, ady_exit_getkey, ady_msg_getkey, ady_msg_encode_getkey, GETKEY_IN, )
+DECODER(getkey_decode_req, ady_exit_getkey, ady_msg_getkey, ady_msg_decode_getkey, GETKEY_IN, )
+ENCODER(getkey_encode_ans, ady_exit_getkey, ady_msg_key, ady_msg_encode_key, GETKEY_OUT, STATUS_TO_MSG)
+DECODER(getkey_decode_ans, ady_exit_getkey, ady_msg_key, ady_msg_decode_key, GETKEY_OUT, STATUS_TO_IO)
+ENCODER(report_encode_req, ady_exit_report, ady_msg_report, ady_msg_encode_report, REPORT_IN, )
+DECODER(report_decode_req, ady_exit_report, ady_msg_report, ady_msg_decode_report, REPORT_IN, )
+ENCODER(report_encode_ans, ady_exit_report, ady_msg_reported, ady_msg_encode_reported, REPORT_OUT, STATUS_TO_MSG)
+DECODER(report_decode_ans, ady_exit_report, ady_msg_reported, ady_msg_decode_reported, REPORT_OUT, STATUS_TO_IO)
+ENCODER(seed_encode_ans, ady_exit_seed, ady_msg_seeded, ady_msg_encode_seeded, SEED_OUT, STATUS_TO_MSG)
+DECODER(seed_decode_ans, ady_exit_seed, ady_msg_seeded, ady_msg_decode_seeded, SEED_OUT, STATUS_TO_IO)
+ENCODER(quote_encode_req, ady_exit_quote, ady_msg_quote, ady_msg_encode_quote, QUOTE_IN, )
+DECODER(quote_decode_req, ady_exit_quote, ady_msg_quote, ady_msg_decode_quote, QUOTE_IN, )
+
 /* EGETKEY: the key the request names, if this enclave is entitled to it. */
 static void serve_getkey(const ady_platform_server *s, void *v)
 {
@@ -26,103 +85,12 @@ static void serve_getkey(const ady_platform_server *s, void *v)
 	io->status = (uint32_t)ady_derive_key(s->platform, s->self, io->keyrequest, s->provision_allowed, io->key);
 }
 
-static ady_err getkey_encode_req(const void *v, uint8_t *buf, size_t cap, size_t *len)
-{
-	const ady_exit_getkey *io = v;
-	ady_msg_getkey m;
-
-	memcpy(m.keyrequest, io->keyrequest, sizeof(m.keyrequest));
-	return ady_msg_encode_getkey(&m, buf, cap, len);
-}
-
-static ady_err getkey_decode_req(const uint8_t *p, size_t len, void *v)
-{
-	ady_exit_getkey *io = v;
-	ady_msg_getkey m;
-	ady_err err = ady_msg_decode_getkey(p, len, &m);
-
-	if (!err)
-		memcpy(io->keyrequest, m.keyrequest, sizeof(io->keyrequest));
-	return err;
-}
-
-static ady_err getkey_encode_ans(const void *v, uint8_t *buf, size_t cap, size_t *len)
-{
-	const ady_exit_getkey *io = v;
-	ady_msg_key k = {.status = io->status};
-	ady_err err;
-
-	memcpy(k.key, io->key, sizeof(k.key));
-	err = ady_msg_encode_key(&k, buf, cap, len);
-	ady_wipe(&k, sizeof(k));
-	return err;
-}
-
-static ady_err getkey_decode_ans(const uint8_t *p, size_t len, void *v)
-{
-	ady_exit_getkey *io = v;
-	ady_msg_key k;
-	ady_err err = ady_msg_decode_key(p, len, &k);
-
-	if (!err) {
-		memcpy(io->key, k.key, sizeof(io->key));
-		io->status = k.status;
-	}
-	ady_wipe(&k, sizeof(k));
-	return err;
-}
-
 /* EREPORT: a report of this enclave that the target can verify. */
 static void serve_report(const ady_platform_server *s, void *v)
 {
 	ady_exit_report *io = v;
 
 	io->status = (uint32_t)ady_derive_report(s->platform, s->self, io->targetinfo, io->reportdata, io->report);
-}
-
-static ady_err report_encode_req(const void *v, uint8_t *buf, size_t cap, size_t *len)
-{
-	const ady_exit_report *io = v;
-	ady_msg_report m;
-
-	memcpy(m.targetinfo, io->targetinfo, sizeof(m.targetinfo));
-	memcpy(m.reportdata, io->reportdata, sizeof(m.reportdata));
-	return ady_msg_encode_report(&m, buf, cap, len);
-}
-
-static ady_err report_decode_req(const uint8_t *p, size_t len, void *v)
-{
-	ady_exit_report *io = v;
-	ady_msg_report m;
-	ady_err err = ady_msg_decode_report(p, len, &m);
-
-	if (!err) {
-		memcpy(io->targetinfo, m.targetinfo, sizeof(io->targetinfo));
-		memcpy(io->reportdata, m.reportdata, sizeof(io->reportdata));
-	}
-	return err;
-}
-
-static ady_err report_encode_ans(const void *v, uint8_t *buf, size_t cap, size_t *len)
-{
-	const ady_exit_report *io = v;
-	ady_msg_reported r = {.status = io->status};
-
-	memcpy(r.report, io->report, sizeof(r.report));
-	return ady_msg_encode_reported(&r, buf, cap, len);
-}
-
-static ady_err report_decode_ans(const uint8_t *p, size_t len, void *v)
-{
-	ady_exit_report *io = v;
-	ady_msg_reported r;
-	ady_err err = ady_msg_decode_reported(p, len, &r);
-
-	if (!err) {
-		memcpy(io->report, r.report, sizeof(io->report));
-		io->status = r.status;
-	}
-	return err;
 }
 
 /* Seed material for the enclave's own generator. */
@@ -148,32 +116,6 @@ static ady_err seed_decode_req(const uint8_t *p, size_t len, void *v)
 	return len == 0 ? ADY_OK : ADY_ERR_PROTOCOL;
 }
 
-static ady_err seed_encode_ans(const void *v, uint8_t *buf, size_t cap, size_t *len)
-{
-	const ady_exit_seed *io = v;
-	ady_msg_seeded m = {.status = io->status};
-	ady_err err;
-
-	memcpy(m.seed, io->seed, sizeof(m.seed));
-	err = ady_msg_encode_seeded(&m, buf, cap, len);
-	ady_wipe(&m, sizeof(m));
-	return err;
-}
-
-static ady_err seed_decode_ans(const uint8_t *p, size_t len, void *v)
-{
-	ady_exit_seed *io = v;
-	ady_msg_seeded m;
-	ady_err err = ady_msg_decode_seeded(p, len, &m);
-
-	if (!err) {
-		memcpy(io->seed, m.seed, sizeof(io->seed));
-		io->status = m.status;
-	}
-	ady_wipe(&m, sizeof(m));
-	return err;
-}
-
 /* A quote: the REPORTBODY from the recorded identity, signed by the
  * server's attestation key; only reportdata and the verifier's nonce come
  * from the enclave. */
@@ -197,29 +139,6 @@ static void serve_quote(const ady_platform_server *s, void *v)
 	}
 	io->quote_len = err ? 0 : (uint32_t)len;
 	io->status = (uint32_t)err;
-}
-
-static ady_err quote_encode_req(const void *v, uint8_t *buf, size_t cap, size_t *len)
-{
-	const ady_exit_quote *io = v;
-	ady_msg_quote m;
-
-	memcpy(m.reportdata, io->reportdata, sizeof(m.reportdata));
-	memcpy(m.nonce, io->nonce, sizeof(m.nonce));
-	return ady_msg_encode_quote(&m, buf, cap, len);
-}
-
-static ady_err quote_decode_req(const uint8_t *p, size_t len, void *v)
-{
-	ady_exit_quote *io = v;
-	ady_msg_quote m;
-	ady_err err = ady_msg_decode_quote(p, len, &m);
-
-	if (!err) {
-		memcpy(io->reportdata, m.reportdata, sizeof(io->reportdata));
-		memcpy(io->nonce, m.nonce, sizeof(io->nonce));
-	}
-	return err;
 }
 
 static ady_err quote_encode_ans(const void *v, uint8_t *buf, size_t cap, size_t *len)
