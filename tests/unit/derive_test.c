@@ -1,5 +1,5 @@
 /*
- * The platform's EGETKEY/EREPORT (src/host/derive.c): known answers for
+ * The platform's EGETKEY/EREPORT (src/platform/derive.c): known answers for
  * the primitives (RFC 4493 CMAC, RFC 5869 HKDF), an independent
  * recomputation of the key derivation, and every SGX rule.  Includes the
  * .c to reach the HKDF helper through the same EVP path.

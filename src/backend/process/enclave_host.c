@@ -39,6 +39,7 @@
 #include "backend/platform.h"
 #include "backend/sandbox.h"
 #include "backend/wire.h"
+#include "platform/platform.h"
 
 #define FD_IMAGE 3
 #define FD_CHANNEL 4
@@ -87,12 +88,9 @@ static uint64_t host_exit(uint64_t op, uint64_t arg)
 	ady_chan_ctl *c = ctl_of(cur_slot);
 	uint32_t kind;
 
-	switch (op) {
-	case ADY_EXIT_GETKEY:
-	case ADY_EXIT_REPORT:
-	case ADY_EXIT_SEED:
-	case ADY_EXIT_QUOTE:
+	if (ady_platform_op_find(op))
 		return ady_platform_exit(&plat, op, arg);
+	switch (op) {
 	case ADY_MS_ABORT:
 		ady_platform_report_abort(&plat, slot_of(cur_slot), h.msbuf_size);
 		/* the application hears of it too */
