@@ -3,6 +3,8 @@
 ady_unit_test(sealed_test adyton-format)
 # derive_test includes src/platform/derive.c itself to reach its HKDF helper.
 ady_unit_test(derive_test adyton-format OpenSSL::Crypto)
+# The platform exits' table (src/platform/exits.c).
+ady_unit_test(platform_test adyton-platform)
 
 # Test enclaves A, B, C: one source, all signed with the committed test key
 # so that they share MRSIGNER; ISVPRODID 9.  A: variant 1, ISVSVN 2.
