@@ -16,12 +16,13 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
 #include "adyton/ratls.h"
-#include "verify/sign.h"
+#include "platform/sign.h"
 
 #define ADY_RATLS_ENCODER_ONLY
 #include "trts/ratls.c"

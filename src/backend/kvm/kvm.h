@@ -111,6 +111,7 @@ typedef struct ady_kvm_plan {
 	uint64_t ms_gpa, ms_size; /* the channel: control page, then the slots */
 	uint64_t enclave_gpa;
 	uint32_t pt_pages;        /* page-table pages reserved in the page-table slot */
+	ady_layout layout;        /* the measured layout the plan is for (ady_layout_writable) */
 	uint32_t nmaps;
 	ady_kvm_map maps[ADY_LAYOUT_MAX_REGIONS + 8 + 2 * ADY_MAX_THREADS];
 } ady_kvm_plan;

@@ -80,6 +80,7 @@ ady_err ady_kvm_plan_build(const ady_layout *l, uint32_t phys_bits, ady_kvm_plan
 	if (l->threads == 0 || l->threads > ADY_MAX_THREADS || l->size == 0 || l->size > ADY_KVM_MAX_ENCLAVE ||
 	    l->msbuf_size == 0 || l->msbuf_size % ADY_KVM_PAGE || phys_bits < 32 || phys_bits > 52)
 		return ADY_ERR_LAYOUT;
+	p->layout = *l;
 	p->threads = l->threads;
 	p->enclave_size = l->size;
 	p->enclave_used = ady_map_used(l);

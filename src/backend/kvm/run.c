@@ -64,20 +64,13 @@ static uint8_t *slot_of(uint32_t slot) { return g.chan + ADY_CHAN_CTL_SIZE + (ui
  */
 static void *enclave_io(uint64_t gva, uint64_t len)
 {
-	uint64_t off, end;
+	uint64_t off = gva - ADY_KVM_ENCLAVE_GVA;
 
-	if (gva < ADY_KVM_ENCLAVE_GVA)
-		return NULL;
-	off = gva - ADY_KVM_ENCLAVE_GVA;
-	if (__builtin_add_overflow(off, len, &end) || end > g.plan.enclave_used)
-		return NULL;
-	for (uint32_t i = 0; i < g.nwritable; i++)
-		if (off >= g.writable[i].lo && end <= g.writable[i].hi)
-			return g.enclave + off;
-	return NULL;
+	/* writable pages are added pages: below enclave_used, all backed */
+	return gva >= ADY_KVM_ENCLAVE_GVA && ady_layout_writable(&g.plan.layout, off, len) ? g.enclave + off : NULL;
 }
 
-static ady_platform plat = {.daemon_fd = ADY_KVM_FD_DAEMON, .lock = PTHREAD_MUTEX_INITIALIZER, .io = enclave_io};
+static ady_platform_link plat = {.daemon_fd = ADY_KVM_FD_DAEMON, .lock = PTHREAD_MUTEX_INITIALIZER, .io = enclave_io};
 
 static uint64_t code_gva(void) { return ADY_KVM_PLAT_GPA + ADY_KVM_CODE_PAGE * ADY_KVM_PAGE; }
 

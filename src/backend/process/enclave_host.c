@@ -39,6 +39,7 @@
 #include "backend/platform.h"
 #include "backend/sandbox.h"
 #include "backend/wire.h"
+#include "platform/platform.h"
 
 #define FD_IMAGE 3
 #define FD_CHANNEL 4
@@ -56,6 +57,7 @@ static struct {
 	uint32_t threads;
 	uint64_t tcs[64];
 	int weak;
+	ady_layout layout;     /* the measured layout: where platform exits' io structs may lie */
 } h;
 
 static __thread uint32_t cur_slot;
@@ -69,31 +71,26 @@ static void die(const char *what, ady_err err)
 static ady_chan_ctl *ctl_of(uint32_t slot) { return (ady_chan_ctl *)h.chan + slot; }
 static uint8_t *slot_of(uint32_t slot) { return h.chan + ADY_CHAN_CTL_SIZE + (uint64_t)slot * h.msbuf_size; }
 
-/* A platform exit's io struct: anywhere in the enclave (on this backend
- * the enclave's pages are one flat mapping of the enclave's own memory). */
+/* A platform exit's io struct: only in the enclave's writable pages,
+ * never its TCS or code (on this backend the enclave's pages are one flat
+ * mapping of the enclave's own memory). */
 static void *enclave_io(uint64_t p, uint64_t n)
 {
-	uint64_t end;
+	uint64_t base = (uint64_t)(uintptr_t)h.base;
 
-	if (__builtin_add_overflow(p, n, &end) || p < (uint64_t)(uintptr_t)h.base ||
-	    end > (uint64_t)(uintptr_t)h.base + h.size)
-		return NULL;
-	return (void *)(uintptr_t)p;
+	return p >= base && ady_layout_writable(&h.layout, p - base, n) ? (void *)(uintptr_t)p : NULL;
 }
 
-static ady_platform plat = {.daemon_fd = FD_DAEMON, .lock = PTHREAD_MUTEX_INITIALIZER, .io = enclave_io};
+static ady_platform_link plat = {.daemon_fd = FD_DAEMON, .lock = PTHREAD_MUTEX_INITIALIZER, .io = enclave_io};
 
 static uint64_t host_exit(uint64_t op, uint64_t arg)
 {
 	ady_chan_ctl *c = ctl_of(cur_slot);
 	uint32_t kind;
 
-	switch (op) {
-	case ADY_EXIT_GETKEY:
-	case ADY_EXIT_REPORT:
-	case ADY_EXIT_SEED:
-	case ADY_EXIT_QUOTE:
+	if (ady_platform_op_find(op))
 		return ady_platform_exit(&plat, op, arg);
+	switch (op) {
 	case ADY_MS_ABORT:
 		ady_platform_report_abort(&plat, slot_of(cur_slot), h.msbuf_size);
 		/* the application hears of it too */
@@ -245,6 +242,7 @@ int main(int argc, char **argv)
 		err = ady_map_protect(h.base, &img->layout);
 	if (err)
 		die("load enclave", err);
+	h.layout = img->layout;
 	h.threads = img->layout.threads;
 	h.msbuf_size = img->layout.msbuf_size;
 	for (uint32_t i = 0; i < h.threads; i++)
