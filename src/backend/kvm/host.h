@@ -20,9 +20,6 @@ typedef struct ady_kvm_host {
 	uint64_t chan_size;
 	uint64_t tcs[ADY_MAX_THREADS]; /* enclave offsets */
 	uint64_t entry[ADY_MAX_THREADS]; /* guest RIP: TCS.OENTRY, read once at load */
-	/* enclave page ranges the enclave may write (platform exit structs) */
-	uint32_t nwritable;
-	struct { uint64_t lo, hi; } writable[ADY_LAYOUT_MAX_REGIONS];
 	int dead;                  /* the enclave faulted or aborted: no more calls */
 	/* The serve loop (guest.h): the vCPU spins spin_ticks in guest mode for
 	 * the next call (switchless), or none (--exit-per-call: one VM exit per

@@ -78,8 +78,9 @@ static void map_enclave(const ady_image *img)
 	g.enclave = base;
 }
 
-/* What the host takes from the measured layout: entry points, thread data
- * (FS base, stack guard) and the writable ranges for platform exits. */
+/* What the host takes from the measured layout: entry points and thread
+ * data (FS base, stack guard); platform exits check their io structs
+ * against the plan's copy of the layout (ady_layout_writable). */
 static void take_layout(const ady_layout *l, uint64_t fs_base[static ADY_MAX_THREADS])
 {
 	for (uint32_t i = 0; i < l->threads; i++) {
@@ -96,14 +97,6 @@ static void take_layout(const ady_layout *l, uint64_t fs_base[static ADY_MAX_THR
 		if (getrandom(&guard, sizeof(guard), 0) != (ssize_t)sizeof(guard))
 			die("getrandom", ADY_ERR_IO);
 		((ady_thread_data *)(g.enclave + l->thread[i].td))->stack_guard = guard;
-	}
-	for (uint32_t i = 0; i < l->nregions; i++) {
-		const ady_region *r = &l->region[i];
-		if ((r->secinfo & ADY_SECINFO_PT_MASK) != ADY_SECINFO_PT_TCS && (r->secinfo & ADY_SECINFO_W)) {
-			g.writable[g.nwritable].lo = r->offset;
-			g.writable[g.nwritable].hi = r->offset + r->size;
-			g.nwritable++;
-		}
 	}
 }
 

@@ -33,6 +33,7 @@
 #include "backend/kvm/guest.h"
 #include "backend/kvm/host.h"
 #include "backend/platform.h"
+#include "platform/platform.h"
 #include "backend/wire.h"
 #include "trts/abi.h"
 
@@ -106,12 +107,9 @@ static uint64_t app_exit(uint32_t slot, uint32_t op)
 
 static uint64_t serve_exit(uint32_t slot, uint64_t op, uint64_t arg)
 {
-	switch (op) {
-	case ADY_EXIT_GETKEY:
-	case ADY_EXIT_REPORT:
-	case ADY_EXIT_SEED:
-	case ADY_EXIT_QUOTE:
+	if (ady_platform_op_find(op))
 		return ady_platform_exit(&plat, op, arg);
+	switch (op) {
 	case ADY_MS_ABORT:
 		mark_dead();
 		report_abort(slot);
