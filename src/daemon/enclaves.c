@@ -27,6 +27,7 @@
 #include "adyton/image.h"
 #include "adyton/proto.h"
 #include "adyton/sgx.h"
+#include "backend/hostmain.h"
 #include "backend/wire.h"
 #include "daemon/internal.h"
 #include "platform/platform.h"
@@ -281,10 +282,10 @@ static void exec_host(const char *path, int exe, int image, int chan, int priv, 
 	char *argv[] = {(char *)path, NULL, NULL, NULL};
 
 	if (req->backend == ADY_BACKEND_KVM) {
-		snprintf(spin, sizeof(spin), "--spin-us=%u", req->spin_us);
+		snprintf(spin, sizeof(spin), ADY_HOST_OPT_SPIN "%u", req->spin_us);
 		argv[1] = spin;
 		if (req->flags & ADY_LAUNCH_EXIT_PER_CALL)
-			argv[2] = "--exit-per-call";
+			argv[2] = ADY_HOST_OPT_EXIT_PER_CALL;
 	}
 	extern char **environ;
 
@@ -310,15 +311,17 @@ static void exec_host(const char *path, int exe, int image, int chan, int priv, 
 		if (uid != 0 && setresuid(uid, uid, uid))
 			child_fail("setresuid (needs CAP_SETUID)", uid, 126);
 	}
+	/* the host's descriptors (backend/hostmain.h) */
+	static const int to[3] = {ADY_HOST_FD_IMAGE, ADY_HOST_FD_CHANNEL, ADY_HOST_FD_DAEMON_IN};
 	int hi[4] = {fcntl(image, F_DUPFD, 100), fcntl(chan, F_DUPFD, 100), fcntl(priv, F_DUPFD, 100),
 		     fcntl(exe, F_DUPFD_CLOEXEC, 100)};
 
 	for (int i = 0; i < 3; i++)
-		if (hi[i] < 0 || dup2(hi[i], 3 + i) != 3 + i)
+		if (hi[i] < 0 || dup2(hi[i], to[i]) != to[i])
 			_exit(127);
 	if (hi[3] < 0)
 		_exit(127);
-	close_range(6, (unsigned)hi[3] - 1, 0);
+	close_range(ADY_HOST_FD_DAEMON_IN + 1, (unsigned)hi[3] - 1, 0);
 	close_range((unsigned)hi[3] + 1, ~0u, 0);
 	ady_daemon_reset_signals();
 	fexecve(hi[3], argv, environ);

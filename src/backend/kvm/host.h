@@ -9,10 +9,9 @@
 #include "adyton/layout.h"
 #include "backend/kvm/kvm.h"
 
-#define ADY_KVM_FD_DAEMON 3 /* where the daemon socket ends up */
+#include "backend/platform.h"
 
 typedef struct ady_kvm_host {
-	pid_t pid;                 /* ours, taken before the filter: getpid() is not allowed after */
 	ady_kvm_plan plan;
 	ady_kvm_vm vm;
 	uint8_t *enclave;          /* host view of the enclave's guest memory */
@@ -29,6 +28,9 @@ typedef struct ady_kvm_host {
 } ady_kvm_host;
 
 extern ady_kvm_host ady_kvm_g;
+
+/* The link to adytond (platform exits, HOST_READY). */
+extern ady_platform_link ady_kvm_plat;
 
 /* Serves thread slot `slot` (its doorbell, its vCPU) forever. */
 void *ady_kvm_serve(void *slot);

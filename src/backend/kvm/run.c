@@ -30,6 +30,7 @@
 #include "adyton/proto.h"
 #include "adyton/sgx.h"
 #include "backend/channel.h"
+#include "backend/hostmain.h"
 #include "backend/kvm/guest.h"
 #include "backend/kvm/host.h"
 #include "backend/platform.h"
@@ -71,7 +72,7 @@ static void *enclave_io(uint64_t gva, uint64_t len)
 	return gva >= ADY_KVM_ENCLAVE_GVA && ady_layout_writable(&g.plan.layout, off, len) ? g.enclave + off : NULL;
 }
 
-static ady_platform_link plat = {.daemon_fd = ADY_KVM_FD_DAEMON, .lock = PTHREAD_MUTEX_INITIALIZER, .io = enclave_io};
+ady_platform_link ady_kvm_plat = {.daemon_fd = ADY_HOST_FD_DAEMON, .lock = PTHREAD_MUTEX_INITIALIZER, .io = enclave_io};
 
 static uint64_t code_gva(void) { return ADY_KVM_PLAT_GPA + ADY_KVM_CODE_PAGE * ADY_KVM_PAGE; }
 
@@ -86,7 +87,7 @@ static void mark_dead(void)
 	__atomic_store_n(word, 1, __ATOMIC_RELEASE);
 }
 
-static void report_abort(uint32_t slot) { ady_platform_report_abort(&plat, slot_of(slot), g.plan.msbuf_size); }
+static void report_abort(uint32_t slot) { ady_platform_report_abort(&ady_kvm_plat, slot_of(slot), g.plan.msbuf_size); }
 
 /* Hands exit op (OCALL, LOG, ABORT; the request is in the slot) to the
  * application and waits for its answer. */
@@ -108,7 +109,7 @@ static uint64_t app_exit(uint32_t slot, uint32_t op)
 static uint64_t serve_exit(uint32_t slot, uint64_t op, uint64_t arg)
 {
 	if (ady_platform_op_find(op))
-		return ady_platform_exit(&plat, op, arg);
+		return ady_platform_exit(&ady_kvm_plat, op, arg);
 	switch (op) {
 	case ADY_MS_ABORT:
 		mark_dead();
@@ -185,8 +186,8 @@ static void stop(uint32_t slot, const char *fmt, ...)
 		n = 0;
 	if ((size_t)n >= sizeof(reason))
 		n = sizeof(reason) - 1;
-	/* g.pid: getpid() is a system call the filter does not allow. */
-	fprintf(stderr, "adyton-kvm-host[%d]: enclave stopped: %s\n", (int)g.pid, reason);
+	/* ady_host_pid: getpid() is a system call the filter does not allow. */
+	fprintf(stderr, "adyton-kvm-host[%d]: enclave stopped: %s\n", ady_host_pid, reason);
 	memcpy(slot_of(slot) + ADY_MS_HEADER, reason, (size_t)n);
 	h.op = ADY_MS_ABORT;
 	h.in_len = (uint64_t)n;
