@@ -121,6 +121,8 @@ typedef struct ady_daemon {
 	ady_denclave enclaves[ADY_MAX_ENCLAVES];
 } ady_daemon;
 
+/* Log lines on stderr, "adytond: " first (log.c): info only with
+ * --verbose, errors always. */
 void ady_log_info(ady_daemon *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ady_log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

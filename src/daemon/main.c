@@ -39,30 +39,6 @@
 
 static ady_daemon D;
 
-void ady_log_info(ady_daemon *d, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!d->verbose)
-		return;
-	va_start(ap, fmt);
-	fprintf(stderr, "adytond: ");
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
-
-void ady_log_err(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fprintf(stderr, "adytond: ");
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -227,19 +203,6 @@ static int listen_on(const char *path, int mode)
 		return -1;
 	}
 	return fd;
-}
-
-/* see internal.h */
-void ady_daemon_reset_signals(void)
-{
-	struct sigaction sa = {.sa_handler = SIG_DFL};
-	sigset_t none;
-
-	for (int s = 1; s < NSIG; s++)
-		if (s != SIGKILL && s != SIGSTOP)
-			(void)sigaction(s, &sa, NULL); /* EINVAL for glibc's reserved ones */
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
 static int64_t now_ms(void)
