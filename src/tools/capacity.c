@@ -23,6 +23,7 @@
 #include "adyton/host.h"
 #include "adyton/msbuf.h"
 #include "adyton/proto.h"
+#include "backend/daemon_link.h"
 #include "backend/process/client.h"
 #include "backend/wire.h"
 #include "host/internal.h"

@@ -46,6 +46,7 @@
 
 #include "adyton/host.h"
 #include "adyton/proto.h"
+#include "backend/daemon_link.h"
 #include "backend/process/client.h"
 #include "backend/wire.h"
 #include "../enclaves/testenc.h"
