@@ -121,6 +121,23 @@ typedef struct ady_daemon {
 	ady_denclave enclaves[ADY_MAX_ENCLAVES];
 } ady_daemon;
 
+/* adytond's keys at start (keys.c): the platform root key (a file, or
+ * sealed to the TPM when tcti is set, to the PCRs in pcrs), the
+ * attestation key and its certification.  enroll ("KEY,CERT"): only
+ * enroll the TPM attestation key, then stop (*done).  0, or 1 after a
+ * logged error. */
+int ady_daemon_load_keys(ady_daemon *d, const char *state, const char *tcti, uint32_t pcrs, const char *enroll,
+			 int *done);
+
+/* Whether state file name exists in state: a file that says which root
+ * the state directory uses (keys.c). */
+int ady_daemon_state_has(const char *state, const char *name);
+
+/* "--tpm-pcrs" LIST: "none" or comma-separated PCR indices 0-23 -> mask;
+ * -1 on a malformed list.  ADY_DAEMON_PCRS_ANY: no --tpm-pcrs. */
+#define ADY_DAEMON_PCRS_ANY 0xffffffffu /* = ADY_TPM_PCRS_ANY */
+int ady_daemon_parse_pcrs(const char *s, uint32_t *mask);
+
 /* Log lines on stderr, "adytond: " first (log.c): info only with
  * --verbose, errors always. */
 void ady_log_info(ady_daemon *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

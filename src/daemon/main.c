@@ -323,162 +323,6 @@ static void daemonize(void)
 		close(lfd);
 }
 
-/* Exists: a state file that says which root this state directory uses. */
-static int state_has(const char *state, const char *name)
-{
-	char path[PATH_MAX];
-	struct stat st;
-
-	if (snprintf(path, sizeof(path), "%s/%s", state, name) >= (int)sizeof(path))
-		return 0; /* then the state directory itself is unusable */
-	return lstat(path, &st) == 0;
-}
-
-/* The platform root key (file or TPM, chosen by tcti), the attestation key
- * and its certification.  enroll: only enroll the AK, then stop (*done). */
-/* Why a state file (root.key, attest.key, root.tpm, ak.crt) was refused,
- * in words an operator can act on. */
-static void state_file_err(const char *state, const char *name, const char *what, ady_err err)
-{
-	switch (err) {
-	case ADY_ERR_PERMISSION:
-		ady_log_err("%s/%s (%s) is not a private regular file of this user (a symlink, another owner, or "
-			    "readable by others): refused, it may have been planted",
-			    state, name, what);
-		break;
-	case ADY_ERR_MALFORMED:
-		ady_log_err("%s/%s (%s) is damaged: wrong size or format", state, name, what);
-		break;
-	case ADY_ERR_CRYPTO:
-		ady_log_err("%s/%s (%s) does not decrypt under this platform's root key (from another state "
-			    "directory, or altered)",
-			    state, name, what);
-		break;
-	default:
-		ady_log_err("%s/%s (%s): %s", state, name, what, ady_strerror(err));
-		break;
-	}
-}
-
-#define PCRS_ANY 0xffffffffu /* = ADY_TPM_PCRS_ANY */
-
-/* "--tpm-pcrs" LIST: "none" or comma-separated PCR indices 0-23 -> mask;
- * -1 on a malformed list. */
-static int parse_pcrs(const char *s, uint32_t *mask)
-{
-	*mask = 0;
-	if (strcmp(s, "none") == 0)
-		return 0;
-	for (;;) {
-		char *end;
-		unsigned long i;
-
-		if (*s < '0' || *s > '9')
-			return -1;
-		i = strtoul(s, &end, 10);
-		if (i > 23 || (*mask >> i & 1))
-			return -1;
-		*mask |= 1u << i;
-		if (*end == '\0')
-			return 0;
-		if (*end != ',')
-			return -1;
-		s = end + 1;
-	}
-}
-
-static int load_keys(ady_daemon *d, const char *state, const char *tcti, uint32_t pcrs, const char *enroll,
-		     int *done)
-{
-	ady_err err;
-
-	*done = 0;
-	/* A state directory is bound to one root: switching silently would
-	 * make a new root and orphan the sealed attestation key. */
-	if (!tcti && state_has(state, "root.tpm")) {
-		ady_log_err("%s holds a TPM-sealed root key (root.tpm): start with --tpm", state);
-		return 1;
-	}
-	if (tcti && state_has(state, "root.key")) {
-		ady_log_err("%s holds a file root key (root.key): --tpm needs a fresh state directory", state);
-		return 1;
-	}
-	if (!tcti) {
-		err = ady_rootkey_load(state, d->platform.root);
-		if (err) {
-			state_file_err(state, "root.key", "the platform root key", err);
-			return 1;
-		}
-		err = ady_attest_load(state, d->platform.root, &d->attest);
-		if (err) {
-			state_file_err(state, "attest.key", "the attestation key", err);
-			return 1;
-		}
-		return 0;
-	}
-#ifdef ADY_HAVE_TPM
-	{
-		ady_tpm *t;
-		char key[PATH_MAX];
-		const char *comma = enroll ? strchr(enroll, ',') : NULL;
-
-		if (enroll && (!comma || (size_t)(comma - enroll) >= sizeof(key))) {
-			ady_log_err("--enroll-ca wants KEY,CERT");
-			return 1;
-		}
-		if (ady_tpm_open(tcti, &t))
-			return 1;
-		if (enroll) {
-			memcpy(key, enroll, (size_t)(comma - enroll));
-			key[comma - enroll] = '\0';
-			err = ady_tpm_enroll(t, state, key, comma + 1);
-			ady_tpm_close(t);
-			if (err) {
-				ady_log_err("enrolling the TPM attestation key: %s", ady_strerror(err));
-				return 1;
-			}
-			*done = 1;
-			return 0;
-		}
-		_Static_assert(PCRS_ANY == ADY_TPM_PCRS_ANY, "one 'any'");
-		err = ady_tpm_rootkey_load(t, state, pcrs, d->platform.root);
-		if (err) {
-			ady_tpm_close(t);
-			if (err == ADY_ERR_PERMISSION || err == ADY_ERR_MALFORMED)
-				state_file_err(state, "root.tpm", "the TPM-sealed root key", err);
-			else
-				ady_log_err("TPM-sealed root key in %s: %s", state, ady_strerror(err));
-			return 1;
-		}
-		err = ady_attest_load(state, d->platform.root, &d->attest);
-		if (err) {
-			ady_tpm_close(t);
-			state_file_err(state, "attest.key", "the attestation key", err);
-			return 1;
-		}
-		err = ady_tpm_certify(t, state, &d->attest);
-		ady_tpm_close(t);
-		if (err == ADY_ERR_STATE) {
-			/* Not enrolled: the key is still sealed under the TPM
-			 * root, but quotes can only be ENROLLED-type. */
-			ady_log_err("TPM attestation key not enrolled (no valid %s/ak.crt): quotes carry ENROLLED "
-				    "certification",
-				    state);
-			return 0;
-		}
-		if (err) {
-			ady_log_err("TPM certification of the attestation key: %s", ady_strerror(err));
-			return 1;
-		}
-		return 0;
-	}
-#else
-	(void)enroll, (void)pcrs;
-	ady_log_err("--tpm: this adytond was built without tpm2-tss");
-	return 1;
-#endif
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -494,7 +338,7 @@ int main(int argc, char **argv)
 		{"conn-timeout", required_argument, NULL, 'C'}, {"create", no_argument, NULL, 'c'},
 		{"metrics", required_argument, NULL, 'M'}, {"usage-interval", required_argument, NULL, 'U'},
 		{NULL, 0, NULL, 0}};
-	uint32_t pcrs = PCRS_ANY;
+	uint32_t pcrs = ADY_DAEMON_PCRS_ANY;
 	bool state_given;
 	char sock_buf[PATH_MAX], state_buf[PATH_MAX];
 	const char *sock = NULL, *state = NULL, *host = NULL, *kvm_host = NULL, *tcti = NULL, *enroll = NULL;
@@ -537,7 +381,7 @@ int main(int argc, char **argv)
 		case 'T': tcti = optarg; break;
 		case 'E': enroll = optarg; break;
 		case 'R':
-			if (parse_pcrs(optarg, &pcrs)) {
+			if (ady_daemon_parse_pcrs(optarg, &pcrs)) {
 				ady_log_err("--tpm-pcrs: \"%s\" is not \"none\" or PCR numbers 0-23 like 0,2,7", optarg);
 				return 2;
 			}
@@ -557,7 +401,7 @@ int main(int argc, char **argv)
 	}
 	if (!d->conn_timeout)
 		d->conn_timeout = 30;
-	if ((enroll || pcrs != PCRS_ANY) && !tcti) {
+	if ((enroll || pcrs != ADY_DAEMON_PCRS_ANY) && !tcti) {
 		ady_log_err("%s needs --tpm", enroll ? "--enroll-ca" : "--tpm-pcrs");
 		return 2;
 	}
@@ -599,7 +443,7 @@ int main(int argc, char **argv)
 	/* Printing a key must not make one: run in the wrong mode or with the
 	 * wrong --state-dir it would create a platform nobody uses. */
 	if (print_key && !create &&
-	    (!(state_has(state, "root.key") || state_has(state, "root.tpm")) || !state_has(state, "attest.key"))) {
+	    (!(ady_daemon_state_has(state, "root.key") || ady_daemon_state_has(state, "root.tpm")) || !ady_daemon_state_has(state, "attest.key"))) {
 		ady_log_err("no platform key in %s (%s): give the state directory of the daemon you mean "
 			    "(--system, --state-dir), or add --create to make one there",
 			    state, state_given ? "--state-dir"
@@ -622,7 +466,7 @@ int main(int argc, char **argv)
 	}
 	{
 		int done;
-		if (load_keys(d, state, tcti, pcrs, enroll, &done))
+		if (ady_daemon_load_keys(d, state, tcti, pcrs, enroll, &done))
 			return 1;
 		if (done)
 			return 0;
