@@ -359,7 +359,11 @@ static int crl_common(int argc, char **argv, int revoke)
 		case 'k': keyf = optarg; break;
 		case 'c': certf = optarg; break;
 		case 'C': crlf = optarg; break;
-		case 'H': host = revoke ? optarg : NULL; if (!revoke) goto usage; break;
+		case 'H':
+			if (!revoke)
+				goto usage;
+			host = optarg;
+			break;
 		case 't':
 			if ((ttl = num_arg("--crl-ttl", optarg, 60, 365L * 86400)) < 0)
 				return 2;
