@@ -13,7 +13,8 @@ libtss2-dev swtpm swtpm-tools tpm2-tools
 libjansson-dev libpcre2-dev
 libsqlite3-dev libpq-dev postgresql
 qemu-system-x86 busybox-static cpio kmod
-libmicrohttpd-dev prometheus python3-jsonschema"
+libmicrohttpd-dev prometheus python3-jsonschema
+nginx curl"
 
 missing=""
 for p in $PKGS; do

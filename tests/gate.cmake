@@ -38,3 +38,23 @@ if(ADYTON_FUZZ)
   target_include_directories(fuzz_gate_policy PRIVATE ${PROJECT_SOURCE_DIR}/apps/gate)
   target_link_libraries(fuzz_gate_policy PRIVATE PkgConfig::JANSSON PkgConfig::PCRE2 OpenSSL::Crypto)
 endif()
+
+# The enclave check and the CA (issue 14 items 3 and 5): the test enclave
+# makes a key and a quote over it (production and DEBUG builds, the
+# committed test signing key), adyton-gate issues, revokes and writes the
+# CRL, and a real nginx (Debian's, started by the test) enforces them.
+foreach(v prod dbg)
+  adyton_add_enclave(gate_enc_${v}
+    SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/enclaves/gate_enc.c
+    CONFIG ${CMAKE_CURRENT_SOURCE_DIR}/enclaves/gate_${v}.conf
+    KEY ${CMAKE_CURRENT_SOURCE_DIR}/enclaves/test-signing.pem)
+endforeach()
+get_target_property(_ady_gate_prod gate_enc_prod ADYTON_SIGNED)
+get_target_property(_ady_gate_dbg gate_enc_dbg ADYTON_SIGNED)
+ady_unit_test(gate_ca_test adyton-gate-ca)
+target_include_directories(gate_ca_test PRIVATE ${PROJECT_SOURCE_DIR}/apps/gate)
+ady_integration_test(gate_nginx_test ${CMAKE_CURRENT_SOURCE_DIR}/integration/gate_nginx_test.sh
+  $<TARGET_FILE:adyton-gate> ${_ady_gate_prod} ${_ady_gate_dbg})
+set_property(TEST gate_nginx_test APPEND PROPERTY ENVIRONMENT
+  "ADYTON_DAEMON=$<TARGET_FILE:adytond>" "ADYTON_ENCLAVE_HOST=$<TARGET_FILE:adyton-enclave-host>")
+set_tests_properties(gate_nginx_test PROPERTIES TIMEOUT 300)

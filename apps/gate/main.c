@@ -5,6 +5,8 @@
  *   adyton-gate check-host --quote MSG --sig SIG --ak-pub PEM --nonce HEX
  *                          --pcrs FILE --log FILE --policy JSON [--state DIR]
  *
+ *   adyton-gate challenge | issue | revoke | crl | certs   (ca_cli.c)
+ *
  * Exit status: 0 the host passed, 1 it was refused (the report says why),
  * 2 usage or unreadable input.
  */
@@ -20,6 +22,7 @@
 #include <openssl/x509.h>
 
 #include "adyton/cursor.h"
+#include "cli.h"
 #include "gate.h"
 
 #define MAX_FILE (256u << 20)
@@ -35,10 +38,17 @@ static void usage(FILE *f)
 		   "  AK binding (all four or none): --ek-cert PEM --ek-ca PEM (up to 4 times) --ek-pub TPM2B\n"
 		   "  --ak-tpm2b TPM2B: the EK certificate chains to an --ek-ca and certifies --ek-pub, the AK\n"
 		   "  (--ak-tpm2b) is a restricted TPM key with the --ak-pub key, and the quote's signer is its\n"
-		   "  qualified name under the EK.  Credential activation is not done here.\n");
+		   "  qualified name under the EK.  Credential activation is not done here.\n"
+		   "       adyton-gate challenge --state DB [--ttl SECONDS]\n"
+		   "       adyton-gate issue --quote Q --pubkey PEM --nonce HEX --policy POL --ca-key K --ca-cert C\n"
+		   "                         --state DB --out CERT [--lifetime SECONDS] [--host ID --host-report JSON]\n"
+		   "       adyton-gate revoke SERIAL|--host ID --state DB --ca-key K --ca-cert C --crl OUT\n"
+		   "       adyton-gate crl --state DB --ca-key K --ca-cert C --crl OUT [--crl-ttl SECONDS]\n"
+		   "       adyton-gate certs --state DB\n");
 }
 
-static uint8_t *slurp(const char *path, size_t *len)
+/* see cli.h */
+uint8_t *gate_slurp(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
 	uint8_t *p = NULL;
@@ -200,7 +210,7 @@ static int check_host(int argc, char **argv)
 	}
 #define LOAD(var, file, lenp)                                                                        \
 	do {                                                                                         \
-		if (!((var) = slurp((file), (lenp)))) {                                              \
+		if (!((var) = gate_slurp((file), (lenp)))) {                                              \
 			fprintf(stderr, "adyton-gate: cannot read %s: %s\n", (file), strerror(errno)); \
 			goto out;                                                                    \
 		}                                                                                    \
@@ -227,8 +237,8 @@ static int check_host(int argc, char **argv)
 		int dl = 0;
 
 		LOAD(ekc, ekcf, &eclen);
-		ekp = slurp(ekpf, &eplen);
-		akt = slurp(aktf, &atlen);
+		ekp = gate_slurp(ekpf, &eplen);
+		akt = gate_slurp(aktf, &atlen);
 		{
 			BIO *bio = BIO_new_mem_buf(ekc, (int)eclen);
 			X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
@@ -309,8 +319,17 @@ out:
 
 int main(int argc, char **argv)
 {
-	if (argc >= 2 && !strcmp(argv[1], "check-host"))
-		return check_host(argc - 1, argv + 1);
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+	} cmds[] = {
+		{"check-host", check_host},     {"challenge", gate_cli_challenge}, {"issue", gate_cli_issue},
+		{"revoke", gate_cli_revoke},    {"crl", gate_cli_crl},             {"certs", gate_cli_certs},
+	};
+
+	for (size_t i = 0; argc >= 2 && i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(argv[1], cmds[i].name))
+			return cmds[i].fn(argc - 1, argv + 1);
 	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		usage(stdout);
 		return 0;

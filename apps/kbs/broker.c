@@ -187,7 +187,6 @@ static ady_err fetch(kbs_broker *b, const kbs_msg *m, const char *peer, uint8_t 
 	ady_verify_report *rep = NULL;
 	unsigned line = 0;
 	ady_err err;
-	uint8_t bound[KBS_NONCE + KBS_PUB];
 
 	name_of(m, name);
 	SHA256(m->quote.p, m->quote.len, digest);
@@ -227,17 +226,9 @@ static ady_err fetch(kbs_broker *b, const kbs_msg *m, const char *peer, uint8_t 
 	}
 	/* The quote must speak for this key and this challenge: REPORTDATA =
 	 * SHA-256(nonce || enclave key) || 32 zero bytes. */
-	memcpy(bound, m->nonce, KBS_NONCE);
-	memcpy(bound + KBS_NONCE, m->pub, KBS_PUB);
-	SHA256(bound, sizeof(bound), pol->report_data);
-	pol->want_report_data = true;
+	ady_verify_bind_key(pol, m->nonce, m->pub, KBS_PUB);
 	if (ady_verify_quote(m->quote.p, m->quote.len, pol, m->nonce, rep) != ADY_OK) {
-		const char *detail = "";
-		for (uint32_t i = 0; i < rep->nchecks; i++)
-			if (rep->checks[i].result == ADY_CHECK_FAIL) {
-				detail = rep->checks[i].detail;
-				break;
-			}
+		const char *detail = ady_verify_report_detail(rep);
 		snprintf(why, sizeof(why), "%s: %s", rep->failed ? rep->failed : "verify", detail);
 		kbs_audit(b, "refuse", "resource=%s reason=%s detail=\"%s\" evidence=%s peer=%s", name,
 			  rep->failed ? rep->failed : "verify", detail, evidence, peer);

@@ -112,6 +112,19 @@ ADY_MUST_CHECK ady_err ady_verify_tpm_quote(const uint8_t *attest, size_t attest
 int ady_verify_tpm_ek_cert(const ady_vpolicy *pol, const uint8_t *der, size_t len, uint8_t *spki, size_t cap,
 			   size_t *spki_len, char *why, size_t whylen);
 
+/*
+ * Binds a parsed policy to an ephemeral enclave key and a challenge, as
+ * the key broker and the gate ask for it: policy->report_data becomes
+ * SHA-256(nonce || pub) || 32 zero bytes and want_report_data is set, so
+ * that ady_verify_quote() accepts only a quote made for this key and this
+ * nonce.  pub: the key exactly as the enclave hashed it (for P-256 the
+ * 65-byte point 0x04 || x || y; ady_keyquote_new in the enclave).
+ */
+void ady_verify_bind_key(ady_vpolicy *policy, const uint8_t nonce[static 32], const uint8_t *pub, size_t pub_len);
+
+/* The detail text of r's first failed check, or "" (static or in r). */
+const char *ady_verify_report_detail(const ady_verify_report *r);
+
 #ifdef __cplusplus
 }
 #endif

@@ -11,7 +11,7 @@
 #include "adyton/cursor.h"
 #include "adyton/enclave.h"
 #include "adyton/kbs.h"
-#include "prng.h"
+#include "adyton/keyquote.h"
 #include "adyton/quote.h"
 
 /* The OCALL stubs adyton-edl generates from apps/kbs/adyton_kbs.edl (in
@@ -124,12 +124,9 @@ static ady_err open_release(const br_ec_private_key *sk, const uint8_t pub[stati
 /* see adyton/kbs.h */
 ady_err ady_kbs_fetch(const char *name, void *out, size_t cap, size_t *len, uint8_t *kind)
 {
-	struct ady_trts_prng r = {&ady_trts_prng_class, ADY_OK};
-	uint8_t kbuf[BR_EC_KBUF_PRIV_MAX_SIZE], pbuf[BR_EC_KBUF_PUB_MAX_SIZE], nonce[NONCE], report_data[64] = {0};
+	ady_keyquote kq;
+	uint8_t nonce[NONCE];
 	uint8_t *quote = NULL, *rel = NULL, *pt = NULL, k = 0;
-	br_ec_private_key sk;
-	br_ec_public_key pk;
-	br_sha256_context h;
 	size_t nlen = 0, qlen = 0, pt_len = 0;
 	uint32_t rel_len = 0;
 	size_t rel_cap = 0;
@@ -142,20 +139,7 @@ ady_err ady_kbs_fetch(const char *name, void *out, size_t cap, size_t *len, uint
 	err = ocall_result(err, ret);
 	if (err)
 		return err;
-	/* A key for this request only: a release cannot be opened later by
-	 * whoever learns an older key. */
-	if (br_ec_keygen(&r.vtable, &br_ec_p256_m31, &sk, kbuf, BR_EC_secp256r1) != 32 || r.err) {
-		err = r.err ? r.err : ADY_ERR_CRYPTO;
-		goto out;
-	}
-	if (br_ec_compute_pub(&br_ec_p256_m31, &pk, pbuf, &sk) != PUB) {
-		err = ADY_ERR_CRYPTO;
-		goto out;
-	}
-	br_sha256_init(&h);
-	br_sha256_update(&h, nonce, NONCE);
-	br_sha256_update(&h, pbuf, PUB);
-	br_sha256_out(&h, report_data);
+	memset(&kq, 0, sizeof(kq));
 	/* Room for what the caller can take, so that the marshalling slot
 	 * need not hold more. */
 	rel_cap = RELEASE_OVERHEAD + (cap < ADY_KBS_MAX_DATA ? cap : ADY_KBS_MAX_DATA);
@@ -165,11 +149,13 @@ ady_err ady_kbs_fetch(const char *name, void *out, size_t cap, size_t *len, uint
 		err = ADY_ERR_NOMEM;
 		goto out;
 	}
-	err = ady_get_quote(report_data, nonce, quote, ADY_QUOTE_MAX, &qlen);
+	/* A key for this request only: a release cannot be opened later by
+	 * whoever learns an older key. */
+	err = ady_keyquote_new(nonce, &kq, quote, ADY_QUOTE_MAX, &qlen);
 	if (err)
 		goto out;
 	ret = -1;
-	err = kbs_ocall_fetch(&ret, name, nonce, pbuf, quote, qlen, rel, rel_cap, &rel_len);
+	err = kbs_ocall_fetch(&ret, name, nonce, kq.pub, quote, qlen, rel, rel_cap, &rel_len);
 	err = ocall_result(err, ret);
 	if (err == ADY_ERR_SHORT_BUFFER) {
 		/* The relay's word for the size: a hint, nothing more. */
@@ -182,7 +168,7 @@ ady_err ady_kbs_fetch(const char *name, void *out, size_t cap, size_t *len, uint
 		err = ADY_ERR_PROTOCOL;
 		goto out;
 	}
-	err = open_release(&sk, pbuf, nonce, name, nlen, rel, rel_len, &k, &pt, &pt_len);
+	err = open_release(&kq.sk, kq.pub, nonce, name, nlen, rel, rel_len, &k, &pt, &pt_len);
 	if (err)
 		goto out;
 	if (pt_len > cap) {
@@ -196,7 +182,7 @@ ady_err ady_kbs_fetch(const char *name, void *out, size_t cap, size_t *len, uint
 	if (kind)
 		*kind = k;
 out:
-	ady_wipe(kbuf, sizeof(kbuf));
+	ady_keyquote_fini(&kq);
 	if (rel) {
 		ady_wipe(rel, rel_cap);
 		free(rel);

@@ -624,3 +624,30 @@ int ady_verify_tpm_ek_cert(const ady_vpolicy *pol, const uint8_t *der, size_t le
 	OPENSSL_free(p);
 	return 1;
 }
+
+/* see adyton/verify.h */
+void ady_verify_bind_key(ady_vpolicy *pol, const uint8_t nonce[static 32], const uint8_t *pub, size_t pub_len)
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	unsigned int n = 0;
+	int ok;
+
+	memset(pol->report_data, 0, sizeof(pol->report_data));
+	ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 && EVP_DigestUpdate(c, nonce, 32) == 1 &&
+	     EVP_DigestUpdate(c, pub, pub_len) == 1 && EVP_DigestFinal_ex(c, pol->report_data, &n) == 1 && n == 32;
+	EVP_MD_CTX_free(c);
+	/* Out of memory: an all-ones expectation no enclave's REPORTDATA
+	 * (whose upper half is zero) can meet, so the quote is refused. */
+	if (!ok)
+		memset(pol->report_data, 0xff, sizeof(pol->report_data));
+	pol->want_report_data = true;
+}
+
+/* see adyton/verify.h */
+const char *ady_verify_report_detail(const ady_verify_report *r)
+{
+	for (uint32_t i = 0; i < r->nchecks && i < ADY_VERIFY_MAX_CHECKS; i++)
+		if (r->checks[i].result == ADY_CHECK_FAIL)
+			return r->checks[i].detail;
+	return "";
+}
