@@ -1,5 +1,6 @@
 /*
- * cursor.c - the bounded reader of untrusted bytes (adyton/cursor.h).
+ * cursor.c - the bounded reader of untrusted bytes and the bounded writer
+ * of encodings (adyton/cursor.h).
  */
 #include <string.h>
 
@@ -151,6 +152,140 @@ ady_err ady_cur_zeros(ady_cur *c, size_t n)
 		return fail(c, ADY_ERR_MALFORMED);
 	return ADY_OK;
 }
+
+/* ---- the bounded writer --------------------------------------------- */
+
+/* see adyton/cursor.h */
+void ady_wr_fail(ady_wr *w, ady_err err)
+{
+	if (!w->err)
+		w->err = err;
+}
+
+/* see adyton/cursor.h */
+void ady_wr_init(ady_wr *w, void *p, size_t cap)
+{
+	w->p = p;
+	w->cap = p ? cap : 0;
+	w->len = 0;
+	w->err = (!p && cap) ? ADY_ERR_INVALID_ARG : ADY_OK;
+}
+
+/* Counts n bytes and returns where they go, or NULL if they do not fit or
+ * the writer has failed.  Counting goes on after a short buffer so that
+ * the final length is what the encoding needs. */
+static uint8_t *wr_take(ady_wr *w, size_t n)
+{
+	size_t end;
+	uint8_t *q;
+
+	if (w->err && w->err != ADY_ERR_SHORT_BUFFER)
+		return NULL;
+	if (__builtin_add_overflow(w->len, n, &end)) {
+		w->err = ADY_ERR_OVERFLOW;
+		return NULL;
+	}
+	if (w->err || end > w->cap) {
+		ady_wr_fail(w, ADY_ERR_SHORT_BUFFER);
+		w->len = end;
+		return NULL;
+	}
+	q = w->p + w->len;
+	w->len = end;
+	return q;
+}
+
+/* see adyton/cursor.h */
+void ady_wr_u8(ady_wr *w, uint8_t v)
+{
+	uint8_t *q = wr_take(w, 1);
+
+	if (q)
+		q[0] = v;
+}
+
+/* see adyton/cursor.h */
+void ady_wr_u16le(ady_wr *w, uint16_t v)
+{
+	uint8_t *q = wr_take(w, 2);
+
+	if (q)
+		ady_put_u16le(q, v);
+}
+
+/* see adyton/cursor.h */
+void ady_wr_u32le(ady_wr *w, uint32_t v)
+{
+	uint8_t *q = wr_take(w, 4);
+
+	if (q)
+		ady_put_u32le(q, v);
+}
+
+/* see adyton/cursor.h */
+void ady_wr_u64le(ady_wr *w, uint64_t v)
+{
+	uint8_t *q = wr_take(w, 8);
+
+	if (q)
+		ady_put_u64le(q, v);
+}
+
+/* see adyton/cursor.h */
+void ady_wr_bytes(ady_wr *w, const void *s, size_t n)
+{
+	uint8_t *q = wr_take(w, n);
+
+	if (q && n)
+		memcpy(q, s, n);
+}
+
+/* see adyton/cursor.h */
+void ady_wr_zero(ady_wr *w, size_t n)
+{
+	uint8_t *q = wr_take(w, n);
+
+	if (q && n)
+		memset(q, 0, n);
+}
+
+/* see adyton/cursor.h */
+uint8_t *ady_wr_reserve(ady_wr *w, size_t n)
+{
+	uint8_t *q = wr_take(w, n);
+
+	if (q && n)
+		memset(q, 0, n);
+	return q;
+}
+
+/* see adyton/cursor.h */
+uint8_t *ady_wr_at(ady_wr *w, size_t off, size_t n)
+{
+	size_t end;
+
+	if (w->err || __builtin_add_overflow(off, n, &end) || end > w->len)
+		return NULL;
+	return w->p + off;
+}
+
+/* see adyton/cursor.h */
+void ady_wr_cut(ady_wr *w, size_t off, size_t n)
+{
+	size_t end;
+
+	if (w->err)
+		return;
+	if (__builtin_add_overflow(off, n, &end) || end > w->len) {
+		ady_wr_fail(w, ADY_ERR_RANGE);
+		return;
+	}
+	if (n)
+		memmove(w->p + off, w->p + end, w->len - end);
+	w->len -= n;
+}
+
+/* ---- hex, comparison, wiping ----------------------------------------- */
 
 /* see adyton/cursor.h */
 void ady_hex_encode(const uint8_t *p, size_t n, char *out)
