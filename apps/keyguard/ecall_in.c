@@ -10,6 +10,13 @@
 
 static int sector_ok(uint32_t s) { return s == 512 || s == 4096; }
 
+/* Zeroes the answer and opens a cursor over the input. */
+static void open_in(ady_cur *c, const uint8_t *in, size_t len, void *out, size_t size)
+{
+	memset(out, 0, size);
+	ady_cur_init(c, in, len);
+}
+
 /* The rest of the input, from the read position on. */
 static kg_span rest(const ady_cur *c)
 {
@@ -21,18 +28,16 @@ static kg_span rest(const ady_cur *c)
 /* see ecall_in.h */
 uint32_t kg_create_in_decode(const uint8_t *in, size_t len, kg_create_in *out)
 {
-	kg_create_in t;
 	ady_cur c;
 
-	memset(out, 0, sizeof(*out));
-	memset(&t, 0, sizeof(t));
-	ady_cur_init(&c, in, len);
-	if (ady_cur_u32le(&c, &t.sector) || ady_cur_u32le(&c, &t.iter) || ady_cur_u64le(&c, &t.size))
-		return KG_ST_BAD_HEADER;
-	if (!sector_ok(t.sector) || t.iter < KG_MIN_ITERATIONS || t.size == 0 || t.size % t.sector)
-		return KG_ST_UNSUPPORTED;
-	t.env = rest(&c);
-	*out = t;
+	open_in(&c, in, len, out, sizeof(*out));
+	if (ady_cur_u32le(&c, &out->sector) || ady_cur_u32le(&c, &out->iter) || ady_cur_u64le(&c, &out->size) ||
+	    !sector_ok(out->sector) || out->iter < KG_MIN_ITERATIONS || out->size == 0 || out->size % out->sector) {
+		uint32_t st = ady_cur_err(&c) ? KG_ST_BAD_HEADER : KG_ST_UNSUPPORTED;
+		memset(out, 0, sizeof(*out));
+		return st;
+	}
+	out->env = rest(&c);
 	return KG_ST_OK;
 }
 
@@ -44,9 +49,8 @@ uint32_t kg_native_in_decode(const uint8_t *in, size_t len, kg_native_in *out)
 	kg_native_in t;
 	ady_cur c, h;
 
-	memset(out, 0, sizeof(*out));
 	memset(&t, 0, sizeof(t));
-	ady_cur_init(&c, in, len);
+	open_in(&c, in, len, out, sizeof(*out));
 	if (ady_cur_u32le(&c, &hdr_len) || hdr_len < KG_HDR_FIXED || hdr_len > KG_HDR_MAX ||
 	    ady_cur_sub(&c, 4, hdr_len, &h) || ady_cur_skip(&c, hdr_len))
 		return KG_ST_BAD_HEADER;
@@ -74,8 +78,7 @@ uint32_t kg_luks1_in_decode(const uint8_t *in, size_t len, kg_luks1_in *out)
 	uint64_t msize;
 	ady_err err;
 
-	memset(out, 0, sizeof(*out));
-	ady_cur_init(&c, in, len);
+	open_in(&c, in, len, out, sizeof(*out));
 	if (ady_cur_u32le(&c, &out->slot) || ady_cur_sub(&c, 4, ADY_LUKS1_PHDR_SIZE, &phdr) ||
 	    ady_cur_skip(&c, ADY_LUKS1_PHDR_SIZE)) {
 		memset(out, 0, sizeof(*out));
@@ -103,18 +106,15 @@ uint32_t kg_luks1_in_decode(const uint8_t *in, size_t len, kg_luks1_in *out)
 /* see ecall_in.h */
 uint32_t kg_plain_in_decode(const uint8_t *in, size_t len, kg_plain_in *out)
 {
-	kg_plain_in t;
 	ady_cur c;
 
-	memset(out, 0, sizeof(*out));
-	memset(&t, 0, sizeof(t));
-	ady_cur_init(&c, in, len);
-	if (ady_cur_u32le(&c, &t.sector))
-		return KG_ST_BAD_HEADER;
-	if (!sector_ok(t.sector))
-		return KG_ST_UNSUPPORTED;
-	t.env = rest(&c);
-	*out = t;
+	open_in(&c, in, len, out, sizeof(*out));
+	if (ady_cur_u32le(&c, &out->sector) || !sector_ok(out->sector)) {
+		uint32_t st = ady_cur_err(&c) ? KG_ST_BAD_HEADER : KG_ST_UNSUPPORTED;
+		memset(out, 0, sizeof(*out));
+		return st;
+	}
+	out->env = rest(&c);
 	return KG_ST_OK;
 }
 
@@ -148,8 +148,7 @@ ady_err kg_crypt_ctl_decode(const uint8_t ctl[static KG_CTL_SIZE], kg_crypt_ctl 
 {
 	ady_cur c;
 
-	memset(out, 0, sizeof(*out));
-	ady_cur_init(&c, ctl, KG_CTL_SIZE);
+	open_in(&c, ctl, KG_CTL_SIZE, out, sizeof(*out));
 	if (ady_cur_u64le(&c, &out->sector) || ady_cur_u32le(&c, &out->op) || ady_cur_zeros(&c, 4)) {
 		memset(out, 0, sizeof(*out));
 		return ADY_ERR_MALFORMED;

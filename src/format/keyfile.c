@@ -5,6 +5,7 @@
 
 #include "adyton/cursor.h"
 #include "adyton/keyfile.h"
+#include "internal.h"
 
 static const uint8_t ak_magic[4] = {'A', 'D', 'Y', 'A'};
 static const uint8_t root_magic[4] = {'A', 'D', 'Y', 'T'};
@@ -26,13 +27,10 @@ ady_err ady_akfile_decode(const uint8_t *buf, size_t len, ady_akfile *out)
 	uint8_t magic[4];
 	uint32_t n;
 	ady_cur c;
+	ady_err err = decode_open(&c, buf, len, out, sizeof(*out));
 
-	if (!out)
-		return ADY_ERR_INVALID_ARG;
-	memset(out, 0, sizeof(*out));
-	if (!buf && len)
-		return ADY_ERR_INVALID_ARG;
-	ady_cur_init(&c, buf, len);
+	if (err)
+		return err;
 	if (ady_cur_bytes(&c, magic, 4) || ady_cur_u32le(&c, &n) || ady_cur_skip(&c, ADY_AKFILE_IV + ADY_AKFILE_TAG))
 		return ADY_ERR_MALFORMED;
 	if (memcmp(magic, ak_magic, 4) != 0 || n == 0 || n > ADY_AKFILE_MAX_DER || ady_cur_left(&c) != n)

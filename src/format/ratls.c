@@ -17,6 +17,7 @@
 #include "adyton/cursor.h"
 #include "adyton/quote.h"
 #include "adyton/ratls_format.h"
+#include "internal.h"
 
 /* IANA named-information hash algorithm registry: 1 = sha-256 */
 #define RATLS_HASH_ALG_SHA256 1u
@@ -169,14 +170,10 @@ static ady_err claims(ady_cur *c, ady_ratls_evidence *ev)
 ady_err ady_ratls_evidence_decode(const uint8_t *buf, size_t len, ady_ratls_evidence *out)
 {
 	ady_cur c, q, cl;
-	ady_err err;
+	ady_err err = decode_open(&c, buf, len, out, sizeof(*out));
 
-	if (!out)
-		return ADY_ERR_INVALID_ARG;
-	memset(out, 0, sizeof(*out));
-	if (!buf && len)
-		return ADY_ERR_INVALID_ARG;
-	ady_cur_init(&c, buf, len);
+	if (err)
+		return err;
 	if ((err = cbor_expect(&c, 6, ADY_RATLS_EVIDENCE_TAG)) || (err = cbor_expect(&c, 4, 2)) ||
 	    (err = cbor_bstr(&c, ADY_QUOTE_MAX, &q)) || (err = cbor_bstr(&c, 256, &cl)))
 		goto fail;

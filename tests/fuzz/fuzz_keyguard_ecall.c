@@ -42,6 +42,13 @@ static void envelope(kg_span env)
 		abort();
 }
 
+/* A refusal is one of the two statuses decoders give. */
+static void refused(uint32_t st)
+{
+	if (st != KG_ST_BAD_HEADER && st != KG_ST_UNSUPPORTED)
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static kg_luks1_in l;
@@ -58,8 +65,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		last(c.env, data, size);
 		envelope(c.env);
-	} else if (st != KG_ST_BAD_HEADER && st != KG_ST_UNSUPPORTED) {
-		abort();
+	} else {
+		refused(st);
 	}
 
 	st = kg_native_in_decode(data, size, &n);
@@ -71,8 +78,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		inside(n.sealed, data, size);
 		last(n.env, data, size);
 		envelope(n.env);
-	} else if (st != KG_ST_BAD_HEADER && st != KG_ST_UNSUPPORTED) {
-		abort();
+	} else {
+		refused(st);
 	}
 
 	st = kg_luks1_in_decode(data, size, &l);
@@ -83,8 +90,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    l.env.p != l.material.p + l.material.n)
 			abort();
 		last(l.env, data, size);
-	} else if (st != KG_ST_BAD_HEADER && st != KG_ST_UNSUPPORTED) {
-		abort();
+	} else {
+		refused(st);
 	}
 
 	st = kg_plain_in_decode(data, size, &p);
@@ -93,8 +100,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		last(p.env, data, size);
 		envelope(p.env);
-	} else if (st != KG_ST_BAD_HEADER && st != KG_ST_UNSUPPORTED) {
-		abort();
+	} else {
+		refused(st);
 	}
 
 	/* the bulk control block: the last KG_CTL_SIZE bytes, as the enclave
