@@ -18,8 +18,11 @@
  * cost stays ~1%); slow operations are batches of one.  Reported per call:
  * median, p10, p90 over the samples.
  *
- * usage: ecall [--seconds S] [IMAGE]   (default: this build's bench enclave,
- * bench-enclave.signed).  The process backend needs adytond: libadyton
+ * usage: ecall [--seconds S] [--spin-us N] [IMAGE]   (default: this build's
+ * bench enclave, bench-enclave.signed).  --spin-us: ady_enclave_opts.spin_us
+ * for the process and kvm rows (how long each side spins before it sleeps;
+ * under software emulation the default 5/50 us are shorter than one call,
+ * so every side sleeps on every call).  The process backend needs adytond: libadyton
  * starts a per-user one on demand (see docs/operations.md, bench/run.sh).
  */
 #define _GNU_SOURCE
@@ -36,6 +39,7 @@
 #include <unistd.h>
 
 #include "adyton/host.h"
+#include "adyton/proto.h"
 #include "backend/kvm/kvm.h"
 #include "bench.h"
 
@@ -215,11 +219,13 @@ static void op_ecall(void *ctx, unsigned n)
 
 /* Empty, 4 KiB and 64 KiB ECALLs on one backend, s[0..3); process and kvm
  * also an empty ECALL after an idle gap, s[3]. */
-static void bench_backend(ady_backend backend, const char *image, double seconds, stats s[4])
+static uint32_t spin_us; /* --spin-us */
+
+static void bench_backend(ady_backend backend, uint32_t flags, const char *name, const char *image, double seconds,
+			  stats s[4])
 {
 	static const size_t sizes[] = {4096, 65536};
-	ady_enclave_opts opts = {.backend = backend};
-	const char *name = ady_backend_name(backend);
+	ady_enclave_opts opts = {.backend = backend, .flags = flags, .spin_us = spin_us};
 	uint8_t *in = NULL, *out = NULL;
 	char label[64];
 	ecall_ctx c;
@@ -431,7 +437,7 @@ int main(int argc, char **argv)
 {
 	const char *image = ADY_BENCH_ENCLAVE;
 	double seconds = 1.5;
-	stats fn, pipe_s[2], sim[4], proc[4], kvm[4], raw_exit;
+	stats fn, pipe_s[2], sim[4], proc[4], kvm[4], kvm_exit[4], raw_exit;
 	int acc = 0, a = 1;
 
 	if (a + 1 < argc && strcmp(argv[a], "--seconds") == 0) {
@@ -443,40 +449,57 @@ int main(int argc, char **argv)
 		}
 		a += 2;
 	}
+	if (a + 1 < argc && strcmp(argv[a], "--spin-us") == 0) {
+		char *end;
+		unsigned long v = strtoul(argv[a + 1], &end, 10);
+		if (*end || argv[a + 1][0] == '-' || v > ADY_LAUNCH_MAX_SPIN_US) {
+			fprintf(stderr, "bench: --spin-us wants 0 <= N <= %u\n", ADY_LAUNCH_MAX_SPIN_US);
+			return 2;
+		}
+		spin_us = (uint32_t)v;
+		a += 2;
+	}
 	if (a < argc && argv[a][0] == '-') {
-		fprintf(stderr, "usage: ecall [--seconds S] [IMAGE]\n");
+		fprintf(stderr, "usage: ecall [--seconds S] [--spin-us N] [IMAGE]\n");
 		return 2;
 	}
 	if (a < argc)
 		image = argv[a++];
 	if (a != argc) {
-		fprintf(stderr, "usage: ecall [--seconds S] [IMAGE]\n");
+		fprintf(stderr, "usage: ecall [--seconds S] [--spin-us N] [IMAGE]\n");
 		return 2;
 	}
 
 	print_machine();
-	printf("per call: median, p10, p90; samples x calls per sample; %.1f s each after %.1f s warm-up\n\n",
+	printf("per call: median, p10, p90; samples x calls per sample; %.1f s each after %.1f s warm-up\n",
 	       seconds, WARMUP_SEC);
+	printf("spin before sleeping: %s\n\n", spin_us ? "--spin-us for process and kvm" : "the defaults (5 us, 50 us)");
 	printf("  %-40s %10s  %10s  %10s  %s\n", "", "median", "p10", "p90", "samples");
 	fn = measure(op_function, &acc, seconds, 0);
 	report("function call (noinline, volatile ptr)", &fn);
-	bench_backend(ADY_BACKEND_SIM, image, seconds, sim);
+	bench_backend(ADY_BACKEND_SIM, 0, "sim", image, seconds, sim);
 	bench_pipe(seconds, pipe_s);
-	bench_backend(ADY_BACKEND_PROCESS, image, seconds, proc);
-	/* kvm: a VM exit per call, next to the bare exit; "unavailable" with
-	 * the probe's reason where the backend cannot run. */
+	bench_backend(ADY_BACKEND_PROCESS, 0, "process", image, seconds, proc);
+	/* kvm: switchless (the vCPU waits in guest mode) next to the process
+	 * backend, a VM exit per call next to the bare exit; "unavailable"
+	 * with the probe's reason where the backend cannot run. */
 	bench_raw_exit(seconds, &raw_exit);
-	bench_backend(ADY_BACKEND_KVM, image, seconds, kvm);
+	bench_backend(ADY_BACKEND_KVM, 0, "kvm", image, seconds, kvm);
+	bench_backend(ADY_BACKEND_KVM, ADY_OPEN_EXIT_PER_CALL, "kvm exit/call", image, seconds, kvm_exit);
 
 	printf("\nratios of medians\n");
 	ratio("sim empty ecall / function call", &sim[0], &fn);
 	ratio("process empty ecall / pipe ping-pong", &proc[0], &pipe_s[0]);
 	ratio("  both after idle", &proc[3], &pipe_s[1]);
 	if (kvm[0].ok) {
-		ratio("kvm empty ecall / KVM_RUN exit", &kvm[0], &raw_exit);
-		ratio("  after idle / KVM_RUN exit", &kvm[3], &raw_exit);
 		ratio("kvm empty ecall / process empty ecall", &kvm[0], &proc[0]);
-		ratio("kvm empty ecall / pipe ping-pong", &kvm[0], &pipe_s[0]);
+		ratio("  both after idle", &kvm[3], &proc[3]);
+		ratio("kvm empty ecall / KVM_RUN exit", &kvm[0], &raw_exit);
+	}
+	if (kvm_exit[0].ok) {
+		ratio("kvm exit/call empty ecall / KVM_RUN exit", &kvm_exit[0], &raw_exit);
+		ratio("  after idle / KVM_RUN exit", &kvm_exit[3], &raw_exit);
+		ratio("kvm exit/call empty ecall / process", &kvm_exit[0], &proc[0]);
 	}
 	return fn.ok && pipe_s[0].ok && sim[0].ok && proc[0].ok ? 0 : 1;
 }

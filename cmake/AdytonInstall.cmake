@@ -5,6 +5,7 @@ include(CMakePackageConfigHelpers)
 
 set_target_properties(adyton-host PROPERTIES EXPORT_NAME host)
 set_target_properties(adyton-image PROPERTIES EXPORT_NAME image)
+set_target_properties(adyton-platform PROPERTIES EXPORT_NAME platform)
 set_target_properties(adyton-format PROPERTIES EXPORT_NAME format)
 set_target_properties(adyton-trts PROPERTIES EXPORT_NAME trts)
 set_target_properties(adyton-verify PROPERTIES EXPORT_NAME verify)
@@ -12,7 +13,7 @@ set_target_properties(adyton PROPERTIES EXPORT_NAME cli)
 set_target_properties(adyton-edl PROPERTIES EXPORT_NAME edl)
 
 set(ADY_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/adyton)
-install(TARGETS adyton-host adyton-image adyton-format adyton-trts adyton-verify adyton adyton-edl
+install(TARGETS adyton-host adyton-image adyton-platform adyton-format adyton-trts adyton-verify adyton adyton-edl
   EXPORT adytonTargets
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}

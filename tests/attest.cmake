@@ -1,7 +1,7 @@
 # Remote attestation (issue 7): the quote format, the verifier policy, the
 # QUOTE/QUOTED messages, the verifier library, and quotes end to end.
 ady_unit_test(quote_format_test adyton-format)
-ady_unit_test(verify_quote_test adyton-verify OpenSSL::Crypto)
+ady_unit_test(verify_quote_test adyton-verify adyton-platform OpenSSL::Crypto)
 
 # The attestation test enclave, production and DEBUG; signed with the
 # committed test key (MRSIGNER shared with the other test enclaves).

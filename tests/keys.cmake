@@ -1,8 +1,10 @@
 # Keys, sealing, local attestation and randomness (issue 4: runtime APIs,
 # the platform's EGETKEY/EREPORT, the sealed-blob format).
 ady_unit_test(sealed_test adyton-format)
-# derive_test includes src/host/derive.c itself to reach its HKDF helper.
+# derive_test includes src/platform/derive.c itself to reach its HKDF helper.
 ady_unit_test(derive_test adyton-format OpenSSL::Crypto)
+# The platform exits' table (src/platform/exits.c).
+ady_unit_test(platform_test adyton-platform)
 
 # Test enclaves A, B, C: one source, all signed with the committed test key
 # so that they share MRSIGNER; ISVPRODID 9.  A: variant 1, ISVSVN 2.

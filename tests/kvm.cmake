@@ -14,6 +14,24 @@ ady_unit_test(kvm_test adyton::host)
 add_dependencies(kvm_test testenc-signed adyton-kvm-host)
 set_tests_properties(kvm_test PROPERTIES LABELS integration TIMEOUT 240 ENVIRONMENT "${ADY_KVM_TEST_ENV}")
 
+# The vCPUs wait for calls in guest mode (switchless) by default; the same
+# suites with a VM exit per call (ADY_OPEN_EXIT_PER_CALL), where the host
+# thread waits instead: both serve loops, every kind of stop in both.
+add_test(NAME kvm_exits_test_kvm COMMAND $<TARGET_FILE:kvm_test>)
+set_tests_properties(kvm_exits_test_kvm PROPERTIES LABELS integration TIMEOUT 240 SKIP_RETURN_CODE 77
+  ENVIRONMENT "${ADY_KVM_TEST_ENV};ADYTON_KVM_EXIT_PER_CALL=1")
+add_test(NAME host_exits_test_kvm COMMAND ${ADY_NEED_KVM} $<TARGET_FILE:host_test>)
+set_tests_properties(host_exits_test_kvm PROPERTIES LABELS integration TIMEOUT 120 SKIP_RETURN_CODE 77
+  ENVIRONMENT "${ADY_KVM_TEST_ENV};ADYTON_KVM_EXIT_PER_CALL=1")
+
+# Switchless means no VM exit per call: KVM's own exit counter during
+# back-to-back calls, switchless against exit-per-call.  Alone (the counter
+# is machine-wide); root and debugfs, as in the nested guest.
+ady_unit_test(kvm_switchless_test adyton::host)
+add_dependencies(kvm_switchless_test testenc-signed adyton-kvm-host)
+set_tests_properties(kvm_switchless_test PROPERTIES LABELS integration TIMEOUT 240 RUN_SERIAL TRUE
+  ENVIRONMENT "${ADY_KVM_TEST_ENV}")
+
 # host_stop_test: an idle enclave host stopped and continued goes on
 # serving (issue 11 item 8: the resumed wait under seccomp), on the process
 # backend and, where it works, on kvm.

@@ -1,7 +1,7 @@
 # Attested TLS (issue 7 part 4): the enclave-side certificate encoder and
 # the host verifier without an enclave, then the RA-TLS demo end to end on
 # the process backend through a private adytond.
-ady_unit_test(ratls_test adyton-verify OpenSSL::Crypto)
+ady_unit_test(ratls_test adyton-verify adyton-platform OpenSSL::Crypto)
 
 add_executable(ratls_client ${CMAKE_CURRENT_SOURCE_DIR}/integration/ratls_client.c)
 target_link_libraries(ratls_client PRIVATE adyton-verify)

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,6 +131,17 @@ static void linger_close(int fd)
 		total += (size_t)n;
 }
 
+/*
+ * Connections are served each on its own thread, so that a slow or idle
+ * peer holds only its own (each is timed out after 10 s of silence);
+ * requests are handled one at a time under broker_lock (the store, the
+ * nonces, the audit log's order).  At most MAX_CONNS at once: more are
+ * closed at once, with an audit line.
+ */
+#define MAX_CONNS 64
+static pthread_mutex_t broker_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned conns;
+
 static void serve_conn(kbs_broker *b, int fd)
 {
 	struct ucred cred;
@@ -165,7 +177,9 @@ static void serve_conn(kbs_broker *b, int fd)
 			linger_close(fd);
 			return;
 		}
+		pthread_mutex_lock(&broker_lock);
 		err = kbs_broker_handle(b, frame, len, peer, &resp, &rlen, &close_after);
+		pthread_mutex_unlock(&broker_lock);
 		free(frame);
 		if (err || kbs_frame_write(fd, resp, rlen)) {
 			free(resp);
@@ -177,6 +191,55 @@ static void serve_conn(kbs_broker *b, int fd)
 			return;
 		}
 	}
+}
+
+typedef struct conn {
+	kbs_broker *b;
+	int fd;
+} conn;
+
+static void *conn_main(void *arg)
+{
+	conn c = *(conn *)arg;
+
+	free(arg);
+	serve_conn(c.b, c.fd);
+	close(c.fd);
+	__atomic_sub_fetch(&conns, 1, __ATOMIC_ACQ_REL);
+	return NULL;
+}
+
+/* A thread for connection fd, which it closes; signals stay with the
+ * accepting thread (SIGTERM must interrupt its accept). */
+static void spawn_conn(kbs_broker *b, int fd)
+{
+	conn *c = malloc(sizeof(*c));
+	sigset_t all, old;
+	pthread_attr_t at;
+	pthread_t t;
+	int rc = -1;
+
+	if (__atomic_add_fetch(&conns, 1, __ATOMIC_ACQ_REL) > MAX_CONNS || !c) {
+		kbs_audit(b, "refuse", "resource=- reason=\"more than %u connections\"", MAX_CONNS);
+		goto fail;
+	}
+	c->b = b;
+	c->fd = fd;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (pthread_attr_init(&at) == 0) {
+		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+		rc = pthread_create(&t, &at, conn_main, c);
+		pthread_attr_destroy(&at);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc == 0)
+		return;
+	fprintf(stderr, "adyton-kbs: pthread_create failed\n");
+fail:
+	free(c);
+	close(fd);
+	__atomic_sub_fetch(&conns, 1, __ATOMIC_ACQ_REL);
 }
 
 static int cmd_serve(int argc, char **argv)
@@ -242,9 +305,13 @@ static int cmd_serve(int argc, char **argv)
 			fprintf(stderr, "adyton-kbs: accept: %s\n", strerror(errno));
 			goto out;
 		}
-		serve_conn(&b, fd);
-		close(fd);
+		spawn_conn(&b, fd);
 	}
+	/* Connections in progress end within their 10 s timeouts; the store
+	 * stays open until they have. */
+	for (int i = 0; i < 1200 && __atomic_load_n(&conns, __ATOMIC_ACQUIRE); i++)
+		usleep(10000);
+	pthread_mutex_lock(&broker_lock);
 	kbs_audit(&b, "stop", "socket=%s", sock);
 	ret = 0;
 out:

@@ -1,6 +1,6 @@
 /*
  * bench/quote: quotes generated per second (adytond's signing path:
- * REPORTBODY + ECDSA P-256, src/verify/sign.h) and verified per second
+ * REPORTBODY + ECDSA P-256, src/platform/sign.c) and verified per second
  * (ady_verify_quote, ENROLLED certification), single core.  The enclave
  * exit and the daemon round trip are not included (bench/ecall measures
  * those).
@@ -18,7 +18,7 @@
 #include <time.h>
 
 #include "adyton/verify.h"
-#include "verify/sign.h"
+#include "platform/sign.h"
 
 static double now(void)
 {

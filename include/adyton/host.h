@@ -58,7 +58,25 @@ typedef struct ady_enclave_opts {
 	 * not wanted.  ADY_PROTO_MAX_REASON + 1 bytes hold any. */
 	char *refusal;
 	size_t refusal_cap;
+	uint32_t flags;              /* ADY_OPEN_* */
+	/* How long (microseconds, at most 100000) each side spins before it
+	 * sleeps.  kvm: a vCPU waits that long in guest mode for its slot's
+	 * next call before it leaves the VM (0: 5 us, as long as the process
+	 * host spins), or with ADY_OPEN_EXIT_PER_CALL its host thread waits
+	 * that long; process and kvm: the application waits that long for an
+	 * answer, if longer than its 50 us.  Longer keeps a bursty caller
+	 * switchless and burns that much CPU after each call. */
+	uint32_t spin_us;
 } ady_enclave_opts;
+
+/*
+ * kvm backend: each vCPU leaves the VM after every call and its host
+ * thread waits for the next (less CPU, a VM exit per call), instead of
+ * waiting for the next call in guest mode for a few microseconds
+ * (switchless, the default).  The other backends ignore it.  Also set when
+ * the environment has ADYTON_KVM_EXIT_PER_CALL=1 (the test suites' switch).
+ */
+#define ADY_OPEN_EXIT_PER_CALL 0x1u
 
 typedef struct ady_enclave_info {
 	uint8_t mrenclave[32];

@@ -17,6 +17,7 @@
 #include "adyton/config.h"
 #include "adyton/elf.h"
 #include "adyton/error.h"
+#include "adyton/file.h"
 #include "adyton/layout.h"
 #include "adyton/sgx.h"
 
@@ -66,13 +67,6 @@ ADY_MUST_CHECK ady_err ady_image_fill(const ady_image *img, uint8_t *mem, uint64
  */
 ADY_MUST_CHECK ady_err ady_image_measure(const uint8_t *file, size_t len, const ady_config *cfg,
 					 uint8_t mrenclave[static 32]);
-
-/* Reads a whole file (at most max bytes, else ADY_ERR_RANGE) into a
- * malloc'd buffer; ADY_ERR_IO for anything but a regular file.
- * ady_fd_read does the same on an open descriptor, with pread: its offset
- * is neither used nor moved (descriptors passed between processes). */
-ADY_MUST_CHECK ady_err ady_file_read(const char *path, size_t max, uint8_t **out, size_t *out_len);
-ADY_MUST_CHECK ady_err ady_fd_read(int fd, size_t max, uint8_t **out, size_t *out_len);
 
 #ifdef __cplusplus
 }

@@ -157,6 +157,17 @@ ADY_MUST_CHECK ady_err ady_layout_build(const ady_elf *elf, const ady_config *cf
 ADY_MUST_CHECK ady_err ady_layout_fill(const ady_layout *layout, const ady_elf *elf,
 				       const uint8_t *file, size_t len, uint8_t *mem, uint64_t mem_size);
 
+/*
+ * True when [off, off+len) of the enclave lies wholly in pages the enclave
+ * itself may write: its measured REG pages with W (heap, stacks, SSA,
+ * thread data, writable ELF segments), possibly across adjacent ones;
+ * never in a TCS, code, read-only data, the layout page, a guard or past
+ * the end (the marshalling slots and a backend's own pages are never
+ * enclave offsets).  Overflow-safe; false for len 0 or a NULL layout.
+ * Where the platform may write the answer of a platform exit (adyton/msbuf.h).
+ */
+bool ady_layout_writable(const ady_layout *layout, uint64_t off, uint64_t len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -74,11 +74,16 @@ typedef struct ady_msg_hdr {
 /* Flags of a launched enclave. */
 #define ADY_LAUNCH_WEAK_MEMORY 0x1u /* no memfd_secret: mlocked, MADV_DONTDUMP memory instead */
 
+/* Flags of a launch request. */
+#define ADY_LAUNCH_EXIT_PER_CALL 0x1u /* kvm: a VM exit per call (ADY_OPEN_EXIT_PER_CALL) */
+
 typedef struct ady_msg_launch {      /* 16 bytes */
-	uint32_t backend;            /* ady_backend: PROCESS (KVM later) */
-	uint32_t flags;              /* zero */
-	uint64_t reserved;
+	uint32_t backend;            /* ady_backend: PROCESS or KVM */
+	uint32_t flags;              /* ADY_LAUNCH_EXIT_PER_CALL */
+	uint32_t spin_us;            /* kvm: guest-mode wait for the next call; 0: default; <= ADY_LAUNCH_MAX_SPIN_US */
+	uint32_t reserved;
 } ady_msg_launch;
+#define ADY_LAUNCH_MAX_SPIN_US 100000u
 
 typedef struct ady_msg_launched {    /* 128 bytes (12 of them reserved) */
 	uint32_t status;             /* ady_err; the rest is zero unless OK */

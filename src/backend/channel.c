@@ -84,6 +84,9 @@ void ady_chan_post(ady_chan_ctl *c, uint32_t to)
 }
 
 /* see channel.h */
+void ady_chan_wake(ady_chan_ctl *c) { futex(&c->turn, FUTEX_WAKE, 1, NULL); }
+
+/* see channel.h */
 ady_err ady_chan_wait(ady_chan_ctl *c, uint32_t me, long spin_ns, int (*alive)(void *ctx), void *ctx)
 {
 	static const struct timespec period = {0, SLEEP_NS};

@@ -81,6 +81,11 @@ uint64_t ady_chan_put_reply(ady_chan_ctl *c, const uint8_t *slot, uint64_t msbuf
 /* Hands the turn to `to` and wakes it if it sleeps. */
 void ady_chan_post(ady_chan_ctl *c, uint32_t to);
 
+/* Wakes a side that sleeps on c's turn, for a poster that cannot make the
+ * system call itself (the kvm backend's guest, which posts from guest
+ * mode and exits only to have the sleeper woken). */
+void ady_chan_wake(ady_chan_ctl *c);
+
 /*
  * How long a waiter spins before it sleeps on the futex (a sleep and its
  * wake-up are two system calls and a reschedule: several microseconds,

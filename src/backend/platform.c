@@ -1,8 +1,9 @@
 /*
- * Platform exits forwarded to adytond (backend/platform.h).  Everything the
- * enclave wrote is copied out of its memory once, into a message the
- * format layer encodes; everything adytond answers is decoded before a byte
- * of it is written back.  Key material is wiped from the stack on the way.
+ * Platform exits forwarded to adytond (backend/platform.h), row by row of
+ * the exit table (platform/platform.h): ady_platform_run copies what the
+ * enclave wrote out of its memory once, the row encodes it as its request,
+ * and adytond's answer is decoded before a byte of it is written back.
+ * Key material is wiped on the way.
  */
 #include "backend/platform.h"
 
@@ -12,10 +13,10 @@
 #include "adyton/msbuf.h"
 #include "adyton/proto.h"
 #include "backend/wire.h"
+#include "platform/platform.h"
 
-_Static_assert(ADY_PROTO_MAX_QUOTE == ADY_EXIT_QUOTE_MAX, "quote sizes agree");
-
-ady_err ady_platform_call(ady_platform *p, uint16_t type, const uint8_t *req, size_t req_len, uint16_t want,
+/* see platform.h */
+ady_err ady_platform_call(ady_platform_link *p, uint16_t type, const uint8_t *req, size_t req_len, uint16_t want,
 			  uint8_t *ans, size_t ans_cap, size_t *ans_len)
 {
 	ady_msg_hdr hd;
@@ -34,114 +35,39 @@ ady_err ady_platform_call(ady_platform *p, uint16_t type, const uint8_t *req, si
 	return ADY_OK;
 }
 
-static uint64_t getkey(ady_platform *p, ady_exit_getkey *io)
+/* An ady_platform_fn: the exit's request to adytond, its answer into io. */
+static ady_err forward(const ady_platform_op *op, void *io, void *arg)
 {
-	uint8_t req[1024], ans[512];
-	ady_msg_getkey m;
-	ady_msg_key k;
-	size_t len, ans_len;
-	ady_err err;
-
-	memcpy(m.keyrequest, io->keyrequest, sizeof(m.keyrequest));
-	err = ady_msg_encode_getkey(&m, req, sizeof(req), &len);
-	if (!err)
-		err = ady_platform_call(p, ADY_MSG_GETKEY, req, len, ADY_MSG_KEY, ans, sizeof(ans), &ans_len);
-	if (!err)
-		err = ady_msg_decode_key(ans, ans_len, &k);
-	if (!err) {
-		memcpy(io->key, k.key, sizeof(io->key));
-		io->status = k.status;
-	}
-	ady_wipe(&k, sizeof(k));
-	ady_wipe(ans, sizeof(ans));
-	return err;
-}
-
-static uint64_t report(ady_platform *p, ady_exit_report *io)
-{
-	uint8_t req[1024], ans[512];
-	ady_msg_report m;
-	ady_msg_reported r;
-	size_t len, ans_len;
-	ady_err err;
-
-	memcpy(m.targetinfo, io->targetinfo, sizeof(m.targetinfo));
-	memcpy(m.reportdata, io->reportdata, sizeof(m.reportdata));
-	err = ady_msg_encode_report(&m, req, sizeof(req), &len);
-	if (!err)
-		err = ady_platform_call(p, ADY_MSG_REPORT, req, len, ADY_MSG_REPORTED, ans, sizeof(ans), &ans_len);
-	if (!err)
-		err = ady_msg_decode_reported(ans, ans_len, &r);
-	if (!err) {
-		memcpy(io->report, r.report, sizeof(io->report));
-		io->status = r.status;
-	}
-	return err;
-}
-
-static uint64_t seed(ady_platform *p, ady_exit_seed *io)
-{
-	uint8_t ans[512];
-	ady_msg_seeded s;
-	size_t ans_len;
-	ady_err err;
-
-	err = ady_platform_call(p, ADY_MSG_SEED, NULL, 0, ADY_MSG_SEEDED, ans, sizeof(ans), &ans_len);
-	if (!err)
-		err = ady_msg_decode_seeded(ans, ans_len, &s);
-	if (!err) {
-		memcpy(io->seed, s.seed, sizeof(io->seed));
-		io->status = s.status;
-	}
-	ady_wipe(&s, sizeof(s));
-	ady_wipe(ans, sizeof(ans));
-	return err;
-}
-
-static uint64_t quote(ady_platform *p, ady_exit_quote *io)
-{
-	/* ~8 KiB each: per thread, off the (small) host thread stacks */
-	static __thread ady_msg_quoted q;
+	/* ~8 KiB: per thread, off the (small) host thread stacks */
 	static __thread uint8_t ans[8 + ADY_PROTO_MAX_QUOTE];
 	uint8_t req[1024];
-	ady_msg_quote m;
 	size_t len, ans_len;
 	ady_err err;
 
-	memcpy(m.reportdata, io->reportdata, sizeof(m.reportdata));
-	memcpy(m.nonce, io->nonce, sizeof(m.nonce));
-	err = ady_msg_encode_quote(&m, req, sizeof(req), &len);
+	err = op->encode_req(io, req, sizeof(req), &len);
 	if (!err)
-		err = ady_platform_call(p, ADY_MSG_QUOTE, req, len, ADY_MSG_QUOTED, ans, sizeof(ans), &ans_len);
+		err = ady_platform_call(arg, op->req_type, req, len, op->ans_type, ans, sizeof(ans), &ans_len);
 	if (!err)
-		err = ady_msg_decode_quoted(ans, ans_len, &q);
-	if (!err) {
-		memcpy(io->quote, q.quote, q.len);
-		io->quote_len = q.len;
-		io->status = q.status;
-	}
+		err = op->decode_ans(ans, ans_len, io);
+	if (op->secret)
+		ady_wipe(ans, sizeof(ans));
 	return err;
 }
 
-uint64_t ady_platform_exit(ady_platform *p, uint64_t op, uint64_t arg)
+/* see platform.h */
+uint64_t ady_platform_exit(ady_platform_link *p, uint64_t op, uint64_t arg)
 {
-	void *io;
+	const ady_platform_op *x = ady_platform_op_find(op);
+	uint8_t *io;
 
-	switch (op) {
-	case ADY_EXIT_GETKEY:
-		return (io = p->io(arg, sizeof(ady_exit_getkey))) ? getkey(p, io) : ADY_ERR_RANGE;
-	case ADY_EXIT_REPORT:
-		return (io = p->io(arg, sizeof(ady_exit_report))) ? report(p, io) : ADY_ERR_RANGE;
-	case ADY_EXIT_SEED:
-		return (io = p->io(arg, sizeof(ady_exit_seed))) ? seed(p, io) : ADY_ERR_RANGE;
-	case ADY_EXIT_QUOTE:
-		return (io = p->io(arg, sizeof(ady_exit_quote))) ? quote(p, io) : ADY_ERR_RANGE;
-	default:
+	if (!x)
 		return ADY_ERR_PROTOCOL;
-	}
+	io = p->io(arg, x->io_size);
+	return io ? ady_platform_run(x, io, forward, p) : ADY_ERR_RANGE;
 }
 
-void ady_platform_report_abort(ady_platform *p, const uint8_t *slot, uint64_t msbuf_size)
+/* see platform.h */
+void ady_platform_report_abort(ady_platform_link *p, const uint8_t *slot, uint64_t msbuf_size)
 {
 	ady_msg_aborted a = {0};
 	ady_ms_hdr hd;

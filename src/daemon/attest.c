@@ -29,7 +29,7 @@
 #include "adyton/policy.h"
 #include "adyton/quote.h"
 #include "daemon/internal.h"
-#include "verify/sign.h"
+#include "platform/sign.h"
 
 static int wrap_key(const uint8_t root[static 32], uint8_t k[static 32])
 {
@@ -156,23 +156,4 @@ void ady_attest_free(ady_attest *a)
 	EVP_PKEY_free(a->key);
 	free(a->cert);
 	memset(a, 0, sizeof(*a));
-}
-
-/* see internal.h */
-ady_err ady_attest_quote(ady_daemon *d, const ady_identity *id, const uint8_t reportdata[static 64],
-			 const uint8_t nonce[static 32], uint8_t *out, size_t cap, size_t *len)
-{
-	static ady_quote q;
-	ady_sgx_report_body body;
-
-	*len = 0;
-	if (!d->attest.key)
-		return ADY_ERR_STATE;
-	/* Read per request: a SIGHUP reload revokes every later quote. */
-	if (!ady_policy_may_provision(&d->policy, id->mrsigner, id->isvprodid))
-		return ADY_ERR_PERMISSION;
-	ady_quote_body(&body, id->mrenclave, id->mrsigner, id->isvprodid, id->isvsvn, &id->attributes,
-		       id->miscselect, d->platform.cpusvn, reportdata);
-	return ady_quote_make(d->attest.key, &body, nonce, d->attest.cert_type, d->attest.cert, d->attest.cert_len,
-			      &q, out, cap, len);
 }

@@ -1,7 +1,8 @@
 /*
  * adytond's requests: launching enclaves (policy, measurement, the
- * enclave host), listing and destroying them, and serving their keys,
- * reports and seeds from the identity recorded at launch.
+ * enclave host), listing and destroying them, and serving their platform
+ * exits (keys, reports, seeds, quotes: the table of platform/platform.h)
+ * from the identity recorded at launch.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -26,8 +27,10 @@
 #include "adyton/image.h"
 #include "adyton/proto.h"
 #include "adyton/sgx.h"
+#include "backend/hostmain.h"
 #include "backend/wire.h"
 #include "daemon/internal.h"
+#include "platform/platform.h"
 
 /* linux/memfd.h MFD_EXEC (6.3), which Debian 12's libc headers lack */
 #define ADY_MFD_EXEC 0x0010u
@@ -272,9 +275,18 @@ static _Noreturn void child_fail(const char *what, uid_t uid, int code)
  * (dist/adytond.service bounds it to those).
  */
 static void exec_host(const char *path, int exe, int image, int chan, int priv, uid_t uid, gid_t gid,
-		      uint64_t memory)
+		      uint64_t memory, const ady_msg_launch *req)
 {
-	char *const argv[] = {(char *)path, NULL};
+	/* the kvm host's options (kvm/main.c) */
+	char spin[32];
+	char *argv[] = {(char *)path, NULL, NULL, NULL};
+
+	if (req->backend == ADY_BACKEND_KVM) {
+		snprintf(spin, sizeof(spin), ADY_HOST_OPT_SPIN "%u", req->spin_us);
+		argv[1] = spin;
+		if (req->flags & ADY_LAUNCH_EXIT_PER_CALL)
+			argv[2] = ADY_HOST_OPT_EXIT_PER_CALL;
+	}
 	extern char **environ;
 
 	if (geteuid() == 0) {
@@ -299,15 +311,17 @@ static void exec_host(const char *path, int exe, int image, int chan, int priv, 
 		if (uid != 0 && setresuid(uid, uid, uid))
 			child_fail("setresuid (needs CAP_SETUID)", uid, 126);
 	}
+	/* the host's descriptors (backend/hostmain.h) */
+	static const int to[3] = {ADY_HOST_FD_IMAGE, ADY_HOST_FD_CHANNEL, ADY_HOST_FD_DAEMON_IN};
 	int hi[4] = {fcntl(image, F_DUPFD, 100), fcntl(chan, F_DUPFD, 100), fcntl(priv, F_DUPFD, 100),
 		     fcntl(exe, F_DUPFD_CLOEXEC, 100)};
 
 	for (int i = 0; i < 3; i++)
-		if (hi[i] < 0 || dup2(hi[i], 3 + i) != 3 + i)
+		if (hi[i] < 0 || dup2(hi[i], to[i]) != to[i])
 			_exit(127);
 	if (hi[3] < 0)
 		_exit(127);
-	close_range(6, (unsigned)hi[3] - 1, 0);
+	close_range(ADY_HOST_FD_DAEMON_IN + 1, (unsigned)hi[3] - 1, 0);
 	close_range((unsigned)hi[3] + 1, ~0u, 0);
 	ady_daemon_reset_signals();
 	fexecve(hi[3], argv, environ);
@@ -426,7 +440,7 @@ static ady_err launch(ady_daemon *d, int ci, const uint8_t *p, size_t len, int i
 		goto close_sp;
 	}
 	if (pid == 0)
-		exec_host(host, exe, image_fd, chan, sp[1], c->uid, c->gid, img->layout.size);
+		exec_host(host, exe, image_fd, chan, sp[1], c->uid, c->gid, img->layout.size, &req);
 	close(sp[1]);
 	close(exe);
 
@@ -643,13 +657,58 @@ static ady_err host_ready(ady_daemon *d, ady_denclave *e, const uint8_t *p, size
 	return err ? ADY_ERR_STATE : ADY_OK;
 }
 
+/*
+ * A platform exit an enclave host forwarded (platform/platform.h), served
+ * from the identity recorded at launch: the request decoded into the io
+ * struct, the row's answer encoded back.  Any other message type, or a
+ * malformed request, ends the host's session.
+ */
+static ady_err serve_platform(ady_daemon *d, ady_denclave *e, const uint8_t *p, uint16_t type, size_t len)
+{
+	static ady_platform_io io;
+	static uint8_t ans[8 + ADY_PROTO_MAX_QUOTE];
+	const ady_platform_op *op = ady_platform_op_by_msg(type);
+	ady_platform_server srv = {
+		.platform = &d->platform,
+		.self = &e->ident,
+		.attest_key = d->attest.key,
+		.cert_type = d->attest.cert_type,
+		.cert = d->attest.cert,
+		.cert_len = d->attest.cert_len,
+	};
+	size_t ans_len;
+	ady_err err;
+
+	if (!op)
+		return ADY_ERR_PROTOCOL;
+	/* Policy is read per request: a SIGHUP reload revokes at once. */
+	srv.provision_allowed = ady_policy_may_provision(&d->policy, e->ident.mrsigner, e->ident.isvprodid);
+	memset(&io, 0, op->io_size);
+	err = op->decode_req(p, len, &io);
+	if (err)
+		return err;
+	op->serve(&srv, &io);
+	if (op->op == ADY_EXIT_QUOTE) {
+		d->stats.quotes[io.quote.status != ADY_OK]++;
+		if (io.quote.status != ADY_OK)
+			ady_log_info(d, "enclave %llu: quote refused: %s", (unsigned long long)e->id,
+				     ady_strerror((ady_err)io.quote.status));
+	}
+	err = op->encode_ans(&io, ans, sizeof(ans), &ans_len);
+	if (!err)
+		err = ady_wire_send(e->host_fd, op->ans_type, ans, ans_len, -1);
+	if (op->secret) {
+		ady_wipe(&io, op->io_size);
+		ady_wipe(ans, sizeof(ans));
+	}
+	return err;
+}
+
 /* see internal.h */
 ady_err ady_daemon_host_msg(ady_daemon *d, int ei)
 {
 	ady_denclave *e = &d->enclaves[ei];
-	uint8_t ans[512];
 	ady_msg_hdr h;
-	size_t len;
 	ady_err err = ady_wire_recv(e->host_fd, &h, msgbuf, sizeof(msgbuf), NULL);
 
 	if (err)
@@ -659,67 +718,6 @@ ady_err ady_daemon_host_msg(ady_daemon *d, int ei)
 	if (e->state != ENC_READY)
 		return ADY_ERR_STATE;
 	switch (h.type) {
-	case ADY_MSG_GETKEY: {
-		ady_msg_getkey req;
-		ady_msg_key k = {0};
-		bool prov;
-
-		err = ady_msg_decode_getkey(msgbuf, h.length, &req);
-		if (err)
-			return err;
-		/* Policy is read per request: a SIGHUP reload revokes at once. */
-		prov = ady_policy_may_provision(&d->policy, e->ident.mrsigner, e->ident.isvprodid);
-		k.status = (uint32_t)ady_derive_key(&d->platform, &e->ident, req.keyrequest, prov, k.key);
-		err = ady_msg_encode_key(&k, ans, sizeof(ans), &len);
-		if (!err)
-			err = ady_wire_send(e->host_fd, ADY_MSG_KEY, ans, len, -1);
-		ady_wipe(&k, sizeof(k));
-		ady_wipe(ans, sizeof(ans));
-		return err;
-	}
-	case ADY_MSG_REPORT: {
-		ady_msg_report req;
-		ady_msg_reported r = {0};
-
-		err = ady_msg_decode_report(msgbuf, h.length, &req);
-		if (err)
-			return err;
-		r.status = (uint32_t)ady_derive_report(&d->platform, &e->ident, req.targetinfo, req.reportdata, r.report);
-		err = ady_msg_encode_reported(&r, ans, sizeof(ans), &len);
-		return err ? err : ady_wire_send(e->host_fd, ADY_MSG_REPORTED, ans, len, -1);
-	}
-	case ADY_MSG_SEED: {
-		ady_msg_seeded s = {0};
-
-		if (h.length != 0)
-			return ADY_ERR_PROTOCOL;
-		s.status = getrandom(s.seed, sizeof(s.seed), 0) == (ssize_t)sizeof(s.seed) ? ADY_OK : ADY_ERR_IO;
-		err = ady_msg_encode_seeded(&s, ans, sizeof(ans), &len);
-		if (!err)
-			err = ady_wire_send(e->host_fd, ADY_MSG_SEEDED, ans, len, -1);
-		ady_wipe(&s, sizeof(s));
-		return err;
-	}
-	case ADY_MSG_QUOTE: {
-		static ady_msg_quoted q;
-		static uint8_t qbuf[8 + ADY_PROTO_MAX_QUOTE];
-		ady_msg_quote req;
-		size_t qlen = 0;
-
-		err = ady_msg_decode_quote(msgbuf, h.length, &req);
-		if (err)
-			return err;
-		memset(&q, 0, sizeof(q));
-		q.status = (uint32_t)ady_attest_quote(d, &e->ident, req.reportdata, req.nonce, q.quote,
-						      sizeof(q.quote), &qlen);
-		q.len = q.status == ADY_OK ? (uint32_t)qlen : 0;
-		d->stats.quotes[q.status != ADY_OK]++;
-		if (q.status != ADY_OK)
-			ady_log_info(d, "enclave %llu: quote refused: %s", (unsigned long long)e->id,
-				     ady_strerror((ady_err)q.status));
-		err = ady_msg_encode_quoted(&q, qbuf, sizeof(qbuf), &len);
-		return err ? err : ady_wire_send(e->host_fd, ADY_MSG_QUOTED, qbuf, len, -1);
-	}
 	case ADY_MSG_ABORTED: {
 		static ady_msg_aborted a;
 
@@ -733,7 +731,7 @@ ady_err ady_daemon_host_msg(ady_daemon *d, int ei)
 		return host_status(e->host_fd, ADY_OK);
 	}
 	default:
-		return ADY_ERR_PROTOCOL;
+		return serve_platform(d, e, msgbuf, h.type, h.length);
 	}
 }
 

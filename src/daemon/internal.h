@@ -11,7 +11,7 @@
 #include "adyton/layout.h"
 #include "adyton/policy.h"
 #include "backend/channel.h"
-#include "host/derive.h"
+#include "platform/derive.h"
 
 #define ADY_MAX_CLIENTS 1024
 #define ADY_MAX_ENCLAVES 256
@@ -145,10 +145,6 @@ ADY_MUST_CHECK ady_err ady_state_read(const char *dir, const char *name, void *b
  * not open under this root (another platform's state). */
 ADY_MUST_CHECK ady_err ady_attest_load(const char *state_dir, const uint8_t root[static 32], ady_attest *a);
 void ady_attest_free(ady_attest *a);
-/* A quote for the enclave with identity id (recorded at launch), if the
- * policy lets it provision (ADY_ERR_PERMISSION otherwise). */
-ADY_MUST_CHECK ady_err ady_attest_quote(ady_daemon *d, const ady_identity *id, const uint8_t reportdata[static 64],
-					const uint8_t nonce[static 32], uint8_t *out, size_t cap, size_t *len);
 
 /* Sends an answer to client ci without ever blocking: what the socket
  * does not take now is queued (payload copied, fd dup'd) and sent when it

@@ -1,8 +1,7 @@
 /*
  * adytond's private state files (root.key, attest.key, root.tpm, ak.crt);
- * see internal.h.  Written whole or not at all: a temp file, fsync, then
- * link() (first writer wins) or rename() (replace), then an fsync of the
- * directory.  Read only when they are ours, regular and private: anything
+ * see internal.h.  Written whole or not at all (ady_file_write_atomic:
+ * first writer wins, or replace).  Read only when they are ours, regular and private: anything
  * else may have been planted.
  */
 #include <errno.h>
@@ -12,38 +11,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "adyton/file.h"
 #include "daemon/internal.h"
 
 /* see internal.h */
 ady_err ady_state_write(const char *dir, const char *name, const void *buf, size_t len, int replace)
 {
-	char tmp[PATH_MAX], path[PATH_MAX];
-	ady_err err = ADY_ERR_IO;
-	int fd, dfd, ok;
+	char path[PATH_MAX];
+	ady_err err;
 
-	if (snprintf(tmp, sizeof(tmp), "%s/.%s.%d", dir, name, (int)getpid()) >= (int)sizeof(tmp) ||
-	    snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
 		return ADY_ERR_RANGE;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return ADY_ERR_IO;
-	ok = write(fd, buf, len) == (ssize_t)len && fsync(fd) == 0;
-	if (close(fd) != 0)
-		ok = 0;
-	if (ok) {
-		if (replace ? rename(tmp, path) == 0 : link(tmp, path) == 0) {
-			dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (dfd >= 0) {
-				(void)fsync(dfd);
-				close(dfd);
-			}
-			err = ADY_OK;
-		} else if (errno == EEXIST) {
-			err = ADY_ERR_STATE;
-		}
-	}
-	unlink(tmp);
-	return err;
+	err = ady_file_write_atomic(path, buf, len, 0600, replace != 0);
+	return err == ADY_ERR_IO && !replace && errno == EEXIST ? ADY_ERR_STATE : err;
 }
 
 /* see internal.h */

@@ -37,7 +37,7 @@
 #include "adyton/keyfile.h"
 #include "adyton/quote.h"
 #include "daemon/tpm_internal.h"
-#include "verify/sign.h"
+#include "platform/sign.h"
 
 ady_err ady_tpm_tss(TSS2_RC rc, const char *what)
 {

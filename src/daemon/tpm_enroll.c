@@ -31,7 +31,7 @@
 #include "adyton/cursor.h"
 #include "adyton/quote.h"
 #include "daemon/tpm_internal.h"
-#include "verify/sign.h"
+#include "platform/sign.h"
 
 /* ---- enrollment (the CA side) --------------------------------------- */
 

@@ -209,3 +209,26 @@ ady_err ady_layout_fill(const ady_layout *layout, const ady_elf *elf, const uint
 	}
 	return ADY_OK;
 }
+
+/* see adyton/layout.h */
+bool ady_layout_writable(const ady_layout *l, uint64_t off, uint64_t len)
+{
+	uint64_t end, pos;
+
+	if (!l || len == 0 || __builtin_add_overflow(off, len, &end) || end > l->size)
+		return false;
+	/* Regions come in increasing offsets: one pass follows the range
+	 * across adjacent regions; a gap (a guard, a page never added) ends it. */
+	pos = off;
+	for (uint32_t i = 0; i < l->nregions && i < ADY_LAYOUT_MAX_REGIONS && pos < end; i++) {
+		const ady_region *r = &l->region[i];
+
+		if (pos < r->offset || pos - r->offset >= r->size)
+			continue;
+		/* SDM 38.11.1: a TCS carries no W; the enclave never writes one */
+		if ((r->secinfo & ADY_SECINFO_PT_MASK) != ADY_SECINFO_PT_REG || !(r->secinfo & ADY_SECINFO_W) ||
+		    __builtin_add_overflow(r->offset, r->size, &pos))
+			return false;
+	}
+	return pos >= end;
+}

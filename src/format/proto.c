@@ -125,11 +125,14 @@ static bool length_ok(const struct frame_rule *r, uint32_t length)
 /* see adyton/proto.h */
 void ady_msg_encode_header(uint8_t out[static 16], uint16_t type, uint32_t length)
 {
-	ady_put_u32le(out, ADY_PROTO_MAGIC);
-	ady_put_u16le(out + 4, (uint16_t)ADY_PROTO_VERSION);
-	ady_put_u16le(out + 6, type);
-	ady_put_u32le(out + 8, length);
-	ady_put_u32le(out + 12, 0);
+	ady_wr w;
+
+	ady_wr_init(&w, out, ADY_PROTO_HEADER);
+	ady_wr_u32le(&w, ADY_PROTO_MAGIC);
+	ady_wr_u16le(&w, (uint16_t)ADY_PROTO_VERSION);
+	ady_wr_u16le(&w, type);
+	ady_wr_u32le(&w, length);
+	ady_wr_zero(&w, 4);
 }
 
 /* see adyton/proto.h */
@@ -257,12 +260,14 @@ static bool zero_bytes(const uint8_t *p, size_t n)
 /*
  * LAUNCH, 16 bytes:
  *   0 backend  u32  ady_backend: AUTO, SIM, PROCESS or KVM
- *   4 flags    u32  zero (no launch flags are defined)
- *   8 reserved u64  zero
+ *   4 flags    u32  ADY_LAUNCH_EXIT_PER_CALL; no other bit
+ *   8 spin_us  u32  <= ADY_LAUNCH_MAX_SPIN_US
+ *  12 reserved u32  zero
  */
 static bool launch_ok(const ady_msg_launch *m)
 {
-	return backend_ok(m->backend) && m->flags == 0 && m->reserved == 0;
+	return backend_ok(m->backend) && (m->flags & ~(uint32_t)ADY_LAUNCH_EXIT_PER_CALL) == 0 &&
+	       m->spin_us <= ADY_LAUNCH_MAX_SPIN_US && m->reserved == 0;
 }
 
 /* see adyton/proto.h */
@@ -277,7 +282,8 @@ ady_err ady_msg_encode_launch(const ady_msg_launch *m, uint8_t *buf, size_t cap,
 		return ADY_ERR_INVALID_ARG;
 	ady_wr_u32le(&w, m->backend);
 	ady_wr_u32le(&w, m->flags);
-	ady_wr_u64le(&w, m->reserved);
+	ady_wr_u32le(&w, m->spin_us);
+	ady_wr_u32le(&w, m->reserved);
 	return w_end(&w, LAUNCH_SIZE, len);
 }
 
@@ -293,7 +299,8 @@ ady_err ady_msg_decode_launch(const uint8_t *p, size_t len, ady_msg_launch *m)
 	memset(&t, 0, sizeof(t));
 	t.backend = get_u32(&c);
 	t.flags = get_u32(&c);
-	t.reserved = get_u64(&c);
+	t.spin_us = get_u32(&c);
+	t.reserved = get_u32(&c);
 	return r_end(&c, launch_ok(&t), m, &t, sizeof(t));
 }
 

@@ -8,7 +8,7 @@
 
 #include "adyton/host.h"
 #include "adyton/image.h"
-#include "host/derive.h"
+#include "platform/derive.h"
 
 typedef struct ady_backend_ops {
 	const char *name;

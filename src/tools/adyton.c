@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -86,90 +85,6 @@ static int bad_option(const struct command *c, int ch, char **argv)
 	return usage_error(c, "unknown option %s", arg);
 }
 
-static ady_err fsync_dir_of(const char *path)
-{
-	char *copy = strdup(path);
-	int fd;
-	ady_err err = ADY_OK;
-
-	if (!copy)
-		return ADY_ERR_NOMEM;
-	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	free(copy);
-	if (fd < 0)
-		return ADY_ERR_IO;
-	if (fsync(fd) != 0 && errno != EINVAL)
-		err = ADY_ERR_IO;
-	close(fd);
-	return err;
-}
-
-/*
- * Writes path atomically: a temporary file next to it, written, chmod'ed
- * and fsync'ed, then renamed over path (replace) or hard-linked to it,
- * which fails with EEXIST instead of overwriting.  Readers never see a
- * partial file, and a crash leaves the old file or the new one.
- */
-static ady_err write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
-				 bool replace)
-{
-	static const char suffix[] = ".tmp.XXXXXX";
-	size_t plen = strlen(path);
-	ady_err err;
-	char *tmp;
-	int fd, e;
-
-	tmp = malloc(plen + sizeof(suffix));
-	if (!tmp)
-		return ADY_ERR_NOMEM;
-	memcpy(tmp, path, plen);
-	memcpy(tmp + plen, suffix, sizeof(suffix));
-	/* mkostemp creates the file 0600: key material is never readable by
-	 * others, not even briefly. */
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		err = ADY_ERR_IO;
-		goto free_tmp;
-	}
-	err = ady_tool_write_all(fd, data, len, 0);
-	if (err)
-		goto unlink_tmp;
-	if (fchmod(fd, mode) != 0 || fsync(fd) != 0) {
-		err = ADY_ERR_IO;
-		goto unlink_tmp;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		err = ADY_ERR_IO;
-		goto unlink_tmp;
-	}
-	fd = -1;
-	if (replace) {
-		if (rename(tmp, path) != 0) {
-			err = ADY_ERR_IO;
-			goto unlink_tmp;
-		}
-	} else {
-		if (link(tmp, path) != 0) {
-			err = ADY_ERR_IO;
-			goto unlink_tmp;
-		}
-		unlink(tmp);
-	}
-	free(tmp);
-	return fsync_dir_of(path);
-
-unlink_tmp:
-	e = errno;
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	errno = e;
-free_tmp:
-	free(tmp);
-	return err;
-}
-
 /* ---- keygen ---- */
 
 static int cmd_keygen(int argc, char **argv)
@@ -210,7 +125,7 @@ static int cmd_keygen(int argc, char **argv)
 	EVP_PKEY_free(key);
 	if (err)
 		return fail("keygen", out, err);
-	err = write_file_atomic(out, pem, len, 0600, force);
+	err = ady_file_write_atomic(out, pem, len, 0600, force);
 	if (err && errno == EEXIST) {
 		fprintf(stderr, "adyton: keygen %s: file exists (use --force to overwrite)\n", out);
 		ady_wipe(pem, len);
@@ -346,7 +261,7 @@ static int cmd_sign(int argc, char **argv)
 		rc = fail("sign", in, err);
 		goto free_file;
 	}
-	err = write_file_atomic(out, signed_file, signed_len, 0755, true);
+	err = ady_file_write_atomic(out, signed_file, signed_len, 0755, true);
 	rc = err ? fail("sign", out, err) : EXIT_OK;
 
 	free(signed_file);

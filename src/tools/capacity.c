@@ -18,6 +18,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "adyton/file.h"
 #include "adyton/error.h"
 #include "adyton/host.h"
 #include "adyton/msbuf.h"
@@ -102,12 +103,11 @@ static const struct {
 
 static int write_nfd(const char *path, const ady_msg_capacity *m, const bool avail[NBACKENDS])
 {
-	char tmp[4096];
-	FILE *f;
+	char *text = NULL;
+	size_t len = 0;
+	int ret;
+	FILE *f = open_memstream(&text, &len);
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
-		return -1;
-	f = fopen(tmp, "w");
 	if (!f)
 		return -1;
 	/* NFD "local" source: each line becomes the node label
@@ -128,15 +128,14 @@ static int write_nfd(const char *path, const ady_msg_capacity *m, const bool ava
 		fprintf(f, "adyton.tenant.%s.headroom-mib=%" PRIu64 "\n", name,
 			headroom(m, &m->tenants[i]) * 4096 / (1 << 20));
 	}
-	if (fflush(f) || fsync(fileno(f)) || fclose(f)) {
-		unlink(tmp);
+	if (fclose(f)) {
+		free(text);
 		return -1;
 	}
-	if (rename(tmp, path)) {
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
+	/* NFD reads the file whenever it likes: never a partial one */
+	ret = ady_file_write_atomic(path, text, len, 0644, true) == ADY_OK ? 0 : -1;
+	free(text);
+	return ret;
 }
 
 /* see ady_cmd_capacity_usage */

@@ -18,7 +18,7 @@
 #include "adyton/ima.h"
 #include "adyton/sgx.h"
 #include "adyton/verify.h"
-#include "verify/sign.h"
+#include "platform/sign.h"
 
 /* see adyton/verify.h */
 const char *ady_check_result_name(ady_check_result r)

@@ -24,7 +24,19 @@ enum {
 	T_READ = 18,         /* out: the u64 at the u64 LE address in in[0..7] */
 	T_JUMP = 19,         /* calls the u64 LE address in in[0..7] */
 	T_SELF_REPORT = 20,  /* out: a 432-byte REPORT of itself for itself */
+	T_PLAT_IO = 21,      /* platform exit u32 LE in[0..3] with its io struct at place in[4..7] (T_IO_*):
+			      * returns what the exit returned */
 	T_COUNT
+};
+
+/* Where T_PLAT_IO puts the io struct. */
+enum {
+	T_IO_HEAP = 0,       /* a heap buffer: the one right place */
+	T_IO_CODE = 1,       /* its own code page (R X) */
+	T_IO_TCS = 2,        /* thread 0's TCS */
+	T_IO_LAYOUT = 3,     /* the measured layout page (R) */
+	T_IO_HEAP_END = 4,   /* the last 16 bytes of the heap and on into the guard page */
+	T_IO_OUTSIDE = 5,    /* one page past the enclave's end */
 };
 
 enum {

@@ -12,7 +12,8 @@
 #    the enclave;
 #  - what the relay moved (the host's and the transport's view) never
 #    holds the plaintext;
-#  - malformed messages get an error and the broker keeps serving.
+#  - malformed messages get an error and the broker keeps serving;
+#  - idle connections do not hold up other peers (one thread each).
 # usage: kbs_test.sh ADYTON_KBS KBS_APP ENCLAVE_PROD ENCLAVE_DBG
 set -u
 : "${ADYTON:?run through ctest}"
@@ -171,6 +172,21 @@ grep -q "REVOKED" "$tmp/gp" && grep -q "mrenclave = $mre" "$tmp/gp" || fail "get
 adm list >"$tmp/list" || fail "list"
 grep -q "^mre	secret	revoked$" "$tmp/list" && grep -q "^conf	config	active$" "$tmp/list" || fail "list: $(cat "$tmp/list")"
 adm revoke nosuch 2>/dev/null && fail "revoked an unknown resource"
+
+# Idle peers do not hold the broker: two connections that send nothing
+# (each held a one-connection-at-a-time broker for its 10 s timeout) while
+# a release runs.
+python3 -c 'import socket, sys, time
+ss = [socket.socket(socket.AF_UNIX) for _ in range(2)]
+for s in ss: s.connect(sys.argv[1])
+time.sleep(30)' "$ks" &
+idle=$!
+sleep 0.5
+t0=$(date +%s%N)
+run signer released
+ms=$((($(date +%s%N) - t0) / 1000000))
+kill "$idle" 2>/dev/null; wait "$idle" 2>/dev/null
+[ "$ms" -lt 8000 ] || fail "a release behind two idle connections took $ms ms"
 
 # Admin credential.
 python3 -c 'import os; print(os.urandom(32).hex())' >"$tmp/bad.token"; chmod 600 "$tmp/bad.token"

@@ -1,5 +1,5 @@
 /*
- * The platform's EGETKEY/EREPORT (src/host/derive.c): known answers for
+ * The platform's EGETKEY/EREPORT (src/platform/derive.c): known answers for
  * the primitives (RFC 4493 CMAC, RFC 5869 HKDF), an independent
  * recomputation of the key derivation, and every SGX rule.  Includes the
  * .c to reach the HKDF helper through the same EVP path.
@@ -16,7 +16,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "host/derive.c"
+#include "platform/derive.c"
 
 static void unhex(const char *s, uint8_t *out, size_t n)
 {

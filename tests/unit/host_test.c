@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "adyton/cursor.h"
 #include "adyton/host.h"
 #include "adyton/image.h"
 #include "adyton/msbuf.h"
@@ -274,6 +275,45 @@ static void test_private_copies(void **state)
 	ady_enclave_close(e);
 }
 
+/*
+ * The platform writes its answer into the io struct of a platform exit:
+ * one outside the enclave's writable pages (its code, its TCS, its
+ * read-only layout page, across the end of its heap, outside it) is
+ * refused with ADY_ERR_RANGE on every backend, and the enclave lives on
+ * (the process host used to accept any enclave address and crashed on the
+ * write).
+ */
+static void test_platform_io_placement(void **state)
+{
+	static const struct {
+		uint32_t place;
+		ady_err want;
+	} cases[] = {
+		{T_IO_HEAP, ADY_OK},	      {T_IO_CODE, ADY_ERR_RANGE},     {T_IO_TCS, ADY_ERR_RANGE},
+		{T_IO_LAYOUT, ADY_ERR_RANGE}, {T_IO_HEAP_END, ADY_ERR_RANGE}, {T_IO_OUTSIDE, ADY_ERR_RANGE},
+	};
+	static const uint32_t ops[] = {ADY_EXIT_GETKEY, ADY_EXIT_REPORT};
+	ady_enclave *e = open_test();
+	uint8_t in[8], out[8];
+	size_t n;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		for (size_t j = 0; j < sizeof(cases) / sizeof(cases[0]); j++) {
+			ady_err err;
+
+			ady_put_u32le(in, ops[i]);
+			ady_put_u32le(in + 4, cases[j].place);
+			err = ady_ecall(e, T_PLAT_IO, in, sizeof(in), NULL, 0, &n);
+			if (err != cases[j].want)
+				fail_msg("exit %u, io struct at place %u: %s, want %s", ops[i], cases[j].place,
+					 ady_strerror(err), ady_strerror(cases[j].want));
+			assert_int_equal(ady_ecall(e, T_ECHO, "live", 4, out, sizeof(out), &n), ADY_OK);
+		}
+	}
+	ady_enclave_close(e);
+}
+
 typedef struct {
 	ady_enclave *e;
 	int id;
@@ -372,6 +412,7 @@ int main(void)
 		cmocka_unit_test(test_abort),          cmocka_unit_test(test_stack_protector),
 		cmocka_unit_test(test_log),            cmocka_unit_test(test_heap_and_crypto),
 		cmocka_unit_test(test_private_copies), cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_platform_io_placement),
 		cmocka_unit_test(test_open_errors),    cmocka_unit_test(test_tampered_image),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,6 +23,7 @@
 #include "adyton/host.h"
 #include "adyton/image.h"
 #include "adyton/sgx.h"
+#include "backend/channel.h"
 #include "backend/kvm/kvm.h"
 #include "../enclaves/testenc.h"
 
@@ -142,11 +143,14 @@ static void test_page_tables(void **state)
 	/* The NULL page, the page tables, the slots' neighbours. */
 	assert_false(ady_kvm_walk(ro, p->plat_size, 0, &gpa, &flags));
 	assert_false(ady_kvm_walk(ro, p->plat_size, ady_kvm_pml4_gpa(), &gpa, &flags));
-	assert_false(ady_kvm_walk(ro, p->plat_size, ADY_KVM_MS_GVA - ADY_KVM_PAGE, &gpa, &flags));
-	assert_false(ady_kvm_walk(ro, p->plat_size, ADY_KVM_MS_GVA + p->ms_size, &gpa, &flags));
-	/* The slots: read/write, never executable. */
+	assert_false(ady_kvm_walk(ro, p->plat_size, ADY_KVM_CTL_GVA - ADY_KVM_PAGE, &gpa, &flags));
+	assert_false(ady_kvm_walk(ro, p->plat_size, ADY_KVM_CTL_GVA + p->ms_size, &gpa, &flags));
+	/* The channel (control page, then the slots): read/write, never
+	 * executable. */
+	assert_int_equal(p->ms_size, ady_chan_size(p->threads, p->msbuf_size));
+	assert_int_equal(ADY_KVM_MS_GVA - ADY_KVM_CTL_GVA, ADY_CHAN_CTL_SIZE);
 	for (uint64_t off = 0; off < p->ms_size; off += ADY_KVM_PAGE) {
-		assert_true(ady_kvm_walk(ro, p->plat_size, ADY_KVM_MS_GVA + off, &gpa, &flags));
+		assert_true(ady_kvm_walk(ro, p->plat_size, ADY_KVM_CTL_GVA + off, &gpa, &flags));
 		assert_int_equal(gpa, p->ms_gpa + off);
 		assert_int_equal(flags, ADY_PTE_W | ADY_PTE_NX);
 	}

@@ -217,12 +217,53 @@ static void test_fill(void **state)
 	free(mem);
 }
 
+/* Where a platform exit's io struct may lie: writable REG pages only. */
+static void test_writable(void **state)
+{
+	const ady_layout_thread *t;
+	ady_config cfg;
+
+	(void)state;
+	small_config(&cfg, 2);
+	assert_int_equal(ady_layout_build(&elf, &cfg, &lay), ADY_OK);
+	t = &lay.thread[0];
+	/* heap, stack, SSA, thread data, the writable ELF segment */
+	assert_true(ady_layout_writable(&lay, lay.heap_offset, 532));
+	assert_true(ady_layout_writable(&lay, lay.heap_offset, lay.heap_size));
+	assert_true(ady_layout_writable(&lay, t->stack_lo, t->stack_hi - t->stack_lo));
+	assert_true(ady_layout_writable(&lay, t->ssa, PAGE));
+	assert_true(ady_layout_writable(&lay, t->td, PAGE));
+	assert_true(ady_layout_writable(&lay, 0x3000, 2 * PAGE));
+	/* across adjacent writable regions: SSA into thread data */
+	assert_true(ady_layout_writable(&lay, t->td - 16, 32));
+	/* code, read-only data, the layout page, the TCS */
+	assert_false(ady_layout_writable(&lay, 0x1000, 16));
+	assert_false(ady_layout_writable(&lay, 0, 16));
+	assert_false(ady_layout_writable(&lay, lay.layout_page, 16));
+	assert_false(ady_layout_writable(&lay, t->tcs, 16));
+	assert_false(ady_layout_writable(&lay, t->tcs + PAGE - 1, 1));
+	/* into the TCS from the stack's guard side, or from the SSA back into it */
+	assert_false(ady_layout_writable(&lay, t->ssa - 8, 16));
+	/* guards: past the heap, below a stack, past the last thread */
+	assert_false(ady_layout_writable(&lay, lay.heap_offset + lay.heap_size - 16, 32));
+	assert_false(ady_layout_writable(&lay, lay.heap_offset + lay.heap_size, 1));
+	assert_false(ady_layout_writable(&lay, t->stack_lo - 1, 2));
+	assert_false(ady_layout_writable(&lay, lay.thread[1].td + PAGE, 1));
+	/* past the end, overflow, empty, no layout */
+	assert_false(ady_layout_writable(&lay, lay.size, 1));
+	assert_false(ady_layout_writable(&lay, lay.size - 1, 2));
+	assert_false(ady_layout_writable(&lay, lay.heap_offset, UINT64_MAX));
+	assert_false(ady_layout_writable(&lay, UINT64_MAX, 2));
+	assert_false(ady_layout_writable(&lay, lay.heap_offset, 0));
+	assert_false(ady_layout_writable(NULL, lay.heap_offset, 1));
+}
+
 #define T(f) cmocka_unit_test_setup(f, setup)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_regions), T(test_power_of_two), T(test_too_big), T(test_fill),
+		T(test_regions), T(test_power_of_two), T(test_too_big), T(test_fill), T(test_writable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

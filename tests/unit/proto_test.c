@@ -147,8 +147,8 @@ static void fill_seeded(void *v)
 	{ #n, t, sz, sizeof(T), enc_##n, dec_##n, fill_##n, z0, z1, z2, z3, st, zoe }
 
 static const codec codecs[] = {
-	/* launch: flags and reserved must be zero */
-	C(launch, ADY_MSG_LAUNCH, 16, ady_msg_launch, 4, 16, 0, 0, -1, false),
+	/* launch: reserved must be zero (flags, spin_us: test_launch) */
+	C(launch, ADY_MSG_LAUNCH, 16, ady_msg_launch, 12, 16, 0, 0, -1, false),
 	C(launched, ADY_MSG_LAUNCHED, 128, ady_msg_launched, 52, 56, 120, 128, 0, true),
 	C(destroy, ADY_MSG_DESTROY, 8, ady_msg_destroy, 0, 0, 0, 0, -1, false),
 	C(status, ADY_MSG_STATUS, 8, ady_msg_status, 4, 8, 0, 0, 0, false),
@@ -503,10 +503,29 @@ static void test_launch(void **state)
 	m.backend = 4;
 	assert_int_equal(ady_msg_encode_launch(&m, buf, sizeof(buf), &len), ADY_ERR_INVALID_ARG);
 	m.backend = 0;
-	m.flags = 1;
+	m.flags = 2;
 	assert_int_equal(ady_msg_encode_launch(&m, buf, sizeof(buf), &len), ADY_ERR_INVALID_ARG);
+	/* the one request flag round trips; every other bit is refused */
+	m.flags = ADY_LAUNCH_EXIT_PER_CALL;
+	assert_int_equal(ady_msg_encode_launch(&m, buf, sizeof(buf), &len), ADY_OK);
+	assert_int_equal(ady_msg_decode_launch(buf, len, &out), ADY_OK);
+	assert_int_equal(out.flags, ADY_LAUNCH_EXIT_PER_CALL);
+	for (unsigned bit = 1; bit < 32; bit++) {
+		wr32(buf + 4, 1u << bit);
+		assert_int_equal(ady_msg_decode_launch(buf, len, &out), ADY_ERR_PROTOCOL);
+	}
 	m.flags = 0;
-	m.reserved = 1ull << 63;
+	m.reserved = 1u << 31;
+	assert_int_equal(ady_msg_encode_launch(&m, buf, sizeof(buf), &len), ADY_ERR_INVALID_ARG);
+	m.reserved = 0;
+	/* the spin: up to its cap */
+	m.spin_us = ADY_LAUNCH_MAX_SPIN_US;
+	assert_int_equal(ady_msg_encode_launch(&m, buf, sizeof(buf), &len), ADY_OK);
+	assert_int_equal(ady_msg_decode_launch(buf, len, &out), ADY_OK);
+	assert_int_equal(out.spin_us, ADY_LAUNCH_MAX_SPIN_US);
+	wr32(buf + 8, ADY_LAUNCH_MAX_SPIN_US + 1);
+	assert_int_equal(ady_msg_decode_launch(buf, len, &out), ADY_ERR_PROTOCOL);
+	m.spin_us = ADY_LAUNCH_MAX_SPIN_US + 1;
 	assert_int_equal(ady_msg_encode_launch(&m, buf, sizeof(buf), &len), ADY_ERR_INVALID_ARG);
 }
 

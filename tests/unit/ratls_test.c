@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -24,7 +25,7 @@
 #include "adyton/cursor.h"
 #include "adyton/ratls.h"
 #include "adyton/ratls_format.h"
-#include "verify/sign.h"
+#include "platform/sign.h"
 
 static EVP_PKEY *attest, *key_a, *key_b;
 static ady_quote scratch;

@@ -22,7 +22,7 @@
 #include "adyton/image.h"
 #include "adyton/sealed.h"
 #include "adyton/sgx.h"
-#include "host/derive.h"
+#include "platform/derive.h"
 #include "../enclaves/seal_enc.h"
 
 #define IMAGE(x) ADY_TEST_BINARY_DIR "/tests/seal_" x ".signed"

@@ -22,7 +22,7 @@
 #include <openssl/x509v3.h>
 
 #include "adyton/verify.h"
-#include "verify/sign.h"
+#include "platform/sign.h"
 
 static ady_verify_report rep;
 static ady_quote scratch;

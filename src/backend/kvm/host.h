@@ -9,10 +9,9 @@
 #include "adyton/layout.h"
 #include "backend/kvm/kvm.h"
 
-#define ADY_KVM_FD_DAEMON 3 /* where the daemon socket ends up */
+#include "backend/platform.h"
 
 typedef struct ady_kvm_host {
-	pid_t pid;                 /* ours, taken before the filter: getpid() is not allowed after */
 	ady_kvm_plan plan;
 	ady_kvm_vm vm;
 	uint8_t *enclave;          /* host view of the enclave's guest memory */
@@ -20,13 +19,18 @@ typedef struct ady_kvm_host {
 	uint64_t chan_size;
 	uint64_t tcs[ADY_MAX_THREADS]; /* enclave offsets */
 	uint64_t entry[ADY_MAX_THREADS]; /* guest RIP: TCS.OENTRY, read once at load */
-	/* enclave page ranges the enclave may write (platform exit structs) */
-	uint32_t nwritable;
-	struct { uint64_t lo, hi; } writable[ADY_LAYOUT_MAX_REGIONS];
 	int dead;                  /* the enclave faulted or aborted: no more calls */
+	/* The serve loop (guest.h): the vCPU spins spin_ticks in guest mode for
+	 * the next call (switchless), or none (--exit-per-call: one VM exit per
+	 * call, and the host thread spins host_spin_ns before it sleeps). */
+	uint64_t spin_ticks;
+	long host_spin_ns;
 } ady_kvm_host;
 
 extern ady_kvm_host ady_kvm_g;
+
+/* The link to adytond (platform exits, HOST_READY). */
+extern ady_platform_link ady_kvm_plat;
 
 /* Serves thread slot `slot` (its doorbell, its vCPU) forever. */
 void *ady_kvm_serve(void *slot);

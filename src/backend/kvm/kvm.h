@@ -13,7 +13,11 @@
  *   page tables, writable memslot right after it (page 5 ...): not mapped
  *                 at any guest-virtual address
  *   platform, writable memslot    per vCPU 4 pages: [guard] scratch stack [guard] exception stack
- *   marshalling slots             GVA ADY_KVM_MS_GVA, read/write, never executable
+ *   channel                       the application's channel memfd (backend/channel.h):
+ *                                 its control page at GVA ADY_KVM_CTL_GVA, the marshalling
+ *                                 slots right after it at ADY_KVM_MS_GVA; read/write, never
+ *                                 executable (the vCPUs wait on their doorbells in guest
+ *                                 mode: guest.h)
  *   enclave                       GVA ADY_KVM_ENCLAVE_GVA, pages and permissions from the
  *                                 measured SECINFO; guards and the power-of-two tail unmapped
  *
@@ -33,7 +37,10 @@
  * the platform area.  The page-table rights (W^X, NX heap and slots, guard
  * pages) stop an exploited bug in honest enclave code, not the enclave's
  * author.  Nothing of the enclave host process or the application is in
- * guest-physical memory except the marshalling slots.
+ * guest-physical memory except the channel, which the application
+ * shares with whatever runs the enclave on every backend (on process, the
+ * enclave's own process): the application reads each value of it once and
+ * checks it.
  */
 #ifndef ADY_BACKEND_KVM_H
 #define ADY_BACKEND_KVM_H
@@ -50,6 +57,7 @@
 #define ADY_KVM_PLAT_GPA 0x100000ull               /* 1 MiB: page 0 stays unmapped */
 #define ADY_KVM_ENCLAVE_GVA 0x0000100000000000ull  /* 16 TiB */
 #define ADY_KVM_MS_GVA 0x0000200000000000ull       /* 32 TiB: slot i at + i * msbuf_size */
+#define ADY_KVM_CTL_GVA (ADY_KVM_MS_GVA - 4096ull)   /* the channel's control page */
 #define ADY_KVM_MAX_ENCLAVE (1ull << 40)           /* below the marshalling slots */
 
 /* Platform pages (offsets from ADY_KVM_PLAT_GPA). */
@@ -79,7 +87,8 @@
 
 /* Guest code blob (guest.S): copied into the code page. */
 extern const uint8_t ady_kvm_guest_start[], ady_kvm_guest_end[];
-extern const uint8_t ady_kvm_guest_vectors[], ady_kvm_guest_return[];
+extern const uint8_t ady_kvm_guest_vectors[], ady_kvm_guest_return[], ady_kvm_guest_serve[];
+extern const uint64_t ady_kvm_guest_dead;
 #define ADY_KVM_VECTOR_STUB 16u  /* bytes per exception stub */
 #define ADY_KVM_VECTORS 32u
 
@@ -99,9 +108,10 @@ typedef struct ady_kvm_plan {
 	uint64_t pt_gpa, pt_size; /* writable page-table memslot, right after it */
 	uint64_t plat_size;       /* ro_size + pt_size: the host buffer of both */
 	uint64_t rw_gpa, rw_size; /* writable platform memslot */
-	uint64_t ms_gpa, ms_size;
+	uint64_t ms_gpa, ms_size; /* the channel: control page, then the slots */
 	uint64_t enclave_gpa;
 	uint32_t pt_pages;        /* page-table pages reserved in the page-table slot */
+	ady_layout layout;        /* the measured layout the plan is for (ady_layout_writable) */
 	uint32_t nmaps;
 	ady_kvm_map maps[ADY_LAYOUT_MAX_REGIONS + 8 + 2 * ADY_MAX_THREADS];
 } ady_kvm_plan;
@@ -159,12 +169,13 @@ typedef struct ady_kvm_vm {
 	uint8_t *plat, *rw;       /* host views of the platform memslots */
 	uint64_t xcr0;            /* the register state the vCPUs have enabled */
 	uint32_t leaf1_ecx;       /* their CPUID.1:ECX */
+	uint32_t tsc_khz;         /* their TSC rate (KVM_GET_TSC_KHZ), 0 if unknown */
 	char why[160];            /* what KVM refused, when ady_kvm_vm_new fails */
 } ady_kvm_vm;
 
 /*
  * Creates the VM for plan p: the platform memslots (filled here), the
- * marshalling slots at ms (p->ms_size bytes) and the loaded enclave at
+ * channel at ms (p->ms_size bytes: control page and slots) and the loaded enclave at
  * enclave (p->enclave_used bytes), one vCPU per thread slot in 64-bit
  * ring 0 with FS/GS base fs_base[i] (its thread data page).  Opens
  * /dev/kvm itself.  ADY_ERR_BACKEND when KVM refuses something (vm->why

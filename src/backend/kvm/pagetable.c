@@ -80,12 +80,14 @@ ady_err ady_kvm_plan_build(const ady_layout *l, uint32_t phys_bits, ady_kvm_plan
 	if (l->threads == 0 || l->threads > ADY_MAX_THREADS || l->size == 0 || l->size > ADY_KVM_MAX_ENCLAVE ||
 	    l->msbuf_size == 0 || l->msbuf_size % ADY_KVM_PAGE || phys_bits < 32 || phys_bits > 52)
 		return ADY_ERR_LAYOUT;
+	p->layout = *l;
 	p->threads = l->threads;
 	p->enclave_size = l->size;
 	p->enclave_used = ady_map_used(l);
 	p->msbuf_size = l->msbuf_size;
 	p->rw_size = (uint64_t)l->threads * ADY_KVM_VCPU_PAGES * ADY_KVM_PAGE;
-	p->ms_size = (uint64_t)l->threads * l->msbuf_size; /* <= 64 * 2^28: no overflow */
+	/* the channel (backend/channel.h); <= 4096 + 64 * 2^28: no overflow */
+	p->ms_size = ADY_KVM_MS_GVA - ADY_KVM_CTL_GVA + (uint64_t)l->threads * l->msbuf_size;
 
 	/* Platform pages the guest sees: read-only, only the code executable. */
 	add_map(p, ADY_KVM_PLAT_GPA + ADY_KVM_GDT_PAGE * ADY_KVM_PAGE, ADY_KVM_PLAT_GPA + ADY_KVM_GDT_PAGE * ADY_KVM_PAGE,
@@ -129,7 +131,7 @@ ady_err ady_kvm_plan_build(const ady_layout *l, uint32_t phys_bits, ady_kvm_plan
 		add_map(p, ady_kvm_exc_top(p, i) - ADY_KVM_PAGE, ady_kvm_exc_top(p, i) - ADY_KVM_PAGE, ADY_KVM_PAGE,
 			ADY_PTE_W | ADY_PTE_NX);
 	}
-	add_map(p, ADY_KVM_MS_GVA, p->ms_gpa, p->ms_size, ADY_PTE_W | ADY_PTE_NX);
+	add_map(p, ADY_KVM_CTL_GVA, p->ms_gpa, p->ms_size, ADY_PTE_W | ADY_PTE_NX);
 	return ADY_OK;
 }
 

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <linux/kvm.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -29,12 +30,31 @@
 #include "adyton/proto.h"
 #include "adyton/sgx.h"
 #include "backend/channel.h"
+#include "backend/hostmain.h"
+#include "backend/kvm/guest.h"
 #include "backend/kvm/host.h"
 #include "backend/platform.h"
+#include "platform/platform.h"
 #include "backend/wire.h"
 #include "trts/abi.h"
 
 #define g ady_kvm_g
+
+/* guest.h, which assembly includes, against the C structures. */
+_Static_assert(CTL_TURN == offsetof(ady_chan_ctl, turn) && CTL_KIND == offsetof(ady_chan_ctl, kind) &&
+		       CTL_RC == offsetof(ady_chan_ctl, rc) &&
+		       CTL_WAITING_APP == offsetof(ady_chan_ctl, waiting) + 4 * ADY_TURN_APP &&
+		       CTL_INDEX == offsetof(ady_chan_ctl, index) && CTL_STATUS == offsetof(ady_chan_ctl, status) &&
+		       CTL_IN_LEN == offsetof(ady_chan_ctl, in_len) && CTL_OUT_CAP == offsetof(ady_chan_ctl, out_cap) &&
+		       CTL_OUT_LEN == offsetof(ady_chan_ctl, out_len),
+	       "guest.h: ady_chan_ctl");
+_Static_assert(TURN_APP == ADY_TURN_APP && TURN_HOST == ADY_TURN_HOST && KIND_ECALL == ADY_KIND_ECALL &&
+		       KIND_DONE == ADY_KIND_DONE,
+	       "guest.h: doorbell values");
+_Static_assert(MS_HEADER == ADY_MS_HEADER && MS_ECALL == ADY_MS_ECALL && MS_REPLY == ADY_MS_REPLY &&
+		       ENTER_ECALL == ADY_ENTER_ECALL && ERR_PROTOCOL == ADY_ERR_PROTOCOL,
+	       "guest.h: marshalling slot");
+_Static_assert(ADY_KVM_MS_GVA - ADY_KVM_CTL_GVA == ADY_CHAN_CTL_SIZE, "the control page precedes the slots");
 
 static ady_chan_ctl *ctl_of(uint32_t slot) { return (ady_chan_ctl *)g.chan + slot; }
 static uint8_t *slot_of(uint32_t slot) { return g.chan + ADY_CHAN_CTL_SIZE + (uint64_t)slot * g.plan.msbuf_size; }
@@ -46,22 +66,28 @@ static uint8_t *slot_of(uint32_t slot) { return g.chan + ADY_CHAN_CTL_SIZE + (ui
  */
 static void *enclave_io(uint64_t gva, uint64_t len)
 {
-	uint64_t off, end;
+	uint64_t off = gva - ADY_KVM_ENCLAVE_GVA;
 
-	if (gva < ADY_KVM_ENCLAVE_GVA)
-		return NULL;
-	off = gva - ADY_KVM_ENCLAVE_GVA;
-	if (__builtin_add_overflow(off, len, &end) || end > g.plan.enclave_used)
-		return NULL;
-	for (uint32_t i = 0; i < g.nwritable; i++)
-		if (off >= g.writable[i].lo && end <= g.writable[i].hi)
-			return g.enclave + off;
-	return NULL;
+	/* writable pages are added pages: below enclave_used, all backed */
+	return gva >= ADY_KVM_ENCLAVE_GVA && ady_layout_writable(&g.plan.layout, off, len) ? g.enclave + off : NULL;
 }
 
-static ady_platform plat = {.daemon_fd = ADY_KVM_FD_DAEMON, .lock = PTHREAD_MUTEX_INITIALIZER, .io = enclave_io};
+ady_platform_link ady_kvm_plat = {.daemon_fd = ADY_HOST_FD_DAEMON, .lock = PTHREAD_MUTEX_INITIALIZER, .io = enclave_io};
 
-static void report_abort(uint32_t slot) { ady_platform_report_abort(&plat, slot_of(slot), g.plan.msbuf_size); }
+static uint64_t code_gva(void) { return ADY_KVM_PLAT_GPA + ADY_KVM_CODE_PAGE * ADY_KVM_PAGE; }
+
+/* No more calls: here, and in the guest's serve loop (guest.S), which
+ * reads the word from its read-only code page. */
+static void mark_dead(void)
+{
+	uint64_t *word = (uint64_t *)(g.vm.plat + ADY_KVM_CODE_PAGE * ADY_KVM_PAGE +
+				      (size_t)((const uint8_t *)&ady_kvm_guest_dead - ady_kvm_guest_start));
+
+	__atomic_store_n(&g.dead, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(word, 1, __ATOMIC_RELEASE);
+}
+
+static void report_abort(uint32_t slot) { ady_platform_report_abort(&ady_kvm_plat, slot_of(slot), g.plan.msbuf_size); }
 
 /* Hands exit op (OCALL, LOG, ABORT; the request is in the slot) to the
  * application and waits for its answer. */
@@ -82,14 +108,11 @@ static uint64_t app_exit(uint32_t slot, uint32_t op)
 
 static uint64_t serve_exit(uint32_t slot, uint64_t op, uint64_t arg)
 {
+	if (ady_platform_op_find(op))
+		return ady_platform_exit(&ady_kvm_plat, op, arg);
 	switch (op) {
-	case ADY_EXIT_GETKEY:
-	case ADY_EXIT_REPORT:
-	case ADY_EXIT_SEED:
-	case ADY_EXIT_QUOTE:
-		return ady_platform_exit(&plat, op, arg);
 	case ADY_MS_ABORT:
-		__atomic_store_n(&g.dead, 1, __ATOMIC_RELEASE);
+		mark_dead();
 		report_abort(slot);
 		return app_exit(slot, ADY_MS_ABORT);
 	case ADY_MS_OCALL:
@@ -132,20 +155,30 @@ static const char *internal_error_name(uint32_t suberror)
 	}
 }
 
+/* Answers the call in progress on c with rc (ADY_KIND_DONE). */
+static void post(ady_chan_ctl *c, uint64_t rc)
+{
+	__atomic_store_n(&c->rc, rc, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->kind, ADY_KIND_DONE, __ATOMIC_RELAXED);
+	ady_chan_post(c, ADY_TURN_APP);
+}
+
 /*
  * Stops the enclave for good: marks it dead, puts the reason in the slot
- * as an ADY_MS_ABORT exit (so the application's abort reason says what
- * happened), tells adytond, and lets the application see it.
+ * as an ADY_MS_ABORT exit, tells adytond, and, when a call is in progress
+ * on the slot (the application's turn is over: it waits for us), lets the
+ * application see the reason (its abort reason) and answers the call with
+ * ADY_ERR_ABORTED.
  */
-static uint64_t stop(uint32_t slot, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static uint64_t stop(uint32_t slot, const char *fmt, ...)
+static void stop(uint32_t slot, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void stop(uint32_t slot, const char *fmt, ...)
 {
 	char reason[256];
 	ady_ms_hdr h = {0};
 	va_list ap;
 	int n;
 
-	__atomic_store_n(&g.dead, 1, __ATOMIC_RELEASE);
+	mark_dead();
 	va_start(ap, fmt);
 	n = vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
@@ -153,88 +186,117 @@ static uint64_t stop(uint32_t slot, const char *fmt, ...)
 		n = 0;
 	if ((size_t)n >= sizeof(reason))
 		n = sizeof(reason) - 1;
-	/* g.pid: getpid() is a system call the filter does not allow. */
-	fprintf(stderr, "adyton-kvm-host[%d]: enclave stopped: %s\n", (int)g.pid, reason);
+	/* ady_host_pid: getpid() is a system call the filter does not allow. */
+	fprintf(stderr, "adyton-kvm-host[%d]: enclave stopped: %s\n", ady_host_pid, reason);
 	memcpy(slot_of(slot) + ADY_MS_HEADER, reason, (size_t)n);
 	h.op = ADY_MS_ABORT;
 	h.in_len = (uint64_t)n;
 	ady_ms_encode(slot_of(slot), &h);
 	report_abort(slot);
+	if (__atomic_load_n(&ctl_of(slot)->turn, __ATOMIC_ACQUIRE) != ADY_TURN_HOST)
+		return;
 	(void)app_exit(slot, ADY_MS_ABORT);
-	return ADY_ERR_ABORTED;
+	post(ctl_of(slot), ADY_ERR_ABORTED);
 }
 
-/* Runs one ECALL on the slot's vCPU until it returns or the enclave stops. */
-static uint64_t run_ecall(uint32_t slot)
+/* The slot's vCPU in the serve loop (guest.h) until the enclave stops;
+ * every exit of the loop and of the enclave is served here. */
+static void run_loop(uint32_t slot)
 {
 	int fd = g.vm.vcpu_fd[slot];
 	struct kvm_run *run = g.vm.run[slot];
-	uint64_t sp = ady_kvm_scratch_top(&g.plan, slot) - 8, ret;
+	ady_chan_ctl *c = ctl_of(slot);
 	struct kvm_regs r;
 
-	if (__atomic_load_n(&g.dead, __ATOMIC_ACQUIRE))
-		return ADY_ERR_ABORTED;
-	/* ady_enclave_entry(tcs, ADY_ENTER_ECALL, slot, 0) on the scratch
-	 * stack, returning into the trampoline.  The rest of the guest state
-	 * stays as the enclave left it: it is the enclave's own. */
-	ret = ADY_KVM_PLAT_GPA + ADY_KVM_CODE_PAGE * ADY_KVM_PAGE +
-	      (uint64_t)(ady_kvm_guest_return - ady_kvm_guest_start);
-	memcpy(g.vm.rw + (sp - g.plan.rw_gpa), &ret, 8);
 	memset(&r, 0, sizeof(r));
-	r.rip = g.entry[slot];
-	r.rdi = ADY_KVM_ENCLAVE_GVA + g.tcs[slot];
-	r.rsi = ADY_ENTER_ECALL;
-	r.rdx = ADY_KVM_MS_GVA + (uint64_t)slot * g.plan.msbuf_size;
-	r.rcx = 0;
-	r.rsp = sp;
+	r.rip = code_gva() + (uint64_t)(ady_kvm_guest_serve - ady_kvm_guest_start);
+	r.rsp = ady_kvm_scratch_top(&g.plan, slot);
+	r.r12 = ADY_KVM_CTL_GVA + (uint64_t)slot * sizeof(ady_chan_ctl);
+	r.r13 = ADY_KVM_MS_GVA + (uint64_t)slot * g.plan.msbuf_size;
+	r.r14 = ADY_KVM_ENCLAVE_GVA + g.tcs[slot];
+	r.r15 = g.entry[slot];
+	r.rbp = g.plan.msbuf_size - ADY_MS_HEADER;
+	r.rbx = g.spin_ticks;
 	r.rflags = 0x2;
-	if (ioctl(fd, KVM_SET_REGS, &r))
-		return stop(slot, "KVM_SET_REGS: %s", strerrordesc_np(errno));
+	if (ioctl(fd, KVM_SET_REGS, &r)) {
+		stop(slot, "KVM_SET_REGS: %s", strerrordesc_np(errno));
+		return;
+	}
 	for (;;) {
 		if (ioctl(fd, KVM_RUN, 0)) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
-			return stop(slot, "KVM_RUN: %s", strerrordesc_np(errno));
+			stop(slot, "KVM_RUN: %s", strerrordesc_np(errno));
+			return;
 		}
 		switch (run->exit_reason) {
 		case KVM_EXIT_IO:
-			if (run->io.direction != KVM_EXIT_IO_OUT || run->io.size != 1 || run->io.count != 1)
-				return stop(slot, "port I/O to 0x%x", run->io.port);
-			if (ioctl(fd, KVM_GET_REGS, &r))
-				return stop(slot, "KVM_GET_REGS: %s", strerrordesc_np(errno));
+			if (run->io.direction != KVM_EXIT_IO_OUT || run->io.size != 1 || run->io.count != 1) {
+				stop(slot, "port I/O to 0x%x", run->io.port);
+				return;
+			}
 			switch (run->io.port) {
-			case KVM_PORT_RETURN:
-				return (uint32_t)r.rax;
-			case KVM_PORT_FAULT:
-				return stop(slot, "vector %llu (%s) at RIP 0x%llx, address 0x%llx, error code 0x%llx",
-					    (unsigned long long)r.rsi, vector_name(r.rsi), (unsigned long long)r.rcx,
-					    (unsigned long long)r.r8, (unsigned long long)r.rdx);
-			case KVM_PORT_EXIT:
+			case KVM_PORT_IDLE:
 				if (__atomic_load_n(&g.dead, __ATOMIC_ACQUIRE))
-					return ADY_ERR_ABORTED;
-				r.rax = serve_exit(slot, r.rsi, r.rdx);
-				if (ioctl(fd, KVM_SET_REGS, &r))
-					return stop(slot, "KVM_SET_REGS: %s", strerrordesc_np(errno));
+					return;
+				/* No liveness callback: if the application dies, adytond kills us. */
+				if (ady_chan_wait(c, ADY_TURN_HOST, g.host_spin_ns, NULL, NULL) != ADY_OK)
+					_exit(0);
 				continue;
+			case KVM_PORT_WAKE:
+				ady_chan_wake(c);
+				continue;
+			case KVM_PORT_EXIT:
+				if (ioctl(fd, KVM_GET_REGS, &r)) {
+					stop(slot, "KVM_GET_REGS: %s", strerrordesc_np(errno));
+					return;
+				}
+				if (__atomic_load_n(&g.dead, __ATOMIC_ACQUIRE)) {
+					/* another thread's call stopped the enclave */
+					post(c, ADY_ERR_ABORTED);
+					return;
+				}
+				r.rax = serve_exit(slot, r.rsi, r.rdx);
+				if (ioctl(fd, KVM_SET_REGS, &r)) {
+					stop(slot, "KVM_SET_REGS: %s", strerrordesc_np(errno));
+					return;
+				}
+				continue;
+			case KVM_PORT_FAULT:
+				if (ioctl(fd, KVM_GET_REGS, &r)) {
+					stop(slot, "KVM_GET_REGS: %s", strerrordesc_np(errno));
+					return;
+				}
+				stop(slot, "vector %llu (%s) at RIP 0x%llx, address 0x%llx, error code 0x%llx",
+				     (unsigned long long)r.rsi, vector_name(r.rsi), (unsigned long long)r.rcx,
+				     (unsigned long long)r.r8, (unsigned long long)r.rdx);
+				return;
 			default:
-				return stop(slot, "port I/O to 0x%x", run->io.port);
+				stop(slot, "port I/O to 0x%x", run->io.port);
+				return;
 			}
 		case KVM_EXIT_MMIO:
-			return stop(slot, "%s guest-physical 0x%llx, outside its memory or read-only, at RIP 0x%llx",
-				    run->mmio.is_write ? "write to" : "read from", (unsigned long long)run->mmio.phys_addr,
-				    rip(fd));
+			stop(slot, "%s guest-physical 0x%llx, outside its memory or read-only, at RIP 0x%llx",
+			     run->mmio.is_write ? "write to" : "read from", (unsigned long long)run->mmio.phys_addr,
+			     rip(fd));
+			return;
 		case KVM_EXIT_HLT:
-			return stop(slot, "halted at RIP 0x%llx", rip(fd));
+			stop(slot, "halted at RIP 0x%llx", rip(fd));
+			return;
 		case KVM_EXIT_SHUTDOWN:
-			return stop(slot, "triple fault at RIP 0x%llx", rip(fd));
+			stop(slot, "triple fault at RIP 0x%llx", rip(fd));
+			return;
 		case KVM_EXIT_FAIL_ENTRY:
-			return stop(slot, "VM entry failed (reason 0x%llx)",
-				    (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+			stop(slot, "VM entry failed (reason 0x%llx)",
+			     (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+			return;
 		case KVM_EXIT_INTERNAL_ERROR:
-			return stop(slot, "KVM internal error %u (%s) at RIP 0x%llx", run->internal.suberror,
-				    internal_error_name(run->internal.suberror), rip(fd));
+			stop(slot, "KVM internal error %u (%s) at RIP 0x%llx", run->internal.suberror,
+			     internal_error_name(run->internal.suberror), rip(fd));
+			return;
 		default:
-			return stop(slot, "vCPU exit %u", run->exit_reason);
+			stop(slot, "vCPU exit %u", run->exit_reason);
+			return;
 		}
 	}
 }
@@ -245,19 +307,13 @@ void *ady_kvm_serve(void *arg)
 	uint32_t slot = (uint32_t)(uintptr_t)arg;
 	ady_chan_ctl *c = ctl_of(slot);
 
+	run_loop(slot);
+	/* The enclave has stopped: every later call answers ADY_ERR_ABORTED. */
 	for (;;) {
-		uint64_t rc;
-
 		if (ady_chan_wait(c, ADY_TURN_HOST, ADY_CHAN_SPIN_IDLE, NULL, NULL) != ADY_OK)
 			_exit(0);
-		if (__atomic_load_n(&c->kind, __ATOMIC_ACQUIRE) != ADY_KIND_ECALL ||
-		    ady_chan_take_request(c, slot_of(slot), g.plan.msbuf_size) != ADY_OK)
-			rc = ADY_ERR_PROTOCOL;
-		else
-			rc = ady_chan_put_reply(c, slot_of(slot), g.plan.msbuf_size, run_ecall(slot));
-		__atomic_store_n(&c->rc, rc, __ATOMIC_RELAXED);
-		__atomic_store_n(&c->kind, ADY_KIND_DONE, __ATOMIC_RELAXED);
-		ady_chan_post(c, ADY_TURN_APP);
+		post(c, __atomic_load_n(&c->kind, __ATOMIC_ACQUIRE) == ADY_KIND_ECALL ? ADY_ERR_ABORTED
+										      : ADY_ERR_PROTOCOL);
 	}
 	return NULL;
 }

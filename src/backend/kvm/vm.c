@@ -105,6 +105,12 @@ static ady_err vcpu_setup(ady_kvm_vm *vm, uint32_t i, uint64_t fs_base)
 	if (ady_kvm_xcr0_set(fd, xcr0))
 		return fail(vm, "KVM_SET_XCRS");
 	vm->xcr0 = xcr0;
+	if (i == 0) {
+		/* The guest's TSC rate, for the serve loop's spin (guest.h);
+		 * 0 when KVM does not say: then the loop does not spin. */
+		int khz = ioctl(fd, KVM_GET_TSC_KHZ, 0);
+		vm->tsc_khz = khz > 0 ? (uint32_t)khz : 0;
+	}
 	return ADY_OK;
 }
 

@@ -174,6 +174,13 @@ static int host_alive(void *ctx)
 static ady_err proc_create(ady_enclave *e, const ady_image *img)
 {
 	ady_msg_launch req = {.backend = (uint32_t)e->ops->kind};
+	const char *env = getenv("ADYTON_KVM_EXIT_PER_CALL");
+
+	if ((e->opts.flags & ADY_OPEN_EXIT_PER_CALL) || (env && strcmp(env, "1") == 0))
+		req.flags |= ADY_LAUNCH_EXIT_PER_CALL;
+	if (e->opts.spin_us > ADY_LAUNCH_MAX_SPIN_US)
+		return ADY_ERR_INVALID_ARG;
+	req.spin_us = e->opts.spin_us;
 	ady_msg_launched out;
 	ady_msg_hdr h;
 	uint8_t buf[256], rbuf[4 + ADY_PROTO_MAX_REASON];
@@ -268,12 +275,14 @@ static ady_err proc_enter(ady_enclave *e, uint32_t slot, ady_ms_hdr *h)
 {
 	proc *p = e->be;
 	ady_chan_ctl *c = (ady_chan_ctl *)p->chan + slot;
+	/* spin_us lengthens the application's wait too (host.h) */
+	long spin = e->opts.spin_us * 1000L > ADY_CHAN_SPIN_ANSWER ? e->opts.spin_us * 1000L : ADY_CHAN_SPIN_ANSWER;
 
 	ady_chan_put_request(c, h);
 	__atomic_store_n(&c->kind, ADY_KIND_ECALL, __ATOMIC_RELAXED);
 	ady_chan_post(c, ADY_TURN_HOST);
 	for (;;) {
-		ady_err err = ady_chan_wait(c, ADY_TURN_APP, ADY_CHAN_SPIN_ANSWER, host_alive, p);
+		ady_err err = ady_chan_wait(c, ADY_TURN_APP, spin, host_alive, p);
 		uint32_t kind;
 
 		if (err)

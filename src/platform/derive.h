@@ -1,7 +1,8 @@
 /*
- * src/host/derive.h - the platform side of EGETKEY and EREPORT (OpenSSL):
- * used by adytond for enclaves it launched and by the sim backend, with
- * its own fixed and public sim root.  Internal; not installed.
+ * src/platform/derive.h - the platform side of EGETKEY and EREPORT (OpenSSL):
+ * served through the exit table (platform/platform.h) by adytond for the
+ * enclaves it launched and by the sim backend, with its own fixed and
+ * public sim root.  Internal; not installed.
  *
  * Keys: HKDF-SHA256 (RFC 5869), IKM = the 32-byte platform root key,
  * salt = "adyton egetkey v1", info = a fixed encoding of the key name and,
@@ -28,10 +29,11 @@
  * the TARGET's report key for that KEYID, so only the target can verify it
  * (it derives its own report key with the report's KEYID).
  */
-#ifndef ADYTON_HOST_DERIVE_H
-#define ADYTON_HOST_DERIVE_H
+#ifndef ADYTON_PLATFORM_DERIVE_H
+#define ADYTON_PLATFORM_DERIVE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "adyton/error.h"

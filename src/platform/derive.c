@@ -1,5 +1,5 @@
 /*
- * derive.c - the platform side of EGETKEY and EREPORT (host/derive.h):
+ * derive.c - the platform side of EGETKEY and EREPORT (platform/derive.h):
  * HKDF-SHA256 and AES-128-CMAC through OpenSSL 3's EVP_KDF / EVP_MAC.
  *
  * The HKDF info is the derive.h encoding followed by the two masks of the
@@ -37,7 +37,7 @@
 
 #include "adyton/cursor.h"
 #include "adyton/sealed.h"
-#include "host/derive.h"
+#include "platform/derive.h"
 
 #define INFO_LEN 160
 #define SALT "adyton egetkey v1"
@@ -58,7 +58,7 @@ typedef struct key_deps {
 	uint32_t miscmask;
 } key_deps;
 
-/* see host/derive.h */
+/* see platform/derive.h */
 void ady_platform_sim(ady_platform *out)
 {
 	/* SHA-256("adyton sim platform root v1"): public on purpose. */
@@ -99,7 +99,7 @@ free_kdf:
 	return err;
 }
 
-/* see host/derive.h */
+/* see platform/derive.h */
 ady_err ady_cmac_aes128(const uint8_t key[static 16], const void *msg, size_t len, uint8_t mac[static 16])
 {
 	EVP_MAC *m;
@@ -192,7 +192,7 @@ static bool cpusvn_above(const uint8_t req[static 16], const uint8_t plat[static
 	return false;
 }
 
-/* see host/derive.h */
+/* see platform/derive.h */
 ady_err ady_derive_key(const ady_platform *p, const ady_identity *self, const uint8_t keyrequest[static 512],
 		       bool provision_allowed, uint8_t key[static 16])
 {
@@ -270,7 +270,7 @@ static bool all_zero(const uint8_t *b, size_t n)
 	return acc == 0;
 }
 
-/* see host/derive.h */
+/* see platform/derive.h */
 ady_err ady_derive_report(const ady_platform *p, const ady_identity *self, const uint8_t targetinfo[static 512],
 			  const uint8_t reportdata[static 64], uint8_t report[static 432])
 {

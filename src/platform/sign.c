@@ -1,37 +1,19 @@
 /*
- * src/verify/sign.h - making quotes (adyton/quote.h) with OpenSSL, and the
- * P-256 key conversions they need: shared by adytond (its attestation key,
- * TPM enrollment), the sim backend (the public sim key) and the verifier.  Header-only, static inline, because the two link different
- * libraries (adytond, libadyton) and neither links adyton-verify.
- * Internal; not installed.
+ * sign.c - quotes and P-256 keys through OpenSSL 3 (platform/sign.h).
  */
-#ifndef ADYTON_VERIFY_SIGN_H
-#define ADYTON_VERIFY_SIGN_H
+#include "platform/sign.h"
 
 #include <string.h>
 
 #include <openssl/core_names.h>
 #include <openssl/ecdsa.h>
-#include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/x509.h>
 
 #include "adyton/cursor.h"
-#include "adyton/quote.h"
-#include "adyton/sgx.h"
 
-/* The TCG extended key usages that give a certificate its role in a TPM
- * quote (adyton/verify.h tpm_ek_chain, tpm_ak_binding): tcg-kp-EKCertificate
- * (TCG EK Credential Profile 2.0, 3.2.16; swtpm's EK certificates carry
- * it) and tcg-kp-AIKCertificate (TCG "TPM 2.0 Keys for Device Identity and
- * Attestation", the AK certificate profile), which adytond --enroll-ca
- * writes on the AK certificates it issues. */
-#define ADY_TCG_EKU_EK "2.23.133.8.1"
-#define ADY_TCG_EKU_AIK "2.23.133.8.3"
-
-/* The P-256 public key x||y as an EVP_PKEY (EVP_PKEY_free), or NULL when
- * it is not a point of the curve. */
-static inline EVP_PKEY *ady_p256_from_xy(const uint8_t xy[static 64])
+/* see platform/sign.h */
+EVP_PKEY *ady_p256_from_xy(const uint8_t xy[static 64])
 {
 	uint8_t pt[65];
 	OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
@@ -56,8 +38,8 @@ out:
 	return k;
 }
 
-/* x||y of a P-256 key. */
-static inline int ady_p256_pub(EVP_PKEY *k, uint8_t out[static 64])
+/* see platform/sign.h */
+int ady_p256_pub(EVP_PKEY *k, uint8_t out[static 64])
 {
 	uint8_t pt[65];
 	size_t n = 0;
@@ -69,8 +51,8 @@ static inline int ady_p256_pub(EVP_PKEY *k, uint8_t out[static 64])
 	return 0;
 }
 
-/* ECDSA P-256 over SHA-256(msg), as r||s (32 bytes each, big-endian). */
-static inline int ady_p256_sign(EVP_PKEY *k, const uint8_t *msg, size_t len, uint8_t sig[static 64])
+/* see platform/sign.h */
+int ady_p256_sign(EVP_PKEY *k, const uint8_t *msg, size_t len, uint8_t sig[static 64])
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned char der[80];
@@ -96,8 +78,8 @@ out:
 	return rc;
 }
 
-/* user_data of the quote header for a nonce: SHA-256(nonce)[0..20). */
-static inline int ady_quote_nonce_bind(const uint8_t nonce[static 32], uint8_t user_data[static 20])
+/* see platform/sign.h */
+int ady_quote_nonce_bind(const uint8_t nonce[static 32], uint8_t user_data[static 20])
 {
 	uint8_t h[32];
 	unsigned int n = 0;
@@ -108,15 +90,10 @@ static inline int ady_quote_nonce_bind(const uint8_t nonce[static 32], uint8_t u
 	return 0;
 }
 
-/*
- * Builds and signs a quote into out (cap bytes): body is the REPORTBODY the
- * platform built from the identity it recorded; cert/cert_len the
- * certification data of cert_type.  q is the caller's scratch (8 KiB).
- * Returns an ady_err.
- */
-static inline ady_err ady_quote_make(EVP_PKEY *k, const ady_sgx_report_body *body, const uint8_t nonce[static 32],
-				     uint16_t cert_type, const uint8_t *cert, uint32_t cert_len, ady_quote *q,
-				     uint8_t *out, size_t cap, size_t *len)
+/* see platform/sign.h */
+ady_err ady_quote_make(EVP_PKEY *k, const ady_sgx_report_body *body, const uint8_t nonce[static 32],
+		       uint16_t cert_type, const uint8_t *cert, uint32_t cert_len, ady_quote *q, uint8_t *out,
+		       size_t cap, size_t *len)
 {
 	ady_err err;
 
@@ -139,11 +116,10 @@ static inline ady_err ady_quote_make(EVP_PKEY *k, const ady_sgx_report_body *bod
 	return ADY_OK;
 }
 
-/* The REPORTBODY of an enclave identity (SDM 38.15.1), report_data as given. */
-static inline void ady_quote_body(ady_sgx_report_body *b, const uint8_t mrenclave[static 32],
-				  const uint8_t mrsigner[static 32], uint16_t isvprodid, uint16_t isvsvn,
-				  const ady_sgx_attributes *attributes, uint32_t miscselect,
-				  const uint8_t cpusvn[static 16], const uint8_t reportdata[static 64])
+/* see platform/sign.h */
+void ady_quote_body(ady_sgx_report_body *b, const uint8_t mrenclave[static 32], const uint8_t mrsigner[static 32],
+		    uint16_t isvprodid, uint16_t isvsvn, const ady_sgx_attributes *attributes, uint32_t miscselect,
+		    const uint8_t cpusvn[static 16], const uint8_t reportdata[static 64])
 {
 	memset(b, 0, sizeof(*b));
 	memcpy(b->cpusvn, cpusvn, 16);
@@ -155,5 +131,3 @@ static inline void ady_quote_body(ady_sgx_report_body *b, const uint8_t mrenclav
 	b->isvsvn = isvsvn;
 	memcpy(b->reportdata, reportdata, 64);
 }
-
-#endif
