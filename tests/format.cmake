@@ -1,5 +1,7 @@
 # Unit tests of the format layer (src/format).
 ady_unit_test(cursor_test adyton-format)
+ady_unit_test(keyfile_test adyton-format)
+ady_unit_test(msbuf_test adyton-format)
 ady_unit_test(error_test adyton-format)
 ady_unit_test(config_test adyton-format)
 ady_unit_test(kv_test adyton-format)

@@ -10,9 +10,15 @@ endif()
 set(ADY_FUZZ_FLAGS -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
 set(ADY_FUZZ_TIME 15 CACHE STRING "Seconds each fuzz test runs under CTest")
 
-foreach(target fuzz_elf fuzz_sigstruct fuzz_config fuzz_proto fuzz_policy fuzz_sealed fuzz_luks1 fuzz_quote fuzz_vpolicy fuzz_ratls)
-  add_executable(${target} ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/${target}.c ${ADY_FORMAT_SOURCES})
-  target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/include)
+# A target's own sources beyond the format layer: ${target}_sources, and
+# include directories: ${target}_includes.
+set(fuzz_keyguard_ecall_sources ${PROJECT_SOURCE_DIR}/apps/keyguard/ecall_in.c)
+set(fuzz_keyguard_ecall_includes ${PROJECT_SOURCE_DIR}/apps/keyguard)
+
+foreach(target fuzz_elf fuzz_sigstruct fuzz_config fuzz_proto fuzz_policy fuzz_sealed fuzz_luks1 fuzz_quote fuzz_vpolicy fuzz_ratls
+    fuzz_msbuf fuzz_keyguard_ecall)
+  add_executable(${target} ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/${target}.c ${${target}_sources} ${ADY_FORMAT_SOURCES})
+  target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/include ${${target}_includes})
   target_compile_options(${target} PRIVATE ${ADY_FUZZ_FLAGS})
   target_link_options(${target} PRIVATE ${ADY_FUZZ_FLAGS})
 

@@ -13,6 +13,7 @@
 #include <adyton/enclave.h>
 #include <adyton/luks1.h>
 
+#include "ecall_in.h"
 #include "kg_crypto.h"
 #include "keyguard.h"
 
@@ -37,25 +38,16 @@ static void take(void)
 
 static void give(void) { __atomic_store_n(&st.lock, 0, __ATOMIC_RELEASE); }
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
 static ady_err status(uint8_t *out, size_t out_cap, size_t *out_len, uint32_t st_code)
 {
+	ady_wr w;
+
 	if (out_cap < 4)
 		return ADY_ERR_SHORT_BUFFER;
-	put32(out, st_code);
-	*out_len = 4;
-	return ADY_OK;
+	ady_wr_init(&w, out, 4);
+	ady_wr_u32le(&w, st_code);
+	*out_len = ady_wr_len(&w);
+	return ady_wr_err(&w);
 }
 
 /* The ephemeral key pair, made on first use: it lives as long as this
@@ -92,8 +84,7 @@ static ady_err keypair(void)
  * KG_ST_OK with *len set, or KG_ST_BAD_ENVELOPE for anything that does
  * not authenticate.  The envelope is an enclave copy (ordinary ECALL).
  */
-static uint32_t open_envelope(const uint8_t *env, size_t env_len, uint8_t purpose, uint8_t *secret,
-			      size_t *len)
+static uint32_t open_envelope(kg_span env_in, uint8_t purpose, uint8_t *secret, size_t *len)
 {
 	uint8_t point[KG_PUB_SIZE], key[32], iv[KG_NONCE_SIZE], p = purpose;
 	br_sha256_context h;
@@ -101,14 +92,13 @@ static uint32_t open_envelope(const uint8_t *env, size_t env_len, uint8_t purpos
 	const br_block_ctr_class *ctr = br_aes_x86ni_ctr_get_vtable();
 	br_ghash gh = br_ghash_pclmul_get();
 	br_gcm_context gcm;
-	size_t n;
+	kg_envelope env;
 	uint32_t ok;
 
 	*len = 0;
-	if (!st.have_kp || env_len < KG_ENV_OVERHEAD || env_len > KG_ENV_MAX)
+	if (!st.have_kp || kg_envelope_decode(env_in, &env) != KG_ST_OK)
 		return KG_ST_BAD_ENVELOPE;
-	n = env_len - KG_ENV_OVERHEAD;
-	memcpy(point, env, KG_PUB_SIZE);
+	memcpy(point, env.tool_pub, KG_PUB_SIZE);
 	/* mul() checks the point is on the curve; X lands in point[1..33]. */
 	if (!br_ec_p256_m31.mul(point, sizeof(point), st.sk, st.sk_len, BR_EC_secp256r1))
 		return KG_ST_BAD_ENVELOPE;
@@ -116,7 +106,7 @@ static uint32_t open_envelope(const uint8_t *env, size_t env_len, uint8_t purpos
 	br_sha256_update(&h, KG_LABEL, sizeof(KG_LABEL) - 1);
 	br_sha256_update(&h, point + 1, 32);
 	br_sha256_update(&h, st.pub, KG_PUB_SIZE);
-	br_sha256_update(&h, env, KG_PUB_SIZE);
+	br_sha256_update(&h, env.tool_pub, KG_PUB_SIZE);
 	br_sha256_out(&h, key);
 	ady_wipe(point, sizeof(point));
 
@@ -126,23 +116,23 @@ static uint32_t open_envelope(const uint8_t *env, size_t env_len, uint8_t purpos
 		gh = br_ghash_ctmul64;
 	ctr->init(&ak.vtable, key, sizeof(key));
 	br_gcm_init(&gcm, &ak.vtable, gh);
-	memcpy(iv, env + KG_PUB_SIZE, sizeof(iv));
+	memcpy(iv, env.nonce, sizeof(iv));
 	br_gcm_reset(&gcm, iv, sizeof(iv));
 	br_gcm_aad_inject(&gcm, KG_LABEL, sizeof(KG_LABEL) - 1);
 	br_gcm_aad_inject(&gcm, &p, 1);
 	br_gcm_aad_inject(&gcm, st.pub, KG_PUB_SIZE);
 	br_gcm_flip(&gcm);
-	memcpy(secret, env + KG_PUB_SIZE + KG_NONCE_SIZE, n);
-	br_gcm_run(&gcm, 0, secret, n);
-	ok = br_gcm_check_tag(&gcm, env + KG_PUB_SIZE + KG_NONCE_SIZE + n);
+	memcpy(secret, env.ct.p, env.ct.n);
+	br_gcm_run(&gcm, 0, secret, env.ct.n);
+	ok = br_gcm_check_tag(&gcm, env.tag);
 	ady_wipe(&gcm, sizeof(gcm));
 	ady_wipe(&ak, sizeof(ak));
 	ady_wipe(key, sizeof(key));
 	if (!ok) {
-		ady_wipe(secret, n);
+		ady_wipe(secret, env.ct.n);
 		return KG_ST_BAD_ENVELOPE;
 	}
-	*len = n;
+	*len = env.ct.n;
 	return KG_ST_OK;
 }
 
@@ -208,49 +198,54 @@ static ady_err e_pubkey(const uint8_t *in, size_t in_len, uint8_t *out, size_t o
 	return err;
 }
 
-static int sector_ok(uint32_t s) { return s == 512 || s == 4096; }
-
 static ady_err e_create(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
 {
 	uint8_t pw[KG_SECRET_MAX], vkey[KG_XTS_KEY_SIZE], text[KG_SALT_SIZE + 32];
-	uint32_t sector = 0, iter = 0, code;
-	uint64_t size = 0;
+	uint8_t *h, *sealed_len;
+	uint32_t code;
 	size_t pw_len = 0, blob_len = 0;
-	ady_cur c;
+	kg_create_in a;
+	ady_wr w;
 	ady_err err;
 
-	ady_cur_init(&c, in, in_len);
-	if (ady_cur_u32le(&c, &sector) || ady_cur_u32le(&c, &iter) || ady_cur_u64le(&c, &size))
-		return status(out, out_cap, out_len, KG_ST_BAD_HEADER);
-	if (!sector_ok(sector) || iter < KG_MIN_ITERATIONS || size == 0 || size % sector)
-		return status(out, out_cap, out_len, KG_ST_UNSUPPORTED);
+	code = kg_create_in_decode(in, in_len, &a);
+	if (code)
+		return status(out, out_cap, out_len, code);
 	if (out_cap < 4 + KG_HDR_FIXED + ADY_SEALED_HEADER + KG_HDR_AAD + sizeof(text))
 		return ADY_ERR_SHORT_BUFFER;
 	take();
-	code = open_envelope(in + 16, in_len - 16, KG_PURPOSE_PASSWORD, pw, &pw_len);
+	code = open_envelope(a.env, KG_PURPOSE_PASSWORD, pw, &pw_len);
 	give();
 	if (code)
 		return status(out, out_cap, out_len, code);
 	err = ady_random(text, KG_SALT_SIZE);
 	if (err)
 		goto out;
-	kg_pbkdf2_sha256(pw, pw_len, text, KG_SALT_SIZE, iter, vkey, sizeof(vkey));
+	kg_pbkdf2_sha256(pw, pw_len, text, KG_SALT_SIZE, a.iter, vkey, sizeof(vkey));
 	verifier(vkey, text + KG_SALT_SIZE);
 
-	uint8_t *h = out + 4;
-	memset(h, 0, KG_HDR_FIXED);
-	memcpy(h, KG_HDR_MAGIC, 8);
-	put32(h + 8, 1);
-	put32(h + 12, sector);
-	put32(h + 16, iter);
-	put32(h + 20, ADY_SEAL_MRENCLAVE);
-	put64(h + 24, size);
+	/* status, then the native header (keyguard.h); the sealed blob's
+	 * length is known once it is sealed. */
+	ady_wr_init(&w, out, out_cap);
+	ady_wr_u32le(&w, KG_ST_OK);
+	ady_wr_bytes(&w, KG_HDR_MAGIC, 8);
+	ady_wr_u32le(&w, 1);
+	ady_wr_u32le(&w, a.sector);
+	ady_wr_u32le(&w, a.iter);
+	ady_wr_u32le(&w, ADY_SEAL_MRENCLAVE);
+	ady_wr_u64le(&w, a.size);
+	sealed_len = ady_wr_reserve(&w, 4);
+	ady_wr_zero(&w, 28);
+	h = ady_wr_at(&w, 4, KG_HDR_FIXED);
+	if (ady_wr_err(&w) || !h || !sealed_len) {
+		err = ADY_ERR_SHORT_BUFFER;
+		goto out;
+	}
 	err = ady_seal(ADY_SEAL_MRENCLAVE, h, KG_HDR_AAD, text, sizeof(text), h + KG_HDR_FIXED,
 		       out_cap - 4 - KG_HDR_FIXED, &blob_len);
 	if (err)
 		goto out;
-	put32(h + 32, (uint32_t)blob_len);
-	put32(out, KG_ST_OK);
+	ady_put_u32le(sealed_len, (uint32_t)blob_len);
 	*out_len = 4 + KG_HDR_FIXED + blob_len;
 out:
 	ady_wipe(pw, sizeof(pw));
@@ -259,35 +254,38 @@ out:
 	return err;
 }
 
+/* The answer of a successful open: status, then the given words. */
+static ady_err opened(uint8_t *out, size_t out_cap, size_t *out_len, uint32_t code, uint32_t a, const uint64_t *b)
+{
+	ady_wr w;
+
+	ady_wr_init(&w, out, out_cap);
+	ady_wr_u32le(&w, code);
+	if (!code) {
+		ady_wr_u32le(&w, a);
+		if (b)
+			ady_wr_u64le(&w, *b);
+	}
+	*out_len = ady_wr_len(&w);
+	return ady_wr_err(&w);
+}
+
 static ady_err e_open_native(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
 {
 	uint8_t pw[KG_SECRET_MAX], vkey[KG_XTS_KEY_SIZE], text[KG_SALT_SIZE + 32], aad[KG_HDR_AAD], v[32];
-	uint8_t magic[8];
-	uint32_t hdr_len = 0, version = 0, sector = 0, iter = 0, policy = 0, sealed_len = 0, code;
-	uint64_t size = 0;
+	uint32_t code;
 	size_t pw_len = 0, text_len = 0, aad_len = 0;
-	const uint8_t *hdr;
-	ady_cur c;
+	kg_native_in a;
 
 	if (out_cap < 16)
 		return ADY_ERR_SHORT_BUFFER;
-	ady_cur_init(&c, in, in_len);
-	if (ady_cur_u32le(&c, &hdr_len) || hdr_len < KG_HDR_FIXED || hdr_len > KG_HDR_MAX ||
-	    ady_cur_left(&c) < hdr_len)
-		return status(out, out_cap, out_len, KG_ST_BAD_HEADER);
-	hdr = in + 4;
-	if (ady_cur_bytes(&c, magic, 8) || ady_cur_u32le(&c, &version) || ady_cur_u32le(&c, &sector) ||
-	    ady_cur_u32le(&c, &iter) || ady_cur_u32le(&c, &policy) || ady_cur_u64le(&c, &size) ||
-	    ady_cur_u32le(&c, &sealed_len) || ady_cur_zeros(&c, 28) || ady_cur_skip(&c, hdr_len - KG_HDR_FIXED))
-		return status(out, out_cap, out_len, KG_ST_BAD_HEADER);
-	if (memcmp(magic, KG_HDR_MAGIC, 8) != 0 || version != 1 || sealed_len != hdr_len - KG_HDR_FIXED)
-		return status(out, out_cap, out_len, KG_ST_BAD_HEADER);
-	if (!sector_ok(sector) || iter < KG_MIN_ITERATIONS || policy != ADY_SEAL_MRENCLAVE)
-		return status(out, out_cap, out_len, KG_ST_UNSUPPORTED);
+	code = kg_native_in_decode(in, in_len, &a);
+	if (code)
+		return status(out, out_cap, out_len, code);
 	/* The sealed text binds the header's parameters (AAD): a changed
 	 * iteration count or sector size does not unseal. */
-	if (ady_unseal(hdr + KG_HDR_FIXED, sealed_len, aad, sizeof(aad), &aad_len, text, sizeof(text), &text_len) ||
-	    aad_len != KG_HDR_AAD || text_len != sizeof(text) || memcmp(aad, hdr, KG_HDR_AAD) != 0) {
+	if (ady_unseal(a.sealed.p, a.sealed.n, aad, sizeof(aad), &aad_len, text, sizeof(text), &text_len) ||
+	    aad_len != KG_HDR_AAD || text_len != sizeof(text) || memcmp(aad, a.aad.p, KG_HDR_AAD) != 0) {
 		ady_wipe(text, sizeof(text));
 		return status(out, out_cap, out_len, KG_ST_SEAL);
 	}
@@ -296,61 +294,48 @@ static ady_err e_open_native(const uint8_t *in, size_t in_len, uint8_t *out, siz
 		code = KG_ST_ALREADY;
 		goto out;
 	}
-	code = open_envelope(in + 4 + hdr_len, in_len - 4 - hdr_len, KG_PURPOSE_PASSWORD,
-			     pw, &pw_len);
+	code = open_envelope(a.env, KG_PURPOSE_PASSWORD, pw, &pw_len);
 	if (code)
 		goto out;
-	kg_pbkdf2_sha256(pw, pw_len, text, KG_SALT_SIZE, iter, vkey, sizeof(vkey));
+	kg_pbkdf2_sha256(pw, pw_len, text, KG_SALT_SIZE, a.iter, vkey, sizeof(vkey));
 	verifier(vkey, v);
 	if (!ady_memeq_ct(v, text + KG_SALT_SIZE, 32)) {
 		code = KG_ST_WRONG_PASSWORD;
 		goto out;
 	}
-	install(vkey, sector);
-	put32(out + 4, sector);
-	put64(out + 8, size);
+	install(vkey, a.sector);
 out:
 	give();
 	ady_wipe(pw, sizeof(pw));
 	ady_wipe(vkey, sizeof(vkey));
 	ady_wipe(text, sizeof(text));
 	ady_wipe(v, sizeof(v));
-	put32(out, code);
-	*out_len = code ? 4 : 16;
-	return ADY_OK;
+	return opened(out, out_cap, out_len, code, a.sector, &a.size);
 }
 
 static ady_err e_open_luks1(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
 {
 	uint8_t pw[KG_SECRET_MAX], skey[KG_XTS_KEY_SIZE], mkey[KG_XTS_KEY_SIZE], dg[ADY_LUKS1_DIGEST_SIZE];
 	uint8_t *mat = NULL;
-	uint32_t slot = 0, code;
-	size_t pw_len = 0;
-	uint64_t msize;
-	ady_luks1_hdr h;
+	uint32_t code, payload = 0;
+	size_t pw_len = 0, msize = 0;
+	const ady_luks1_slot *ks;
+	kg_luks1_in a;
 	kg_xts x;
-	ady_err err;
 
 	if (out_cap < 8)
 		return ADY_ERR_SHORT_BUFFER;
-	if (in_len < 4 + ADY_LUKS1_PHDR_SIZE)
-		return status(out, out_cap, out_len, KG_ST_BAD_HEADER);
-	slot = (uint32_t)in[0] | (uint32_t)in[1] << 8 | (uint32_t)in[2] << 16 | (uint32_t)in[3] << 24;
-	err = ady_luks1_decode(in + 4, ADY_LUKS1_PHDR_SIZE, &h);
-	if (err)
-		return status(out, out_cap, out_len, err == ADY_ERR_UNSUPPORTED ? KG_ST_UNSUPPORTED : KG_ST_BAD_HEADER);
-	if (slot >= ADY_LUKS1_SLOTS || h.slot[slot].active != ADY_LUKS1_SLOT_ENABLED)
-		return status(out, out_cap, out_len, KG_ST_BAD_HEADER);
-	msize = ady_luks1_material_size(&h, &h.slot[slot]);
-	if (in_len - 4 - ADY_LUKS1_PHDR_SIZE < msize)
-		return status(out, out_cap, out_len, KG_ST_BAD_HEADER);
+	code = kg_luks1_in_decode(in, in_len, &a);
+	if (code)
+		return status(out, out_cap, out_len, code);
+	ks = &a.hdr.slot[a.slot];
+	msize = a.material.n;
 	take();
 	if (__atomic_load_n(&st.open, __ATOMIC_ACQUIRE)) {
 		code = KG_ST_ALREADY;
 		goto out;
 	}
-	code = open_envelope(in + 4 + ADY_LUKS1_PHDR_SIZE + msize, in_len - 4 - ADY_LUKS1_PHDR_SIZE - msize,
-			     KG_PURPOSE_PASSWORD, pw, &pw_len);
+	code = open_envelope(a.env, KG_PURPOSE_PASSWORD, pw, &pw_len);
 	if (code)
 		goto out;
 	mat = malloc(msize);
@@ -361,19 +346,19 @@ static ady_err e_open_luks1(const uint8_t *in, size_t in_len, uint8_t *out, size
 	/* Key slot: PBKDF2 -> key that decrypts the split key material
 	 * (aes-xts-plain64, 512-byte sectors from 0) -> AFmerge -> volume key,
 	 * accepted only if its PBKDF2 digest matches mk_digest. */
-	kg_pbkdf2_sha256(pw, pw_len, h.slot[slot].salt, ADY_LUKS1_SALT_SIZE, h.slot[slot].iterations, skey,
-			 sizeof(skey));
+	kg_pbkdf2_sha256(pw, pw_len, ks->salt, ADY_LUKS1_SALT_SIZE, ks->iterations, skey, sizeof(skey));
 	kg_xts_init(&x, skey);
-	kg_xts_decrypt(&x, 0, ADY_LUKS1_SECTOR, mat, in + 4 + ADY_LUKS1_PHDR_SIZE, msize);
+	kg_xts_decrypt(&x, 0, ADY_LUKS1_SECTOR, mat, a.material.p, msize);
 	kg_xts_wipe(&x);
-	kg_af_merge(mat, h.key_bytes, h.slot[slot].stripes, mkey);
-	kg_pbkdf2_sha256(mkey, h.key_bytes, h.mk_digest_salt, ADY_LUKS1_SALT_SIZE, h.mk_digest_iter, dg, sizeof(dg));
-	if (!ady_memeq_ct(dg, h.mk_digest, sizeof(dg))) {
+	kg_af_merge(mat, a.hdr.key_bytes, ks->stripes, mkey);
+	kg_pbkdf2_sha256(mkey, a.hdr.key_bytes, a.hdr.mk_digest_salt, ADY_LUKS1_SALT_SIZE, a.hdr.mk_digest_iter, dg,
+			 sizeof(dg));
+	if (!ady_memeq_ct(dg, a.hdr.mk_digest, sizeof(dg))) {
 		code = KG_ST_WRONG_PASSWORD;
 		goto out;
 	}
 	install(mkey, ADY_LUKS1_SECTOR);
-	put32(out + 4, h.payload_offset);
+	payload = a.hdr.payload_offset;
 out:
 	give();
 	if (mat) {
@@ -383,36 +368,32 @@ out:
 	ady_wipe(pw, sizeof(pw));
 	ady_wipe(skey, sizeof(skey));
 	ady_wipe(mkey, sizeof(mkey));
-	put32(out, code);
-	*out_len = code ? 4 : 8;
-	return ADY_OK;
+	return opened(out, out_cap, out_len, code, payload, NULL);
 }
 
 static ady_err e_open_plain(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
 {
 	uint8_t key[KG_SECRET_MAX];
-	uint32_t sector = 0, code;
+	uint32_t code;
 	size_t key_len = 0;
-	ady_cur c;
+	kg_plain_in a;
 
-	ady_cur_init(&c, in, in_len);
-	if (ady_cur_u32le(&c, &sector))
-		return status(out, out_cap, out_len, KG_ST_BAD_HEADER);
-	if (!sector_ok(sector))
-		return status(out, out_cap, out_len, KG_ST_UNSUPPORTED);
+	code = kg_plain_in_decode(in, in_len, &a);
+	if (code)
+		return status(out, out_cap, out_len, code);
 	take();
 	if (__atomic_load_n(&st.open, __ATOMIC_ACQUIRE)) {
 		code = KG_ST_ALREADY;
 		goto out;
 	}
-	code = open_envelope(in + 4, in_len - 4, KG_PURPOSE_RAWKEY, key, &key_len);
+	code = open_envelope(a.env, KG_PURPOSE_RAWKEY, key, &key_len);
 	if (code)
 		goto out;
 	if (key_len != KG_XTS_KEY_SIZE) {
 		code = KG_ST_UNSUPPORTED;
 		goto out;
 	}
-	install(key, sector);
+	install(key, a.sector);
 out:
 	give();
 	ady_wipe(key, sizeof(key));
@@ -438,23 +419,20 @@ static ady_err e_lock(const uint8_t *in, size_t in_len, uint8_t *out, size_t out
  */
 static ady_err e_crypt(const uint8_t *ctl, uint8_t *io, size_t io_len, size_t out_cap, size_t *out_len)
 {
-	uint64_t sector = 0;
-	uint32_t op = ctl[8] | (uint32_t)ctl[9] << 8 | (uint32_t)ctl[10] << 16 | (uint32_t)ctl[11] << 24;
+	kg_crypt_ctl c;
 	uint32_t ss;
 
-	for (int i = 7; i >= 0; i--)
-		sector = sector << 8 | ctl[i];
-	if (ctl[12] | ctl[13] | ctl[14] | ctl[15])
+	if (kg_crypt_ctl_decode(ctl, &c))
 		return ADY_ERR_MALFORMED;
 	if (!__atomic_load_n(&st.open, __ATOMIC_ACQUIRE))
 		return ADY_ERR_STATE;
 	ss = st.sector_size;
 	if (io_len % ss || out_cap < io_len)
 		return ADY_ERR_INVALID_ARG;
-	if (op == KG_OP_ENCRYPT)
-		kg_xts_encrypt(&st.xts, sector, ss, io, io, io_len);
-	else if (op == KG_OP_DECRYPT)
-		kg_xts_decrypt(&st.xts, sector, ss, io, io, io_len);
+	if (c.op == KG_OP_ENCRYPT)
+		kg_xts_encrypt(&st.xts, c.sector, ss, io, io, io_len);
+	else if (c.op == KG_OP_DECRYPT)
+		kg_xts_decrypt(&st.xts, c.sector, ss, io, io, io_len);
 	else
 		return ADY_ERR_MALFORMED;
 	*out_len = io_len;

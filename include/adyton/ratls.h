@@ -9,7 +9,8 @@
  *   certificate  parses; ecdsa-with-SHA256; a P-256 key; the self-signature
  *                verifies with that key
  *   extension    exactly one 2.23.133.5.4.9 extension, and its content is
- *                well-formed evidence (ady_ratls_evidence_decode)
+ *                well-formed evidence (ady_ratls_evidence_decode,
+ *                adyton/ratls_format.h)
  *   quote        ady_verify_quote() under the policy with the all-zero
  *                nonce; quote_failed names its failed check ("identity"
  *                for a MRENCLAVE the policy does not list, "platform" for
@@ -32,36 +33,13 @@
 #include <openssl/types.h>
 
 #include "adyton/error.h"
+#include "adyton/ratls_format.h"
 #include "adyton/verify.h"
 #include "adyton/vpolicy.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define ADY_RATLS_OID "2.23.133.5.4.9"    /* tcg-dice-conceptual-message-wrapper */
-#define ADY_RATLS_EVIDENCE_TAG 60000u     /* CBOR tag of a TEE quote (Gramine's) */
-#define ADY_RATLS_MAX_NONCE 64u
-
-/* The evidence extension's content, decoded; quote points into the input. */
-typedef struct ady_ratls_evidence {
-	const uint8_t *quote;
-	size_t quote_len;
-	uint8_t pubkey_hash[32];      /* the "pubkey-hash" claim, SHA-256 */
-	bool has_nonce;               /* the optional "nonce" claim */
-	size_t nonce_len;
-	uint8_t nonce[ADY_RATLS_MAX_NONCE];
-} ady_ratls_evidence;
-
-/*
- * Strict decode of untrusted bytes: tag(60000) [bstr quote, bstr claims],
- * claims a map with "pubkey-hash" (required: [1, bstr .size 32]) and
- * "nonce" (optional, bstr up to 64 bytes), nothing else.  Shortest-form
- * CBOR heads only, definite lengths only, a quote of 1..ADY_QUOTE_MAX
- * bytes, nothing trailing anywhere.  ADY_ERR_TRUNCATED for short input,
- * ADY_ERR_MALFORMED otherwise; *out is zeroed on failure.
- */
-ADY_MUST_CHECK ady_err ady_ratls_evidence_decode(const uint8_t *buf, size_t len, ady_ratls_evidence *out);
 
 typedef struct ady_ratls_report {
 	bool accepted;

@@ -2,10 +2,10 @@
  * adytond's attestation key and quotes (docs/attestation.md).
  *
  * The attestation key (ECDSA P-256) is created at first start and kept in
- * state_dir/attest.key, sealed with the platform root key:
- *   "ADYA" | u32 DER length n | IV (12) | tag (16) | AES-256-GCM(PKCS#8 DER) (n)
- * under K = HMAC-SHA256(root, "adyton attestation key v1"), the header
- * bytes [0,8) as AAD.  Without the root key (another platform, or a TPM
+ * state_dir/attest.key, sealed with the platform root key (layout:
+ * adyton/keyfile.h): AES-256-GCM of the PKCS#8 DER under
+ * K = HMAC-SHA256(root, "adyton attestation key v1"), the header bytes
+ * [0,8) as AAD.  Without the root key (another platform, or a TPM
  * that will not unseal it) the file is useless.  The file is written as the
  * root key is (0600, temp file, fsync, link, fsync of the directory).
  */
@@ -25,15 +25,11 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
-#include "adyton/cursor.h"
+#include "adyton/keyfile.h"
 #include "adyton/policy.h"
 #include "adyton/quote.h"
 #include "daemon/internal.h"
 #include "platform/sign.h"
-
-#define AK_MAGIC "ADYA"
-#define AK_HEAD 8u
-#define AK_MAX_DER 512u
 
 static int wrap_key(const uint8_t root[static 32], uint8_t k[static 32])
 {
@@ -65,24 +61,22 @@ static int gcm(int enc, const uint8_t key[static 32], const uint8_t iv[static 12
 
 static ady_err load_file(const char *dir, const uint8_t root[static 32], EVP_PKEY **out)
 {
-	uint8_t buf[AK_HEAD + 12 + 16 + AK_MAX_DER], der[AK_MAX_DER], k[32];
+	uint8_t buf[ADY_AKFILE_MAX], der[ADY_AKFILE_MAX_DER], k[32];
 	const unsigned char *p = der;
-	uint32_t n;
+	ady_akfile f;
 	size_t got;
 	ady_err err;
 
 	err = ady_state_read(dir, "attest.key", buf, sizeof(buf), &got);
 	if (err)
 		return err;
+	err = ady_akfile_decode(buf, got, &f);
+	if (err)
+		return err;
 	err = ADY_ERR_CRYPTO;
-	if (got < AK_HEAD + 28 || memcmp(buf, AK_MAGIC, 4) != 0)
-		return ADY_ERR_MALFORMED;
-	n = (uint32_t)buf[4] | (uint32_t)buf[5] << 8 | (uint32_t)buf[6] << 16 | (uint32_t)buf[7] << 24;
-	if (n == 0 || n > AK_MAX_DER || got != AK_HEAD + 28 + n)
-		return ADY_ERR_MALFORMED;
 	if (wrap_key(root, k) == 0 &&
-	    gcm(0, k, buf + AK_HEAD, buf, AK_HEAD, buf + AK_HEAD + 28, n, der, buf + AK_HEAD + 12) == 0) {
-		*out = d2i_AutoPrivateKey(NULL, &p, (long)n);
+	    gcm(0, k, buf + f.iv_off, buf, ADY_AKFILE_HEAD, buf + f.ct_off, f.ct_len, der, buf + f.tag_off) == 0) {
+		*out = d2i_AutoPrivateKey(NULL, &p, (long)f.ct_len);
 		err = *out && EVP_PKEY_is_a(*out, "EC") ? ADY_OK : ADY_ERR_MALFORMED;
 		if (err) {
 			EVP_PKEY_free(*out);
@@ -96,9 +90,10 @@ static ady_err load_file(const char *dir, const uint8_t root[static 32], EVP_PKE
 
 static ady_err create_file(const char *dir, const uint8_t root[static 32], EVP_PKEY **out)
 {
-	uint8_t buf[AK_HEAD + 12 + 16 + AK_MAX_DER], k[32];
+	uint8_t buf[ADY_AKFILE_MAX], k[32];
 	unsigned char *der = NULL;
 	EVP_PKEY *key;
+	ady_akfile f;
 	int n;
 	size_t total;
 	ady_err err = ADY_ERR_CRYPTO;
@@ -107,13 +102,12 @@ static ady_err create_file(const char *dir, const uint8_t root[static 32], EVP_P
 	if (!key)
 		return ADY_ERR_CRYPTO;
 	n = i2d_PrivateKey(key, &der);
-	if (n <= 0 || (unsigned)n > AK_MAX_DER || wrap_key(root, k) || RAND_bytes(buf + AK_HEAD, 12) != 1)
+	if (n <= 0 || (unsigned)n > ADY_AKFILE_MAX_DER ||
+	    ady_akfile_encode((uint32_t)n, buf, sizeof(buf), &total, &f) != ADY_OK || wrap_key(root, k) ||
+	    RAND_bytes(buf + f.iv_off, ADY_AKFILE_IV) != 1)
 		goto free_key;
-	memcpy(buf, AK_MAGIC, 4);
-	ady_put_u32le(buf + 4, (uint32_t)n);
-	if (gcm(1, k, buf + AK_HEAD, buf, AK_HEAD, der, (size_t)n, buf + AK_HEAD + 28, buf + AK_HEAD + 12))
+	if (gcm(1, k, buf + f.iv_off, buf, ADY_AKFILE_HEAD, der, (size_t)n, buf + f.ct_off, buf + f.tag_off))
 		goto free_key;
-	total = AK_HEAD + 28 + (size_t)n;
 	err = ady_state_write(dir, "attest.key", buf, total, 0);
 free_key:
 	if (der)

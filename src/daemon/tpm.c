@@ -1,11 +1,9 @@
 /*
  * adytond's TPM root of trust; see tpm.h and docs/attestation.md.
  *
- * STATE_DIR/root.tpm:  "ADYT" | u32le n | u32le pcr_mask | TPM2B_PUBLIC |
- *                      TPM2B_PRIVATE (n bytes after the length, TPM
- *                      marshalling), the sealed root key object; pcr_mask
- *                      (bit i: SHA-256 PCR i) is 0, or the PCRs whose
- *                      values at sealing the object's policy requires.
+ * STATE_DIR/root.tpm:  the sealed root key object (TPM2B_PUBLIC,
+ *                      TPM2B_PRIVATE) behind a header with the PCR mask
+ *                      its policy requires (layout: adyton/keyfile.h).
  * STATE_DIR/ak.crt:    the AK certificate (DER) from enrollment.
  * Both written and read through ady_state_write/ady_state_read
  * (statefile.c): 0600, whole or not at all, ours and private.
@@ -36,7 +34,7 @@
 #include <tss2/tss2_rc.h>
 #include <tss2/tss2_tctildr.h>
 
-#include "adyton/cursor.h"
+#include "adyton/keyfile.h"
 #include "adyton/quote.h"
 #include "daemon/tpm_internal.h"
 #include "platform/sign.h"
@@ -140,11 +138,6 @@ static ady_err enc_session(ady_tpm *t, ESYS_TR primary, ESYS_TR *out)
 	return err;
 }
 
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* The SHA-256 bank's PCRs of mask as a TPML_PCR_SELECTION. */
 static void pcr_selection(uint32_t mask, TPML_PCR_SELECTION *sel)
 {
@@ -209,17 +202,14 @@ static ady_err unseal(ady_tpm *t, ESYS_TR primary, const uint8_t *buf, size_t le
 	TPM2B_PRIVATE priv = {0};
 	TPM2B_SENSITIVE_DATA *data = NULL;
 	ESYS_TR obj = ESYS_TR_NONE, sess = ESYS_TR_NONE;
-	size_t off = 12;
-	uint32_t n, mask;
+	size_t off;
+	uint32_t mask;
 	char l1[64], l2[64];
 	TSS2_RC rc;
 	ady_err err;
 
-	if (len < 12 || memcmp(buf, ROOT_MAGIC, 4) != 0)
-		return ADY_ERR_MALFORMED;
-	n = le32(buf + 4);
-	mask = le32(buf + 8);
-	if (n != len - 8 || mask >> ADY_TPM_PCRS ||
+	_Static_assert(ADY_TPMROOT_PCRS == ADY_TPM_PCRS, "root.tpm's PCRs are the TPM's");
+	if (ady_tpmroot_decode(buf, len, &mask, &off) ||
 	    Tss2_MU_TPM2B_PUBLIC_Unmarshal(buf, len, &off, &pub) != TSS2_RC_SUCCESS ||
 	    Tss2_MU_TPM2B_PRIVATE_Unmarshal(buf, len, &off, &priv) != TSS2_RC_SUCCESS || off != len)
 		return ADY_ERR_MALFORMED;
@@ -294,7 +284,7 @@ static ady_err seal_new(ady_tpm *t, ESYS_TR primary, const char *state_dir, uint
 	TPM2B_PRIVATE *priv = NULL;
 	ESYS_TR sess = ESYS_TR_NONE;
 	uint8_t buf[ROOT_MAX];
-	size_t off = 12;
+	size_t off = ADY_TPMROOT_HEAD, total = 0;
 	ady_err err;
 
 	if (mask) {
@@ -332,15 +322,13 @@ static ady_err seal_new(ady_tpm *t, ESYS_TR primary, const char *state_dir, uint
 	Esys_FlushContext(t->esys, sess);
 	if (err)
 		goto free_rnd;
-	memcpy(buf, ROOT_MAGIC, 4);
 	if (Tss2_MU_TPM2B_PUBLIC_Marshal(pub, buf, sizeof(buf), &off) != TSS2_RC_SUCCESS ||
-	    Tss2_MU_TPM2B_PRIVATE_Marshal(priv, buf, sizeof(buf), &off) != TSS2_RC_SUCCESS) {
+	    Tss2_MU_TPM2B_PRIVATE_Marshal(priv, buf, sizeof(buf), &off) != TSS2_RC_SUCCESS ||
+	    ady_tpmroot_encode(mask, off - ADY_TPMROOT_HEAD, buf, sizeof(buf), &total) != ADY_OK) {
 		err = ADY_ERR_RANGE;
 		goto free_out;
 	}
-	ady_put_u32le(buf + 4, (uint32_t)(off - 8));
-	ady_put_u32le(buf + 8, mask);
-	err = ady_state_write(state_dir, "root.tpm", buf, off, 0);
+	err = ady_state_write(state_dir, "root.tpm", buf, total, 0);
 free_out:
 	Esys_Free(pub);
 	Esys_Free(priv);

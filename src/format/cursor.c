@@ -1,5 +1,6 @@
 /*
- * cursor.c - the bounded reader of untrusted bytes (adyton/cursor.h).
+ * cursor.c - the bounded reader of untrusted bytes and the bounded writer
+ * of encodings (adyton/cursor.h).
  */
 #include <string.h>
 
@@ -151,6 +152,46 @@ ady_err ady_cur_zeros(ady_cur *c, size_t n)
 		return fail(c, ADY_ERR_MALFORMED);
 	return ADY_OK;
 }
+
+/* ---- the bounded writer --------------------------------------------- */
+
+/* see adyton/cursor.h */
+uint8_t *ady_wr_reserve(ady_wr *w, size_t n)
+{
+	uint8_t *q = ady_wr_take_(w, n);
+
+	if (q && n)
+		memset(q, 0, n);
+	return q;
+}
+
+/* see adyton/cursor.h */
+uint8_t *ady_wr_at(ady_wr *w, size_t off, size_t n)
+{
+	size_t end;
+
+	if (w->err || __builtin_add_overflow(off, n, &end) || end > w->len)
+		return NULL;
+	return w->p + off;
+}
+
+/* see adyton/cursor.h */
+void ady_wr_cut(ady_wr *w, size_t off, size_t n)
+{
+	size_t end;
+
+	if (w->err)
+		return;
+	if (__builtin_add_overflow(off, n, &end) || end > w->len) {
+		ady_wr_fail(w, ADY_ERR_RANGE);
+		return;
+	}
+	if (n)
+		memmove(w->p + off, w->p + end, w->len - end);
+	w->len -= n;
+}
+
+/* ---- hex, comparison, wiping ----------------------------------------- */
 
 /* see adyton/cursor.h */
 void ady_hex_encode(const uint8_t *p, size_t n, char *out)

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "adyton/cursor.h"
 #include "adyton/sgx.h"
@@ -36,6 +37,20 @@ static inline uint32_t get_u32(ady_cur *c) { uint32_t v; return ady_cur_u32le(c,
 static inline uint64_t get_u64(ady_cur *c) { uint64_t v; return ady_cur_u64le(c, &v) ? 0 : v; }
 static inline void get_bytes(ady_cur *c, void *out, size_t n) { if (ady_cur_bytes(c, out, n)) return; }
 static inline void get_skip(ady_cur *c, size_t n) { if (ady_cur_skip(c, n)) return; }
+
+/* The opening of a decoder: *out (size bytes) zeroed, so that a failure
+ * never leaves half a value behind, then a cursor over [buf, buf+len).
+ * ADY_ERR_INVALID_ARG for a NULL out, or a NULL buf with a length. */
+static inline ady_err decode_open(ady_cur *c, const void *buf, size_t len, void *out, size_t size)
+{
+	if (!out)
+		return ADY_ERR_INVALID_ARG;
+	memset(out, 0, size);
+	if (!buf && len)
+		return ADY_ERR_INVALID_ARG;
+	ady_cur_init(c, buf, len);
+	return ADY_OK;
+}
 
 /* Shared by config.c and meta.c: the range rules of adyton/config.h. */
 bool ady_config_heap_ok(uint64_t v);

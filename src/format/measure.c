@@ -7,30 +7,46 @@
 #include "adyton/measure.h"
 #include "internal.h"
 
+/* A 64-byte record: the 8-byte name, the fields (put by the caller into
+ * w), zeros to the end. */
+static void record(ady_wr *w, uint8_t rec[static 64], const char name[static 8])
+{
+	ady_wr_init(w, rec, ADY_MEASURE_RECORD);
+	ady_wr_bytes(w, name, 8);
+}
+
+static void record_end(ady_wr *w) { ady_wr_zero(w, ADY_MEASURE_RECORD - ady_wr_len(w)); }
+
 /* see adyton/measure.h */
 void ady_measure_ecreate(uint8_t rec[static 64], uint32_t ssaframesize, uint64_t size)
 {
-	memset(rec, 0, ADY_MEASURE_RECORD);
-	memcpy(rec, "ECREATE", 8);
-	ady_put_u32le(rec + 8, ssaframesize);
-	ady_put_u64le(rec + 12, size);
+	ady_wr w;
+
+	record(&w, rec, "ECREATE");
+	ady_wr_u32le(&w, ssaframesize);
+	ady_wr_u64le(&w, size);
+	record_end(&w);
 }
 
 /* see adyton/measure.h */
 void ady_measure_eadd(uint8_t rec[static 64], uint64_t offset, uint64_t secinfo_flags)
 {
-	memset(rec, 0, ADY_MEASURE_RECORD);
-	memcpy(rec, "EADD\0\0\0", 8);
-	ady_put_u64le(rec + 8, offset);
-	ady_put_u64le(rec + 16, secinfo_flags);
+	ady_wr w;
+
+	record(&w, rec, "EADD\0\0\0");
+	ady_wr_u64le(&w, offset);
+	ady_wr_u64le(&w, secinfo_flags);
+	record_end(&w);
 }
 
 /* see adyton/measure.h */
 void ady_measure_eextend(uint8_t rec[static 64], uint64_t offset)
 {
-	memset(rec, 0, ADY_MEASURE_RECORD);
-	memcpy(rec, "EEXTEND", 8);
-	ady_put_u64le(rec + 8, offset);
+	ady_wr w;
+
+	record(&w, rec, "EEXTEND");
+	ady_wr_u64le(&w, offset);
+	record_end(&w);
 }
 
 /* see adyton/measure.h */

@@ -15,6 +15,7 @@ _Static_assert(META_SIGSTRUCT_END <= ADY_META_SIZE, "SIGSTRUCT fits the descript
 /* see adyton/meta.h */
 ady_err ady_meta_encode(const ady_config *cfg, const ady_sgx_sigstruct *ss, uint8_t *buf, size_t cap)
 {
+	ady_wr w;
 	ady_err err;
 
 	if (!cfg || !ss || !buf)
@@ -24,17 +25,24 @@ ady_err ady_meta_encode(const ady_config *cfg, const ady_sgx_sigstruct *ss, uint
 	err = ady_config_validate(cfg);
 	if (err)
 		return err;
-	memset(buf, 0, ADY_META_SIZE);
-	memcpy(buf, META_MAGIC, 8);
-	ady_put_u32le(buf + 8, ADY_META_VERSION);
-	ady_put_u64le(buf + 16, cfg->heap_size);
-	ady_put_u64le(buf + 24, cfg->stack_size);
-	ady_put_u64le(buf + 32, cfg->msbuf_size);
-	ady_put_u32le(buf + 40, cfg->threads);
-	ady_put_u16le(buf + 44, cfg->isvprodid);
-	ady_put_u16le(buf + 46, cfg->isvsvn);
-	ady_put_u32le(buf + 48, cfg->flags);
-	memcpy(buf + ADY_META_SIGSTRUCT_OFFSET, ss, ADY_SGX_SIGSTRUCT_SIZE);
+	/* Layout: adyton/meta.h.  The SIGSTRUCT goes in as the signer made
+	 * it: its bytes are what the signature covers. */
+	ady_wr_init(&w, buf, ADY_META_SIZE);
+	ady_wr_bytes(&w, META_MAGIC, 8);
+	ady_wr_u32le(&w, ADY_META_VERSION);
+	ady_wr_zero(&w, 4);
+	ady_wr_u64le(&w, cfg->heap_size);
+	ady_wr_u64le(&w, cfg->stack_size);
+	ady_wr_u64le(&w, cfg->msbuf_size);
+	ady_wr_u32le(&w, cfg->threads);
+	ady_wr_u16le(&w, cfg->isvprodid);
+	ady_wr_u16le(&w, cfg->isvsvn);
+	ady_wr_u32le(&w, cfg->flags);
+	ady_wr_zero(&w, ADY_META_SIGSTRUCT_OFFSET - META_CONFIG_END);
+	ady_wr_bytes(&w, ss, ADY_SGX_SIGSTRUCT_SIZE);
+	ady_wr_zero(&w, ADY_META_SIZE - META_SIGSTRUCT_END);
+	if (ady_wr_err(&w) || ady_wr_len(&w) != ADY_META_SIZE)
+		return ADY_ERR_RANGE;
 	return ADY_OK;
 }
 

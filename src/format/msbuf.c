@@ -46,14 +46,17 @@ ady_err ady_ms_decode(const volatile uint8_t *slot, uint64_t slot_size, ady_ms_h
 void ady_ms_encode(volatile uint8_t *slot, const ady_ms_hdr *h)
 {
 	uint8_t b[ADY_MS_HEADER];
+	ady_wr w;
 
-	memset(b, 0, sizeof(b));
-	ady_put_u32le(b + 0, h->op);
-	ady_put_u32le(b + 4, h->index);
-	ady_put_u64le(b + 8, h->in_len);
-	ady_put_u64le(b + 16, h->out_cap);
-	ady_put_u64le(b + 24, h->out_len);
-	ady_put_u32le(b + 32, h->status);
+	/* Built aside, then stored byte by byte: the slot is shared memory. */
+	ady_wr_init(&w, b, sizeof(b));
+	ady_wr_u32le(&w, h->op);
+	ady_wr_u32le(&w, h->index);
+	ady_wr_u64le(&w, h->in_len);
+	ady_wr_u64le(&w, h->out_cap);
+	ady_wr_u64le(&w, h->out_len);
+	ady_wr_u32le(&w, h->status);
+	ady_wr_zero(&w, 28);
 	for (unsigned i = 0; i < ADY_MS_HEADER; i++)
 		slot[i] = b[i];
 	__atomic_thread_fence(__ATOMIC_RELEASE);

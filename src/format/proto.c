@@ -125,11 +125,14 @@ static bool length_ok(const struct frame_rule *r, uint32_t length)
 /* see adyton/proto.h */
 void ady_msg_encode_header(uint8_t out[static 16], uint16_t type, uint32_t length)
 {
-	ady_put_u32le(out, ADY_PROTO_MAGIC);
-	ady_put_u16le(out + 4, (uint16_t)ADY_PROTO_VERSION);
-	ady_put_u16le(out + 6, type);
-	ady_put_u32le(out + 8, length);
-	ady_put_u32le(out + 12, 0);
+	ady_wr w;
+
+	ady_wr_init(&w, out, ADY_PROTO_HEADER);
+	ady_wr_u32le(&w, ADY_PROTO_MAGIC);
+	ady_wr_u16le(&w, (uint16_t)ADY_PROTO_VERSION);
+	ady_wr_u16le(&w, type);
+	ady_wr_u32le(&w, length);
+	ady_wr_zero(&w, 4);
 }
 
 /* see adyton/proto.h */
@@ -169,67 +172,8 @@ ady_err ady_msg_decode_header(const uint8_t in[static 16], ady_msg_hdr *out)
 
 /* ---- shared helpers -------------------------------------------------- */
 
-/* A bounded writer: encoders have checked the capacity already, the
- * bound makes a layout mistake a short message rather than an overrun. */
-typedef struct wr {
-	uint8_t *p;
-	size_t cap;
-	size_t off;
-} wr;
-
-static uint8_t *w_take(wr *w, size_t n)
-{
-	uint8_t *q;
-
-	if (n > w->cap - w->off)
-		return NULL;
-	q = w->p + w->off;
-	w->off += n;
-	return q;
-}
-
-static void w_u16(wr *w, uint16_t v)
-{
-	uint8_t *q = w_take(w, 2);
-
-	if (q)
-		ady_put_u16le(q, v);
-}
-
-static void w_u32(wr *w, uint32_t v)
-{
-	uint8_t *q = w_take(w, 4);
-
-	if (q)
-		ady_put_u32le(q, v);
-}
-
-static void w_u64(wr *w, uint64_t v)
-{
-	uint8_t *q = w_take(w, 8);
-
-	if (q)
-		ady_put_u64le(q, v);
-}
-
-static void w_bytes(wr *w, const void *s, size_t n)
-{
-	uint8_t *q = w_take(w, n);
-
-	if (q && n)
-		memcpy(q, s, n);
-}
-
-static void w_zeros(wr *w, size_t n)
-{
-	uint8_t *q = w_take(w, n);
-
-	if (q && n)
-		memset(q, 0, n);
-}
-
 /* Short-buffer protocol: *len reports the needed size on SHORT_BUFFER. */
-static ady_err w_open(wr *w, size_t need, uint8_t *buf, size_t cap, size_t *len)
+static ady_err w_open(ady_wr *w, size_t need, uint8_t *buf, size_t cap, size_t *len)
 {
 	if (!len)
 		return ADY_ERR_INVALID_ARG;
@@ -240,13 +184,13 @@ static ady_err w_open(wr *w, size_t need, uint8_t *buf, size_t cap, size_t *len)
 	}
 	if (!buf && need)
 		return ADY_ERR_INVALID_ARG;
-	w->p = buf;
-	w->cap = need;
-	w->off = 0;
+	/* The writer covers exactly the payload: a layout mistake becomes a
+	 * short or failed writer (w_end), never an overrun. */
+	ady_wr_init(w, buf, need);
 	return ADY_OK;
 }
 
-static ady_err w_begin(wr *w, const void *m, size_t need, uint8_t *buf, size_t cap, size_t *len)
+static ady_err w_begin(ady_wr *w, const void *m, size_t need, uint8_t *buf, size_t cap, size_t *len)
 {
 	if (len)
 		*len = 0;
@@ -255,9 +199,9 @@ static ady_err w_begin(wr *w, const void *m, size_t need, uint8_t *buf, size_t c
 	return w_open(w, need, buf, cap, len);
 }
 
-static ady_err w_end(const wr *w, size_t need, size_t *len)
+static ady_err w_end(const ady_wr *w, size_t need, size_t *len)
 {
-	if (w->off != need)
+	if (ady_wr_err(w) || ady_wr_len(w) != need)
 		return ADY_ERR_RANGE;
 	*len = need;
 	return ADY_OK;
@@ -329,17 +273,17 @@ static bool launch_ok(const ady_msg_launch *m)
 /* see adyton/proto.h */
 ady_err ady_msg_encode_launch(const ady_msg_launch *m, uint8_t *buf, size_t cap, size_t *len)
 {
-	wr w;
+	ady_wr w;
 	ady_err err = w_begin(&w, m, LAUNCH_SIZE, buf, cap, len);
 
 	if (err)
 		return err;
 	if (!launch_ok(m))
 		return ADY_ERR_INVALID_ARG;
-	w_u32(&w, m->backend);
-	w_u32(&w, m->flags);
-	w_u32(&w, m->spin_us);
-	w_u32(&w, m->reserved);
+	ady_wr_u32le(&w, m->backend);
+	ady_wr_u32le(&w, m->flags);
+	ady_wr_u32le(&w, m->spin_us);
+	ady_wr_u32le(&w, m->reserved);
 	return w_end(&w, LAUNCH_SIZE, len);
 }
 
@@ -395,27 +339,27 @@ static bool launched_ok(const ady_msg_launched *m)
 /* see adyton/proto.h */
 ady_err ady_msg_encode_launched(const ady_msg_launched *m, uint8_t *buf, size_t cap, size_t *len)
 {
-	wr w;
+	ady_wr w;
 	ady_err err = w_begin(&w, m, LAUNCHED_SIZE, buf, cap, len);
 
 	if (err)
 		return err;
 	if (!launched_ok(m))
 		return ADY_ERR_INVALID_ARG;
-	w_u32(&w, m->status);
-	w_u32(&w, m->threads);
-	w_u64(&w, m->id);
-	w_u64(&w, m->msbuf_size);
-	w_u64(&w, m->channel_size);
-	w_u64(&w, m->attributes);
-	w_u32(&w, m->host_pid);
-	w_u32(&w, m->flags);
-	w_u16(&w, m->isvprodid);
-	w_u16(&w, m->isvsvn);
-	w_zeros(&w, 4);
-	w_bytes(&w, m->mrenclave, sizeof(m->mrenclave));
-	w_bytes(&w, m->mrsigner, sizeof(m->mrsigner));
-	w_zeros(&w, 8);
+	ady_wr_u32le(&w, m->status);
+	ady_wr_u32le(&w, m->threads);
+	ady_wr_u64le(&w, m->id);
+	ady_wr_u64le(&w, m->msbuf_size);
+	ady_wr_u64le(&w, m->channel_size);
+	ady_wr_u64le(&w, m->attributes);
+	ady_wr_u32le(&w, m->host_pid);
+	ady_wr_u32le(&w, m->flags);
+	ady_wr_u16le(&w, m->isvprodid);
+	ady_wr_u16le(&w, m->isvsvn);
+	ady_wr_zero(&w, 4);
+	ady_wr_bytes(&w, m->mrenclave, sizeof(m->mrenclave));
+	ady_wr_bytes(&w, m->mrsigner, sizeof(m->mrsigner));
+	ady_wr_zero(&w, 8);
 	return w_end(&w, LAUNCHED_SIZE, len);
 }
 
@@ -455,12 +399,12 @@ ady_err ady_msg_decode_launched(const uint8_t *p, size_t len, ady_msg_launched *
 /* see adyton/proto.h */
 ady_err ady_msg_encode_destroy(const ady_msg_destroy *m, uint8_t *buf, size_t cap, size_t *len)
 {
-	wr w;
+	ady_wr w;
 	ady_err err = w_begin(&w, m, DESTROY_SIZE, buf, cap, len);
 
 	if (err)
 		return err;
-	w_u64(&w, m->id);
+	ady_wr_u64le(&w, m->id);
 	return w_end(&w, DESTROY_SIZE, len);
 }
 
@@ -488,15 +432,15 @@ ady_err ady_msg_decode_destroy(const uint8_t *p, size_t len, ady_msg_destroy *m)
 /* see adyton/proto.h */
 ady_err ady_msg_encode_status(const ady_msg_status *m, uint8_t *buf, size_t cap, size_t *len)
 {
-	wr w;
+	ady_wr w;
 	ady_err err = w_begin(&w, m, STATUS_SIZE, buf, cap, len);
 
 	if (err)
 		return err;
 	if (!status_ok(m->status))
 		return ADY_ERR_INVALID_ARG;
-	w_u32(&w, m->status);
-	w_zeros(&w, 4);
+	ady_wr_u32le(&w, m->status);
+	ady_wr_zero(&w, 4);
 	return w_end(&w, STATUS_SIZE, len);
 }
 
@@ -570,7 +514,7 @@ static void read_entry(ady_cur *c, ady_listing_entry *e)
 ady_err ady_msg_encode_listing(const ady_listing_entry *entries, uint32_t count, uint8_t *buf, size_t cap,
 			       size_t *len)
 {
-	wr w;
+	ady_wr w;
 	size_t need;
 	ady_err err;
 
@@ -588,21 +532,21 @@ ady_err ady_msg_encode_listing(const ady_listing_entry *entries, uint32_t count,
 		if (!entry_ok(&entries[i]))
 			return ADY_ERR_INVALID_ARG;
 	}
-	w_u32(&w, count);
-	w_zeros(&w, 4);
+	ady_wr_u32le(&w, count);
+	ady_wr_zero(&w, 4);
 	for (uint32_t i = 0; i < count; i++) {
 		const ady_listing_entry *e = &entries[i];
 
-		w_u64(&w, e->id);
-		w_u32(&w, e->owner_uid);
-		w_u32(&w, e->host_pid);
-		w_u32(&w, e->backend);
-		w_u32(&w, e->flags);
-		w_u64(&w, e->memory);
-		w_u64(&w, e->started);
-		w_bytes(&w, e->mrenclave, sizeof(e->mrenclave));
-		w_u64(&w, e->pages);
-		w_bytes(&w, (const uint8_t *)e->tenant, sizeof(e->tenant));
+		ady_wr_u64le(&w, e->id);
+		ady_wr_u32le(&w, e->owner_uid);
+		ady_wr_u32le(&w, e->host_pid);
+		ady_wr_u32le(&w, e->backend);
+		ady_wr_u32le(&w, e->flags);
+		ady_wr_u64le(&w, e->memory);
+		ady_wr_u64le(&w, e->started);
+		ady_wr_bytes(&w, e->mrenclave, sizeof(e->mrenclave));
+		ady_wr_u64le(&w, e->pages);
+		ady_wr_bytes(&w, (const uint8_t *)e->tenant, sizeof(e->tenant));
 	}
 	return w_end(&w, need, len);
 }
@@ -664,17 +608,17 @@ static bool host_ready_ok(const ady_msg_host_ready *m)
 /* see adyton/proto.h */
 ady_err ady_msg_encode_host_ready(const ady_msg_host_ready *m, uint8_t *buf, size_t cap, size_t *len)
 {
-	wr w;
+	ady_wr w;
 	ady_err err = w_begin(&w, m, HOST_READY_SIZE, buf, cap, len);
 
 	if (err)
 		return err;
 	if (!host_ready_ok(m))
 		return ADY_ERR_INVALID_ARG;
-	w_u32(&w, m->status);
-	w_u32(&w, m->flags);
-	w_bytes(&w, m->mrenclave, sizeof(m->mrenclave));
-	w_bytes(&w, m->mrsigner, sizeof(m->mrsigner));
+	ady_wr_u32le(&w, m->status);
+	ady_wr_u32le(&w, m->flags);
+	ady_wr_bytes(&w, m->mrenclave, sizeof(m->mrenclave));
+	ady_wr_bytes(&w, m->mrsigner, sizeof(m->mrsigner));
 	return w_end(&w, HOST_READY_SIZE, len);
 }
 
@@ -704,12 +648,12 @@ ady_err ady_msg_decode_host_ready(const uint8_t *p, size_t len, ady_msg_host_rea
 /* see adyton/proto.h */
 ady_err ady_msg_encode_getkey(const ady_msg_getkey *m, uint8_t *buf, size_t cap, size_t *len)
 {
-	wr w;
+	ady_wr w;
 	ady_err err = w_begin(&w, m, GETKEY_SIZE, buf, cap, len);
 
 	if (err)
 		return err;
-	w_bytes(&w, m->keyrequest, sizeof(m->keyrequest));
+	ady_wr_bytes(&w, m->keyrequest, sizeof(m->keyrequest));
 	return w_end(&w, GETKEY_SIZE, len);
 }
 
@@ -743,16 +687,16 @@ static bool key_ok(const ady_msg_key *m)
 /* see adyton/proto.h */
 ady_err ady_msg_encode_key(const ady_msg_key *m, uint8_t *buf, size_t cap, size_t *len)
 {
-	wr w;
+	ady_wr w;
 	ady_err err = w_begin(&w, m, KEY_SIZE, buf, cap, len);
 
 	if (err)
 		return err;
 	if (!key_ok(m))
 		return ADY_ERR_INVALID_ARG;
-	w_u32(&w, m->status);
-	w_zeros(&w, 4);
-	w_bytes(&w, m->key, sizeof(m->key));
+	ady_wr_u32le(&w, m->status);
+	ady_wr_zero(&w, 4);
+	ady_wr_bytes(&w, m->key, sizeof(m->key));
 	return w_end(&w, KEY_SIZE, len);
 }
 
@@ -784,13 +728,13 @@ ady_err ady_msg_decode_key(const uint8_t *p, size_t len, ady_msg_key *m)
 /* see adyton/proto.h */
 ady_err ady_msg_encode_report(const ady_msg_report *m, uint8_t *buf, size_t cap, size_t *len)
 {
-	wr w;
+	ady_wr w;
 	ady_err err = w_begin(&w, m, REPORT_SIZE, buf, cap, len);
 
 	if (err)
 		return err;
-	w_bytes(&w, m->targetinfo, sizeof(m->targetinfo));
-	w_bytes(&w, m->reportdata, sizeof(m->reportdata));
+	ady_wr_bytes(&w, m->targetinfo, sizeof(m->targetinfo));
+	ady_wr_bytes(&w, m->reportdata, sizeof(m->reportdata));
 	return w_end(&w, REPORT_SIZE, len);
 }
 
@@ -825,16 +769,16 @@ static bool reported_ok(const ady_msg_reported *m)
 /* see adyton/proto.h */
 ady_err ady_msg_encode_reported(const ady_msg_reported *m, uint8_t *buf, size_t cap, size_t *len)
 {
-	wr w;
+	ady_wr w;
 	ady_err err = w_begin(&w, m, REPORTED_SIZE, buf, cap, len);
 
 	if (err)
 		return err;
 	if (!reported_ok(m))
 		return ADY_ERR_INVALID_ARG;
-	w_u32(&w, m->status);
-	w_zeros(&w, 4);
-	w_bytes(&w, m->report, sizeof(m->report));
+	ady_wr_u32le(&w, m->status);
+	ady_wr_zero(&w, 4);
+	ady_wr_bytes(&w, m->report, sizeof(m->report));
 	return w_end(&w, REPORTED_SIZE, len);
 }
 
@@ -870,16 +814,16 @@ static bool seeded_ok(const ady_msg_seeded *m)
 /* see adyton/proto.h */
 ady_err ady_msg_encode_seeded(const ady_msg_seeded *m, uint8_t *buf, size_t cap, size_t *len)
 {
-	wr w;
+	ady_wr w;
 	ady_err err = w_begin(&w, m, SEEDED_SIZE, buf, cap, len);
 
 	if (err)
 		return err;
 	if (!seeded_ok(m))
 		return ADY_ERR_INVALID_ARG;
-	w_u32(&w, m->status);
-	w_zeros(&w, 4);
-	w_bytes(&w, m->seed, sizeof(m->seed));
+	ady_wr_u32le(&w, m->status);
+	ady_wr_zero(&w, 4);
+	ady_wr_bytes(&w, m->seed, sizeof(m->seed));
 	return w_end(&w, SEEDED_SIZE, len);
 }
 
@@ -939,7 +883,7 @@ static bool capacity_ok(const ady_msg_capacity *m)
 /* see adyton/proto.h */
 ady_err ady_msg_encode_capacity(const ady_msg_capacity *m, uint8_t *buf, size_t cap, size_t *len)
 {
-	wr w;
+	ady_wr w;
 	size_t need;
 	ady_err err;
 
@@ -951,23 +895,23 @@ ady_err ady_msg_encode_capacity(const ady_msg_capacity *m, uint8_t *buf, size_t 
 	err = w_begin(&w, m, need, buf, cap, len);
 	if (err)
 		return err;
-	w_u64(&w, m->total_pages);
-	w_u64(&w, m->free_pages);
-	w_u64(&w, m->allocated_pages);
-	w_u64(&w, m->high_water_pages);
-	w_u16(&w, m->cert_type);
-	w_zeros(&w, 2);
-	w_u32(&w, m->ntenants);
-	w_zeros(&w, 8);
+	ady_wr_u64le(&w, m->total_pages);
+	ady_wr_u64le(&w, m->free_pages);
+	ady_wr_u64le(&w, m->allocated_pages);
+	ady_wr_u64le(&w, m->high_water_pages);
+	ady_wr_u16le(&w, m->cert_type);
+	ady_wr_zero(&w, 2);
+	ady_wr_u32le(&w, m->ntenants);
+	ady_wr_zero(&w, 8);
 	for (uint32_t i = 0; i < m->ntenants; i++) {
 		const ady_capacity_tenant *t = &m->tenants[i];
 
-		w_bytes(&w, t->name, sizeof(t->name));
-		w_u64(&w, t->pages);
-		w_u64(&w, t->max_pages);
-		w_u32(&w, t->count);
-		w_u32(&w, t->max_enclaves);
-		w_zeros(&w, 8);
+		ady_wr_bytes(&w, t->name, sizeof(t->name));
+		ady_wr_u64le(&w, t->pages);
+		ady_wr_u64le(&w, t->max_pages);
+		ady_wr_u32le(&w, t->count);
+		ady_wr_u32le(&w, t->max_enclaves);
+		ady_wr_zero(&w, 8);
 	}
 	return w_end(&w, need, len);
 }
@@ -1026,7 +970,7 @@ ady_err ady_msg_decode_capacity(const uint8_t *p, size_t len, ady_msg_capacity *
 /* see adyton/proto.h */
 ady_err ady_msg_encode_aborted(const ady_msg_aborted *m, uint8_t *buf, size_t cap, size_t *len)
 {
-	wr w;
+	ady_wr w;
 	ady_err err;
 
 	if (!len)
@@ -1037,8 +981,8 @@ ady_err ady_msg_encode_aborted(const ady_msg_aborted *m, uint8_t *buf, size_t ca
 	err = w_begin(&w, m, ABORTED_HEAD + (size_t)m->len, buf, cap, len);
 	if (err)
 		return err;
-	w_u32(&w, m->len);
-	w_bytes(&w, m->reason, m->len);
+	ady_wr_u32le(&w, m->len);
+	ady_wr_bytes(&w, m->reason, m->len);
 	return w_end(&w, ABORTED_HEAD + (size_t)m->len, len);
 }
 
@@ -1075,13 +1019,13 @@ ady_err ady_msg_decode_aborted(const uint8_t *p, size_t len, ady_msg_aborted *m)
  */
 ady_err ady_msg_encode_quote(const ady_msg_quote *m, uint8_t *buf, size_t cap, size_t *len)
 {
-	wr w;
+	ady_wr w;
 	ady_err err = w_begin(&w, m, QUOTE_SIZE, buf, cap, len);
 
 	if (err)
 		return err;
-	w_bytes(&w, m->reportdata, sizeof(m->reportdata));
-	w_bytes(&w, m->nonce, sizeof(m->nonce));
+	ady_wr_bytes(&w, m->reportdata, sizeof(m->reportdata));
+	ady_wr_bytes(&w, m->nonce, sizeof(m->nonce));
 	return w_end(&w, QUOTE_SIZE, len);
 }
 
@@ -1114,7 +1058,7 @@ static bool quoted_ok(const ady_msg_quoted *m)
 
 ady_err ady_msg_encode_quoted(const ady_msg_quoted *m, uint8_t *buf, size_t cap, size_t *len)
 {
-	wr w;
+	ady_wr w;
 	ady_err err;
 
 	if (!len)
@@ -1125,9 +1069,9 @@ ady_err ady_msg_encode_quoted(const ady_msg_quoted *m, uint8_t *buf, size_t cap,
 	err = w_begin(&w, m, QUOTED_HEAD + (size_t)m->len, buf, cap, len);
 	if (err)
 		return err;
-	w_u32(&w, m->status);
-	w_u32(&w, m->len);
-	w_bytes(&w, m->quote, m->len);
+	ady_wr_u32le(&w, m->status);
+	ady_wr_u32le(&w, m->len);
+	ady_wr_bytes(&w, m->quote, m->len);
 	return w_end(&w, QUOTED_HEAD + (size_t)m->len, len);
 }
 

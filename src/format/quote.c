@@ -25,11 +25,34 @@ static int known_cert(uint16_t t)
 	}
 }
 
+/* The REPORTBODY field by field, reserved bytes zero (the mirror of
+ * decode_body below). */
+static void encode_body(ady_wr *w, const ady_sgx_report_body *b)
+{
+	ady_wr_bytes(w, b->cpusvn, 16);
+	ady_wr_u32le(w, b->miscselect);
+	ady_wr_zero(w, 12);
+	ady_wr_bytes(w, b->isvextprodid, 16);
+	ady_wr_u64le(w, b->attributes.flags);
+	ady_wr_u64le(w, b->attributes.xfrm);
+	ady_wr_bytes(w, b->mrenclave, 32);
+	ady_wr_zero(w, 32);
+	ady_wr_bytes(w, b->mrsigner, 32);
+	ady_wr_zero(w, 32);
+	ady_wr_bytes(w, b->configid, 64);
+	ady_wr_u16le(w, b->isvprodid);
+	ady_wr_u16le(w, b->isvsvn);
+	ady_wr_u16le(w, b->configsvn);
+	ady_wr_zero(w, 42);
+	ady_wr_bytes(w, b->isvfamilyid, 16);
+	ady_wr_bytes(w, b->reportdata, 64);
+}
+
 /* see adyton/quote.h */
 ady_err ady_quote_encode(const ady_quote *q, uint8_t *buf, size_t cap, size_t *len)
 {
 	size_t need;
-	uint8_t *p;
+	ady_wr w;
 
 	if (!q || !len)
 		return ADY_ERR_INVALID_ARG;
@@ -41,20 +64,23 @@ ady_err ady_quote_encode(const ady_quote *q, uint8_t *buf, size_t cap, size_t *l
 	*len = need;
 	if (!buf || cap < need)
 		return ADY_ERR_SHORT_BUFFER;
-	p = buf;
-	memset(p, 0, ADY_QUOTE_HEADER);
-	ady_put_u16le(p, ADY_QUOTE_VERSION);
-	ady_put_u16le(p + 2, ADY_QUOTE_ATT_KEY_ECDSA_P256);
-	ady_put_u32le(p + 4, ADY_QUOTE_TEE_TYPE);
-	memcpy(p + 12, ady_quote_vendor_id, 16);
-	memcpy(p + 28, q->user_data, 20);
-	memcpy(p + 48, &q->body, 384);
-	ady_put_u32le(p + 432, (uint32_t)(need - 436));
-	memcpy(p + 436, q->signature, 64);
-	memcpy(p + 500, q->attest_pub, 64);
-	ady_put_u16le(p + 564, q->cert_type);
-	ady_put_u32le(p + 566, q->cert_len);
-	memcpy(p + 570, q->cert, q->cert_len);
+	/* Layout: adyton/quote.h. */
+	ady_wr_init(&w, buf, need);
+	ady_wr_u16le(&w, ADY_QUOTE_VERSION);
+	ady_wr_u16le(&w, ADY_QUOTE_ATT_KEY_ECDSA_P256);
+	ady_wr_u32le(&w, ADY_QUOTE_TEE_TYPE);
+	ady_wr_zero(&w, 4);
+	ady_wr_bytes(&w, ady_quote_vendor_id, 16);
+	ady_wr_bytes(&w, q->user_data, 20);
+	encode_body(&w, &q->body);
+	ady_wr_u32le(&w, (uint32_t)(need - ADY_QUOTE_TBS - 4));
+	ady_wr_bytes(&w, q->signature, 64);
+	ady_wr_bytes(&w, q->attest_pub, 64);
+	ady_wr_u16le(&w, q->cert_type);
+	ady_wr_u32le(&w, q->cert_len);
+	ady_wr_bytes(&w, q->cert, q->cert_len);
+	if (ady_wr_err(&w) || ady_wr_len(&w) != need)
+		return ADY_ERR_RANGE; /* a layout mistake here, not the caller's */
 	return ADY_OK;
 }
 
@@ -203,47 +229,42 @@ fail:
 	return err;
 }
 
-static int put_field(uint8_t *out, size_t cap, size_t *pos, const void *p, uint32_t n)
-{
-	size_t end;
-
-	if (__builtin_add_overflow(*pos, (size_t)4 + n, &end))
-		return -1;
-	if (out && end <= cap) {
-		ady_put_u32le(out + *pos, n);
-		if (n)
-			memcpy(out + *pos + 4, p, n);
-	}
-	*pos = end;
-	return 0;
-}
-
 /* see adyton/quote.h */
 ady_err ady_quote_encode_tpm(const uint8_t *attest, uint32_t attest_len, const uint8_t ak_sig[static 64],
 			     const uint8_t ak_pub[static 64], uint32_t pcr_mask, const uint8_t (*pcr)[32],
 			     const uint8_t *ek_cert, uint32_t ek_cert_len, const uint8_t *binding, uint32_t binding_len,
 			     uint8_t *out, size_t cap, size_t *len)
 {
-	uint8_t pcrs[4 + 32 * ADY_QUOTE_MAX_PCRS];
 	uint32_t npcr = 0;
-	size_t pos = 0;
+	ady_wr w;
 
 	if (!len || !attest || !attest_len || !ak_sig || !ak_pub || !ek_cert || !ek_cert_len ||
 	    (binding_len && !binding) || (pcr_mask >> ADY_QUOTE_MAX_PCRS) || (pcr_mask && !pcr))
 		return ADY_ERR_INVALID_ARG;
 	*len = 0;
-	ady_put_u32le(pcrs, pcr_mask);
+	for (uint32_t i = 0; i < ADY_QUOTE_MAX_PCRS; i++)
+		npcr += pcr_mask >> i & 1u;
+	/* Each field: u32 length, then the bytes (layout: adyton/quote.h). */
+	ady_wr_init(&w, out, out ? cap : 0);
+	ady_wr_u32le(&w, attest_len);
+	ady_wr_bytes(&w, attest, attest_len);
+	ady_wr_u32le(&w, 64);
+	ady_wr_bytes(&w, ak_sig, 64);
+	ady_wr_u32le(&w, 64);
+	ady_wr_bytes(&w, ak_pub, 64);
+	ady_wr_u32le(&w, 4 + 32 * npcr);
+	ady_wr_u32le(&w, pcr_mask);
 	for (uint32_t i = 0; i < ADY_QUOTE_MAX_PCRS; i++)
 		if (pcr_mask >> i & 1u)
-			memcpy(pcrs + 4 + 32 * npcr++, pcr[i], 32);
-	if (put_field(out, cap, &pos, attest, attest_len) || put_field(out, cap, &pos, ak_sig, 64) ||
-	    put_field(out, cap, &pos, ak_pub, 64) || put_field(out, cap, &pos, pcrs, 4 + 32 * npcr) ||
-	    put_field(out, cap, &pos, ek_cert, ek_cert_len) || put_field(out, cap, &pos, binding, binding_len))
+			ady_wr_bytes(&w, pcr[i], 32);
+	ady_wr_u32le(&w, ek_cert_len);
+	ady_wr_bytes(&w, ek_cert, ek_cert_len);
+	ady_wr_u32le(&w, binding_len);
+	ady_wr_bytes(&w, binding, binding_len);
+	if (ady_wr_err(&w) == ADY_ERR_OVERFLOW)
 		return ADY_ERR_OVERFLOW;
-	*len = pos;
-	if (!out || pos > cap)
-		return ADY_ERR_SHORT_BUFFER;
-	return ADY_OK;
+	*len = ady_wr_len(&w);
+	return ady_wr_err(&w);
 }
 
 /* Big-endian reads for TPM structures (TPM 2.0 Part 1, 9: canonical form). */

@@ -134,13 +134,34 @@ ady_err ady_sealed_decode(const uint8_t *blob, size_t len, ady_sealed_hdr *out)
 	return err;
 }
 
+/* SDM 38.18.1 layout; reserved ranges zero. */
+static void encode_keyrequest(ady_wr *w, const ady_sgx_keyrequest *kr)
+{
+	ady_wr_u16le(w, kr->keyname);
+	ady_wr_u16le(w, kr->keypolicy);
+	ady_wr_u16le(w, kr->isvsvn);
+	ady_wr_zero(w, sizeof(kr->reserved1));
+	ady_wr_bytes(w, kr->cpusvn, sizeof(kr->cpusvn));
+	ady_wr_u64le(w, kr->attributemask.flags);
+	ady_wr_u64le(w, kr->attributemask.xfrm);
+	ady_wr_bytes(w, kr->keyid, sizeof(kr->keyid));
+	ady_wr_u32le(w, kr->miscmask);
+	ady_wr_u16le(w, kr->configsvn);
+	ady_wr_zero(w, sizeof(kr->reserved2));
+}
+
 /* see adyton/sealed.h */
 void ady_sealed_encode(const ady_sealed_hdr *h, uint8_t out[static ADY_SEALED_HDR_SIZE])
 {
-	ady_sealed_hdr copy = *h;
+	ady_wr w;
 
-	memset(copy.reserved1, 0, sizeof(copy.reserved1));
-	memset(copy.reserved2, 0, sizeof(copy.reserved2));
-	/* The packed struct is the little-endian wire image (format/internal.h). */
-	memcpy(out, &copy, sizeof(copy));
+	/* Layout: adyton/sealed.h.  The writer covers exactly the header,
+	 * whose size the ADY_CHECK_* assertions there fix. */
+	ady_wr_init(&w, out, ADY_SEALED_HDR_SIZE);
+	encode_keyrequest(&w, &h->key_request);
+	ady_wr_u32le(&w, h->plain_text_offset);
+	ady_wr_zero(&w, sizeof(h->reserved1));
+	ady_wr_u32le(&w, h->payload_size);
+	ady_wr_zero(&w, sizeof(h->reserved2));
+	ady_wr_bytes(&w, h->tag, sizeof(h->tag));
 }

@@ -1,184 +1,21 @@
 /*
- * RA-TLS peer verification (adyton/ratls.h).
- *
- * The evidence parser reads untrusted bytes through the bounded cursor;
- * it sits here rather than in src/format/ because only the verifier uses
- * it.  tests/fuzz/fuzz_ratls.c includes this file with
- * ADY_RATLS_PARSER_ONLY to fuzz it without OpenSSL.
+ * RA-TLS peer verification (adyton/ratls.h).  The evidence is decoded
+ * by the format layer (adyton/ratls_format.h, fuzzed by
+ * tests/fuzz/fuzz_ratls.c); this file holds the OpenSSL side.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-#include "adyton/cursor.h"
-#include "adyton/quote.h"
-#include "adyton/ratls.h"
-
-/* A CBOR head (RFC 8949 3.1).  Only the shortest form is accepted (4.2.1):
- * the certificate is hashed and signed, and one value must have one
- * encoding.  Indefinite lengths and the reserved values 28..31 are
- * refused. */
-static ady_err cbor_head(ady_cur *c, uint8_t *major, uint64_t *v)
-{
-	uint8_t ib, b[8];
-	size_t n;
-	uint64_t x = 0;
-	ady_err err;
-
-	if ((err = ady_cur_u8(c, &ib)))
-		return err;
-	*major = ib >> 5;
-	switch (ib & 31) {
-	case 24:
-		n = 1;
-		break;
-	case 25:
-		n = 2;
-		break;
-	case 26:
-		n = 4;
-		break;
-	case 27:
-		n = 8;
-		break;
-	default:
-		if ((ib & 31) >= 24)
-			return ADY_ERR_MALFORMED;
-		*v = ib & 31;
-		return ADY_OK;
-	}
-	if ((err = ady_cur_bytes(c, b, n)))
-		return err;
-	for (size_t i = 0; i < n; i++)
-		x = x << 8 | b[i];
-	if ((n == 1 && x < 24) || (n == 2 && x <= 0xff) || (n == 4 && x <= 0xffff) || (n == 8 && x <= 0xffffffffu))
-		return ADY_ERR_MALFORMED;
-	*v = x;
-	return ADY_OK;
-}
-
-/* A head of the given major type with exactly the value want. */
-static ady_err cbor_expect(ady_cur *c, uint8_t major, uint64_t want)
-{
-	uint8_t m;
-	uint64_t v;
-	ady_err err = cbor_head(c, &m, &v);
-
-	if (err)
-		return err;
-	return m == major && v == want ? ADY_OK : ADY_ERR_MALFORMED;
-}
-
-/* A byte string of at most max bytes: a sub-cursor over its content,
- * the outer cursor moved past it. */
-static ady_err cbor_bstr(ady_cur *c, uint64_t max, ady_cur *out)
-{
-	uint8_t m;
-	uint64_t v;
-	ady_err err = cbor_head(c, &m, &v);
-
-	if (err)
-		return err;
-	if (m != 2 || v > max)
-		return ADY_ERR_MALFORMED;
-	if (v > ady_cur_left(c))
-		return ADY_ERR_TRUNCATED;
-	if ((err = ady_cur_sub(c, c->off, v, out)) || (err = ady_cur_skip(c, (size_t)v)))
-		return err;
-	return ADY_OK;
-}
-
-/* hash-entry = [1 (sha-256), bstr .size 32], nothing trailing. */
-static ady_err hash_entry(ady_cur *c, uint8_t hash[static 32])
-{
-	ady_err err;
-
-	if ((err = cbor_expect(c, 4, 2)) || (err = cbor_expect(c, 0, 1)) || (err = cbor_expect(c, 2, 32)) ||
-	    (err = ady_cur_bytes(c, hash, 32)))
-		return err;
-	return ady_cur_left(c) ? ADY_ERR_MALFORMED : ADY_OK;
-}
-
-static ady_err claims(ady_cur *c, ady_ratls_evidence *ev)
-{
-	static const char k_hash[] = "pubkey-hash", k_nonce[] = "nonce";
-	bool have_hash = false;
-	uint8_t m, key[16];
-	uint64_t n, klen;
-	ady_err err;
-
-	if ((err = cbor_head(c, &m, &n)))
-		return err;
-	if (m != 5 || n < 1 || n > 2)
-		return ADY_ERR_MALFORMED;
-	for (uint64_t i = 0; i < n; i++) {
-		ady_cur v;
-		if ((err = cbor_head(c, &m, &klen)))
-			return err;
-		if (m != 3 || klen > sizeof(key))
-			return ADY_ERR_MALFORMED;
-		if ((err = ady_cur_bytes(c, key, (size_t)klen)))
-			return err;
-		if (klen == sizeof(k_hash) - 1 && memcmp(key, k_hash, klen) == 0) {
-			if (have_hash)
-				return ADY_ERR_MALFORMED;
-			if ((err = cbor_bstr(c, 64, &v)) || (err = hash_entry(&v, ev->pubkey_hash)))
-				return err;
-			have_hash = true;
-		} else if (klen == sizeof(k_nonce) - 1 && memcmp(key, k_nonce, klen) == 0) {
-			if (ev->has_nonce)
-				return ADY_ERR_MALFORMED;
-			if ((err = cbor_bstr(c, ADY_RATLS_MAX_NONCE, &v)))
-				return err;
-			ev->nonce_len = ady_cur_left(&v);
-			if ((err = ady_cur_bytes(&v, ev->nonce, ev->nonce_len)))
-				return err;
-			ev->has_nonce = true;
-		} else {
-			return ADY_ERR_MALFORMED; /* a claim we do not know */
-		}
-	}
-	if (!have_hash || ady_cur_left(c))
-		return ADY_ERR_MALFORMED;
-	return ADY_OK;
-}
-
-/* see adyton/ratls.h */
-ady_err ady_ratls_evidence_decode(const uint8_t *buf, size_t len, ady_ratls_evidence *out)
-{
-	ady_cur c, q, cl;
-	ady_err err;
-
-	if (!out)
-		return ADY_ERR_INVALID_ARG;
-	memset(out, 0, sizeof(*out));
-	if (!buf && len)
-		return ADY_ERR_INVALID_ARG;
-	ady_cur_init(&c, buf, len);
-	if ((err = cbor_expect(&c, 6, ADY_RATLS_EVIDENCE_TAG)) || (err = cbor_expect(&c, 4, 2)) ||
-	    (err = cbor_bstr(&c, ADY_QUOTE_MAX, &q)) || (err = cbor_bstr(&c, 256, &cl)))
-		goto fail;
-	if (ady_cur_left(&c) || ady_cur_left(&q) == 0) {
-		err = ADY_ERR_MALFORMED;
-		goto fail;
-	}
-	if ((err = claims(&cl, out)))
-		goto fail;
-	out->quote = q.p + q.off;
-	out->quote_len = ady_cur_left(&q);
-	return ADY_OK;
-fail:
-	memset(out, 0, sizeof(*out));
-	return err;
-}
-
-#ifndef ADY_RATLS_PARSER_ONLY
 
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+
+#include "adyton/cursor.h"
+#include "adyton/quote.h"
+#include "adyton/ratls.h"
 
 static ady_err refuse(ady_ratls_report *r, const char *check, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -381,5 +218,3 @@ int ady_ratls_verify(int preverify_ok, X509_STORE_CTX *ctx)
 	X509_STORE_CTX_set_error(ctx, X509_V_OK);
 	return 1;
 }
-
-#endif /* ADY_RATLS_PARSER_ONLY */

@@ -1,8 +1,8 @@
 /*
- * libFuzzer target: the RA-TLS evidence parser (src/verify/ratls.c,
- * ady_ratls_evidence_decode), built without OpenSSL.  Evidence without the
- * optional nonce claim that the parser accepts must re-encode to the same
- * bytes through the enclave's encoder (src/trts/ratls.c): one value, one
+ * libFuzzer target: the RA-TLS evidence decoder (src/format/ratls.c,
+ * ady_ratls_evidence_decode).  Evidence without the optional nonce claim
+ * that the decoder accepts must re-encode to the same bytes through the
+ * encoder the enclave runs (ady_ratls_evidence_encode): one value, one
  * encoding.
  */
 #include <stddef.h>
@@ -10,12 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ADY_RATLS_PARSER_ONLY
-#include "../../src/verify/ratls.c"
-/* the certificate writer is unused here */
-#pragma clang diagnostic ignored "-Wunused-function"
-#define ADY_RATLS_ENCODER_ONLY
-#include "../../src/trts/ratls.c"
+#include "adyton/cursor.h"
+#include "adyton/quote.h"
+#include "adyton/ratls_format.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -23,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t out[ADY_QUOTE_MAX + 256];
 	ady_ratls_evidence ev;
-	struct wr w = {.p = out, .cap = sizeof(out)};
+	ady_wr w;
 
 	if (ady_ratls_evidence_decode(data, size, &ev) != ADY_OK)
 		return 0;
@@ -31,8 +28,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (ev.has_nonce)
 		return 0;
-	cbor_evidence(&w, ev.quote, ev.quote_len, ev.pubkey_hash);
-	if (w.err || w.len != size || memcmp(out, data, size) != 0)
+	ady_wr_init(&w, out, sizeof(out));
+	ady_ratls_evidence_encode(&w, ev.quote, ev.quote_len, ev.pubkey_hash);
+	if (ady_wr_err(&w) || ady_wr_len(&w) != size || memcmp(out, data, size) != 0)
 		abort();
 	return 0;
 }

@@ -1,4 +1,4 @@
-/* Unit tests of the bounded cursor (src/format/cursor.c). */
+/* Unit tests of the bounded cursor and the bounded writer (src/format/cursor.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -231,10 +231,157 @@ static void test_hex(void **state)
 	assert_string_equal(text, "");
 }
 
+/* ---- the writer ------------------------------------------------------ */
+
+static void test_wr_le(void **state)
+{
+	static const uint8_t want[] = {0xaa, 0x02, 0x01, 0x06, 0x05, 0x04, 0x03, 0x0e, 0x0d, 0x0c, 0x0b,
+				       0x0a, 0x09, 0x08, 0x07, 'x', 'y', 0, 0, 0};
+	uint8_t out[sizeof(want) + 4];
+	ady_wr w;
+
+	(void)state;
+	memset(out, 0xee, sizeof(out));
+	ady_wr_init(&w, out, sizeof(want));
+	ady_wr_u8(&w, 0xaa);
+	ady_wr_u16le(&w, 0x0102);
+	ady_wr_u32le(&w, 0x03040506);
+	ady_wr_u64le(&w, 0x0708090a0b0c0d0eull);
+	ady_wr_bytes(&w, "xy", 2);
+	ady_wr_zero(&w, 3);
+	assert_int_equal(ady_wr_err(&w), ADY_OK);
+	assert_int_equal(ady_wr_len(&w), sizeof(want));
+	assert_memory_equal(out, want, sizeof(want));
+	/* nothing beyond the writer's range was touched */
+	assert_int_equal(out[sizeof(want)], 0xee);
+	/* what the writer writes, the cursor reads back */
+	{
+		ady_cur c;
+		uint64_t q;
+		uint32_t v;
+		uint16_t h;
+		uint8_t b;
+
+		ady_cur_init(&c, out, ady_wr_len(&w));
+		assert_int_equal(ady_cur_u8(&c, &b) || ady_cur_u16le(&c, &h) || ady_cur_u32le(&c, &v) ||
+					 ady_cur_u64le(&c, &q),
+				 ADY_OK);
+		assert_true(b == 0xaa && h == 0x0102 && v == 0x03040506 && q == 0x0708090a0b0c0d0eull);
+	}
+}
+
+/* A write that does not fit writes nothing, the error sticks, and the
+ * length goes on counting to the size the encoding needs. */
+static void test_wr_short_counts(void **state)
+{
+	uint8_t out[8];
+	ady_wr w;
+
+	(void)state;
+	memset(out, 0xee, sizeof(out));
+	ady_wr_init(&w, out, 6);
+	ady_wr_u32le(&w, 0x01020304);
+	ady_wr_u32le(&w, 0x05060708);
+	assert_int_equal(ady_wr_err(&w), ADY_ERR_SHORT_BUFFER);
+	assert_int_equal(out[4], 0xee);
+	assert_int_equal(out[5], 0xee);
+	/* a write that would fit now writes nothing either */
+	ady_wr_u8(&w, 0x99);
+	assert_int_equal(out[4], 0xee);
+	ady_wr_bytes(&w, "abc", 3);
+	ady_wr_zero(&w, 10);
+	assert_null(ady_wr_reserve(&w, 5));
+	assert_int_equal(ady_wr_len(&w), 4 + 4 + 1 + 3 + 10 + 5);
+	assert_int_equal(ady_wr_err(&w), ADY_ERR_SHORT_BUFFER);
+	assert_null(ady_wr_at(&w, 0, 1));
+	/* a counting writer */
+	ady_wr_init(&w, NULL, 0);
+	ady_wr_u64le(&w, 1);
+	ady_wr_bytes(&w, out, 8);
+	assert_int_equal(ady_wr_err(&w), ADY_ERR_SHORT_BUFFER);
+	assert_int_equal(ady_wr_len(&w), 16);
+	/* a NULL buffer with a capacity is a caller bug: nothing is written */
+	ady_wr_init(&w, NULL, 8);
+	ady_wr_u8(&w, 1);
+	assert_int_equal(ady_wr_err(&w), ADY_ERR_INVALID_ARG);
+	assert_int_equal(ady_wr_len(&w), 0);
+}
+
+/* A count that would wrap a size_t is an overflow, not a short buffer. */
+static void test_wr_overflow(void **state)
+{
+	uint8_t out[4];
+	ady_wr w;
+
+	(void)state;
+	ady_wr_init(&w, out, sizeof(out));
+	ady_wr_u32le(&w, 7);
+	ady_wr_zero(&w, SIZE_MAX - 1);
+	assert_int_equal(ady_wr_err(&w), ADY_ERR_OVERFLOW);
+	ady_wr_u8(&w, 1);
+	assert_int_equal(ady_wr_err(&w), ADY_ERR_OVERFLOW);
+	assert_int_equal(ady_wr_len(&w), 4);
+	/* first a short buffer, then a wrap: the wrap wins */
+	ady_wr_init(&w, out, sizeof(out));
+	ady_wr_u64le(&w, 7);
+	assert_int_equal(ady_wr_err(&w), ADY_ERR_SHORT_BUFFER);
+	ady_wr_zero(&w, SIZE_MAX - 4);
+	assert_int_equal(ady_wr_err(&w), ADY_ERR_OVERFLOW);
+	/* other errors stay: ady_wr_fail keeps the first */
+	ady_wr_init(&w, out, sizeof(out));
+	ady_wr_fail(&w, ADY_ERR_RANGE);
+	ady_wr_fail(&w, ADY_ERR_MALFORMED);
+	ady_wr_u8(&w, 1);
+	assert_int_equal(ady_wr_err(&w), ADY_ERR_RANGE);
+	assert_int_equal(ady_wr_len(&w), 0);
+}
+
+/* reserve, at and cut: fields filled in later, DER-style length holes. */
+static void test_wr_patch(void **state)
+{
+	uint8_t out[16], *r, *a;
+	ady_wr w;
+
+	(void)state;
+	memset(out, 0xee, sizeof(out));
+	ady_wr_init(&w, out, sizeof(out));
+	ady_wr_u8(&w, 0x30);
+	r = ady_wr_reserve(&w, 3);
+	assert_ptr_equal(r, out + 1);
+	assert_int_equal(r[0] | r[1] | r[2], 0);
+	ady_wr_bytes(&w, "hello", 5);
+	a = ady_wr_at(&w, 1, 3);
+	assert_ptr_equal(a, out + 1);
+	a[0] = 5;
+	ady_wr_cut(&w, 2, 2);
+	assert_int_equal(ady_wr_len(&w), 7);
+	assert_memory_equal(out, "\x30\x05hello", 7);
+	/* at and cut stay within what was written */
+	assert_null(ady_wr_at(&w, 5, 3));
+	assert_null(ady_wr_at(&w, SIZE_MAX, 2));
+	assert_non_null(ady_wr_at(&w, 7, 0));
+	ady_wr_cut(&w, 6, 2);
+	assert_int_equal(ady_wr_err(&w), ADY_ERR_RANGE);
+	assert_int_equal(ady_wr_len(&w), 7);
+	/* exactly full is fine; one more byte is not */
+	ady_wr_init(&w, out, 4);
+	ady_wr_u32le(&w, 1);
+	assert_int_equal(ady_wr_err(&w), ADY_OK);
+	ady_wr_zero(&w, 0);
+	assert_int_equal(ady_wr_err(&w), ADY_OK);
+	ady_wr_u8(&w, 1);
+	assert_int_equal(ady_wr_err(&w), ADY_ERR_SHORT_BUFFER);
+	assert_int_equal(ady_wr_len(&w), 5);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reads_le),
+		cmocka_unit_test(test_wr_le),
+		cmocka_unit_test(test_wr_short_counts),
+		cmocka_unit_test(test_wr_overflow),
+		cmocka_unit_test(test_wr_patch),
 		cmocka_unit_test(test_bounds_and_sticky),
 		cmocka_unit_test(test_exact_end),
 		cmocka_unit_test(test_skip_seek),

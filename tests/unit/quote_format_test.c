@@ -264,11 +264,129 @@ static void test_messages(void **state)
 	assert_int_equal(ady_msg_decode_header(hdr, &h), ADY_ERR_PROTOCOL);
 }
 
+/* ---- the encoders against their form before the shared writer -------- */
+
+/* The quote encoder as it was (offsets and a memcpy of the packed
+ * REPORTBODY), kept here as the reference the writer must match. */
+static void old_quote_encode(const ady_quote *r, uint8_t *p)
+{
+	size_t need = ADY_QUOTE_FIXED + r->cert_len;
+
+	memset(p, 0, ADY_QUOTE_HEADER);
+	ady_put_u16le(p, ADY_QUOTE_VERSION);
+	ady_put_u16le(p + 2, ADY_QUOTE_ATT_KEY_ECDSA_P256);
+	ady_put_u32le(p + 4, ADY_QUOTE_TEE_TYPE);
+	memcpy(p + 12, ady_quote_vendor_id, 16);
+	memcpy(p + 28, r->user_data, 20);
+	memcpy(p + 48, &r->body, 384);
+	ady_put_u32le(p + 432, (uint32_t)(need - 436));
+	memcpy(p + 436, r->signature, 64);
+	memcpy(p + 500, r->attest_pub, 64);
+	ady_put_u16le(p + 564, r->cert_type);
+	ady_put_u32le(p + 566, r->cert_len);
+	memcpy(p + 570, r->cert, r->cert_len);
+}
+
+static void fill(void *p, size_t n, unsigned seed)
+{
+	uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		b[i] = (uint8_t)(seed * 131 + i * 7 + (i >> 8));
+}
+
+static void test_encode_as_before(void **state)
+{
+	static uint8_t want[ADY_QUOTE_MAX], got[ADY_QUOTE_MAX];
+	static ady_sgx_report_body zero_body;
+	size_t len = 0;
+
+	(void)state;
+	for (unsigned seed = 1; seed < 40; seed++) {
+		memset(&q, 0, sizeof(q));
+		fill(q.user_data, sizeof(q.user_data), seed);
+		fill(&q.body, sizeof(q.body), seed + 1);
+		/* reserved bytes of a REPORTBODY are zero (the decoder's rule) */
+		memcpy(q.body.reserved1, zero_body.reserved1, sizeof(zero_body.reserved1));
+		memcpy(q.body.reserved2, zero_body.reserved2, sizeof(zero_body.reserved2));
+		memcpy(q.body.reserved3, zero_body.reserved3, sizeof(zero_body.reserved3));
+		memcpy(q.body.reserved4, zero_body.reserved4, sizeof(zero_body.reserved4));
+		fill(q.signature, 64, seed + 2);
+		fill(q.attest_pub, 64, seed + 3);
+		q.cert_type = seed % 3 == 0 ? ADY_QUOTE_CERT_TPM : seed % 3 == 1 ? ADY_QUOTE_CERT_ENROLLED
+										  : ADY_QUOTE_CERT_SIM;
+		q.cert_len = q.cert_type == ADY_QUOTE_CERT_TPM ? (seed * 211) % ADY_QUOTE_MAX_CERT : 0;
+		fill(q.cert, q.cert_len, seed + 4);
+		memset(want, 0, sizeof(want));
+		old_quote_encode(&q, want);
+		assert_int_equal(ady_quote_encode(&q, got, sizeof(got), &len), ADY_OK);
+		assert_int_equal(len, ADY_QUOTE_FIXED + q.cert_len);
+		assert_memory_equal(got, want, len);
+	}
+}
+
+/* The TPM certification data as it was laid out: u32 length + bytes per
+ * field, the PCR block built aside. */
+static size_t old_tpm_put(uint8_t *out, size_t pos, const void *p, uint32_t n)
+{
+	ady_put_u32le(out + pos, n);
+	if (n)
+		memcpy(out + pos + 4, p, n);
+	return pos + 4 + n;
+}
+
+static void test_encode_tpm_as_before(void **state)
+{
+	static uint8_t want[ADY_QUOTE_MAX], got[ADY_QUOTE_MAX];
+	uint8_t att[300], sig[64], pub[64], ek[500], bind[120], pcr[ADY_QUOTE_MAX_PCRS][32];
+	uint8_t pcrs[4 + 32 * ADY_QUOTE_MAX_PCRS];
+	uint32_t masks[] = {0, 1, 0x00800085u, 0x00ffffffu, 0x00010000u};
+	size_t len = 0, need = 0;
+
+	(void)state;
+	fill(att, sizeof(att), 1);
+	fill(sig, sizeof(sig), 2);
+	fill(pub, sizeof(pub), 3);
+	fill(ek, sizeof(ek), 4);
+	fill(bind, sizeof(bind), 5);
+	fill(pcr, sizeof(pcr), 6);
+	for (size_t m = 0; m < sizeof(masks) / sizeof(masks[0]); m++) {
+		uint32_t n = 0, bl = m % 2 ? 0 : (uint32_t)sizeof(bind);
+		size_t pos = 0;
+
+		ady_put_u32le(pcrs, masks[m]);
+		for (uint32_t i = 0; i < ADY_QUOTE_MAX_PCRS; i++)
+			if (masks[m] >> i & 1u)
+				memcpy(pcrs + 4 + 32 * n++, pcr[i], 32);
+		pos = old_tpm_put(want, pos, att, sizeof(att));
+		pos = old_tpm_put(want, pos, sig, 64);
+		pos = old_tpm_put(want, pos, pub, 64);
+		pos = old_tpm_put(want, pos, pcrs, 4 + 32 * n);
+		pos = old_tpm_put(want, pos, ek, sizeof(ek));
+		pos = old_tpm_put(want, pos, bind, bl);
+		assert_int_equal(ady_quote_encode_tpm(att, sizeof(att), sig, pub, masks[m], (const uint8_t(*)[32])pcr, ek,
+						      sizeof(ek), bind, bl, got, sizeof(got), &len),
+				 ADY_OK);
+		assert_int_equal(len, pos);
+		assert_memory_equal(got, want, pos);
+		/* short-buffer protocol: the needed size, with or without a buffer */
+		assert_int_equal(ady_quote_encode_tpm(att, sizeof(att), sig, pub, masks[m], (const uint8_t(*)[32])pcr, ek,
+						      sizeof(ek), bind, bl, NULL, 0, &need),
+				 ADY_ERR_SHORT_BUFFER);
+		assert_int_equal(need, pos);
+		assert_int_equal(ady_quote_encode_tpm(att, sizeof(att), sig, pub, masks[m], (const uint8_t(*)[32])pcr, ek,
+						      sizeof(ek), bind, bl, got, pos - 1, &need),
+				 ADY_ERR_SHORT_BUFFER);
+		assert_int_equal(need, pos);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_strict),     cmocka_unit_test(test_tpm_fields),
 		cmocka_unit_test(test_tpms_attest), cmocka_unit_test(test_vpolicy), cmocka_unit_test(test_messages),
+		cmocka_unit_test(test_encode_as_before), cmocka_unit_test(test_encode_tpm_as_before),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

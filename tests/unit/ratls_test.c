@@ -1,7 +1,8 @@
 /*
- * RA-TLS certificates without an enclave: the enclave's DER/CBOR encoder
- * (src/trts/ratls.c, built here for the host) checked against OpenSSL's
- * parser, and the host verifier (src/verify/ratls.c) on certificates
+ * RA-TLS certificates without an enclave: the DER/CBOR encoder the enclave
+ * runs (src/format/ratls.c) checked against OpenSSL's parser and against
+ * golden vectors of the encoder as it was before it moved to the format
+ * layer, and the host verifier (src/verify/ratls.c) on certificates
  * built from quotes made here with an enrolled platform key: accepted,
  * another MRENCLAVE (quote/identity), a key that is not the one in
  * report_data (binding), a broken self-signature and a certificate
@@ -21,11 +22,10 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "adyton/cursor.h"
 #include "adyton/ratls.h"
+#include "adyton/ratls_format.h"
 #include "platform/sign.h"
-
-#define ADY_RATLS_ENCODER_ONLY
-#include "trts/ratls.c"
 
 static EVP_PKEY *attest, *key_a, *key_b;
 static ady_quote scratch;
@@ -59,7 +59,7 @@ static void pub65(EVP_PKEY *k, uint8_t out[static 65])
 static void make(EVP_PKEY *cert_key, EVP_PKEY *bound_key)
 {
 	static const uint8_t zero_nonce[32], cpusvn[16];
-	uint8_t pub[65], bpub[65], spki[RATLS_SPKI_LEN], rd[64] = {0}, mre[32], mrs[32], serial[16];
+	uint8_t pub[65], bpub[65], spki[ADY_RATLS_SPKI_LEN], rd[64] = {0}, mre[32], mrs[32], serial[16];
 	ady_sgx_attributes a = {.flags = 0x5, .xfrm = 3};
 	ady_sgx_report_body b;
 	unsigned int hl = 0;
@@ -67,7 +67,7 @@ static void make(EVP_PKEY *cert_key, EVP_PKEY *bound_key)
 
 	pub65(cert_key, pub);
 	pub65(bound_key, bpub);
-	assert_int_equal(ratls_spki(bpub, spki), ADY_OK);
+	assert_int_equal(ady_ratls_spki_encode(bpub, spki), ADY_OK);
 	assert_int_equal(EVP_Digest(spki, sizeof(spki), rd, &hl, EVP_sha256(), NULL), 1);
 	memset(mre, 0xaa, 32);
 	memset(mrs, 0xbb, 32);
@@ -76,7 +76,7 @@ static void make(EVP_PKEY *cert_key, EVP_PKEY *bound_key)
 	assert_int_equal(ady_quote_make(attest, &b, zero_nonce, ADY_QUOTE_CERT_ENROLLED, NULL, 0, &scratch, qbuf,
 					sizeof(qbuf), &qlen),
 			 ADY_OK);
-	assert_int_equal(ratls_cert_encode(pub, serial, rd, qbuf, qlen, ossl_sign, cert_key, der, sizeof(der), &der_len),
+	assert_int_equal(ady_ratls_cert_encode(pub, serial, rd, qbuf, qlen, ossl_sign, cert_key, der, sizeof(der), &der_len),
 			 ADY_OK);
 }
 
@@ -139,7 +139,7 @@ static void test_encoder_openssl(void **state)
 {
 	const unsigned char *p = der;
 	unsigned char *ossl_spki = NULL;
-	uint8_t pub[65], spki[RATLS_SPKI_LEN];
+	uint8_t pub[65], spki[ADY_RATLS_SPKI_LEN];
 	ASN1_OBJECT *oid = OBJ_txt2obj("2.23.133.5.4.9", 1);
 	ady_ratls_evidence ev;
 	X509 *x;
@@ -167,7 +167,7 @@ static void test_encoder_openssl(void **state)
 	}
 	/* SubjectPublicKeyInfo: ours = OpenSSL's */
 	pub65(key_a, pub);
-	assert_int_equal(ratls_spki(pub, spki), ADY_OK);
+	assert_int_equal(ady_ratls_spki_encode(pub, spki), ADY_OK);
 	n = i2d_PUBKEY(key_a, &ossl_spki);
 	assert_int_equal(n, (int)sizeof(spki));
 	assert_memory_equal(ossl_spki, spki, sizeof(spki));
@@ -265,16 +265,17 @@ static void test_no_extension(void **state)
 static void test_evidence_parser(void **state)
 {
 	static uint8_t ev[ADY_QUOTE_MAX + 256], bad[sizeof(ev) + 16];
-	struct wr w = {.p = ev, .cap = sizeof(ev)};
 	uint8_t h[32] = {7}, q[600];
 	ady_ratls_evidence out;
+	ady_wr w;
 	size_t n;
 
 	(void)state;
 	memset(q, 0x5a, sizeof(q));
-	cbor_evidence(&w, q, sizeof(q), h);
-	assert_int_equal(w.err, ADY_OK);
-	n = w.len;
+	ady_wr_init(&w, ev, sizeof(ev));
+	ady_ratls_evidence_encode(&w, q, sizeof(q), h);
+	assert_int_equal(ady_wr_err(&w), ADY_OK);
+	n = ady_wr_len(&w);
 	assert_int_equal(ady_ratls_evidence_decode(ev, n, &out), ADY_OK);
 	assert_int_equal(out.quote_len, sizeof(q));
 	assert_memory_equal(out.pubkey_hash, h, 32);
@@ -312,10 +313,11 @@ static void test_evidence_parser(void **state)
 	/* a quote above ADY_QUOTE_MAX */
 	{
 		static uint8_t big[ADY_QUOTE_MAX + 1];
-		struct wr w2 = {.p = bad, .cap = sizeof(bad)};
-		cbor_evidence(&w2, big, sizeof(big), h);
-		assert_int_equal(w2.err, ADY_OK);
-		assert_int_equal(ady_ratls_evidence_decode(bad, w2.len, &out), ADY_ERR_MALFORMED);
+		ady_wr w2;
+		ady_wr_init(&w2, bad, sizeof(bad));
+		ady_ratls_evidence_encode(&w2, big, sizeof(big), h);
+		assert_int_equal(ady_wr_err(&w2), ADY_OK);
+		assert_int_equal(ady_ratls_evidence_decode(bad, ady_wr_len(&w2), &out), ADY_ERR_MALFORMED);
 	}
 }
 
@@ -329,28 +331,91 @@ static void test_encoder_bounds(void **state)
 
 	(void)state;
 	pub65(key_a, pub);
-	assert_int_equal(ratls_cert_encode(pub, serial, h, qbuf, 600, ossl_sign, key_a, small, sizeof(small), &full),
+	assert_int_equal(ady_ratls_cert_encode(pub, serial, h, qbuf, 600, ossl_sign, key_a, small, sizeof(small), &full),
 			 ADY_OK);
 	for (size_t cap = 0; cap < full; cap += 37)
-		assert_int_equal(ratls_cert_encode(pub, serial, h, qbuf, 600, ossl_sign, key_a, small, cap, &len),
+		assert_int_equal(ady_ratls_cert_encode(pub, serial, h, qbuf, 600, ossl_sign, key_a, small, cap, &len),
 				 ADY_ERR_SHORT_BUFFER);
 	serial[0] = 0x80;
-	assert_int_equal(ratls_cert_encode(pub, serial, h, qbuf, 600, ossl_sign, key_a, small, sizeof(small), &len),
+	assert_int_equal(ady_ratls_cert_encode(pub, serial, h, qbuf, 600, ossl_sign, key_a, small, sizeof(small), &len),
 			 ADY_ERR_INVALID_ARG);
-	{
-		struct wr w = {.p = small, .cap = sizeof(small)};
-		size_t s = der_open(&w, 0x04);
-		put(&w, qbuf, 127);
-		der_close(&w, s);
-		assert_int_equal(w.len, 129);
-		assert_int_equal(small[1], 127);
-		w.len = 0;
-		s = der_open(&w, 0x04);
-		put(&w, qbuf, 200);
-		der_close(&w, s);
-		assert_int_equal(w.len, 203);
-		assert_int_equal(small[1], 0x81);
+}
+
+/* A stand-in signature: deterministic, a function of the signed bytes. */
+static ady_err fixed_sign(void *ctx, const uint8_t *tbs, size_t len, uint8_t *sig, size_t cap, size_t *sig_len)
+{
+	uint8_t acc = 0;
+
+	(void)ctx, (void)cap;
+	for (size_t i = 0; i < len; i++)
+		acc = (uint8_t)(acc * 31 + tbs[i]);
+	for (int i = 0; i < 70; i++)
+		sig[i] = (uint8_t)(acc + i);
+	*sig_len = 70;
+	return ADY_OK;
+}
+
+static void sha256_hex(const uint8_t *p, size_t n, char out[65])
+{
+	uint8_t h[32];
+	unsigned int hl = 0;
+
+	assert_int_equal(EVP_Digest(p, n, h, &hl, EVP_sha256(), NULL), 1);
+	ady_hex_encode(h, 32, out);
+}
+
+/* The bytes are those of the encoder before it moved from src/trts to
+ * src/format onto the shared writer (SHA-256 of its output for the same
+ * inputs, taken from the old code): quote lengths that put the DER and
+ * CBOR lengths in their one-, two- and three-byte forms. */
+static void test_golden(void **state)
+{
+	static const struct {
+		size_t qlen, len;
+		const char *sha256;
+	} cert[] = {
+		{600, 1003, "b7b4d29f3c78539ae1c8321cab3eecadc2f58041a902ad82366eedb9d3700e23"},
+		{1, 394, "f73256caa4dcada49e15f0847994f29193664a2cc8f5c7fe9ff4bd6677c75208"},
+		{60, 457, "b454dc435894bb1318f77a8d4f619836eb504e757507b9b23598950484e0e04d"},
+		{119, 517, "92c949d2c322e10b1ed524e79bd618230c9cfc590e5bbf72be32a7518353db23"},
+		{178, 578, "1d6af0ef102c2a284ef6ab0ccaf5b6b44ef16b773206c6e90e8d0ee36bfbe3ad"},
+		{237, 639, "d3714b5d1c53c711a5a60c674d3a04c521a193835330659d42dc346e7204dd77"},
+		{296, 699, "9c1d6f1c223a13f337dd064f5d107e56c6bf3e4177a43dc85b49401f2fe1489e"},
+	};
+	static uint8_t out[4096];
+	uint8_t pub[65], serial[16], hash[32], quote[600], spki[ADY_RATLS_SPKI_LEN];
+	char hex[65];
+	size_t len = 0;
+	ady_wr w;
+
+	(void)state;
+	for (int i = 0; i < 65; i++)
+		pub[i] = (uint8_t)(i * 7 + 4);
+	pub[0] = 4;
+	for (int i = 0; i < 16; i++)
+		serial[i] = (uint8_t)(0x40 + i);
+	for (int i = 0; i < 32; i++)
+		hash[i] = (uint8_t)(0xa0 ^ i);
+	for (int i = 0; i < 600; i++)
+		quote[i] = (uint8_t)(i * 13);
+	for (size_t i = 0; i < sizeof(cert) / sizeof(cert[0]); i++) {
+		assert_int_equal(ady_ratls_cert_encode(pub, serial, hash, quote, cert[i].qlen, fixed_sign, NULL, out,
+						       sizeof(out), &len),
+				 ADY_OK);
+		sha256_hex(out, len, hex);
+		if (len != cert[i].len || strcmp(hex, cert[i].sha256) != 0)
+			fail_msg("certificate for a %zu-byte quote: %zu bytes, SHA-256 %s; want %zu bytes, %s", cert[i].qlen,
+				 len, hex, cert[i].len, cert[i].sha256);
 	}
+	assert_int_equal(ady_ratls_spki_encode(pub, spki), ADY_OK);
+	sha256_hex(spki, sizeof(spki), hex);
+	assert_string_equal(hex, "26778b8fcdad5e90264aa495049ac02ff85f6dac2254a5a0f446db7e7fe567e2");
+	ady_wr_init(&w, out, sizeof(out));
+	ady_ratls_evidence_encode(&w, quote, sizeof(quote), hash);
+	assert_int_equal(ady_wr_err(&w), ADY_OK);
+	assert_int_equal(ady_wr_len(&w), 660);
+	sha256_hex(out, 660, hex);
+	assert_string_equal(hex, "c822f69be4712791c9a53e2ccc0aa7190e0a83bf9b3327e5395dade420696f4a");
 }
 
 int main(void)
@@ -358,7 +423,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_encoder_openssl), cmocka_unit_test(test_verify),
 		cmocka_unit_test(test_no_extension),    cmocka_unit_test(test_evidence_parser),
-		cmocka_unit_test(test_encoder_bounds),
+		cmocka_unit_test(test_encoder_bounds),  cmocka_unit_test(test_golden),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

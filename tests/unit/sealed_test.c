@@ -195,11 +195,37 @@ static void test_keyrequest(void **state)
 	assert_int_equal(ady_keyrequest_decode(kr, 512, &out), ADY_ERR_MALFORMED);
 }
 
+/* The encoder against its form before the shared writer: the packed
+ * struct copied, reserved bytes zeroed.  Every field set, random-looking
+ * values, reserved bytes of the header and of the key request zero. */
+static void test_encode_as_before(void **state)
+{
+	uint8_t want[ADY_SEALED_HDR_SIZE], got[ADY_SEALED_HDR_SIZE];
+	ady_sealed_hdr h;
+
+	(void)state;
+	for (unsigned seed = 1; seed < 20; seed++) {
+		uint8_t *b = (uint8_t *)&h;
+
+		for (size_t i = 0; i < sizeof(h); i++)
+			b[i] = (uint8_t)(seed * 97 + i * 13 + (i >> 8));
+		memset(h.key_request.reserved1, 0, sizeof(h.key_request.reserved1));
+		memset(h.key_request.reserved2, 0, sizeof(h.key_request.reserved2));
+		memset(h.reserved1, 0, sizeof(h.reserved1));
+		memset(h.reserved2, 0, sizeof(h.reserved2));
+		memcpy(want, &h, sizeof(want));
+		memset(got, 0xee, sizeof(got));
+		ady_sealed_encode(&h, got);
+		assert_memory_equal(got, want, sizeof(want));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_total),    cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_lengths),
 		cmocka_unit_test(test_fields),   cmocka_unit_test(test_keyrequest),
+		cmocka_unit_test(test_encode_as_before),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
