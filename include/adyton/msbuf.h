@@ -5,11 +5,11 @@
  * Each enclave thread slot i owns one fixed-size slot of msbuf_size bytes
  * (from the measured config).  A slot is a 64-byte header followed by the
  * data area.  Both sides copy the header out exactly once per step and
- * validate the copy (ady_ms_decode); the data area is copied, never used in
+ * validate the copy (ady_msbuf_decode); the data area is copied, never used in
  * place by the enclave.  Freestanding-safe.
  *
  * Header (little-endian):
- *   0  op       u32   ADY_MS_*
+ *   0  op       u32   ADY_MSBUF_*
  *   4  index    u32   ECALL/OCALL index
  *   8  in_len   u64   bytes of input in the data area
  *   16 out_cap  u64   capacity the caller offers for output
@@ -29,14 +29,14 @@
 extern "C" {
 #endif
 
-#define ADY_MS_HEADER 64u
+#define ADY_MSBUF_HEADER 64u
 
 enum {
-	ADY_MS_ECALL = 1, /* application -> enclave: call index with input */
-	ADY_MS_OCALL = 2, /* enclave -> application: call index with input */
-	ADY_MS_LOG = 3,   /* enclave -> application: in_len bytes of log text */
-	ADY_MS_ABORT = 4, /* enclave -> application: in_len bytes of reason */
-	ADY_MS_REPLY = 5, /* an answer to ECALL/OCALL: status, out_len */
+	ADY_MSBUF_ECALL = 1, /* application -> enclave: call index with input */
+	ADY_MSBUF_OCALL = 2, /* enclave -> application: call index with input */
+	ADY_MSBUF_LOG = 3,   /* enclave -> application: in_len bytes of log text */
+	ADY_MSBUF_ABORT = 4, /* enclave -> application: in_len bytes of reason */
+	ADY_MSBUF_REPLY = 5, /* an answer to ECALL/OCALL: status, out_len */
 };
 
 /* Entry operations (second argument of the enclave entry). */
@@ -85,26 +85,26 @@ typedef struct ady_exit_quote {
 	uint32_t status;           /* out */
 } ady_exit_quote;
 
-typedef struct ady_ms_hdr {
+typedef struct ady_msbuf_hdr {
 	uint32_t op;
 	uint32_t index;
 	uint64_t in_len;
 	uint64_t out_cap;
 	uint64_t out_len;
 	uint32_t status;
-} ady_ms_hdr;
+} ady_msbuf_hdr;
 
 /*
  * Copies the header of a slot of slot_size bytes out once and validates it:
  * known op, in_len, out_cap and out_len each <= the data area
- * (slot_size - ADY_MS_HEADER), reserved bytes zero.  Returns
+ * (slot_size - ADY_MSBUF_HEADER), reserved bytes zero.  Returns
  * ADY_ERR_PROTOCOL for anything else and ADY_ERR_RANGE if slot_size is
- * below ADY_MS_HEADER.  *out is valid only on ADY_OK.
+ * below ADY_MSBUF_HEADER.  *out is valid only on ADY_OK.
  */
-ADY_MUST_CHECK ady_err ady_ms_decode(const volatile uint8_t *slot, uint64_t slot_size, ady_ms_hdr *out);
+ADY_MUST_CHECK ady_err ady_msbuf_decode(const volatile uint8_t *slot, uint64_t slot_size, ady_msbuf_hdr *out);
 
 /* Writes the header into the slot (reserved bytes zero). */
-void ady_ms_encode(volatile uint8_t *slot, const ady_ms_hdr *h);
+void ady_msbuf_encode(volatile uint8_t *slot, const ady_msbuf_hdr *h);
 
 #ifdef __cplusplus
 }

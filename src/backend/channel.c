@@ -27,7 +27,7 @@ static long futex(uint32_t *addr, int op, uint32_t val, const struct timespec *t
 }
 
 /* see channel.h */
-void ady_chan_put_request(ady_chan_ctl *c, const ady_ms_hdr *h)
+void ady_chan_put_request(ady_chan_ctl *c, const ady_msbuf_hdr *h)
 {
 	__atomic_store_n(&c->index, h->index, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->in_len, h->in_len, __ATOMIC_RELAXED);
@@ -35,10 +35,10 @@ void ady_chan_put_request(ady_chan_ctl *c, const ady_ms_hdr *h)
 }
 
 /* see channel.h */
-void ady_chan_take_reply(const ady_chan_ctl *c, ady_ms_hdr *h)
+void ady_chan_take_reply(const ady_chan_ctl *c, ady_msbuf_hdr *h)
 {
 	memset(h, 0, sizeof(*h));
-	h->op = ADY_MS_REPLY;
+	h->op = ADY_MSBUF_REPLY;
 	h->status = __atomic_load_n(&c->status, __ATOMIC_RELAXED);
 	h->out_len = __atomic_load_n(&c->out_len, __ATOMIC_RELAXED);
 }
@@ -46,26 +46,26 @@ void ady_chan_take_reply(const ady_chan_ctl *c, ady_ms_hdr *h)
 /* see channel.h */
 ady_err ady_chan_take_request(const ady_chan_ctl *c, uint8_t *slot, uint64_t msbuf_size)
 {
-	ady_ms_hdr h = {.op = ADY_MS_ECALL};
+	ady_msbuf_hdr h = {.op = ADY_MSBUF_ECALL};
 
 	h.index = __atomic_load_n(&c->index, __ATOMIC_RELAXED);
 	h.in_len = __atomic_load_n(&c->in_len, __ATOMIC_RELAXED);
 	h.out_cap = __atomic_load_n(&c->out_cap, __ATOMIC_RELAXED);
-	if (msbuf_size < ADY_MS_HEADER || h.in_len > msbuf_size - ADY_MS_HEADER ||
-	    h.out_cap > msbuf_size - ADY_MS_HEADER)
+	if (msbuf_size < ADY_MSBUF_HEADER || h.in_len > msbuf_size - ADY_MSBUF_HEADER ||
+	    h.out_cap > msbuf_size - ADY_MSBUF_HEADER)
 		return ADY_ERR_PROTOCOL;
-	ady_ms_encode(slot, &h);
+	ady_msbuf_encode(slot, &h);
 	return ADY_OK;
 }
 
 /* see channel.h */
 uint64_t ady_chan_put_reply(ady_chan_ctl *c, const uint8_t *slot, uint64_t msbuf_size, uint64_t rc)
 {
-	ady_ms_hdr h;
+	ady_msbuf_hdr h;
 
 	if (rc != ADY_OK)
 		return rc;
-	if (ady_ms_decode(slot, msbuf_size, &h) != ADY_OK || h.op != ADY_MS_REPLY)
+	if (ady_msbuf_decode(slot, msbuf_size, &h) != ADY_OK || h.op != ADY_MSBUF_REPLY)
 		return ADY_ERR_PROTOCOL;
 	__atomic_store_n(&c->status, h.status, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->out_len, h.out_len, __ATOMIC_RELAXED);

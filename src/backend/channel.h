@@ -12,7 +12,7 @@
  * Waiting spins briefly, then sleeps on the futex, so a call costs no
  * socket round trip.  Either side may be hostile to the other: every value
  * read from here is read once and checked; the enclave reads the slot only
- * through ady_ms_decode.  adytond sets `dead` when the enclave host exits.
+ * through ady_msbuf_decode.  adytond sets `dead` when the enclave host exits.
  */
 #ifndef ADY_BACKEND_CHANNEL_H
 #define ADY_BACKEND_CHANNEL_H
@@ -62,11 +62,11 @@ _Static_assert(64u * sizeof(ady_chan_ctl) <= ADY_CHAN_CTL_SIZE, "control page");
 uint64_t ady_chan_size(uint32_t threads, uint64_t msbuf_size);
 
 /* App side: puts the ECALL request h (index, in_len, out_cap) in c. */
-void ady_chan_put_request(ady_chan_ctl *c, const ady_ms_hdr *h);
+void ady_chan_put_request(ady_chan_ctl *c, const ady_msbuf_hdr *h);
 
 /* App side, after ADY_KIND_DONE with rc ADY_OK: the reply (op REPLY,
  * status, out_len) into *h, each read once; the caller bounds out_len. */
-void ady_chan_take_reply(const ady_chan_ctl *c, ady_ms_hdr *h);
+void ady_chan_take_reply(const ady_chan_ctl *c, ady_msbuf_hdr *h);
 
 /* Enclave host side: the request in c, read once and bounded by the data
  * area of a slot of msbuf_size bytes, written as the slot's ECALL header.

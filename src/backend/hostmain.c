@@ -51,13 +51,13 @@ static void install_seccomp(const ady_host_backend *b)
 /* see hostmain.h */
 _Noreturn void ady_host_main(const ady_host_backend *b, ady_platform_link *plat)
 {
-	ady_msg_host_ready ready = {0};
+	ady_proto_host_ready ready = {0};
 	uint8_t buf[256], *file, *chan;
 	ady_image *img = NULL;
 	uint32_t threads;
 	uint64_t chan_size;
 	size_t len, ans_len;
-	ady_msg_status st_msg;
+	ady_proto_status st_msg;
 	struct stat st;
 	bool weak = false;
 	ady_err err;
@@ -130,11 +130,11 @@ _Noreturn void ady_host_main(const ady_host_backend *b, ady_platform_link *plat)
 
 	ready.status = ADY_OK;
 	ready.flags = weak ? ADY_LAUNCH_WEAK_MEMORY : 0;
-	err = ady_msg_encode_host_ready(&ready, buf, sizeof(buf), &len);
+	err = ady_proto_encode_host_ready(&ready, buf, sizeof(buf), &len);
 	if (!err)
-		err = ady_platform_call(plat, ADY_MSG_HOST_READY, buf, len, ADY_MSG_STATUS, buf, sizeof(buf), &ans_len);
+		err = ady_platform_call(plat, ADY_PROTO_HOST_READY, buf, len, ADY_PROTO_STATUS, buf, sizeof(buf), &ans_len);
 	if (!err)
-		err = ady_msg_decode_status(buf, ans_len, &st_msg);
+		err = ady_proto_decode_status(buf, ans_len, &st_msg);
 	if (err || st_msg.status != ADY_OK)
 		_exit(1);
 	b->serve((void *)(uintptr_t)0);

@@ -19,7 +19,7 @@
 ady_err ady_platform_call(ady_platform_link *p, uint16_t type, const uint8_t *req, size_t req_len, uint16_t want,
 			  uint8_t *ans, size_t ans_cap, size_t *ans_len)
 {
-	ady_msg_hdr hd;
+	ady_proto_hdr hd;
 	ady_err err;
 
 	pthread_mutex_lock(&p->lock);
@@ -69,17 +69,17 @@ uint64_t ady_platform_exit(ady_platform_link *p, uint64_t op, uint64_t arg)
 /* see platform.h */
 void ady_platform_report_abort(ady_platform_link *p, const uint8_t *slot, uint64_t msbuf_size)
 {
-	ady_msg_aborted a = {0};
-	ady_ms_hdr hd;
+	ady_proto_aborted a = {0};
+	ady_msbuf_hdr hd;
 	uint8_t buf[4 + ADY_PROTO_MAX_REASON], ans[64];
 	size_t len, ans_len;
 
-	if (ady_ms_decode(slot, msbuf_size, &hd) != ADY_OK || hd.op != ADY_MS_ABORT)
+	if (ady_msbuf_decode(slot, msbuf_size, &hd) != ADY_OK || hd.op != ADY_MSBUF_ABORT)
 		return;
 	a.len = hd.in_len < ADY_PROTO_MAX_REASON ? (uint32_t)hd.in_len : ADY_PROTO_MAX_REASON;
-	memcpy(a.reason, slot + ADY_MS_HEADER, a.len);
+	memcpy(a.reason, slot + ADY_MSBUF_HEADER, a.len);
 	/* best effort: the application hears of the abort either way */
-	if (ady_msg_encode_aborted(&a, buf, sizeof(buf), &len) == ADY_OK &&
-	    ady_platform_call(p, ADY_MSG_ABORTED, buf, len, ADY_MSG_STATUS, ans, sizeof(ans), &ans_len) != ADY_OK)
+	if (ady_proto_encode_aborted(&a, buf, sizeof(buf), &len) == ADY_OK &&
+	    ady_platform_call(p, ADY_PROTO_ABORTED, buf, len, ADY_PROTO_STATUS, ans, sizeof(ans), &ans_len) != ADY_OK)
 		return;
 }

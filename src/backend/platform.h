@@ -44,7 +44,7 @@ uint64_t ady_platform_exit(ady_platform_link *p, uint64_t op, uint64_t arg);
 
 /* Tells adytond why the enclave aborted (for its log and `adyton ps`):
  * slot is a marshalling buffer of msbuf_size bytes holding an
- * ADY_MS_ABORT exit; anything else is ignored. */
+ * ADY_MSBUF_ABORT exit; anything else is ignored. */
 void ady_platform_report_abort(ady_platform_link *p, const uint8_t *slot, uint64_t msbuf_size);
 
 #endif

@@ -20,7 +20,7 @@ static ady_err send_flags(int sock, uint16_t type, const uint8_t *payload, size_
 
 	if (len > ADY_PROTO_MAX_PAYLOAD)
 		return ADY_ERR_TOO_LARGE;
-	ady_msg_encode_header(hdr, type, (uint32_t)len);
+	ady_proto_encode_header(hdr, type, (uint32_t)len);
 	if (fd >= 0) {
 		struct cmsghdr *c;
 
@@ -54,7 +54,7 @@ ady_err ady_wire_trysend(int sock, uint16_t type, const uint8_t *payload, size_t
 }
 
 /* see wire.h */
-ady_err ady_wire_recv(int sock, ady_msg_hdr *h, uint8_t *buf, size_t cap, int *fd)
+ady_err ady_wire_recv(int sock, ady_proto_hdr *h, uint8_t *buf, size_t cap, int *fd)
 {
 	uint8_t hdr[ADY_PROTO_HEADER];
 	struct iovec iov[2] = {{hdr, sizeof(hdr)}, {buf, cap}};
@@ -99,7 +99,7 @@ ady_err ady_wire_recv(int sock, ady_msg_hdr *h, uint8_t *buf, size_t cap, int *f
 	if (extra || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || (size_t)n < sizeof(hdr))
 		err = ADY_ERR_PROTOCOL;
 	if (!err)
-		err = ady_msg_decode_header(hdr, h);
+		err = ady_proto_decode_header(hdr, h);
 	if (!err && h->length != (size_t)n - sizeof(hdr))
 		err = ADY_ERR_PROTOCOL;
 	if (err || !fd) {

@@ -20,12 +20,12 @@ ADY_MUST_CHECK ady_err ady_wire_send(int sock, uint16_t type, const uint8_t *pay
 ADY_MUST_CHECK ady_err ady_wire_trysend(int sock, uint16_t type, const uint8_t *payload, size_t len, int fd);
 
 /*
- * Receives one message: header checked (ady_msg_decode_header), payload
+ * Receives one message: header checked (ady_proto_decode_header), payload
  * into buf (cap >= the payload, else ADY_ERR_PROTOCOL), its length in
  * h->length.  A passed descriptor lands in *fd (CLOEXEC) when fd is not
  * NULL, else it is closed; more than one descriptor, or a truncated
  * packet, is ADY_ERR_PROTOCOL.  A closed peer: ADY_ERR_IO with errno 0.
  */
-ADY_MUST_CHECK ady_err ady_wire_recv(int sock, ady_msg_hdr *h, uint8_t *buf, size_t cap, int *fd);
+ADY_MUST_CHECK ady_err ady_wire_recv(int sock, ady_proto_hdr *h, uint8_t *buf, size_t cap, int *fd);
 
 #endif

@@ -102,20 +102,20 @@ ady_err ady_daemon_client_flush(ady_daemon *d, int ci)
 	return ADY_OK;
 }
 
-static ady_err reply_launched(ady_daemon *d, int ci, const ady_msg_launched *m, int chan_fd)
+static ady_err reply_launched(ady_daemon *d, int ci, const ady_proto_launched *m, int chan_fd)
 {
 	uint8_t buf[256];
 	size_t len;
-	ady_err err = ady_msg_encode_launched(m, buf, sizeof(buf), &len);
+	ady_err err = ady_proto_encode_launched(m, buf, sizeof(buf), &len);
 
-	return err ? err : ady_daemon_client_send(d, ci, ADY_MSG_LAUNCHED, buf, len, chan_fd);
+	return err ? err : ady_daemon_client_send(d, ci, ADY_PROTO_LAUNCHED, buf, len, chan_fd);
 }
 
 static ady_err encode_status(ady_err status, uint8_t buf[static 16], size_t *len)
 {
-	ady_msg_status m = {.status = (uint32_t)status};
+	ady_proto_status m = {.status = (uint32_t)status};
 
-	return ady_msg_encode_status(&m, buf, 16, len);
+	return ady_proto_encode_status(&m, buf, 16, len);
 }
 
 static ady_err reply_status(ady_daemon *d, int ci, ady_err status)
@@ -124,7 +124,7 @@ static ady_err reply_status(ady_daemon *d, int ci, ady_err status)
 	size_t len;
 	ady_err err = encode_status(status, buf, &len);
 
-	return err ? err : ady_daemon_client_send(d, ci, ADY_MSG_STATUS, buf, len, -1);
+	return err ? err : ady_daemon_client_send(d, ci, ADY_PROTO_STATUS, buf, len, -1);
 }
 
 /* To an enclave host: its socket is non-blocking, and a host that does not
@@ -135,7 +135,7 @@ static ady_err host_status(int fd, ady_err status)
 	size_t len;
 	ady_err err = encode_status(status, buf, &len);
 
-	return err ? err : ady_wire_send(fd, ADY_MSG_STATUS, buf, len, -1);
+	return err ? err : ady_wire_send(fd, ADY_PROTO_STATUS, buf, len, -1);
 }
 
 static int free_enclave_slot(ady_daemon *d)
@@ -178,15 +178,15 @@ static ady_err check_limits(ady_daemon *d, uid_t uid, uint64_t memory, char *why
 /* A refused launch's words, sent before its LAUNCHED. */
 static ady_err reply_refused(ady_daemon *d, int ci, const char *why)
 {
-	static ady_msg_aborted m;
+	static ady_proto_aborted m;
 	uint8_t buf[4 + ADY_PROTO_MAX_REASON];
 	size_t len = strlen(why);
 
 	memset(&m, 0, sizeof(m));
 	m.len = (uint32_t)(len < ADY_PROTO_MAX_REASON ? len : ADY_PROTO_MAX_REASON);
 	memcpy(m.reason, why, m.len);
-	ady_err err = ady_msg_encode_aborted(&m, buf, sizeof(buf), &len);
-	return err ? err : ady_daemon_client_send(d, ci, ADY_MSG_REFUSED, buf, len, -1);
+	ady_err err = ady_proto_encode_aborted(&m, buf, sizeof(buf), &len);
+	return err ? err : ady_daemon_client_send(d, ci, ADY_PROTO_REFUSED, buf, len, -1);
 }
 
 /* fs.suid_dumpable: what a uid change (and the exec of a binary its user
@@ -275,7 +275,7 @@ static _Noreturn void child_fail(const char *what, uid_t uid, int code)
  * (dist/adytond.service bounds it to those).
  */
 static void exec_host(const char *path, int exe, int image, int chan, int priv, uid_t uid, gid_t gid,
-		      uint64_t memory, const ady_msg_launch *req)
+		      uint64_t memory, const ady_proto_launch *req)
 {
 	/* the kvm host's options (kvm/main.c) */
 	char spin[32];
@@ -331,8 +331,8 @@ static void exec_host(const char *path, int exe, int image, int chan, int priv, 
 static ady_err launch(ady_daemon *d, int ci, const uint8_t *p, size_t len, int image_fd)
 {
 	ady_client *c = &d->clients[ci];
-	ady_msg_launched out = {0};
-	ady_msg_launch req;
+	ady_proto_launched out = {0};
+	ady_proto_launch req;
 	ady_image *img = NULL;
 	uint8_t *file = NULL;
 	size_t file_len;
@@ -344,7 +344,7 @@ static ady_err launch(ady_daemon *d, int ci, const uint8_t *p, size_t len, int i
 	ady_err err;
 	pid_t pid;
 
-	err = ady_msg_decode_launch(p, len, &req);
+	err = ady_proto_decode_launch(p, len, &req);
 	if (err) {
 		/* malformed: end the session, keeping nothing of it */
 		if (image_fd >= 0)
@@ -525,15 +525,15 @@ static ady_err list(ady_daemon *d, int ci)
 		x->pages = e->pages;
 		memcpy(x->tenant, e->tenant, sizeof(x->tenant));
 	}
-	err = ady_msg_encode_listing(entries, n, msgbuf, sizeof(msgbuf), &len);
-	return err ? err : ady_daemon_client_send(d, ci, ADY_MSG_LISTING, msgbuf, len, -1);
+	err = ady_proto_encode_listing(entries, n, msgbuf, sizeof(msgbuf), &len);
+	return err ? err : ady_daemon_client_send(d, ci, ADY_PROTO_LISTING, msgbuf, len, -1);
 }
 
 static ady_err destroy(ady_daemon *d, int ci, const uint8_t *p, size_t len)
 {
 	ady_client *c = &d->clients[ci];
-	ady_msg_destroy m;
-	ady_err err = ady_msg_decode_destroy(p, len, &m);
+	ady_proto_destroy m;
+	ady_err err = ady_proto_decode_destroy(p, len, &m);
 
 	if (err)
 		return err;
@@ -552,7 +552,7 @@ static ady_err destroy(ady_daemon *d, int ci, const uint8_t *p, size_t len)
 /* The pool and the tenants this client may see: root all, others their own. */
 static ady_err capacity(ady_daemon *d, int ci)
 {
-	static ady_msg_capacity m;
+	static ady_proto_capacity m;
 	ady_client *c = &d->clients[ci];
 	const ady_policy_tenant *own = ady_policy_tenant_of(&d->policy, c->uid, c->gid);
 	size_t len;
@@ -574,14 +574,14 @@ static ady_err capacity(ady_daemon *d, int ci)
 		x->max_pages = t->max_memory / ADY_PAGE_SIZE;
 		x->max_enclaves = t->max_enclaves;
 	}
-	err = ady_msg_encode_capacity(&m, msgbuf, sizeof(msgbuf), &len);
-	return err ? err : ady_daemon_client_send(d, ci, ADY_MSG_CAPACITY_INFO, msgbuf, len, -1);
+	err = ady_proto_encode_capacity(&m, msgbuf, sizeof(msgbuf), &len);
+	return err ? err : ady_daemon_client_send(d, ci, ADY_PROTO_CAPACITY_INFO, msgbuf, len, -1);
 }
 
 /* see internal.h */
 ady_err ady_daemon_client_msg(ady_daemon *d, int ci)
 {
-	ady_msg_hdr h;
+	ady_proto_hdr h;
 	int fd = -1;
 	ady_err err = ady_wire_recv(d->clients[ci].fd, &h, msgbuf, sizeof(msgbuf), &fd);
 
@@ -593,15 +593,15 @@ ady_err ady_daemon_client_msg(ady_daemon *d, int ci)
 		d->clients[ci].last = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 	}
 	switch (h.type) {
-	case ADY_MSG_LAUNCH:
+	case ADY_PROTO_LAUNCH:
 		return launch(d, ci, msgbuf, h.length, fd);
-	case ADY_MSG_LIST:
+	case ADY_PROTO_LIST:
 		err = h.length == 0 ? list(d, ci) : ADY_ERR_PROTOCOL;
 		break;
-	case ADY_MSG_CAPACITY:
+	case ADY_PROTO_CAPACITY:
 		err = h.length == 0 ? capacity(d, ci) : ADY_ERR_PROTOCOL;
 		break;
-	case ADY_MSG_DESTROY:
+	case ADY_PROTO_DESTROY:
 		err = destroy(d, ci, msgbuf, h.length);
 		break;
 	default:
@@ -616,9 +616,9 @@ ady_err ady_daemon_client_msg(ady_daemon *d, int ci)
 
 static ady_err host_ready(ady_daemon *d, ady_denclave *e, const uint8_t *p, size_t len)
 {
-	ady_msg_launched out = {0};
-	ady_msg_host_ready r;
-	ady_err err = ady_msg_decode_host_ready(p, len, &r);
+	ady_proto_launched out = {0};
+	ady_proto_host_ready r;
+	ady_err err = ady_proto_decode_host_ready(p, len, &r);
 
 	if (err)
 		return err;
@@ -708,20 +708,20 @@ static ady_err serve_platform(ady_daemon *d, ady_denclave *e, const uint8_t *p, 
 ady_err ady_daemon_host_msg(ady_daemon *d, int ei)
 {
 	ady_denclave *e = &d->enclaves[ei];
-	ady_msg_hdr h;
+	ady_proto_hdr h;
 	ady_err err = ady_wire_recv(e->host_fd, &h, msgbuf, sizeof(msgbuf), NULL);
 
 	if (err)
 		return err;
 	if (e->state == ENC_STARTING)
-		return h.type == ADY_MSG_HOST_READY ? host_ready(d, e, msgbuf, h.length) : ADY_ERR_PROTOCOL;
+		return h.type == ADY_PROTO_HOST_READY ? host_ready(d, e, msgbuf, h.length) : ADY_ERR_PROTOCOL;
 	if (e->state != ENC_READY)
 		return ADY_ERR_STATE;
 	switch (h.type) {
-	case ADY_MSG_ABORTED: {
-		static ady_msg_aborted a;
+	case ADY_PROTO_ABORTED: {
+		static ady_proto_aborted a;
 
-		err = ady_msg_decode_aborted(msgbuf, h.length, &a);
+		err = ady_proto_decode_aborted(msgbuf, h.length, &a);
 		if (err)
 			return err;
 		for (uint32_t i = 0; i < a.len; i++)
@@ -802,7 +802,7 @@ void ady_daemon_reap(ady_daemon *d)
 			if (!e->answered) /* it never ran */
 				d->stats.launches[ADY_LAUNCH_ERROR]++;
 			if (!e->answered && e->client >= 0) {
-				ady_msg_launched out = {.status = ADY_ERR_ENCLAVE_LOST};
+				ady_proto_launched out = {.status = ADY_ERR_ENCLAVE_LOST};
 				(void)reply_launched(d, e->client, &out, -1);
 			}
 			mark_dead(e);

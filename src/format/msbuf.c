@@ -4,18 +4,18 @@
 #include "adyton/msbuf.h"
 
 /* see adyton/msbuf.h */
-ady_err ady_ms_decode(const volatile uint8_t *slot, uint64_t slot_size, ady_ms_hdr *out)
+ady_err ady_msbuf_decode(const volatile uint8_t *slot, uint64_t slot_size, ady_msbuf_hdr *out)
 {
-	uint8_t copy[ADY_MS_HEADER];
-	ady_ms_hdr h;
+	uint8_t copy[ADY_MSBUF_HEADER];
+	ady_msbuf_hdr h;
 	ady_cur c;
 	uint64_t data;
 
-	if (slot_size < ADY_MS_HEADER)
+	if (slot_size < ADY_MSBUF_HEADER)
 		return ADY_ERR_RANGE;
 	/* One read of shared memory per field: copy first, then validate the
 	 * copy, so the other side cannot change a length after the check. */
-	for (unsigned i = 0; i < ADY_MS_HEADER; i++)
+	for (unsigned i = 0; i < ADY_MSBUF_HEADER; i++)
 		copy[i] = slot[i];
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 
@@ -26,16 +26,16 @@ ady_err ady_ms_decode(const volatile uint8_t *slot, uint64_t slot_size, ady_ms_h
 		return ADY_ERR_PROTOCOL;
 
 	switch (h.op) {
-	case ADY_MS_ECALL:
-	case ADY_MS_OCALL:
-	case ADY_MS_LOG:
-	case ADY_MS_ABORT:
-	case ADY_MS_REPLY:
+	case ADY_MSBUF_ECALL:
+	case ADY_MSBUF_OCALL:
+	case ADY_MSBUF_LOG:
+	case ADY_MSBUF_ABORT:
+	case ADY_MSBUF_REPLY:
 		break;
 	default:
 		return ADY_ERR_PROTOCOL;
 	}
-	data = slot_size - ADY_MS_HEADER;
+	data = slot_size - ADY_MSBUF_HEADER;
 	if (h.in_len > data || h.out_cap > data || h.out_len > data)
 		return ADY_ERR_PROTOCOL;
 	*out = h;
@@ -43,9 +43,9 @@ ady_err ady_ms_decode(const volatile uint8_t *slot, uint64_t slot_size, ady_ms_h
 }
 
 /* see adyton/msbuf.h */
-void ady_ms_encode(volatile uint8_t *slot, const ady_ms_hdr *h)
+void ady_msbuf_encode(volatile uint8_t *slot, const ady_msbuf_hdr *h)
 {
-	uint8_t b[ADY_MS_HEADER];
+	uint8_t b[ADY_MSBUF_HEADER];
 	ady_wr w;
 
 	/* Built aside, then stored byte by byte: the slot is shared memory. */
@@ -57,7 +57,7 @@ void ady_ms_encode(volatile uint8_t *slot, const ady_ms_hdr *h)
 	ady_wr_u64le(&w, h->out_len);
 	ady_wr_u32le(&w, h->status);
 	ady_wr_zero(&w, 28);
-	for (unsigned i = 0; i < ADY_MS_HEADER; i++)
+	for (unsigned i = 0; i < ADY_MSBUF_HEADER; i++)
 		slot[i] = b[i];
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 }

@@ -39,18 +39,18 @@ _Static_assert(DESTROY_SIZE == 8, "destroy layout");
 _Static_assert(STATUS_SIZE == 4 + 4, "status layout");
 _Static_assert(ADY_LISTING_ENTRY == 8 + 4 + 4 + 4 + 4 + 8 + 8 + 32 + 8 + 32, "listing entry layout");
 _Static_assert(HOST_READY_SIZE == 4 + 4 + 32 + 32, "host_ready layout");
-_Static_assert(GETKEY_SIZE == sizeof(((ady_msg_getkey *)0)->keyrequest), "getkey layout");
-_Static_assert(KEY_SIZE == 4 + 4 + sizeof(((ady_msg_key *)0)->key), "key layout");
-_Static_assert(REPORT_SIZE == sizeof(((ady_msg_report *)0)->targetinfo) + sizeof(((ady_msg_report *)0)->reportdata),
+_Static_assert(GETKEY_SIZE == sizeof(((ady_proto_getkey *)0)->keyrequest), "getkey layout");
+_Static_assert(KEY_SIZE == 4 + 4 + sizeof(((ady_proto_key *)0)->key), "key layout");
+_Static_assert(REPORT_SIZE == sizeof(((ady_proto_report *)0)->targetinfo) + sizeof(((ady_proto_report *)0)->reportdata),
 	       "report layout");
-_Static_assert(REPORTED_SIZE == 4 + 4 + sizeof(((ady_msg_reported *)0)->report), "reported layout");
-_Static_assert(SEEDED_SIZE == 4 + 4 + sizeof(((ady_msg_seeded *)0)->seed), "seeded layout");
-_Static_assert(sizeof(((ady_msg_aborted *)0)->reason) == ADY_PROTO_MAX_REASON, "aborted layout");
+_Static_assert(REPORTED_SIZE == 4 + 4 + sizeof(((ady_proto_reported *)0)->report), "reported layout");
+_Static_assert(SEEDED_SIZE == 4 + 4 + sizeof(((ady_proto_seeded *)0)->seed), "seeded layout");
+_Static_assert(sizeof(((ady_proto_aborted *)0)->reason) == ADY_PROTO_MAX_REASON, "aborted layout");
 /* The largest frame of each variable type fits the payload cap. */
 _Static_assert(LISTING_HEAD + (uint64_t)ADY_LISTING_MAX * ADY_LISTING_ENTRY <= ADY_PROTO_MAX_PAYLOAD, "listing cap");
 _Static_assert(ABORTED_HEAD + ADY_PROTO_MAX_REASON <= ADY_PROTO_MAX_PAYLOAD, "aborted cap");
 _Static_assert(REPORT_SIZE <= ADY_PROTO_MAX_PAYLOAD, "fixed sizes under the cap");
-_Static_assert(QUOTE_SIZE == sizeof(((ady_msg_quote *)0)->reportdata) + sizeof(((ady_msg_quote *)0)->nonce),
+_Static_assert(QUOTE_SIZE == sizeof(((ady_proto_quote *)0)->reportdata) + sizeof(((ady_proto_quote *)0)->nonce),
 	       "quote layout");
 _Static_assert(QUOTED_HEAD + ADY_PROTO_MAX_QUOTE <= ADY_PROTO_MAX_PAYLOAD, "quoted cap");
 
@@ -69,25 +69,25 @@ static const struct frame_rule {
 	uint8_t kind;
 	uint32_t size;
 } frame_rules[] = {
-	{ ADY_MSG_LAUNCH, FRAME_FIXED, LAUNCH_SIZE },
-	{ ADY_MSG_LIST, FRAME_FIXED, 0 },
-	{ ADY_MSG_DESTROY, FRAME_FIXED, DESTROY_SIZE },
-	{ ADY_MSG_CAPACITY, FRAME_FIXED, 0 },
-	{ ADY_MSG_CAPACITY_INFO, FRAME_CAPACITY, 0 },
-	{ ADY_MSG_LAUNCHED, FRAME_FIXED, LAUNCHED_SIZE },
-	{ ADY_MSG_LISTING, FRAME_LISTING, 0 },
-	{ ADY_MSG_STATUS, FRAME_FIXED, STATUS_SIZE },
-	{ ADY_MSG_HOST_READY, FRAME_FIXED, HOST_READY_SIZE },
-	{ ADY_MSG_GETKEY, FRAME_FIXED, GETKEY_SIZE },
-	{ ADY_MSG_REPORT, FRAME_FIXED, REPORT_SIZE },
-	{ ADY_MSG_SEED, FRAME_FIXED, 0 },
-	{ ADY_MSG_ABORTED, FRAME_ABORTED, 0 },
-	{ ADY_MSG_REFUSED, FRAME_ABORTED, 0 },
-	{ ADY_MSG_KEY, FRAME_FIXED, KEY_SIZE },
-	{ ADY_MSG_REPORTED, FRAME_FIXED, REPORTED_SIZE },
-	{ ADY_MSG_SEEDED, FRAME_FIXED, SEEDED_SIZE },
-	{ ADY_MSG_QUOTE, FRAME_FIXED, QUOTE_SIZE },
-	{ ADY_MSG_QUOTED, FRAME_QUOTED, 0 },
+	{ ADY_PROTO_LAUNCH, FRAME_FIXED, LAUNCH_SIZE },
+	{ ADY_PROTO_LIST, FRAME_FIXED, 0 },
+	{ ADY_PROTO_DESTROY, FRAME_FIXED, DESTROY_SIZE },
+	{ ADY_PROTO_CAPACITY, FRAME_FIXED, 0 },
+	{ ADY_PROTO_CAPACITY_INFO, FRAME_CAPACITY, 0 },
+	{ ADY_PROTO_LAUNCHED, FRAME_FIXED, LAUNCHED_SIZE },
+	{ ADY_PROTO_LISTING, FRAME_LISTING, 0 },
+	{ ADY_PROTO_STATUS, FRAME_FIXED, STATUS_SIZE },
+	{ ADY_PROTO_HOST_READY, FRAME_FIXED, HOST_READY_SIZE },
+	{ ADY_PROTO_GETKEY, FRAME_FIXED, GETKEY_SIZE },
+	{ ADY_PROTO_REPORT, FRAME_FIXED, REPORT_SIZE },
+	{ ADY_PROTO_SEED, FRAME_FIXED, 0 },
+	{ ADY_PROTO_ABORTED, FRAME_ABORTED, 0 },
+	{ ADY_PROTO_REFUSED, FRAME_ABORTED, 0 },
+	{ ADY_PROTO_KEY, FRAME_FIXED, KEY_SIZE },
+	{ ADY_PROTO_REPORTED, FRAME_FIXED, REPORTED_SIZE },
+	{ ADY_PROTO_SEEDED, FRAME_FIXED, SEEDED_SIZE },
+	{ ADY_PROTO_QUOTE, FRAME_FIXED, QUOTE_SIZE },
+	{ ADY_PROTO_QUOTED, FRAME_QUOTED, 0 },
 };
 
 static bool length_ok(const struct frame_rule *r, uint32_t length)
@@ -118,12 +118,12 @@ static bool length_ok(const struct frame_rule *r, uint32_t length)
  * Header, 16 bytes:
  *   0  magic    u32  ADY_PROTO_MAGIC
  *   4  version  u16  ADY_PROTO_VERSION
- *   6  type     u16  ADY_MSG_*
+ *   6  type     u16  ADY_PROTO_*
  *   8  length   u32  payload bytes
  *   12 reserved u32  zero
  */
 /* see adyton/proto.h */
-void ady_msg_encode_header(uint8_t out[static 16], uint16_t type, uint32_t length)
+void ady_proto_encode_header(uint8_t out[static 16], uint16_t type, uint32_t length)
 {
 	ady_wr w;
 
@@ -136,7 +136,7 @@ void ady_msg_encode_header(uint8_t out[static 16], uint16_t type, uint32_t lengt
 }
 
 /* see adyton/proto.h */
-ady_err ady_msg_decode_header(const uint8_t in[static 16], ady_msg_hdr *out)
+ady_err ady_proto_decode_header(const uint8_t in[static 16], ady_proto_hdr *out)
 {
 	ady_cur c;
 	uint32_t magic, length, reserved;
@@ -264,14 +264,14 @@ static bool zero_bytes(const uint8_t *p, size_t n)
  *   8 spin_us  u32  <= ADY_LAUNCH_MAX_SPIN_US
  *  12 reserved u32  zero
  */
-static bool launch_ok(const ady_msg_launch *m)
+static bool launch_ok(const ady_proto_launch *m)
 {
 	return backend_ok(m->backend) && (m->flags & ~(uint32_t)ADY_LAUNCH_EXIT_PER_CALL) == 0 &&
 	       m->spin_us <= ADY_LAUNCH_MAX_SPIN_US && m->reserved == 0;
 }
 
 /* see adyton/proto.h */
-ady_err ady_msg_encode_launch(const ady_msg_launch *m, uint8_t *buf, size_t cap, size_t *len)
+ady_err ady_proto_encode_launch(const ady_proto_launch *m, uint8_t *buf, size_t cap, size_t *len)
 {
 	ady_wr w;
 	ady_err err = w_begin(&w, m, LAUNCH_SIZE, buf, cap, len);
@@ -288,9 +288,9 @@ ady_err ady_msg_encode_launch(const ady_msg_launch *m, uint8_t *buf, size_t cap,
 }
 
 /* see adyton/proto.h */
-ady_err ady_msg_decode_launch(const uint8_t *p, size_t len, ady_msg_launch *m)
+ady_err ady_proto_decode_launch(const uint8_t *p, size_t len, ady_proto_launch *m)
 {
-	ady_msg_launch t;
+	ady_proto_launch t;
 	ady_cur c;
 	ady_err err = r_begin(&c, p, len, LAUNCH_SIZE, m, sizeof(*m));
 
@@ -325,7 +325,7 @@ ady_err ady_msg_decode_launch(const uint8_t *p, size_t len, ady_msg_launch *m)
  * Unless status is ADY_OK every field after it is zero: a refusal carries
  * no half-launched enclave's identity.
  */
-static bool launched_ok(const ady_msg_launched *m)
+static bool launched_ok(const ady_proto_launched *m)
 {
 	if (!status_ok(m->status) || !launch_flags_ok(m->flags))
 		return false;
@@ -337,7 +337,7 @@ static bool launched_ok(const ady_msg_launched *m)
 }
 
 /* see adyton/proto.h */
-ady_err ady_msg_encode_launched(const ady_msg_launched *m, uint8_t *buf, size_t cap, size_t *len)
+ady_err ady_proto_encode_launched(const ady_proto_launched *m, uint8_t *buf, size_t cap, size_t *len)
 {
 	ady_wr w;
 	ady_err err = w_begin(&w, m, LAUNCHED_SIZE, buf, cap, len);
@@ -364,9 +364,9 @@ ady_err ady_msg_encode_launched(const ady_msg_launched *m, uint8_t *buf, size_t 
 }
 
 /* see adyton/proto.h */
-ady_err ady_msg_decode_launched(const uint8_t *p, size_t len, ady_msg_launched *m)
+ady_err ady_proto_decode_launched(const uint8_t *p, size_t len, ady_proto_launched *m)
 {
-	ady_msg_launched t;
+	ady_proto_launched t;
 	ady_cur c;
 	ady_err err = r_begin(&c, p, len, LAUNCHED_SIZE, m, sizeof(*m));
 
@@ -397,7 +397,7 @@ ady_err ady_msg_decode_launched(const uint8_t *p, size_t len, ady_msg_launched *
  *   0 id u64
  */
 /* see adyton/proto.h */
-ady_err ady_msg_encode_destroy(const ady_msg_destroy *m, uint8_t *buf, size_t cap, size_t *len)
+ady_err ady_proto_encode_destroy(const ady_proto_destroy *m, uint8_t *buf, size_t cap, size_t *len)
 {
 	ady_wr w;
 	ady_err err = w_begin(&w, m, DESTROY_SIZE, buf, cap, len);
@@ -409,9 +409,9 @@ ady_err ady_msg_encode_destroy(const ady_msg_destroy *m, uint8_t *buf, size_t ca
 }
 
 /* see adyton/proto.h */
-ady_err ady_msg_decode_destroy(const uint8_t *p, size_t len, ady_msg_destroy *m)
+ady_err ady_proto_decode_destroy(const uint8_t *p, size_t len, ady_proto_destroy *m)
 {
-	ady_msg_destroy t;
+	ady_proto_destroy t;
 	ady_cur c;
 	ady_err err = r_begin(&c, p, len, DESTROY_SIZE, m, sizeof(*m));
 
@@ -430,7 +430,7 @@ ady_err ady_msg_decode_destroy(const uint8_t *p, size_t len, ady_msg_destroy *m)
  *   4 reserved u32  zero
  */
 /* see adyton/proto.h */
-ady_err ady_msg_encode_status(const ady_msg_status *m, uint8_t *buf, size_t cap, size_t *len)
+ady_err ady_proto_encode_status(const ady_proto_status *m, uint8_t *buf, size_t cap, size_t *len)
 {
 	ady_wr w;
 	ady_err err = w_begin(&w, m, STATUS_SIZE, buf, cap, len);
@@ -445,9 +445,9 @@ ady_err ady_msg_encode_status(const ady_msg_status *m, uint8_t *buf, size_t cap,
 }
 
 /* see adyton/proto.h */
-ady_err ady_msg_decode_status(const uint8_t *p, size_t len, ady_msg_status *m)
+ady_err ady_proto_decode_status(const uint8_t *p, size_t len, ady_proto_status *m)
 {
-	ady_msg_status t;
+	ady_proto_status t;
 	ady_cur c;
 	ady_err err = r_begin(&c, p, len, STATUS_SIZE, m, sizeof(*m));
 
@@ -511,7 +511,7 @@ static void read_entry(ady_cur *c, ady_listing_entry *e)
 }
 
 /* see adyton/proto.h */
-ady_err ady_msg_encode_listing(const ady_listing_entry *entries, uint32_t count, uint8_t *buf, size_t cap,
+ady_err ady_proto_encode_listing(const ady_listing_entry *entries, uint32_t count, uint8_t *buf, size_t cap,
 			       size_t *len)
 {
 	ady_wr w;
@@ -552,7 +552,7 @@ ady_err ady_msg_encode_listing(const ady_listing_entry *entries, uint32_t count,
 }
 
 /* see adyton/proto.h */
-ady_err ady_msg_decode_listing(const uint8_t *p, size_t len, uint32_t i, uint32_t *count, ady_listing_entry *entry)
+ady_err ady_proto_decode_listing(const uint8_t *p, size_t len, uint32_t i, uint32_t *count, ady_listing_entry *entry)
 {
 	ady_listing_entry t, e;
 	ady_cur c;
@@ -600,13 +600,13 @@ ady_err ady_msg_decode_listing(const uint8_t *p, size_t len, uint32_t i, uint32_
  *   8  mrenclave 32 bytes
  *   40 mrsigner  32 bytes
  */
-static bool host_ready_ok(const ady_msg_host_ready *m)
+static bool host_ready_ok(const ady_proto_host_ready *m)
 {
 	return status_ok(m->status) && launch_flags_ok(m->flags);
 }
 
 /* see adyton/proto.h */
-ady_err ady_msg_encode_host_ready(const ady_msg_host_ready *m, uint8_t *buf, size_t cap, size_t *len)
+ady_err ady_proto_encode_host_ready(const ady_proto_host_ready *m, uint8_t *buf, size_t cap, size_t *len)
 {
 	ady_wr w;
 	ady_err err = w_begin(&w, m, HOST_READY_SIZE, buf, cap, len);
@@ -623,9 +623,9 @@ ady_err ady_msg_encode_host_ready(const ady_msg_host_ready *m, uint8_t *buf, siz
 }
 
 /* see adyton/proto.h */
-ady_err ady_msg_decode_host_ready(const uint8_t *p, size_t len, ady_msg_host_ready *m)
+ady_err ady_proto_decode_host_ready(const uint8_t *p, size_t len, ady_proto_host_ready *m)
 {
-	ady_msg_host_ready t;
+	ady_proto_host_ready t;
 	ady_cur c;
 	ady_err err = r_begin(&c, p, len, HOST_READY_SIZE, m, sizeof(*m));
 
@@ -646,7 +646,7 @@ ady_err ady_msg_decode_host_ready(const uint8_t *p, size_t len, ady_msg_host_rea
  *   0 keyrequest 512 bytes  SGX KEYREQUEST, validated by the daemon's EGETKEY
  */
 /* see adyton/proto.h */
-ady_err ady_msg_encode_getkey(const ady_msg_getkey *m, uint8_t *buf, size_t cap, size_t *len)
+ady_err ady_proto_encode_getkey(const ady_proto_getkey *m, uint8_t *buf, size_t cap, size_t *len)
 {
 	ady_wr w;
 	ady_err err = w_begin(&w, m, GETKEY_SIZE, buf, cap, len);
@@ -658,9 +658,9 @@ ady_err ady_msg_encode_getkey(const ady_msg_getkey *m, uint8_t *buf, size_t cap,
 }
 
 /* see adyton/proto.h */
-ady_err ady_msg_decode_getkey(const uint8_t *p, size_t len, ady_msg_getkey *m)
+ady_err ady_proto_decode_getkey(const uint8_t *p, size_t len, ady_proto_getkey *m)
 {
-	ady_msg_getkey t;
+	ady_proto_getkey t;
 	ady_cur c;
 	ady_err err = r_begin(&c, p, len, GETKEY_SIZE, m, sizeof(*m));
 
@@ -679,13 +679,13 @@ ady_err ady_msg_decode_getkey(const uint8_t *p, size_t len, ady_msg_getkey *m)
  *   4 reserved u32  zero
  *   8 key      16 bytes, zero unless status is ADY_OK
  */
-static bool key_ok(const ady_msg_key *m)
+static bool key_ok(const ady_proto_key *m)
 {
 	return status_ok(m->status) && (m->status == ADY_OK || zero_bytes(m->key, sizeof(m->key)));
 }
 
 /* see adyton/proto.h */
-ady_err ady_msg_encode_key(const ady_msg_key *m, uint8_t *buf, size_t cap, size_t *len)
+ady_err ady_proto_encode_key(const ady_proto_key *m, uint8_t *buf, size_t cap, size_t *len)
 {
 	ady_wr w;
 	ady_err err = w_begin(&w, m, KEY_SIZE, buf, cap, len);
@@ -701,9 +701,9 @@ ady_err ady_msg_encode_key(const ady_msg_key *m, uint8_t *buf, size_t cap, size_
 }
 
 /* see adyton/proto.h */
-ady_err ady_msg_decode_key(const uint8_t *p, size_t len, ady_msg_key *m)
+ady_err ady_proto_decode_key(const uint8_t *p, size_t len, ady_proto_key *m)
 {
-	ady_msg_key t;
+	ady_proto_key t;
 	ady_cur c;
 	ady_err err = r_begin(&c, p, len, KEY_SIZE, m, sizeof(*m));
 
@@ -726,7 +726,7 @@ ady_err ady_msg_decode_key(const uint8_t *p, size_t len, ady_msg_key *m)
  *   512 reportdata 64 bytes
  */
 /* see adyton/proto.h */
-ady_err ady_msg_encode_report(const ady_msg_report *m, uint8_t *buf, size_t cap, size_t *len)
+ady_err ady_proto_encode_report(const ady_proto_report *m, uint8_t *buf, size_t cap, size_t *len)
 {
 	ady_wr w;
 	ady_err err = w_begin(&w, m, REPORT_SIZE, buf, cap, len);
@@ -739,9 +739,9 @@ ady_err ady_msg_encode_report(const ady_msg_report *m, uint8_t *buf, size_t cap,
 }
 
 /* see adyton/proto.h */
-ady_err ady_msg_decode_report(const uint8_t *p, size_t len, ady_msg_report *m)
+ady_err ady_proto_decode_report(const uint8_t *p, size_t len, ady_proto_report *m)
 {
-	ady_msg_report t;
+	ady_proto_report t;
 	ady_cur c;
 	ady_err err = r_begin(&c, p, len, REPORT_SIZE, m, sizeof(*m));
 
@@ -761,13 +761,13 @@ ady_err ady_msg_decode_report(const uint8_t *p, size_t len, ady_msg_report *m)
  *   4 reserved u32  zero
  *   8 report   432 bytes  SGX REPORT, zero unless status is ADY_OK
  */
-static bool reported_ok(const ady_msg_reported *m)
+static bool reported_ok(const ady_proto_reported *m)
 {
 	return status_ok(m->status) && (m->status == ADY_OK || zero_bytes(m->report, sizeof(m->report)));
 }
 
 /* see adyton/proto.h */
-ady_err ady_msg_encode_reported(const ady_msg_reported *m, uint8_t *buf, size_t cap, size_t *len)
+ady_err ady_proto_encode_reported(const ady_proto_reported *m, uint8_t *buf, size_t cap, size_t *len)
 {
 	ady_wr w;
 	ady_err err = w_begin(&w, m, REPORTED_SIZE, buf, cap, len);
@@ -783,9 +783,9 @@ ady_err ady_msg_encode_reported(const ady_msg_reported *m, uint8_t *buf, size_t 
 }
 
 /* see adyton/proto.h */
-ady_err ady_msg_decode_reported(const uint8_t *p, size_t len, ady_msg_reported *m)
+ady_err ady_proto_decode_reported(const uint8_t *p, size_t len, ady_proto_reported *m)
 {
-	ady_msg_reported t;
+	ady_proto_reported t;
 	ady_cur c;
 	ady_err err = r_begin(&c, p, len, REPORTED_SIZE, m, sizeof(*m));
 
@@ -806,13 +806,13 @@ ady_err ady_msg_decode_reported(const uint8_t *p, size_t len, ady_msg_reported *
  *   4 reserved u32  zero
  *   8 seed     32 bytes, zero unless status is ADY_OK
  */
-static bool seeded_ok(const ady_msg_seeded *m)
+static bool seeded_ok(const ady_proto_seeded *m)
 {
 	return status_ok(m->status) && (m->status == ADY_OK || zero_bytes(m->seed, sizeof(m->seed)));
 }
 
 /* see adyton/proto.h */
-ady_err ady_msg_encode_seeded(const ady_msg_seeded *m, uint8_t *buf, size_t cap, size_t *len)
+ady_err ady_proto_encode_seeded(const ady_proto_seeded *m, uint8_t *buf, size_t cap, size_t *len)
 {
 	ady_wr w;
 	ady_err err = w_begin(&w, m, SEEDED_SIZE, buf, cap, len);
@@ -828,9 +828,9 @@ ady_err ady_msg_encode_seeded(const ady_msg_seeded *m, uint8_t *buf, size_t cap,
 }
 
 /* see adyton/proto.h */
-ady_err ady_msg_decode_seeded(const uint8_t *p, size_t len, ady_msg_seeded *m)
+ady_err ady_proto_decode_seeded(const uint8_t *p, size_t len, ady_proto_seeded *m)
 {
-	ady_msg_seeded t;
+	ady_proto_seeded t;
 	ady_cur c;
 	ady_err err = r_begin(&c, p, len, SEEDED_SIZE, m, sizeof(*m));
 
@@ -870,7 +870,7 @@ _Static_assert(ADY_CAPACITY_TENANT == 32 + 8 + 8 + 4 + 4 + 8, "capacity tenant l
 _Static_assert(ADY_CAPACITY_HEAD + ADY_CAPACITY_TENANT * ADY_CAPACITY_MAX_TENANTS <= ADY_PROTO_MAX_PAYLOAD,
 	       "capacity cap");
 
-static bool capacity_ok(const ady_msg_capacity *m)
+static bool capacity_ok(const ady_proto_capacity *m)
 {
 	if ((m->cert_type != 0xad01 && m->cert_type != 0xad02) || m->ntenants > ADY_CAPACITY_MAX_TENANTS)
 		return false;
@@ -881,7 +881,7 @@ static bool capacity_ok(const ady_msg_capacity *m)
 }
 
 /* see adyton/proto.h */
-ady_err ady_msg_encode_capacity(const ady_msg_capacity *m, uint8_t *buf, size_t cap, size_t *len)
+ady_err ady_proto_encode_capacity(const ady_proto_capacity *m, uint8_t *buf, size_t cap, size_t *len)
 {
 	ady_wr w;
 	size_t need;
@@ -917,9 +917,9 @@ ady_err ady_msg_encode_capacity(const ady_msg_capacity *m, uint8_t *buf, size_t 
 }
 
 /* see adyton/proto.h */
-ady_err ady_msg_decode_capacity(const uint8_t *p, size_t len, ady_msg_capacity *m)
+ady_err ady_proto_decode_capacity(const uint8_t *p, size_t len, ady_proto_capacity *m)
 {
-	ady_msg_capacity t;
+	ady_proto_capacity t;
 	ady_cur c;
 	ady_err err;
 
@@ -968,7 +968,7 @@ ady_err ady_msg_decode_capacity(const uint8_t *p, size_t len, ady_msg_capacity *
  * Decoding zeroes reason[len..ADY_PROTO_MAX_REASON).
  */
 /* see adyton/proto.h */
-ady_err ady_msg_encode_aborted(const ady_msg_aborted *m, uint8_t *buf, size_t cap, size_t *len)
+ady_err ady_proto_encode_aborted(const ady_proto_aborted *m, uint8_t *buf, size_t cap, size_t *len)
 {
 	ady_wr w;
 	ady_err err;
@@ -987,9 +987,9 @@ ady_err ady_msg_encode_aborted(const ady_msg_aborted *m, uint8_t *buf, size_t ca
 }
 
 /* see adyton/proto.h */
-ady_err ady_msg_decode_aborted(const uint8_t *p, size_t len, ady_msg_aborted *m)
+ady_err ady_proto_decode_aborted(const uint8_t *p, size_t len, ady_proto_aborted *m)
 {
-	ady_msg_aborted t;
+	ady_proto_aborted t;
 	ady_cur c;
 	ady_err err;
 
@@ -1017,7 +1017,7 @@ ady_err ady_msg_decode_aborted(const uint8_t *p, size_t len, ady_msg_aborted *m)
  *   0  reportdata 64
  *   64 nonce      32
  */
-ady_err ady_msg_encode_quote(const ady_msg_quote *m, uint8_t *buf, size_t cap, size_t *len)
+ady_err ady_proto_encode_quote(const ady_proto_quote *m, uint8_t *buf, size_t cap, size_t *len)
 {
 	ady_wr w;
 	ady_err err = w_begin(&w, m, QUOTE_SIZE, buf, cap, len);
@@ -1029,9 +1029,9 @@ ady_err ady_msg_encode_quote(const ady_msg_quote *m, uint8_t *buf, size_t cap, s
 	return w_end(&w, QUOTE_SIZE, len);
 }
 
-ady_err ady_msg_decode_quote(const uint8_t *p, size_t len, ady_msg_quote *m)
+ady_err ady_proto_decode_quote(const uint8_t *p, size_t len, ady_proto_quote *m)
 {
-	ady_msg_quote t;
+	ady_proto_quote t;
 	ady_cur c;
 	ady_err err = r_begin(&c, p, len, QUOTE_SIZE, m, sizeof(*m));
 
@@ -1049,14 +1049,14 @@ ady_err ady_msg_decode_quote(const uint8_t *p, size_t len, ady_msg_quote *m)
  *   4  len    u32  (0 unless status is OK; then 1..ADY_PROTO_MAX_QUOTE)
  *   8  quote  len bytes
  */
-static bool quoted_ok(const ady_msg_quoted *m)
+static bool quoted_ok(const ady_proto_quoted *m)
 {
 	if (!status_ok(m->status) || m->len > ADY_PROTO_MAX_QUOTE)
 		return false;
 	return m->status == ADY_OK ? m->len > 0 : m->len == 0;
 }
 
-ady_err ady_msg_encode_quoted(const ady_msg_quoted *m, uint8_t *buf, size_t cap, size_t *len)
+ady_err ady_proto_encode_quoted(const ady_proto_quoted *m, uint8_t *buf, size_t cap, size_t *len)
 {
 	ady_wr w;
 	ady_err err;
@@ -1075,9 +1075,9 @@ ady_err ady_msg_encode_quoted(const ady_msg_quoted *m, uint8_t *buf, size_t cap,
 	return w_end(&w, QUOTED_HEAD + (size_t)m->len, len);
 }
 
-ady_err ady_msg_decode_quoted(const uint8_t *p, size_t len, ady_msg_quoted *m)
+ady_err ady_proto_decode_quoted(const uint8_t *p, size_t len, ady_proto_quoted *m)
 {
-	ady_msg_quoted *t;
+	ady_proto_quoted *t;
 	ady_cur c;
 	ady_err err;
 

@@ -244,7 +244,7 @@ void ady_enclave_close(ady_enclave *e)
 	e->ops->destroy(e);
 	for (size_t i = 0; i < sizeof(e->ocall_buf) / sizeof(e->ocall_buf[0]); i++) {
 		if (e->ocall_buf[i]) {
-			ady_wipe(e->ocall_buf[i], 2 * (e->info.msbuf_size - ADY_MS_HEADER));
+			ady_wipe(e->ocall_buf[i], 2 * (e->info.msbuf_size - ADY_MSBUF_HEADER));
 			free(e->ocall_buf[i]);
 		}
 	}
@@ -296,17 +296,17 @@ static uint8_t *slot_ptr(ady_enclave *e, uint32_t slot) { return e->msbuf + (uin
 static ady_err call_in_slot(ady_enclave *e, uint32_t slot, uint32_t index, size_t in_len, size_t out_cap,
 			    size_t *out_len)
 {
-	ady_ms_hdr h = {0};
+	ady_msbuf_hdr h = {0};
 	ady_err err;
 
-	h.op = ADY_MS_ECALL;
+	h.op = ADY_MSBUF_ECALL;
 	h.index = index;
 	h.in_len = in_len;
 	h.out_cap = out_cap;
 
 	err = e->ops->enter(e, slot, &h);
 	if (err == ADY_OK) {
-		if (h.op != ADY_MS_REPLY || h.status != ADY_OK || h.out_len > out_cap)
+		if (h.op != ADY_MSBUF_REPLY || h.status != ADY_OK || h.out_len > out_cap)
 			err = ADY_ERR_PROTOCOL;
 		if (err == ADY_OK)
 			*out_len = h.out_len;
@@ -343,17 +343,17 @@ ady_err ady_ecall(ady_enclave *e, uint32_t index, const void *in, size_t in_len,
 	err = usable(e);
 	if (err)
 		return err;
-	data = e->info.msbuf_size - ADY_MS_HEADER;
+	data = e->info.msbuf_size - ADY_MSBUF_HEADER;
 	if (in_len > data || out_cap > data)
 		return ADY_ERR_TOO_LARGE;
 
 	slot = acquire_slot(e);
 	if (in_len)
-		memcpy(slot_ptr(e, slot) + ADY_MS_HEADER, in, in_len);
+		memcpy(slot_ptr(e, slot) + ADY_MSBUF_HEADER, in, in_len);
 	err = call_in_slot(e, slot, index, in_len, out_cap, &n);
 	if (err == ADY_OK) {
 		if (n)
-			memcpy(out, slot_ptr(e, slot) + ADY_MS_HEADER, n);
+			memcpy(out, slot_ptr(e, slot) + ADY_MSBUF_HEADER, n);
 		if (out_len)
 			*out_len = n;
 	}
@@ -378,8 +378,8 @@ ady_err ady_ecall_slot_open(ady_enclave *e, ady_ecall_slot *s)
 	slot = acquire_slot(e);
 	s->e = e;
 	s->index = slot;
-	s->cap = e->info.msbuf_size - ADY_MS_HEADER;
-	s->data = slot_ptr(e, slot) + ADY_MS_HEADER;
+	s->cap = e->info.msbuf_size - ADY_MSBUF_HEADER;
+	s->data = slot_ptr(e, slot) + ADY_MSBUF_HEADER;
 	return ADY_OK;
 }
 
@@ -423,10 +423,10 @@ static char *printable_copy(const uint8_t *p, size_t n)
 	return s;
 }
 
-static ady_err serve_ocall(ady_enclave *e, uint32_t slot, uint8_t *s, const ady_ms_hdr *h)
+static ady_err serve_ocall(ady_enclave *e, uint32_t slot, uint8_t *s, const ady_msbuf_hdr *h)
 {
-	uint64_t data = e->info.msbuf_size - ADY_MS_HEADER;
-	ady_ms_hdr reply = {0};
+	uint64_t data = e->info.msbuf_size - ADY_MSBUF_HEADER;
+	ady_msbuf_hdr reply = {0};
 	size_t out_len = 0;
 	ady_enclave *prev;
 	uint8_t *in, *out;
@@ -441,7 +441,7 @@ static ady_err serve_ocall(ady_enclave *e, uint32_t slot, uint8_t *s, const ady_
 	 * the input under it, and its output cannot overlap the input. */
 	in = e->ocall_buf[slot];
 	out = in + data;
-	memcpy(in, s + ADY_MS_HEADER, h->in_len);
+	memcpy(in, s + ADY_MSBUF_HEADER, h->in_len);
 	memset(out, 0, h->out_cap);
 	if (h->index >= e->opts.nocalls || !e->opts.ocalls[h->index]) {
 		status = ADY_ERR_OCALL_INDEX;
@@ -454,12 +454,12 @@ static ady_err serve_ocall(ady_enclave *e, uint32_t slot, uint8_t *s, const ady_
 			status = ADY_ERR_SHORT_BUFFER;
 	}
 	if (status == ADY_OK && out_len)
-		memcpy(s + ADY_MS_HEADER, out, out_len);
-	reply.op = ADY_MS_REPLY;
+		memcpy(s + ADY_MSBUF_HEADER, out, out_len);
+	reply.op = ADY_MSBUF_REPLY;
 	reply.index = h->index;
 	reply.out_len = status == ADY_OK ? out_len : 0;
 	reply.status = (uint32_t)status;
-	ady_ms_encode(s, &reply);
+	ady_msbuf_encode(s, &reply);
 	return ADY_OK;
 }
 
@@ -467,30 +467,30 @@ static ady_err serve_ocall(ady_enclave *e, uint32_t slot, uint8_t *s, const ady_
 uint64_t ady_host_serve_exit(ady_enclave *e, uint32_t slot, uint64_t op)
 {
 	uint8_t *s = slot_ptr(e, slot);
-	ady_ms_hdr h;
+	ady_msbuf_hdr h;
 	ady_err err;
 
-	err = ady_ms_decode(s, e->info.msbuf_size, &h);
+	err = ady_msbuf_decode(s, e->info.msbuf_size, &h);
 	if (err)
 		return (uint64_t)err;
 	if (h.op != op)
 		return ADY_ERR_PROTOCOL;
 	switch (h.op) {
-	case ADY_MS_OCALL:
+	case ADY_MSBUF_OCALL:
 		return (uint64_t)serve_ocall(e, slot, s, &h);
-	case ADY_MS_LOG:
+	case ADY_MSBUF_LOG:
 		if (e->opts.log) {
-			e->opts.log(e->opts.log_ctx, (const char *)s + ADY_MS_HEADER, h.in_len);
+			e->opts.log(e->opts.log_ctx, (const char *)s + ADY_MSBUF_HEADER, h.in_len);
 		} else {
-			char *line = printable_copy(s + ADY_MS_HEADER, h.in_len);
+			char *line = printable_copy(s + ADY_MSBUF_HEADER, h.in_len);
 			fprintf(stderr, "enclave: %s\n", line ? line : "(log line lost: out of memory)");
 			free(line);
 		}
 		return ADY_OK;
-	case ADY_MS_ABORT:
+	case ADY_MSBUF_ABORT:
 		pthread_mutex_lock(&e->lock);
 		if (!e->abort_reason)
-			e->abort_reason = printable_copy(s + ADY_MS_HEADER, h.in_len);
+			e->abort_reason = printable_copy(s + ADY_MSBUF_HEADER, h.in_len);
 		pthread_mutex_unlock(&e->lock);
 		__atomic_store_n(&e->aborted, true, __ATOMIC_RELEASE);
 		return ADY_OK;

@@ -23,7 +23,7 @@ typedef struct ady_backend_ops {
 	 * enclave's exits with ady_host_serve_exit(); returns the entry's
 	 * status and, when ADY_OK, the reply's header in *h (not yet checked
 	 * against the request: the caller does). */
-	ady_err (*enter)(ady_enclave *e, uint32_t slot, ady_ms_hdr *h);
+	ady_err (*enter)(ady_enclave *e, uint32_t slot, ady_msbuf_hdr *h);
 	void (*destroy)(ady_enclave *e);
 } ady_backend_ops;
 
@@ -54,7 +54,7 @@ struct ady_enclave {
 
 /*
  * Serves one exit of the enclave running in slot: op is what the enclave
- * asked for (ADY_MS_OCALL, ADY_MS_LOG, ADY_MS_ABORT); the request is in the
+ * asked for (ADY_MSBUF_OCALL, ADY_MSBUF_LOG, ADY_MSBUF_ABORT); the request is in the
  * slot.  Returns what the enclave's exit returns: ADY_OK after an OCALL
  * whose reply (with the handler's status) is in the slot, or an error when
  * the request itself was malformed.

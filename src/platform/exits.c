@@ -64,18 +64,18 @@ _Static_assert(offsetof(ady_exit_quote, quote) == 96, "quote: in, out");
 #define STATUS_TO_MSG m.status = io->status;
 #define STATUS_TO_IO io->status = m.status;
 
-ENCODER(getkey_encode_req, ady_exit_getkey, ady_msg_getkey, ady_msg_encode_getkey, GETKEY_IN, )
-DECODER(getkey_decode_req, ady_exit_getkey, ady_msg_getkey, ady_msg_decode_getkey, GETKEY_IN, )
-ENCODER(getkey_encode_ans, ady_exit_getkey, ady_msg_key, ady_msg_encode_key, GETKEY_OUT, STATUS_TO_MSG)
-DECODER(getkey_decode_ans, ady_exit_getkey, ady_msg_key, ady_msg_decode_key, GETKEY_OUT, STATUS_TO_IO)
-ENCODER(report_encode_req, ady_exit_report, ady_msg_report, ady_msg_encode_report, REPORT_IN, )
-DECODER(report_decode_req, ady_exit_report, ady_msg_report, ady_msg_decode_report, REPORT_IN, )
-ENCODER(report_encode_ans, ady_exit_report, ady_msg_reported, ady_msg_encode_reported, REPORT_OUT, STATUS_TO_MSG)
-DECODER(report_decode_ans, ady_exit_report, ady_msg_reported, ady_msg_decode_reported, REPORT_OUT, STATUS_TO_IO)
-ENCODER(seed_encode_ans, ady_exit_seed, ady_msg_seeded, ady_msg_encode_seeded, SEED_OUT, STATUS_TO_MSG)
-DECODER(seed_decode_ans, ady_exit_seed, ady_msg_seeded, ady_msg_decode_seeded, SEED_OUT, STATUS_TO_IO)
-ENCODER(quote_encode_req, ady_exit_quote, ady_msg_quote, ady_msg_encode_quote, QUOTE_IN, )
-DECODER(quote_decode_req, ady_exit_quote, ady_msg_quote, ady_msg_decode_quote, QUOTE_IN, )
+ENCODER(getkey_encode_req, ady_exit_getkey, ady_proto_getkey, ady_proto_encode_getkey, GETKEY_IN, )
+DECODER(getkey_decode_req, ady_exit_getkey, ady_proto_getkey, ady_proto_decode_getkey, GETKEY_IN, )
+ENCODER(getkey_encode_ans, ady_exit_getkey, ady_proto_key, ady_proto_encode_key, GETKEY_OUT, STATUS_TO_MSG)
+DECODER(getkey_decode_ans, ady_exit_getkey, ady_proto_key, ady_proto_decode_key, GETKEY_OUT, STATUS_TO_IO)
+ENCODER(report_encode_req, ady_exit_report, ady_proto_report, ady_proto_encode_report, REPORT_IN, )
+DECODER(report_decode_req, ady_exit_report, ady_proto_report, ady_proto_decode_report, REPORT_IN, )
+ENCODER(report_encode_ans, ady_exit_report, ady_proto_reported, ady_proto_encode_reported, REPORT_OUT, STATUS_TO_MSG)
+DECODER(report_decode_ans, ady_exit_report, ady_proto_reported, ady_proto_decode_reported, REPORT_OUT, STATUS_TO_IO)
+ENCODER(seed_encode_ans, ady_exit_seed, ady_proto_seeded, ady_proto_encode_seeded, SEED_OUT, STATUS_TO_MSG)
+DECODER(seed_decode_ans, ady_exit_seed, ady_proto_seeded, ady_proto_decode_seeded, SEED_OUT, STATUS_TO_IO)
+ENCODER(quote_encode_req, ady_exit_quote, ady_proto_quote, ady_proto_encode_quote, QUOTE_IN, )
+DECODER(quote_decode_req, ady_exit_quote, ady_proto_quote, ady_proto_decode_quote, QUOTE_IN, )
 
 /* EGETKEY: the key the request names, if this enclave is entitled to it. */
 static void serve_getkey(const ady_platform_server *s, void *v)
@@ -143,7 +143,7 @@ static void serve_quote(const ady_platform_server *s, void *v)
 
 static ady_err quote_encode_ans(const void *v, uint8_t *buf, size_t cap, size_t *len)
 {
-	static __thread ady_msg_quoted q;
+	static __thread ady_proto_quoted q;
 	const ady_exit_quote *io = v;
 
 	if (io->quote_len > sizeof(q.quote))
@@ -151,14 +151,14 @@ static ady_err quote_encode_ans(const void *v, uint8_t *buf, size_t cap, size_t 
 	q.status = io->status;
 	q.len = io->quote_len;
 	memcpy(q.quote, io->quote, io->quote_len);
-	return ady_msg_encode_quoted(&q, buf, cap, len);
+	return ady_proto_encode_quoted(&q, buf, cap, len);
 }
 
 static ady_err quote_decode_ans(const uint8_t *p, size_t len, void *v)
 {
-	static __thread ady_msg_quoted q;
+	static __thread ady_proto_quoted q;
 	ady_exit_quote *io = v;
-	ady_err err = ady_msg_decode_quoted(p, len, &q);
+	ady_err err = ady_proto_decode_quoted(p, len, &q);
 
 	if (!err) {
 		memcpy(io->quote, q.quote, q.len);
@@ -175,12 +175,12 @@ static ady_err quote_decode_ans(const uint8_t *p, size_t len, void *v)
 
 /* The platform exits: op, name, io struct, inputs, request, answer, secret. */
 static const ady_platform_op ops[] = {
-	ROW(ADY_EXIT_GETKEY, "getkey", ady_exit_getkey, offsetof(ady_exit_getkey, key), ADY_MSG_GETKEY, ADY_MSG_KEY,
+	ROW(ADY_EXIT_GETKEY, "getkey", ady_exit_getkey, offsetof(ady_exit_getkey, key), ADY_PROTO_GETKEY, ADY_PROTO_KEY,
 	    true, getkey),
-	ROW(ADY_EXIT_REPORT, "report", ady_exit_report, offsetof(ady_exit_report, report), ADY_MSG_REPORT,
-	    ADY_MSG_REPORTED, false, report),
-	ROW(ADY_EXIT_SEED, "seed", ady_exit_seed, 0, ADY_MSG_SEED, ADY_MSG_SEEDED, true, seed),
-	ROW(ADY_EXIT_QUOTE, "quote", ady_exit_quote, offsetof(ady_exit_quote, quote), ADY_MSG_QUOTE, ADY_MSG_QUOTED,
+	ROW(ADY_EXIT_REPORT, "report", ady_exit_report, offsetof(ady_exit_report, report), ADY_PROTO_REPORT,
+	    ADY_PROTO_REPORTED, false, report),
+	ROW(ADY_EXIT_SEED, "seed", ady_exit_seed, 0, ADY_PROTO_SEED, ADY_PROTO_SEEDED, true, seed),
+	ROW(ADY_EXIT_QUOTE, "quote", ady_exit_quote, offsetof(ady_exit_quote, quote), ADY_PROTO_QUOTE, ADY_PROTO_QUOTED,
 	    false, quote),
 };
 

@@ -63,8 +63,8 @@ struct ady_platform_op {
 	const char *name;
 	uint32_t io_size;      /* bytes of the io struct in enclave memory */
 	uint32_t in_len;       /* inputs: io[0, in_len); outputs: io[in_len, io_size) */
-	uint16_t req_type;     /* ADY_MSG_* an enclave host sends adytond ... */
-	uint16_t ans_type;     /* ... and the ADY_MSG_* it answers */
+	uint16_t req_type;     /* ADY_PROTO_* an enclave host sends adytond ... */
+	uint16_t ans_type;     /* ... and the ADY_PROTO_* it answers */
 	bool secret;           /* the outputs are key material: wiped wherever they pass */
 	/* the platform's answer: outputs and status from the inputs */
 	void (*serve)(const ady_platform_server *s, void *io);

@@ -51,11 +51,11 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
 	return EXIT_USAGE;
 }
 
-static ady_err query(ady_msg_capacity *m)
+static ady_err query(ady_proto_capacity *m)
 {
 	static uint8_t buf[ADY_PROTO_MAX_PAYLOAD];
 	struct timeval tv = {.tv_sec = REPLY_TIMEOUT_SEC};
-	ady_msg_hdr h;
+	ady_proto_hdr h;
 	ady_err err;
 	int sock = ady_daemon_connect(false);
 
@@ -65,19 +65,19 @@ static ady_err query(ady_msg_capacity *m)
 		close(sock);
 		return ADY_ERR_IO;
 	}
-	err = ady_wire_send(sock, ADY_MSG_CAPACITY, NULL, 0, -1);
+	err = ady_wire_send(sock, ADY_PROTO_CAPACITY, NULL, 0, -1);
 	if (!err)
 		err = ady_wire_recv(sock, &h, buf, sizeof(buf), NULL);
 	close(sock);
 	if (err)
 		return ADY_ERR_DAEMON;
-	if (h.type != ADY_MSG_CAPACITY_INFO)
+	if (h.type != ADY_PROTO_CAPACITY_INFO)
 		return ADY_ERR_PROTOCOL;
-	return ady_msg_decode_capacity(buf, h.length, m);
+	return ady_proto_decode_capacity(buf, h.length, m);
 }
 
 /* A tenant's headroom in pages: what its limit and the pool both allow. */
-static uint64_t headroom(const ady_msg_capacity *m, const ady_capacity_tenant *t)
+static uint64_t headroom(const ady_proto_capacity *m, const ady_capacity_tenant *t)
 {
 	uint64_t room = m->free_pages;
 
@@ -102,7 +102,7 @@ static const struct {
 } backends[] = {{"process", &ady_backend_process}, {"kvm", &ady_backend_kvm}, {"sim", &ady_backend_sim}};
 #define NBACKENDS (sizeof(backends) / sizeof(backends[0]))
 
-static int write_nfd(const char *path, const ady_msg_capacity *m, const bool avail[NBACKENDS])
+static int write_nfd(const char *path, const ady_proto_capacity *m, const bool avail[NBACKENDS])
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -147,7 +147,7 @@ int ady_cmd_capacity(int argc, char **argv)
 		{"nfd-features", required_argument, NULL, 'n'},
 		{NULL, 0, NULL, 0},
 	};
-	static ady_msg_capacity m;
+	static ady_proto_capacity m;
 	bool json = false, avail[NBACKENDS];
 	const char *why[NBACKENDS] = {NULL};
 	const char *nfd = NULL;

@@ -138,7 +138,7 @@ static ady_err query(int sock, uint8_t **payload, size_t *len)
 {
 	struct timeval tv = { .tv_sec = REPLY_TIMEOUT_SEC };
 	uint8_t *buf;
-	ady_msg_hdr h;
+	ady_proto_hdr h;
 	ady_err err;
 
 	*payload = NULL;
@@ -148,20 +148,20 @@ static ady_err query(int sock, uint8_t **payload, size_t *len)
 	buf = malloc(ADY_PROTO_MAX_PAYLOAD);
 	if (!buf)
 		return ADY_ERR_NOMEM;
-	err = ady_wire_send(sock, ADY_MSG_LIST, NULL, 0, -1);
+	err = ady_wire_send(sock, ADY_PROTO_LIST, NULL, 0, -1);
 	if (!err)
 		err = ady_wire_recv(sock, &h, buf, ADY_PROTO_MAX_PAYLOAD, NULL);
 	if (err)
 		goto free_buf;
 	switch (h.type) {
-	case ADY_MSG_LISTING:
+	case ADY_PROTO_LISTING:
 		*payload = buf;
 		*len = h.length;
 		return ADY_OK;
-	case ADY_MSG_STATUS: {
-		ady_msg_status st;
+	case ADY_PROTO_STATUS: {
+		ady_proto_status st;
 
-		err = ady_msg_decode_status(buf, h.length, &st);
+		err = ady_proto_decode_status(buf, h.length, &st);
 		/* a STATUS of OK is not an answer to LIST */
 		if (!err)
 			err = st.status ? (ady_err)st.status : ADY_ERR_PROTOCOL;
@@ -267,7 +267,7 @@ int ady_cmd_ps(int argc, char **argv)
 	close(sock);
 	if (err)
 		return fail(err);
-	err = ady_msg_decode_listing(payload, len, 0, &count, NULL);
+	err = ady_proto_decode_listing(payload, len, 0, &count, NULL);
 	if (err) {
 		free(payload);
 		return fail(err);
@@ -278,7 +278,7 @@ int ady_cmd_ps(int argc, char **argv)
 	else
 		print_header();
 	for (uint32_t i = 0; i < count; i++) {
-		err = ady_msg_decode_listing(payload, len, i, &count, &x);
+		err = ady_proto_decode_listing(payload, len, i, &count, &x);
 		if (err)
 			break;
 		if (json)

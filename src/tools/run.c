@@ -218,7 +218,7 @@ int ady_cmd_run(int argc, char **argv)
 	if (err)
 		return fail(image, err);
 	ady_enclave_get_info(e, &info);
-	data = (size_t)(info.msbuf_size - ADY_MS_HEADER);
+	data = (size_t)(info.msbuf_size - ADY_MSBUF_HEADER);
 	if (in_path) {
 		rc = read_input(in_path, image, data, &in, &in_len);
 		if (rc)

@@ -212,7 +212,7 @@ static const ady_bulk_ecall *find_bulk(uint32_t index)
 
 /* A bulk ECALL (adyton/enclave.h): only the control bytes are copied; the
  * data is read and written in place by a handler bound to that contract. */
-static ady_err do_bulk(const ady_bulk_ecall *b, uint8_t *slot, const ady_ms_hdr *h, size_t *out_len)
+static ady_err do_bulk(const ady_bulk_ecall *b, uint8_t *slot, const ady_msbuf_hdr *h, size_t *out_len)
 {
 	uint8_t ctl[ADY_BULK_CTL_MAX];
 	size_t io_len;
@@ -223,8 +223,8 @@ static ady_err do_bulk(const ady_bulk_ecall *b, uint8_t *slot, const ady_ms_hdr 
 	if (h->in_len < b->ctl_len)
 		return ADY_ERR_TRUNCATED;
 	io_len = h->in_len - b->ctl_len;
-	memcpy(ctl, slot + ADY_MS_HEADER + io_len, b->ctl_len);
-	err = b->fn(ctl, slot + ADY_MS_HEADER, io_len, h->out_cap, out_len);
+	memcpy(ctl, slot + ADY_MSBUF_HEADER + io_len, b->ctl_len);
+	err = b->fn(ctl, slot + ADY_MSBUF_HEADER, io_len, h->out_cap, out_len);
 	ady_wipe(ctl, sizeof(ctl));
 	return err;
 }
@@ -234,15 +234,15 @@ static ady_err do_ecall(ady_thread_data *td)
 	const ady_ecall_table *tab = &ady_ecall_table_;
 	uint8_t *slot = slot_of(td);
 	const ady_bulk_ecall *bulk;
-	ady_ms_hdr h, reply = {0};
+	ady_msbuf_hdr h, reply = {0};
 	uint8_t *buf;
 	size_t out_len = 0;
 	ady_err err;
 
-	err = ady_ms_decode(slot, g.desc->msbuf_size, &h);
+	err = ady_msbuf_decode(slot, g.desc->msbuf_size, &h);
 	if (err)
 		return err;
-	if (h.op != ADY_MS_ECALL)
+	if (h.op != ADY_MSBUF_ECALL)
 		return ADY_ERR_PROTOCOL;
 	bulk = find_bulk(h.index);
 	if (bulk) {
@@ -259,19 +259,19 @@ static ady_err do_ecall(ady_thread_data *td)
 	err = scratch(td->index, h.in_len + h.out_cap, &buf);
 	if (err)
 		return err;
-	memcpy(buf, slot + ADY_MS_HEADER, h.in_len);
+	memcpy(buf, slot + ADY_MSBUF_HEADER, h.in_len);
 	memset(buf + h.in_len, 0, h.out_cap);
 	err = tab->fns[h.index](h.in_len ? buf : NULL, h.in_len, buf + h.in_len, h.out_cap, &out_len);
 	if (err == ADY_OK && out_len > h.out_cap)
 		err = ADY_ERR_SHORT_BUFFER;
 	if (err == ADY_OK)
-		memcpy(slot + ADY_MS_HEADER, buf + h.in_len, out_len);
+		memcpy(slot + ADY_MSBUF_HEADER, buf + h.in_len, out_len);
 reply:
-	reply.op = ADY_MS_REPLY;
+	reply.op = ADY_MSBUF_REPLY;
 	reply.index = h.index;
 	reply.out_len = err == ADY_OK ? out_len : 0;
 	reply.status = (uint32_t)err;
-	ady_ms_encode(slot, &reply);
+	ady_msbuf_encode(slot, &reply);
 	return err;
 }
 
@@ -307,7 +307,7 @@ ady_err ady_ocall(uint32_t index, const void *in, size_t in_len, void *out, size
 {
 	ady_thread_data *td = ady_trts_current();
 	uint8_t *slot;
-	ady_ms_hdr h = {0};
+	ady_msbuf_hdr h = {0};
 	uint64_t data;
 	ady_err err;
 
@@ -317,29 +317,29 @@ ady_err ady_ocall(uint32_t index, const void *in, size_t in_len, void *out, size
 		return ADY_ERR_NOT_IN_ECALL;
 	if ((in_len && !in) || (out_cap && (!out || !out_len)))
 		return ADY_ERR_INVALID_ARG;
-	data = g.desc->msbuf_size - ADY_MS_HEADER;
+	data = g.desc->msbuf_size - ADY_MSBUF_HEADER;
 	if (in_len > data || out_cap > data)
 		return ADY_ERR_TOO_LARGE;
 	slot = slot_of(td);
-	memcpy(slot + ADY_MS_HEADER, in, in_len);
-	h.op = ADY_MS_OCALL;
+	memcpy(slot + ADY_MSBUF_HEADER, in, in_len);
+	h.op = ADY_MSBUF_OCALL;
 	h.index = index;
 	h.in_len = in_len;
 	h.out_cap = out_cap;
-	ady_ms_encode(slot, &h);
-	err = (ady_err)ady_trts_exit(td, ADY_MS_OCALL, 0);
+	ady_msbuf_encode(slot, &h);
+	err = (ady_err)ady_trts_exit(td, ADY_MSBUF_OCALL, 0);
 	if (err)
 		return err;
-	err = ady_ms_decode(slot, g.desc->msbuf_size, &h);
+	err = ady_msbuf_decode(slot, g.desc->msbuf_size, &h);
 	if (err)
 		return err;
-	if (h.op != ADY_MS_REPLY)
+	if (h.op != ADY_MSBUF_REPLY)
 		return ADY_ERR_PROTOCOL;
 	if (h.status)
 		return (ady_err)h.status;
 	if (h.out_len > out_cap)
 		return ADY_ERR_PROTOCOL;
-	memcpy(out, slot + ADY_MS_HEADER, h.out_len);
+	memcpy(out, slot + ADY_MSBUF_HEADER, h.out_len);
 	if (out_len)
 		*out_len = h.out_len;
 	return ADY_OK;
@@ -349,15 +349,15 @@ ady_err ady_ocall(uint32_t index, const void *in, size_t in_len, void *out, size
 static void send_text(ady_thread_data *td, uint32_t op, const char *text, size_t len)
 {
 	uint8_t *slot = slot_of(td);
-	ady_ms_hdr h = {0};
-	uint64_t data = g.desc->msbuf_size - ADY_MS_HEADER;
+	ady_msbuf_hdr h = {0};
+	uint64_t data = g.desc->msbuf_size - ADY_MSBUF_HEADER;
 
 	if (len > data)
 		len = data;
-	memcpy(slot + ADY_MS_HEADER, text, len);
+	memcpy(slot + ADY_MSBUF_HEADER, text, len);
 	h.op = op;
 	h.in_len = len;
-	ady_ms_encode(slot, &h);
+	ady_msbuf_encode(slot, &h);
 	(void)ady_trts_exit(td, op, 0);
 }
 
@@ -376,7 +376,7 @@ void ady_log(const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return;
-	send_text(td, ADY_MS_LOG, line, strnlen(line, sizeof(line)));
+	send_text(td, ADY_MSBUF_LOG, line, strnlen(line, sizeof(line)));
 }
 
 /* see adyton/enclave.h */
@@ -391,7 +391,7 @@ _Noreturn void ady_abort(const char *fmt, ...)
 	(void)ady_vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
 	if (td) {
-		send_text(td, ADY_MS_ABORT, reason, strnlen(reason, sizeof(reason)));
+		send_text(td, ADY_MSBUF_ABORT, reason, strnlen(reason, sizeof(reason)));
 		ady_trts_abort_return(td, ADY_ERR_ABORTED);
 	}
 	/* Not inside a call: there is no host to return to. */

@@ -27,13 +27,13 @@ static void check(int cond)
 static void same(uint16_t type, ady_err enc, const uint8_t *p, size_t len, size_t outlen)
 {
 	uint8_t h[16];
-	ady_msg_hdr hdr;
+	ady_proto_hdr hdr;
 
 	check(enc == ADY_OK);
 	check(outlen == len);
 	check(memcmp(out, p, len) == 0);
-	ady_msg_encode_header(h, type, (uint32_t)len);
-	check(ady_msg_decode_header(h, &hdr) == ADY_OK);
+	ady_proto_encode_header(h, type, (uint32_t)len);
+	check(ady_proto_decode_header(h, &hdr) == ADY_OK);
 	check(hdr.type == type && hdr.length == len);
 }
 
@@ -41,30 +41,30 @@ static void same(uint16_t type, ady_err enc, const uint8_t *p, size_t len, size_
 	do {                                                                                                     \
 		T m;                                                                                             \
 		size_t n = 0;                                                                                    \
-		ady_err e = ady_msg_decode_##name(p, len, &m);                                                   \
+		ady_err e = ady_proto_decode_##name(p, len, &m);                                                   \
 		check(e == ADY_OK || e == ADY_ERR_PROTOCOL);                                                     \
 		if (e == ADY_OK)                                                                                 \
-			same(TYPE, ady_msg_encode_##name(&m, out, sizeof(out), &n), p, len, n);                 \
+			same(TYPE, ady_proto_encode_##name(&m, out, sizeof(out), &n), p, len, n);                 \
 	} while (0)
 
 static void payloads(const uint8_t *p, size_t len)
 {
-	FIXED(launch, ady_msg_launch, ADY_MSG_LAUNCH);
-	FIXED(launched, ady_msg_launched, ADY_MSG_LAUNCHED);
-	FIXED(destroy, ady_msg_destroy, ADY_MSG_DESTROY);
-	FIXED(status, ady_msg_status, ADY_MSG_STATUS);
-	FIXED(host_ready, ady_msg_host_ready, ADY_MSG_HOST_READY);
-	FIXED(getkey, ady_msg_getkey, ADY_MSG_GETKEY);
-	FIXED(key, ady_msg_key, ADY_MSG_KEY);
-	FIXED(report, ady_msg_report, ADY_MSG_REPORT);
-	FIXED(reported, ady_msg_reported, ADY_MSG_REPORTED);
-	FIXED(seeded, ady_msg_seeded, ADY_MSG_SEEDED);
-	FIXED(aborted, ady_msg_aborted, ADY_MSG_ABORTED);
-	FIXED(capacity, ady_msg_capacity, ADY_MSG_CAPACITY_INFO);
+	FIXED(launch, ady_proto_launch, ADY_PROTO_LAUNCH);
+	FIXED(launched, ady_proto_launched, ADY_PROTO_LAUNCHED);
+	FIXED(destroy, ady_proto_destroy, ADY_PROTO_DESTROY);
+	FIXED(status, ady_proto_status, ADY_PROTO_STATUS);
+	FIXED(host_ready, ady_proto_host_ready, ADY_PROTO_HOST_READY);
+	FIXED(getkey, ady_proto_getkey, ADY_PROTO_GETKEY);
+	FIXED(key, ady_proto_key, ADY_PROTO_KEY);
+	FIXED(report, ady_proto_report, ADY_PROTO_REPORT);
+	FIXED(reported, ady_proto_reported, ADY_PROTO_REPORTED);
+	FIXED(seeded, ady_proto_seeded, ADY_PROTO_SEEDED);
+	FIXED(aborted, ady_proto_aborted, ADY_PROTO_ABORTED);
+	FIXED(capacity, ady_proto_capacity, ADY_PROTO_CAPACITY_INFO);
 
 	uint32_t count = 0, again = 0;
 	size_t n = 0;
-	ady_err e = ady_msg_decode_listing(p, len, 0, &count, NULL);
+	ady_err e = ady_proto_decode_listing(p, len, 0, &count, NULL);
 
 	check(e == ADY_OK || e == ADY_ERR_PROTOCOL);
 	if (e != ADY_OK) {
@@ -73,14 +73,14 @@ static void payloads(const uint8_t *p, size_t len)
 	}
 	check(count <= ADY_LISTING_MAX);
 	for (uint32_t i = 0; i < count; i++) {
-		check(ady_msg_decode_listing(p, len, i, &again, &entries[i]) == ADY_OK);
+		check(ady_proto_decode_listing(p, len, i, &again, &entries[i]) == ADY_OK);
 		check(again == count);
 	}
 	ady_listing_entry past;
 
-	check(ady_msg_decode_listing(p, len, count, &again, &past) == ADY_ERR_RANGE);
+	check(ady_proto_decode_listing(p, len, count, &again, &past) == ADY_ERR_RANGE);
 	check(again == count);
-	same(ADY_MSG_LISTING, ady_msg_encode_listing(entries, count, out, sizeof(out), &n), p, len, n);
+	same(ADY_PROTO_LISTING, ady_proto_encode_listing(entries, count, out, sizeof(out), &n), p, len, n);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -88,14 +88,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > ADY_PROTO_HEADER + ADY_PROTO_MAX_PAYLOAD)
 		return 0;
 	if (size >= ADY_PROTO_HEADER) {
-		ady_msg_hdr h;
+		ady_proto_hdr h;
 		uint8_t re[16];
-		ady_err e = ady_msg_decode_header(data, &h);
+		ady_err e = ady_proto_decode_header(data, &h);
 
 		check(e == ADY_OK || e == ADY_ERR_PROTOCOL);
 		if (e == ADY_OK) {
 			check(h.length <= ADY_PROTO_MAX_PAYLOAD);
-			ady_msg_encode_header(re, h.type, h.length);
+			ady_proto_encode_header(re, h.type, h.length);
 			check(memcmp(re, data, 16) == 0);
 		} else {
 			check(h.type == 0 && h.length == 0);

@@ -20,11 +20,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static ady_quote q;
 	static uint8_t out[ADY_QUOTE_MAX];
-	static ady_msg_quoted mq;
+	static ady_proto_quoted mq;
 	static ady_vpolicy vp;
 	ady_quote_tpm t;
 	ady_tpms_quote tq;
-	ady_msg_quote m;
+	ady_proto_quote m;
 	unsigned line;
 	size_t len;
 
@@ -42,9 +42,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	(void)ady_tpms_quote_decode(data, size, &tq);
-	if (ady_msg_decode_quote(data, size, &m) == ADY_OK && size != 96)
+	if (ady_proto_decode_quote(data, size, &m) == ADY_OK && size != 96)
 		abort();
-	if (ady_msg_decode_quoted(data, size, &mq) == ADY_OK && (size_t)mq.len + 8 != size)
+	if (ady_proto_decode_quoted(data, size, &mq) == ADY_OK && (size_t)mq.len + 8 != size)
 		abort();
 	if (ady_vpolicy_parse((const char *)data, size, &vp, &line) == ADY_OK &&
 	    (vp.nmrenclave + vp.nsigner == 0 || vp.nek_ca > ADY_VPOLICY_MAX_CA || vp.nak_ca > ADY_VPOLICY_MAX_CA))

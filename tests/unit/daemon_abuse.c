@@ -193,7 +193,7 @@ static int cmd_flood(double seconds)
 
 	if (fd < 0)
 		return 2;
-	ady_msg_encode_header(hdr, ADY_MSG_LIST, 0);
+	ady_proto_encode_header(hdr, ADY_PROTO_LIST, 0);
 	fcntl(fd, F_SETFL, O_NONBLOCK);
 	while (now() < end) {
 		ssize_t n = send(fd, hdr, sizeof(hdr), MSG_NOSIGNAL);
@@ -312,7 +312,7 @@ static int cmd_malformed(int n)
 	/* A LAUNCH of the right length (the header's framing rules pass it)
 	 * whose fields are not a launch request: an unknown backend, unknown
 	 * flags, reserved bytes set. */
-	ady_msg_encode_header(msg, ADY_MSG_LAUNCH, 16);
+	ady_proto_encode_header(msg, ADY_PROTO_LAUNCH, 16);
 	memset(msg + ADY_PROTO_HEADER, 0xee, 16);
 	for (int i = 0; i < n; i++) {
 		struct iovec iov = {msg, sizeof(msg)};
@@ -366,7 +366,7 @@ static bool dies(pid_t pid)
 static pid_t newest_host(void)
 {
 	static uint8_t buf[ADY_PROTO_MAX_PAYLOAD];
-	ady_msg_hdr h;
+	ady_proto_hdr h;
 	uint32_t n = 0;
 	uint64_t best = 0;
 	pid_t pid = -1;
@@ -374,14 +374,14 @@ static pid_t newest_host(void)
 
 	if (fd < 0)
 		return -1;
-	if (ady_wire_send(fd, ADY_MSG_LIST, NULL, 0, -1) || ady_wire_recv(fd, &h, buf, sizeof(buf), NULL) ||
-	    h.type != ADY_MSG_LISTING || ady_msg_decode_listing(buf, h.length, 0, &n, NULL)) {
+	if (ady_wire_send(fd, ADY_PROTO_LIST, NULL, 0, -1) || ady_wire_recv(fd, &h, buf, sizeof(buf), NULL) ||
+	    h.type != ADY_PROTO_LISTING || ady_proto_decode_listing(buf, h.length, 0, &n, NULL)) {
 		close(fd);
 		return -1;
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		ady_listing_entry x;
-		if (ady_msg_decode_listing(buf, h.length, i, &n, &x) == ADY_OK && x.id > best) {
+		if (ady_proto_decode_listing(buf, h.length, i, &n, &x) == ADY_OK && x.id > best) {
 			best = x.id;
 			pid = (pid_t)x.host_pid;
 		}

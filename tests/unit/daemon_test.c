@@ -53,17 +53,17 @@ static ady_enclave *open_process(void)
 static uint32_t list(ady_listing_entry *out, uint32_t cap)
 {
 	static uint8_t buf[ADY_PROTO_MAX_PAYLOAD];
-	ady_msg_hdr h;
+	ady_proto_hdr h;
 	uint32_t n = 0;
 	int fd = ady_daemon_connect(true);
 
 	assert_true(fd >= 0);
-	assert_int_equal(ady_wire_send(fd, ADY_MSG_LIST, NULL, 0, -1), ADY_OK);
+	assert_int_equal(ady_wire_send(fd, ADY_PROTO_LIST, NULL, 0, -1), ADY_OK);
 	assert_int_equal(ady_wire_recv(fd, &h, buf, sizeof(buf), NULL), ADY_OK);
-	assert_int_equal(h.type, ADY_MSG_LISTING);
-	assert_int_equal(ady_msg_decode_listing(buf, h.length, 0, &n, NULL), ADY_OK);
+	assert_int_equal(h.type, ADY_PROTO_LISTING);
+	assert_int_equal(ady_proto_decode_listing(buf, h.length, 0, &n, NULL), ADY_OK);
 	for (uint32_t i = 0; i < n && i < cap; i++)
-		assert_int_equal(ady_msg_decode_listing(buf, h.length, i, &n, &out[i]), ADY_OK);
+		assert_int_equal(ady_proto_decode_listing(buf, h.length, i, &n, &out[i]), ADY_OK);
 	close(fd);
 	return n;
 }
@@ -490,34 +490,34 @@ static void test_garbage_on_socket(void **state)
 				buf[k] = (uint8_t)(seed >> (k % 24));
 			break;
 		case 1: /* a good header with a random type */
-			ady_msg_encode_header(buf, (uint16_t)(seed >> 8), 16);
+			ady_proto_encode_header(buf, (uint16_t)(seed >> 8), 16);
 			len = 32;
 			break;
 		case 2: /* wrong version */
-			ady_msg_encode_header(buf, ADY_MSG_LIST, 0);
+			ady_proto_encode_header(buf, ADY_PROTO_LIST, 0);
 			buf[4] = 9;
 			len = 16;
 			break;
 		case 3: /* a length that lies */
-			ady_msg_encode_header(buf, ADY_MSG_LAUNCH, 16);
+			ady_proto_encode_header(buf, ADY_PROTO_LAUNCH, 16);
 			len = 16 + (seed % 15);
 			break;
 		case 4: /* over the cap */
-			ady_msg_encode_header(buf, ADY_MSG_LAUNCH, ADY_PROTO_MAX_PAYLOAD + 16);
+			ady_proto_encode_header(buf, ADY_PROTO_LAUNCH, ADY_PROTO_MAX_PAYLOAD + 16);
 			len = sizeof(buf);
 			break;
 		case 5: /* LAUNCH with nonsense fields */
-			ady_msg_encode_header(buf, ADY_MSG_LAUNCH, 16);
+			ady_proto_encode_header(buf, ADY_PROTO_LAUNCH, 16);
 			memset(buf + 16, 0xff, 16);
 			len = 32;
 			break;
 		case 6: /* a host-side message from a client */
-			ady_msg_encode_header(buf, ADY_MSG_GETKEY, 512);
+			ady_proto_encode_header(buf, ADY_PROTO_GETKEY, 512);
 			memset(buf + 16, 0, 512);
 			len = 16 + 512;
 			break;
 		default: /* LAUNCH with a descriptor that is no image */
-			ady_msg_encode_header(buf, ADY_MSG_LAUNCH, 16);
+			ady_proto_encode_header(buf, ADY_PROTO_LAUNCH, 16);
 			memset(buf + 16, 0, 16);
 			buf[16] = ADY_BACKEND_PROCESS;
 			len = 32;

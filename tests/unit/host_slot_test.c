@@ -71,7 +71,7 @@ static void test_echo_in_place(void **state)
 	ady_enclave_get_info(e, &info);
 	assert_int_equal(ady_ecall_slot_open(e, &s), ADY_OK);
 	assert_non_null(s.data);
-	assert_int_equal(s.cap, info.msbuf_size - ADY_MS_HEADER);
+	assert_int_equal(s.cap, info.msbuf_size - ADY_MSBUF_HEADER);
 	memcpy(s.data, "hello", 5);
 	assert_int_equal(ady_ecall_slot_call(&s, T_ECHO, 5, 64, &n), ADY_OK);
 	assert_int_equal(n, 5);

@@ -126,7 +126,7 @@ static void test_sizes(void **state)
 
 	(void)state;
 	ady_enclave_get_info(e, &info);
-	data = info.msbuf_size - ADY_MS_HEADER;
+	data = info.msbuf_size - ADY_MSBUF_HEADER;
 	buf = malloc(data + 1);
 	assert_non_null(buf);
 	/* the whole data area, both ways */

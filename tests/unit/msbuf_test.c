@@ -16,12 +16,12 @@
 
 static void test_encode_as_before(void **state)
 {
-	const ady_ms_hdr h = {ADY_MS_REPLY, 0x01020304u, 0x1112131415161718ull, 0x2122232425262728ull,
+	const ady_msbuf_hdr h = {ADY_MSBUF_REPLY, 0x01020304u, 0x1112131415161718ull, 0x2122232425262728ull,
 			      0x3132333435363738ull, 0x41424344u};
-	uint8_t want[ADY_MS_HEADER], got[ADY_MS_HEADER + 8];
+	uint8_t want[ADY_MSBUF_HEADER], got[ADY_MSBUF_HEADER + 8];
 
 	(void)state;
-	/* the layout of adyton/msbuf.h as ady_ms_encode wrote it before */
+	/* the layout of adyton/msbuf.h as ady_msbuf_encode wrote it before */
 	memset(want, 0, sizeof(want));
 	ady_put_u32le(want + 0, h.op);
 	ady_put_u32le(want + 4, h.index);
@@ -30,40 +30,40 @@ static void test_encode_as_before(void **state)
 	ady_put_u64le(want + 24, h.out_len);
 	ady_put_u32le(want + 32, h.status);
 	memset(got, 0xee, sizeof(got));
-	ady_ms_encode(got, &h);
+	ady_msbuf_encode(got, &h);
 	assert_memory_equal(got, want, sizeof(want));
-	assert_int_equal(got[ADY_MS_HEADER], 0xee);
+	assert_int_equal(got[ADY_MSBUF_HEADER], 0xee);
 }
 
 static void test_decode(void **state)
 {
-	const ady_ms_hdr h = {ADY_MS_ECALL, 7, 100, 4096 - ADY_MS_HEADER, 0, 0};
-	uint8_t slot[ADY_MS_HEADER];
-	ady_ms_hdr d;
+	const ady_msbuf_hdr h = {ADY_MSBUF_ECALL, 7, 100, 4096 - ADY_MSBUF_HEADER, 0, 0};
+	uint8_t slot[ADY_MSBUF_HEADER];
+	ady_msbuf_hdr d;
 
 	(void)state;
-	ady_ms_encode(slot, &h);
-	assert_int_equal(ady_ms_decode(slot, 4096, &d), ADY_OK);
+	ady_msbuf_encode(slot, &h);
+	assert_int_equal(ady_msbuf_decode(slot, 4096, &d), ADY_OK);
 	assert_true(d.op == h.op && d.index == h.index && d.in_len == h.in_len && d.out_cap == h.out_cap &&
 		    d.out_len == h.out_len && d.status == h.status);
 	/* out_cap one above the data area */
-	assert_int_equal(ady_ms_decode(slot, 4095, &d), ADY_ERR_PROTOCOL);
+	assert_int_equal(ady_msbuf_decode(slot, 4095, &d), ADY_ERR_PROTOCOL);
 	/* a slot shorter than its header */
-	assert_int_equal(ady_ms_decode(slot, ADY_MS_HEADER - 1, &d), ADY_ERR_RANGE);
+	assert_int_equal(ady_msbuf_decode(slot, ADY_MSBUF_HEADER - 1, &d), ADY_ERR_RANGE);
 	/* an unknown op, a reserved byte */
 	slot[0] = 6;
-	assert_int_equal(ady_ms_decode(slot, 4096, &d), ADY_ERR_PROTOCOL);
+	assert_int_equal(ady_msbuf_decode(slot, 4096, &d), ADY_ERR_PROTOCOL);
 	slot[0] = 0;
-	assert_int_equal(ady_ms_decode(slot, 4096, &d), ADY_ERR_PROTOCOL);
-	slot[0] = ADY_MS_ECALL;
+	assert_int_equal(ady_msbuf_decode(slot, 4096, &d), ADY_ERR_PROTOCOL);
+	slot[0] = ADY_MSBUF_ECALL;
 	slot[63] = 1;
-	assert_int_equal(ady_ms_decode(slot, 4096, &d), ADY_ERR_PROTOCOL);
+	assert_int_equal(ady_msbuf_decode(slot, 4096, &d), ADY_ERR_PROTOCOL);
 	slot[63] = 0;
 	/* a length with its top bit set (no wrap on the comparison) */
 	slot[15] = 0x80;
-	assert_int_equal(ady_ms_decode(slot, 4096, &d), ADY_ERR_PROTOCOL);
+	assert_int_equal(ady_msbuf_decode(slot, 4096, &d), ADY_ERR_PROTOCOL);
 	slot[15] = 0;
-	assert_int_equal(ady_ms_decode(slot, 4096, &d), ADY_OK);
+	assert_int_equal(ady_msbuf_decode(slot, 4096, &d), ADY_OK);
 }
 
 int main(void)

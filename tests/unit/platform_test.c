@@ -50,11 +50,11 @@ static void test_rows(void **state)
 	assert_int_equal(ady_platform_op_find(ADY_EXIT_QUOTE)->io_size, sizeof(ady_exit_quote));
 	assert_true(ady_platform_op_find(ADY_EXIT_GETKEY)->secret && ady_platform_op_find(ADY_EXIT_SEED)->secret);
 	assert_false(ady_platform_op_find(ADY_EXIT_REPORT)->secret || ady_platform_op_find(ADY_EXIT_QUOTE)->secret);
-	assert_null(ady_platform_op_find(ADY_MS_OCALL));
-	assert_null(ady_platform_op_find(ADY_MS_ABORT));
+	assert_null(ady_platform_op_find(ADY_MSBUF_OCALL));
+	assert_null(ady_platform_op_find(ADY_MSBUF_ABORT));
 	assert_null(ady_platform_op_find(ADY_EXIT_GETKEY + (1ull << 32)));
-	assert_null(ady_platform_op_by_msg(ADY_MSG_LAUNCH));
-	assert_null(ady_platform_op_by_msg(ADY_MSG_ABORTED));
+	assert_null(ady_platform_op_by_msg(ADY_PROTO_LAUNCH));
+	assert_null(ady_platform_op_by_msg(ADY_PROTO_ABORTED));
 }
 
 /* Request: the inputs and nothing else cross; answer: the outputs. */

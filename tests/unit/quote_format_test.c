@@ -219,49 +219,49 @@ static void test_vpolicy(void **state)
 
 static void test_messages(void **state)
 {
-	static ady_msg_quoted m, r;
-	ady_msg_quote a = {0}, b;
+	static ady_proto_quoted m, r;
+	ady_proto_quote a = {0}, b;
 	uint8_t wire[8 + ADY_PROTO_MAX_QUOTE + 8], hdr[16];
-	ady_msg_hdr h;
+	ady_proto_hdr h;
 	size_t len;
 
 	(void)state;
 	memset(a.reportdata, 7, 64);
 	memset(a.nonce, 8, 32);
-	assert_int_equal(ady_msg_encode_quote(&a, wire, sizeof(wire), &len), ADY_OK);
+	assert_int_equal(ady_proto_encode_quote(&a, wire, sizeof(wire), &len), ADY_OK);
 	assert_int_equal(len, 96);
-	assert_int_equal(ady_msg_decode_quote(wire, len, &b), ADY_OK);
+	assert_int_equal(ady_proto_decode_quote(wire, len, &b), ADY_OK);
 	assert_memory_equal(&a, &b, sizeof(a));
-	assert_int_equal(ady_msg_decode_quote(wire, len - 1, &b), ADY_ERR_PROTOCOL);
+	assert_int_equal(ady_proto_decode_quote(wire, len - 1, &b), ADY_ERR_PROTOCOL);
 
 	m.status = ADY_OK;
 	m.len = 600;
 	memset(m.quote, 9, 600);
-	assert_int_equal(ady_msg_encode_quoted(&m, wire, sizeof(wire), &len), ADY_OK);
+	assert_int_equal(ady_proto_encode_quoted(&m, wire, sizeof(wire), &len), ADY_OK);
 	assert_int_equal(len, 608);
-	assert_int_equal(ady_msg_decode_quoted(wire, len, &r), ADY_OK);
+	assert_int_equal(ady_proto_decode_quoted(wire, len, &r), ADY_OK);
 	assert_int_equal(r.len, 600);
 	assert_memory_equal(r.quote, m.quote, 600);
 	/* the length field and the frame must agree */
-	assert_int_equal(ady_msg_decode_quoted(wire, len - 1, &r), ADY_ERR_PROTOCOL);
+	assert_int_equal(ady_proto_decode_quoted(wire, len - 1, &r), ADY_ERR_PROTOCOL);
 	assert_int_equal(r.len, 0);
 	/* a failure carries no quote */
 	m.status = ADY_ERR_PERMISSION;
-	assert_int_equal(ady_msg_encode_quoted(&m, wire, sizeof(wire), &len), ADY_ERR_INVALID_ARG);
+	assert_int_equal(ady_proto_encode_quoted(&m, wire, sizeof(wire), &len), ADY_ERR_INVALID_ARG);
 	m.len = 0;
-	assert_int_equal(ady_msg_encode_quoted(&m, wire, sizeof(wire), &len), ADY_OK);
-	assert_int_equal(ady_msg_decode_quoted(wire, len, &r), ADY_OK);
+	assert_int_equal(ady_proto_encode_quoted(&m, wire, sizeof(wire), &len), ADY_OK);
+	assert_int_equal(ady_proto_decode_quoted(wire, len, &r), ADY_OK);
 	assert_int_equal(r.status, ADY_ERR_PERMISSION);
 	/* unknown status */
 	ady_put_u32le(wire, 0xffff);
-	assert_int_equal(ady_msg_decode_quoted(wire, len, &r), ADY_ERR_PROTOCOL);
+	assert_int_equal(ady_proto_decode_quoted(wire, len, &r), ADY_ERR_PROTOCOL);
 	/* framing: QUOTED up to 8 + 8192, QUOTE exactly 96 */
-	ady_msg_encode_header(hdr, ADY_MSG_QUOTED, 8 + ADY_PROTO_MAX_QUOTE);
-	assert_int_equal(ady_msg_decode_header(hdr, &h), ADY_OK);
-	ady_msg_encode_header(hdr, ADY_MSG_QUOTED, 8 + ADY_PROTO_MAX_QUOTE + 1);
-	assert_int_equal(ady_msg_decode_header(hdr, &h), ADY_ERR_PROTOCOL);
-	ady_msg_encode_header(hdr, ADY_MSG_QUOTE, 95);
-	assert_int_equal(ady_msg_decode_header(hdr, &h), ADY_ERR_PROTOCOL);
+	ady_proto_encode_header(hdr, ADY_PROTO_QUOTED, 8 + ADY_PROTO_MAX_QUOTE);
+	assert_int_equal(ady_proto_decode_header(hdr, &h), ADY_OK);
+	ady_proto_encode_header(hdr, ADY_PROTO_QUOTED, 8 + ADY_PROTO_MAX_QUOTE + 1);
+	assert_int_equal(ady_proto_decode_header(hdr, &h), ADY_ERR_PROTOCOL);
+	ady_proto_encode_header(hdr, ADY_PROTO_QUOTE, 95);
+	assert_int_equal(ady_proto_decode_header(hdr, &h), ADY_ERR_PROTOCOL);
 }
 
 /* ---- the encoders against their form before the shared writer -------- */

@@ -90,7 +90,7 @@ ady_kvm_guest_serve:
 	mov	%eax, %eax			/* an ady_err: 32 bits */
 	test	%eax, %eax
 	jnz	.Lpost
-	/* The reply header, as ady_ms_decode would take it: op REPLY, every
+	/* The reply header, as ady_msbuf_decode would take it: op REPLY, every
 	 * length within the data area, reserved bytes zero. */
 	cmpl	$MS_REPLY, MS_OP(%r13)
 	jne	.Lprotocol

@@ -18,7 +18,7 @@
  *   r13  the slot's marshalling buffer
  *   r14  the slot's TCS
  *   r15  ady_enclave_entry (TCS.OENTRY)
- *   rbp  the slot's data area: msbuf_size - ADY_MS_HEADER
+ *   rbp  the slot's data area: msbuf_size - ADY_MSBUF_HEADER
  *   rbx  TSC ticks to spin before leaving to sleep                      */
 
 /* Ports the loop leaves by (the enclave's own are in trts/abi.h). */

@@ -51,7 +51,7 @@ _Static_assert(CTL_TURN == offsetof(ady_chan_ctl, turn) && CTL_KIND == offsetof(
 _Static_assert(TURN_APP == ADY_TURN_APP && TURN_HOST == ADY_TURN_HOST && KIND_ECALL == ADY_KIND_ECALL &&
 		       KIND_DONE == ADY_KIND_DONE,
 	       "guest.h: doorbell values");
-_Static_assert(MS_HEADER == ADY_MS_HEADER && MS_ECALL == ADY_MS_ECALL && MS_REPLY == ADY_MS_REPLY &&
+_Static_assert(MS_HEADER == ADY_MSBUF_HEADER && MS_ECALL == ADY_MSBUF_ECALL && MS_REPLY == ADY_MSBUF_REPLY &&
 		       ENTER_ECALL == ADY_ENTER_ECALL && ERR_PROTOCOL == ADY_ERR_PROTOCOL,
 	       "guest.h: marshalling slot");
 _Static_assert(ADY_KVM_MS_GVA - ADY_KVM_CTL_GVA == ADY_CHAN_CTL_SIZE, "the control page precedes the slots");
@@ -111,12 +111,12 @@ static uint64_t serve_exit(uint32_t slot, uint64_t op, uint64_t arg)
 	if (ady_platform_op_find(op))
 		return ady_platform_exit(&ady_kvm_plat, op, arg);
 	switch (op) {
-	case ADY_MS_ABORT:
+	case ADY_MSBUF_ABORT:
 		mark_dead();
 		report_abort(slot);
-		return app_exit(slot, ADY_MS_ABORT);
-	case ADY_MS_OCALL:
-	case ADY_MS_LOG:
+		return app_exit(slot, ADY_MSBUF_ABORT);
+	case ADY_MSBUF_OCALL:
+	case ADY_MSBUF_LOG:
 		return app_exit(slot, (uint32_t)op);
 	default:
 		return ADY_ERR_PROTOCOL;
@@ -165,7 +165,7 @@ static void post(ady_chan_ctl *c, uint64_t rc)
 
 /*
  * Stops the enclave for good: marks it dead, puts the reason in the slot
- * as an ADY_MS_ABORT exit, tells adytond, and, when a call is in progress
+ * as an ADY_MSBUF_ABORT exit, tells adytond, and, when a call is in progress
  * on the slot (the application's turn is over: it waits for us), lets the
  * application see the reason (its abort reason) and answers the call with
  * ADY_ERR_ABORTED.
@@ -174,7 +174,7 @@ static void stop(uint32_t slot, const char *fmt, ...) __attribute__((format(prin
 static void stop(uint32_t slot, const char *fmt, ...)
 {
 	char reason[256];
-	ady_ms_hdr h = {0};
+	ady_msbuf_hdr h = {0};
 	va_list ap;
 	int n;
 
@@ -188,14 +188,14 @@ static void stop(uint32_t slot, const char *fmt, ...)
 		n = sizeof(reason) - 1;
 	/* ady_host_pid: getpid() is a system call the filter does not allow. */
 	fprintf(stderr, "adyton-kvm-host[%d]: enclave stopped: %s\n", ady_host_pid, reason);
-	memcpy(slot_of(slot) + ADY_MS_HEADER, reason, (size_t)n);
-	h.op = ADY_MS_ABORT;
+	memcpy(slot_of(slot) + ADY_MSBUF_HEADER, reason, (size_t)n);
+	h.op = ADY_MSBUF_ABORT;
 	h.in_len = (uint64_t)n;
-	ady_ms_encode(slot_of(slot), &h);
+	ady_msbuf_encode(slot_of(slot), &h);
 	report_abort(slot);
 	if (__atomic_load_n(&ctl_of(slot)->turn, __ATOMIC_ACQUIRE) != ADY_TURN_HOST)
 		return;
-	(void)app_exit(slot, ADY_MS_ABORT);
+	(void)app_exit(slot, ADY_MSBUF_ABORT);
 	post(ctl_of(slot), ADY_ERR_ABORTED);
 }
 
@@ -215,7 +215,7 @@ static void run_loop(uint32_t slot)
 	r.r13 = ADY_KVM_MS_GVA + (uint64_t)slot * g.plan.msbuf_size;
 	r.r14 = ADY_KVM_ENCLAVE_GVA + g.tcs[slot];
 	r.r15 = g.entry[slot];
-	r.rbp = g.plan.msbuf_size - ADY_MS_HEADER;
+	r.rbp = g.plan.msbuf_size - ADY_MSBUF_HEADER;
 	r.rbx = g.spin_ticks;
 	r.rflags = 0x2;
 	if (ioctl(fd, KVM_SET_REGS, &r)) {

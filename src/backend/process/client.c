@@ -50,7 +50,7 @@ static int host_alive(void *ctx)
 
 static ady_err proc_create(ady_enclave *e, const ady_image *img)
 {
-	ady_msg_launch req = {.backend = (uint32_t)e->ops->kind};
+	ady_proto_launch req = {.backend = (uint32_t)e->ops->kind};
 	const char *env = getenv("ADYTON_KVM_EXIT_PER_CALL");
 
 	if ((e->opts.flags & ADY_OPEN_EXIT_PER_CALL) || (env && strcmp(env, "1") == 0))
@@ -58,8 +58,8 @@ static ady_err proc_create(ady_enclave *e, const ady_image *img)
 	if (e->opts.spin_us > ADY_LAUNCH_MAX_SPIN_US)
 		return ADY_ERR_INVALID_ARG;
 	req.spin_us = e->opts.spin_us;
-	ady_msg_launched out;
-	ady_msg_hdr h;
+	ady_proto_launched out;
+	ady_proto_hdr h;
 	uint8_t buf[256], rbuf[4 + ADY_PROTO_MAX_REASON];
 	struct stat st;
 	size_t len;
@@ -80,16 +80,16 @@ static ady_err proc_create(ady_enclave *e, const ady_image *img)
 		err = ADY_ERR_IO;
 		goto close_sock;
 	}
-	err = ady_msg_encode_launch(&req, buf, sizeof(buf), &len);
+	err = ady_proto_encode_launch(&req, buf, sizeof(buf), &len);
 	if (!err)
-		err = ady_wire_send(p->sock, ADY_MSG_LAUNCH, buf, len, image);
+		err = ady_wire_send(p->sock, ADY_PROTO_LAUNCH, buf, len, image);
 	close(image);
 	if (!err)
 		err = ady_wire_recv(p->sock, &h, rbuf, sizeof(rbuf), &chan);
-	if (!err && h.type == ADY_MSG_REFUSED && chan < 0) {
+	if (!err && h.type == ADY_PROTO_REFUSED && chan < 0) {
 		/* the daemon's words on a refusal, then its LAUNCHED */
-		ady_msg_aborted why;
-		err = ady_msg_decode_aborted(rbuf, h.length, &why);
+		ady_proto_aborted why;
+		err = ady_proto_decode_aborted(rbuf, h.length, &why);
 		if (err) {
 			err = ADY_ERR_PROTOCOL;
 			goto close_chan;
@@ -106,11 +106,11 @@ static ady_err proc_create(ady_enclave *e, const ady_image *img)
 		err = ADY_ERR_DAEMON;
 		goto close_chan;
 	}
-	if (h.type != ADY_MSG_LAUNCHED) {
+	if (h.type != ADY_PROTO_LAUNCHED) {
 		err = ADY_ERR_PROTOCOL;
 		goto close_chan;
 	}
-	err = ady_msg_decode_launched(rbuf, h.length, &out);
+	err = ady_proto_decode_launched(rbuf, h.length, &out);
 	if (!err && out.status)
 		err = (ady_err)out.status;
 	if (err)
@@ -148,7 +148,7 @@ free_p:
 	return err;
 }
 
-static ady_err proc_enter(ady_enclave *e, uint32_t slot, ady_ms_hdr *h)
+static ady_err proc_enter(ady_enclave *e, uint32_t slot, ady_msbuf_hdr *h)
 {
 	proc *p = e->be;
 	ady_chan_ctl *c = (ady_chan_ctl *)p->chan + slot;

@@ -70,12 +70,12 @@ static uint64_t host_exit(uint64_t op, uint64_t arg)
 	if (ady_platform_op_find(op))
 		return ady_platform_exit(&plat, op, arg);
 	switch (op) {
-	case ADY_MS_ABORT:
+	case ADY_MSBUF_ABORT:
 		ady_platform_report_abort(&plat, slot_of(cur_slot), h.msbuf_size);
 		/* the application hears of it too */
 		__attribute__((fallthrough));
-	case ADY_MS_OCALL:
-	case ADY_MS_LOG:
+	case ADY_MSBUF_OCALL:
+	case ADY_MSBUF_LOG:
 		__atomic_store_n(&c->kind, ADY_KIND_EXIT, __ATOMIC_RELAXED);
 		__atomic_store_n(&c->op, (uint32_t)op, __ATOMIC_RELAXED);
 		ady_chan_post(c, ADY_TURN_APP);

@@ -124,7 +124,7 @@ static uint64_t sim_exit(uint64_t op, uint64_t arg)
 	return p ? serve_platform(cur.e, p, arg) : ady_host_serve_exit(cur.e, cur.slot, op);
 }
 
-static ady_err sim_enter(ady_enclave *e, uint32_t slot, ady_ms_hdr *h)
+static ady_err sim_enter(ady_enclave *e, uint32_t slot, ady_msbuf_hdr *h)
 {
 	sim *s = e->be;
 	uint8_t *ms = e->msbuf + (uint64_t)slot * e->info.msbuf_size;
@@ -137,11 +137,11 @@ static ady_err sim_enter(ady_enclave *e, uint32_t slot, ady_ms_hdr *h)
 	entry = (entry_fn)(uintptr_t)(s->base + tcs->oentry);
 	cur.e = e;
 	cur.slot = slot;
-	ady_ms_encode(ms, h);
+	ady_msbuf_encode(ms, h);
 	rc = entry((uint64_t)(uintptr_t)tcs, ADY_ENTER_ECALL, (uint64_t)(uintptr_t)ms, (uint64_t)(uintptr_t)sim_exit);
 	cur = saved;
 	if (rc == ADY_OK)
-		rc = ady_ms_decode(ms, e->info.msbuf_size, h);
+		rc = ady_msbuf_decode(ms, e->info.msbuf_size, h);
 	return (ady_err)rc;
 }
 
