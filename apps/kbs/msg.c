@@ -277,95 +277,68 @@ ady_err kbs_config_validate(const uint8_t *p, size_t len)
 	return ady_cur_err(&c);
 }
 
-/* Writer: counts when p is NULL, writes otherwise. */
-typedef struct wr {
-	uint8_t *p;
-	size_t len;
-} wr;
-
-static void put(wr *w, const void *src, size_t n)
+/* Strings and blobs with their length prefix, on the format layer's
+ * bounded writer (adyton/cursor.h). */
+static void put_str16(ady_wr *w, const kbs_str *s)
 {
-	if (w->p && n)
-		memcpy(w->p + w->len, src, n);
-	w->len += n;
+	ady_wr_u16le(w, (uint16_t)s->len);
+	ady_wr_bytes(w, s->p, s->len);
 }
 
-static void put_u8(wr *w, uint8_t v) { put(w, &v, 1); }
-
-static void put_u16(wr *w, uint16_t v)
+static void put_blob32(ady_wr *w, const kbs_str *s)
 {
-	uint8_t b[2];
-	ady_put_u16le(b, v);
-	put(w, b, 2);
+	ady_wr_u32le(w, (uint32_t)s->len);
+	ady_wr_bytes(w, s->p, s->len);
 }
 
-static void put_u32(wr *w, uint32_t v)
-{
-	uint8_t b[4];
-	ady_put_u32le(b, v);
-	put(w, b, 4);
-}
-
-static void put_str16(wr *w, const kbs_str *s)
-{
-	put_u16(w, (uint16_t)s->len);
-	put(w, s->p, s->len);
-}
-
-static void put_blob32(wr *w, const kbs_str *s)
-{
-	put_u32(w, (uint32_t)s->len);
-	put(w, s->p, s->len);
-}
-
-static void body_encode(wr *w, const kbs_msg *m)
+static void body_encode(ady_wr *w, const kbs_msg *m)
 {
 	switch (m->type) {
 	case KBS_CHALLENGE:
 		put_str16(w, &m->name);
 		break;
 	case KBS_NONCE_MSG:
-		put(w, m->nonce, KBS_NONCE);
+		ady_wr_bytes(w, m->nonce, KBS_NONCE);
 		break;
 	case KBS_FETCH:
 		put_str16(w, &m->name);
-		put(w, m->nonce, KBS_NONCE);
-		put(w, m->pub, KBS_PUB);
+		ady_wr_bytes(w, m->nonce, KBS_NONCE);
+		ady_wr_bytes(w, m->pub, KBS_PUB);
 		put_blob32(w, &m->quote);
 		break;
 	case KBS_RELEASE:
-		put_u8(w, m->kind);
-		put(w, m->pub, KBS_PUB);
-		put(w, m->iv, KBS_IV);
+		ady_wr_u8(w, m->kind);
+		ady_wr_bytes(w, m->pub, KBS_PUB);
+		ady_wr_bytes(w, m->iv, KBS_IV);
 		put_blob32(w, &m->ct);
 		break;
 	case KBS_ERROR:
-		put_u32(w, m->code);
+		ady_wr_u32le(w, m->code);
 		put_str16(w, &m->reason);
 		break;
 	case KBS_PUT:
-		put(w, m->token, KBS_TOKEN);
+		ady_wr_bytes(w, m->token, KBS_TOKEN);
 		put_str16(w, &m->name);
-		put_u8(w, m->kind);
+		ady_wr_u8(w, m->kind);
 		put_blob32(w, &m->policy);
 		put_blob32(w, &m->data);
 		break;
 	case KBS_REVOKE:
 	case KBS_GET_POLICY:
-		put(w, m->token, KBS_TOKEN);
+		ady_wr_bytes(w, m->token, KBS_TOKEN);
 		put_str16(w, &m->name);
 		break;
 	case KBS_POLICY:
-		put_u8(w, m->kind);
-		put_u8(w, m->revoked);
+		ady_wr_u8(w, m->kind);
+		ady_wr_u8(w, m->revoked);
 		put_blob32(w, &m->policy);
 		break;
 	case KBS_LIST:
-		put(w, m->token, KBS_TOKEN);
+		ady_wr_bytes(w, m->token, KBS_TOKEN);
 		break;
 	case KBS_LISTING:
-		put_u32(w, m->count);
-		put(w, m->list.p, m->list.len);
+		ady_wr_u32le(w, m->count);
+		ady_wr_bytes(w, m->list.p, m->list.len);
 		break;
 	default:
 		break;
@@ -375,34 +348,41 @@ static void body_encode(wr *w, const kbs_msg *m)
 /* see msg.h */
 ady_err kbs_msg_encode(const kbs_msg *m, uint8_t **out, size_t *out_len)
 {
-	wr w = {NULL, 0};
+	ady_wr w;
 	uint8_t *buf;
+	size_t body;
 	kbs_msg check;
 	ady_err err;
 
 	*out = NULL;
 	if (!known_type(m->type))
 		return ADY_ERR_INVALID_ARG;
+	/* a counting pass (no buffer): ady_wr_len is what the body needs */
+	ady_wr_init(&w, NULL, 0);
 	body_encode(&w, m);
-	if (w.len > KBS_MAX_BODY)
+	body = ady_wr_len(&w);
+	if (body > KBS_MAX_BODY)
 		return ADY_ERR_INVALID_ARG;
-	buf = malloc(KBS_HEADER + w.len);
+	buf = malloc(KBS_HEADER + body);
 	if (!buf)
 		return ADY_ERR_NOMEM;
-	ady_put_u32le(buf, KBS_MAGIC);
-	ady_put_u16le(buf + 4, m->type);
-	ady_put_u16le(buf + 6, 0);
-	ady_put_u32le(buf + 8, (uint32_t)w.len);
-	w.p = buf + KBS_HEADER;
-	w.len = 0;
+	ady_wr_init(&w, buf, KBS_HEADER + body);
+	ady_wr_u32le(&w, KBS_MAGIC);
+	ady_wr_u16le(&w, m->type);
+	ady_wr_u16le(&w, 0);
+	ady_wr_u32le(&w, (uint32_t)body);
 	body_encode(&w, m);
 	/* What we would refuse to read, we do not send. */
-	err = kbs_msg_decode(buf, KBS_HEADER + w.len, &check);
+	err = ady_wr_err(&w);
+	if (!err && ady_wr_len(&w) == KBS_HEADER + body)
+		err = kbs_msg_decode(buf, KBS_HEADER + body, &check);
+	else if (!err)
+		err = ADY_ERR_INVALID_ARG;
 	if (err) {
 		free(buf);
 		return ADY_ERR_INVALID_ARG;
 	}
-	*out_len = KBS_HEADER + w.len;
+	*out_len = KBS_HEADER + body;
 	*out = buf;
 	return ADY_OK;
 }
