@@ -38,6 +38,7 @@
 #define NBDKIT_API_VERSION 2
 #include <nbdkit-filter.h>
 
+#include "adyton/cursor.h"
 #include "adyton/host.h"
 #include "adyton/luks1.h"
 #include "enclave_path.h"
@@ -280,9 +281,14 @@ static int kg_config_complete(nbdkit_next_config_complete *next, nbdkit_backend 
 
 static int kg_thread_model(void) { return NBDKIT_THREAD_MODEL_PARALLEL; }
 
-static uint32_t le32(const uint8_t *p)
+/* The first u32 of p (n bytes) through the public cursor; false when
+ * there is none. */
+static bool take_u32(const uint8_t *p, size_t n, uint32_t *v)
 {
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+	ady_cur c;
+
+	ady_cur_init(&c, p, n);
+	return ady_cur_u32le(&c, v) == ADY_OK;
 }
 
 static void put32(uint8_t *p, uint32_t v)
@@ -312,12 +318,20 @@ static ady_err unlock_with(const uint8_t *env, size_t env_len, uint32_t *status)
 		memcpy(in + 4, g.hdr, g.hdr_len);
 		memcpy(in + 4 + g.hdr_len, env, env_len);
 		err = ady_ecall(g.e, KG_E_OPEN_NATIVE, in, in_len, out, sizeof(out), &n);
-		if (!err && n >= 4) {
-			*status = le32(out);
-			if (*status == KG_ST_OK && n == 16) {
-				g.sector = le32(out + 4);
+		if (!err) {
+			/* status; on KG_ST_OK exactly sector u32, volume size u64 */
+			ady_cur c;
+			uint32_t sector;
+			uint64_t size;
+
+			ady_cur_init(&c, out, n);
+			if (ady_cur_u32le(&c, status) != ADY_OK)
+				*status = KG_ST_BAD_HEADER;
+			else if (*status == KG_ST_OK && ady_cur_u32le(&c, &sector) == ADY_OK &&
+				 ady_cur_u64le(&c, &size) == ADY_OK && ady_cur_left(&c) == 0) {
+				g.sector = sector;
 				g.data_offset = 0;
-				g.volume_size = (uint64_t)le32(out + 8) | (uint64_t)le32(out + 12) << 32;
+				g.volume_size = size;
 			}
 		}
 		break;
@@ -329,8 +343,7 @@ static ady_err unlock_with(const uint8_t *env, size_t env_len, uint32_t *status)
 		put32(in, g.plain_sector);
 		memcpy(in + 4, env, env_len);
 		err = ady_ecall(g.e, KG_E_OPEN_PLAIN, in, in_len, out, sizeof(out), &n);
-		if (!err && n >= 4) {
-			*status = le32(out);
+		if (!err && take_u32(out, n, status)) {
 			if (*status == KG_ST_OK) {
 				g.sector = g.plain_sector;
 				g.data_offset = 0;
@@ -364,11 +377,17 @@ static ady_err unlock_with(const uint8_t *env, size_t env_len, uint32_t *status)
 			}
 			memcpy(in + 4 + ADY_LUKS1_PHDR_SIZE + msize, env, env_len);
 			err = ady_ecall(g.e, KG_E_OPEN_LUKS1, in, in_len, out, sizeof(out), &n);
-			if (!err && n >= 4) {
-				*status = le32(out);
-				if (*status == KG_ST_OK && n == 8) {
+			if (!err) {
+				/* status; on KG_ST_OK exactly the payload offset u32 */
+				ady_cur c;
+				uint32_t off;
+
+				ady_cur_init(&c, out, n);
+				if (ady_cur_u32le(&c, status) != ADY_OK)
+					*status = KG_ST_BAD_HEADER;
+				else if (*status == KG_ST_OK && ady_cur_u32le(&c, &off) == ADY_OK && ady_cur_left(&c) == 0) {
 					g.sector = ADY_LUKS1_SECTOR;
-					g.data_offset = (uint64_t)le32(out + 4) * ADY_LUKS1_SECTOR;
+					g.data_offset = (uint64_t)off * ADY_LUKS1_SECTOR;
 				}
 			}
 		}
@@ -445,12 +464,12 @@ static void *unlock_thread(void *arg)
 		memcpy(hello + 5, g.pub, KG_PUB_SIZE);
 		if (kg_full_io(fd, hello, sizeof(hello), 1) || kg_full_io(fd, lenb, 4, 0))
 			goto next;
-		env_len = le32(lenb);
+		(void)take_u32(lenb, sizeof(lenb), &env_len);
 		if (env_len == KG_SOCK_QUOTE) {
 			/* The tool attests the enclave before it sends anything. */
 			if (send_quote(fd) || kg_full_io(fd, lenb, 4, 0))
 				goto next;
-			env_len = le32(lenb);
+			(void)take_u32(lenb, sizeof(lenb), &env_len);
 		}
 		if (env_len < KG_ENV_OVERHEAD || env_len > KG_ENV_MAX || kg_full_io(fd, env, env_len, 0))
 			goto next;

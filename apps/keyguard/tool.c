@@ -222,6 +222,7 @@ static int cmd_create(int argc, char **argv)
 	ady_enclave *e = NULL;
 	ssize_t pw_len, pw2_len;
 	int c, hfd = -1, vfd = -1, rc = 1;
+	ady_cur cur;
 	uint32_t st;
 	ady_err err;
 
@@ -297,9 +298,11 @@ static int cmd_create(int argc, char **argv)
 	if (err)
 		goto ecall_failed;
 	err = ady_ecall(e, KG_E_CREATE, in, 16 + env_len, out, sizeof(out), &n);
-	if (err || n < 4)
+	if (err)
 		goto ecall_failed;
-	st = (uint32_t)out[0] | (uint32_t)out[1] << 8 | (uint32_t)out[2] << 16 | (uint32_t)out[3] << 24;
+	ady_cur_init(&cur, out, n);
+	if ((err = ady_cur_u32le(&cur, &st)) != ADY_OK)
+		goto ecall_failed;
 	if (st != KG_ST_OK) {
 		fprintf(stderr, "adyton-keyguard: %s\n", status_text(st));
 		goto out;
@@ -345,6 +348,7 @@ static int cmd_unlock(int argc, char **argv)
 	uint8_t hello[5 + KG_PUB_SIZE], env[KG_ENV_MAX], lenb[4], reply[8];
 	size_t env_len = 0, secret_len;
 	int c, fd = -1, raw = 0, rc = 1;
+	ady_cur cur;
 	ssize_t n;
 	uint32_t st, aerr;
 	ady_err err;
@@ -419,8 +423,12 @@ static int cmd_unlock(int argc, char **argv)
 		fprintf(stderr, "adyton-keyguard: the filter closed the connection\n");
 		goto out;
 	}
-	st = (uint32_t)reply[0] | (uint32_t)reply[1] << 8 | (uint32_t)reply[2] << 16 | (uint32_t)reply[3] << 24;
-	aerr = (uint32_t)reply[4] | (uint32_t)reply[5] << 8 | (uint32_t)reply[6] << 16 | (uint32_t)reply[7] << 24;
+	/* the filter's reply: status u32, the call's error u32 */
+	ady_cur_init(&cur, reply, sizeof(reply));
+	if (ady_cur_u32le(&cur, &st) || ady_cur_u32le(&cur, &aerr)) {
+		fprintf(stderr, "adyton-keyguard: a short reply from the filter\n");
+		goto out;
+	}
 	if (aerr) {
 		fprintf(stderr, "adyton-keyguard: unlock failed: %s\n", ady_strerror((ady_err)aerr));
 		goto out;
