@@ -121,6 +121,22 @@ typedef struct ady_daemon {
 	ady_denclave enclaves[ADY_MAX_ENCLAVES];
 } ady_daemon;
 
+/* adytond's start (setup.c).  ady_daemon_load_policy reads
+ * d->policy_path (or takes the embedded default) and configures the pool:
+ * 0, or -1 after a logged error; SIGHUP calls it again.
+ * ady_daemon_find_host: an enclave host program: the option, the
+ * environment variable, next to us, or libexec (name: adyton-enclave-host
+ * or adyton-kvm-host).  ady_daemon_listen binds the socket at path with
+ * mode (creating its directory) and holds path.lock for the daemon's life;
+ * exits quietly when another daemon already serves it; -1 after a logged
+ * error.  ady_daemon_detach: the --daemonize fork and setsid. */
+int ady_daemon_load_policy(ady_daemon *d);
+const char *ady_daemon_find_host(const char *opt, const char *envname, const char *name);
+int ady_daemon_listen(const char *path, int mode);
+void ady_daemon_detach(void);
+/* mkdir -p path (each missing component with mode): 0 or -1 (errno). */
+int ady_daemon_mkdirs(const char *path, mode_t mode);
+
 /* adytond's keys at start (keys.c): the platform root key (a file, or
  * sealed to the TPM when tcti is set, to the PCRs in pcrs), the
  * attestation key and its certification.  enroll ("KEY,CERT"): only

@@ -82,129 +82,6 @@ static void usage(FILE *f)
 		"  --help\n");
 }
 
-static int load_policy(ady_daemon *d)
-{
-	uint8_t *text = NULL;
-	size_t len = 0;
-	unsigned line = 0;
-	ady_policy p;
-	ady_err err;
-
-	if (!d->policy_path) {
-		ady_policy_embedded(&d->policy);
-		ady_pool_configure(d);
-		return 0;
-	}
-	err = ady_file_read(d->policy_path, 1 << 20, &text, &len);
-	if (!err)
-		err = ady_policy_parse((const char *)text, len, &p, &line);
-	free(text);
-	if (err) {
-		ady_log_err("policy %s%s%u: %s", d->policy_path, line ? " line " : "", line, ady_strerror(err));
-		return -1;
-	}
-	d->policy = p;
-	ady_pool_configure(d);
-	return 0;
-}
-
-/* An enclave host program: the option, the environment variable, next to
- * us, or libexec.  name: adyton-enclave-host or adyton-kvm-host. */
-static const char *find_host(const char *opt, const char *envname, const char *name)
-{
-	static char paths[2][PATH_MAX];
-	char *path = paths[strcmp(name, "adyton-kvm-host") == 0];
-	char self[PATH_MAX];
-	const char *env = getenv(envname);
-	ssize_t n;
-
-	if (opt)
-		return opt;
-	if (env && *env)
-		return env;
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		char *slash = strrchr(self, '/');
-		if (slash) {
-			*slash = '\0';
-			static const char *const rel[] = {"/", "/../libexec/adyton/"};
-			for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-				if (strlen(self) + strlen(rel[i]) + strlen(name) >= PATH_MAX)
-					continue;
-				strcpy(path, self);
-				strcat(path, rel[i]);
-				strcat(path, name);
-				if (access(path, X_OK) == 0)
-					return path;
-			}
-		}
-	}
-	snprintf(path, PATH_MAX, "%s/adyton/%s", ADY_LIBEXECDIR, name);
-	return path;
-}
-
-static int mkdirs(const char *path, mode_t mode)
-{
-	char tmp[PATH_MAX];
-
-	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
-		return -1;
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, mode) && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	return mkdir(tmp, mode) && errno != EEXIST ? -1 : 0;
-}
-
-/* Binds the socket; exits quietly when another daemon already serves it. */
-static int listen_on(const char *path, int mode)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	char dir[PATH_MAX], lock[PATH_MAX + 8];
-	int fd, lfd;
-
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		ady_log_err("socket path too long: %s", path);
-		return -1;
-	}
-	snprintf(dir, sizeof(dir), "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		if (mkdirs(dir, 0700)) {
-			ady_log_err("%s: %s", dir, strerror(errno));
-			return -1;
-		}
-	}
-	/* One daemon per socket: the lock is held for our whole life. */
-	snprintf(lock, sizeof(lock), "%s.lock", path);
-	lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (lfd < 0 || flock(lfd, LOCK_EX | LOCK_NB)) {
-		if (lfd >= 0 && errno == EWOULDBLOCK)
-			exit(0);
-		ady_log_err("%s: %s", lock, strerror(errno));
-		return -1;
-	}
-	/* The lock file names the daemon that holds it (for operators and tests). */
-	char pid[24];
-	int plen = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-	if (ftruncate(lfd, 0) || pwrite(lfd, pid, (size_t)plen, 0) != plen)
-		ady_log_err("%s: cannot record pid", lock);
-	strcpy(sa.sun_path, path);
-	unlink(path);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || chmod(path, (mode_t)mode) || listen(fd, 64)) {
-		ady_log_err("%s: %s", path, strerror(errno));
-		return -1;
-	}
-	return fd;
-}
-
 static int64_t now_ms(void)
 {
 	struct timespec t;
@@ -291,36 +168,6 @@ static bool idle(const ady_daemon *d)
 		if (d->enclaves[i].state != ENC_FREE)
 			return false;
 	return true;
-}
-
-static void daemonize(void)
-{
-	pid_t pid = fork();
-
-	if (pid < 0)
-		exit(1);
-	if (pid > 0)
-		_exit(0);
-	setsid();
-	pid = fork();
-	if (pid < 0)
-		exit(1);
-	if (pid > 0)
-		_exit(0);
-	/* Started on demand, we must not hold the starter's stdout/stderr open
-	 * (a test runner would wait for us): logs go to $ADYTON_DAEMON_LOG. */
-	const char *log = getenv("ADYTON_DAEMON_LOG");
-	int null = open("/dev/null", O_RDWR);
-	int lfd = log && *log ? open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : -1;
-	if (null >= 0) {
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(lfd >= 0 ? lfd : null, 2);
-		if (null > 2)
-			close(null);
-	}
-	if (lfd > 2)
-		close(lfd);
 }
 
 int main(int argc, char **argv)
@@ -436,9 +283,9 @@ int main(int argc, char **argv)
 			state = state_buf;
 		}
 	}
-	d->host_path = find_host(host, "ADYTON_ENCLAVE_HOST", "adyton-enclave-host");
-	d->kvm_host_path = find_host(kvm_host, "ADYTON_KVM_HOST", "adyton-kvm-host");
-	if (!print_key && !enroll && load_policy(d))
+	d->host_path = ady_daemon_find_host(host, "ADYTON_ENCLAVE_HOST", "adyton-enclave-host");
+	d->kvm_host_path = ady_daemon_find_host(kvm_host, "ADYTON_KVM_HOST", "adyton-kvm-host");
+	if (!print_key && !enroll && ady_daemon_load_policy(d))
 		return 1;
 	/* Printing a key must not make one: run in the wrong mode or with the
 	 * wrong --state-dir it would create a platform nobody uses. */
@@ -458,7 +305,7 @@ int main(int argc, char **argv)
 		char *slash = strrchr(parent, '/');
 		if (slash && slash != parent) {
 			*slash = '\0';
-			if (mkdirs(parent, 0700)) {
+			if (ady_daemon_mkdirs(parent, 0700)) {
 				ady_log_err("%s: %s", parent, strerror(errno));
 				return 1;
 			}
@@ -480,13 +327,13 @@ int main(int argc, char **argv)
 		return ferror(stdout) ? 1 : 0;
 	}
 	if (do_daemonize)
-		daemonize();
+		ady_daemon_detach();
 	/* Started by an application (libadyton's on-demand start), we inherit
 	 * its signal state: an ignored SIGCHLD would auto-reap the enclave
 	 * hosts behind our back, never reaching ady_daemon_reap. */
 	ady_daemon_reset_signals();
 	signal(SIGPIPE, SIG_IGN);
-	lfd = listen_on(sock, system_mode ? 0666 : 0600);
+	lfd = ady_daemon_listen(sock, system_mode ? 0666 : 0600);
 	if (lfd < 0)
 		return 1;
 	sigemptyset(&mask);
@@ -566,7 +413,7 @@ int main(int argc, char **argv)
 				if (si.ssi_signo == SIGCHLD) {
 					ady_daemon_reap(d);
 				} else if (si.ssi_signo == SIGHUP) {
-					if (load_policy(d) == 0)
+					if (ady_daemon_load_policy(d) == 0)
 						ady_log_info(d, "policy reloaded");
 				} else {
 					goto out;
