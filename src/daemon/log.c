@@ -9,7 +9,7 @@
 
 #include "daemon/internal.h"
 
-static void vlog(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static void vlog(const char *fmt, va_list ap)
 {
 	fprintf(stderr, "adytond: ");
 	vfprintf(stderr, fmt, ap);
