@@ -8,6 +8,14 @@
 
 #include "adyton/cursor.h"
 
+/* The writer's writes are inline: gcc's flow analysis under ASan follows
+ * the overflow and short-buffer cases into memsets it cannot prove
+ * unreachable (they are: the tests check that nothing is written). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Warray-bounds"
+#pragma GCC diagnostic ignored "-Wstringop-overflow"
+#endif
+
 static const uint8_t bytes[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
 
 static void test_reads_le(void **state)
@@ -310,13 +318,14 @@ static void test_wr_short_counts(void **state)
 /* A count that would wrap a size_t is an overflow, not a short buffer. */
 static void test_wr_overflow(void **state)
 {
+	volatile size_t huge1 = SIZE_MAX - 1, huge4 = SIZE_MAX - 4;
 	uint8_t out[4];
 	ady_wr w;
 
 	(void)state;
 	ady_wr_init(&w, out, sizeof(out));
 	ady_wr_u32le(&w, 7);
-	ady_wr_zero(&w, SIZE_MAX - 1);
+	ady_wr_zero(&w, huge1);
 	assert_int_equal(ady_wr_err(&w), ADY_ERR_OVERFLOW);
 	ady_wr_u8(&w, 1);
 	assert_int_equal(ady_wr_err(&w), ADY_ERR_OVERFLOW);
@@ -325,7 +334,7 @@ static void test_wr_overflow(void **state)
 	ady_wr_init(&w, out, sizeof(out));
 	ady_wr_u64le(&w, 7);
 	assert_int_equal(ady_wr_err(&w), ADY_ERR_SHORT_BUFFER);
-	ady_wr_zero(&w, SIZE_MAX - 4);
+	ady_wr_zero(&w, huge4);
 	assert_int_equal(ady_wr_err(&w), ADY_ERR_OVERFLOW);
 	/* other errors stay: ady_wr_fail keeps the first */
 	ady_wr_init(&w, out, sizeof(out));
