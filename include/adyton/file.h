@@ -25,6 +25,14 @@ ADY_MUST_CHECK ady_err ady_file_read(const char *path, size_t max, uint8_t **out
 ADY_MUST_CHECK ady_err ady_fd_read(int fd, size_t max, uint8_t **out, size_t *out_len);
 
 /*
+ * Writes all len bytes of data to fd, retrying short writes and EINTR:
+ * at offset off with pwrite (the file offset is untouched), or with write
+ * at the current position when off is negative (pipes, stdout).
+ * ADY_ERR_IO on any other failure (errno says which).
+ */
+ADY_MUST_CHECK ady_err ady_fd_write_all(int fd, const void *data, size_t len, off_t off);
+
+/*
  * Writes path atomically: a temporary file next to it (created 0600, so
  * key material is never readable by others, not even briefly), written,
  * chmod'ed to mode and fsync'ed, then renamed over path (replace) or

@@ -102,10 +102,13 @@ ady_err ady_file_read(const char *path, size_t max, uint8_t **out, size_t *out_l
 	return err;
 }
 
-static ady_err write_all(int fd, const uint8_t *p, size_t len)
+/* see adyton/file.h */
+ady_err ady_fd_write_all(int fd, const void *data, size_t len, off_t off)
 {
+	const uint8_t *p = data;
+
 	while (len) {
-		ssize_t n = write(fd, p, len);
+		ssize_t n = off < 0 ? write(fd, p, len) : pwrite(fd, p, len, off);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -114,6 +117,8 @@ static ady_err write_all(int fd, const uint8_t *p, size_t len)
 		}
 		p += n;
 		len -= (size_t)n;
+		if (off >= 0)
+			off += n;
 	}
 	return ADY_OK;
 }
@@ -160,7 +165,7 @@ ady_err ady_file_write_atomic(const char *path, const void *data, size_t len, mo
 		err = ADY_ERR_IO;
 		goto free_tmp;
 	}
-	err = write_all(fd, data, len);
+	err = ady_fd_write_all(fd, data, len, -1);
 	if (err)
 		goto unlink_tmp;
 	if (fchmod(fd, mode) != 0 || fsync(fd) != 0) {

@@ -30,7 +30,7 @@
 #include "adyton/meta.h"
 #include "adyton/sgx.h"
 #include "host/image_internal.h"
-#include "io.h"
+#include "adyton/file.h"
 #include "sign.h"
 
 /* --sigstruct writes the decoded struct, which is the stored bytes only
@@ -511,7 +511,7 @@ static void write_page(void *user, uint64_t offset, uint64_t secinfo, bool exten
 	(void)secinfo;
 	if (w->err || !extended || memcmp(w->mem + offset, zero, ADY_PAGE_SIZE) == 0)
 		return;
-	w->err = ady_tool_write_all(w->fd, w->mem + offset, ADY_PAGE_SIZE, (off_t)offset);
+	w->err = ady_fd_write_all(w->fd, w->mem + offset, ADY_PAGE_SIZE, (off_t)offset);
 }
 
 static ady_err write_memory(const char *path, const struct inspection *in)
@@ -561,7 +561,7 @@ static ady_err write_sigstruct(const char *path, const ady_sgx_sigstruct *ss)
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return ADY_ERR_IO;
-	err = ady_tool_write_all(fd, ss, sizeof(*ss), 0);
+	err = ady_fd_write_all(fd, ss, sizeof(*ss), 0);
 	if (close(fd) != 0 && !err)
 		err = ADY_ERR_IO;
 	return err;

@@ -33,7 +33,7 @@
 #include "adyton/error.h"
 #include "adyton/host.h"
 #include "adyton/quote.h"
-#include "io.h"
+#include "adyton/file.h"
 
 /* Set by src/tools/CMakeLists.txt: lib/adyton relative to bin, and absolute. */
 #ifndef ADY_QUOTE_ENCLAVE_REL
@@ -117,7 +117,7 @@ static int write_quote(const char *path, const uint8_t *q, size_t len)
 		fprintf(stderr, "adyton: quote: %s: %s\n", path, strerror(errno));
 		return EXIT_FAIL;
 	}
-	err = ady_tool_write_all(fd, q, len, -1);
+	err = ady_fd_write_all(fd, q, len, -1);
 	if (!err && !std && close(fd) != 0)
 		err = ADY_ERR_IO;
 	if (err) {

@@ -24,7 +24,7 @@
 #include "adyton/host.h"
 #include "adyton/proto.h"
 #include "adyton/msbuf.h"
-#include "io.h"
+#include "adyton/file.h"
 
 /* Shared with adyton.c's command table (no header of its own: two symbols). */
 extern const char ady_cmd_run_usage[];
@@ -146,7 +146,7 @@ static int write_output(const char *out_path, const uint8_t *out, size_t out_len
 
 	if (fd < 0)
 		return fail(out_path, ADY_ERR_IO);
-	err = ady_tool_write_all(fd, out, out_len, -1);
+	err = ady_fd_write_all(fd, out, out_len, -1);
 	if (!std && close(fd) != 0 && !err)
 		err = ADY_ERR_IO;
 	if (err)
