@@ -13,7 +13,6 @@
 
 #include "daemon/tpm.h"
 
-#define ROOT_MAGIC "ADYT"
 #define ROOT_MAX 2048u
 #define AKCERT_MAX 4096u
 /* TCG EK Credential Profile 2.0, 2.2.1.4: NV indices of the EK certificates. */

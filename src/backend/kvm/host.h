@@ -16,7 +16,6 @@ typedef struct ady_kvm_host {
 	ady_kvm_vm vm;
 	uint8_t *enclave;          /* host view of the enclave's guest memory */
 	uint8_t *chan;             /* the channel: control page, then the slots */
-	uint64_t chan_size;
 	uint64_t tcs[ADY_MAX_THREADS]; /* enclave offsets */
 	uint64_t entry[ADY_MAX_THREADS]; /* guest RIP: TCS.OENTRY, read once at load */
 	int dead;                  /* the enclave faulted or aborted: no more calls */

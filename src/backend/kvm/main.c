@@ -151,8 +151,8 @@ static ady_err prepare(uint8_t *chan, uint64_t chan_size)
 {
 	ady_err err;
 
+	(void)chan_size; /* the plan has it: ms_size */
 	g.chan = chan;
-	g.chan_size = chan_size;
 	err = ady_kvm_vm_new(&g.vm, &g.plan, g.chan, g.enclave, fs_base);
 	if (err) {
 		fprintf(stderr, "adyton-kvm-host[%d]: %s\n", ady_host_pid, g.vm.why);
