@@ -69,15 +69,23 @@ uint64_t ady_platform_exit(ady_platform_link *p, uint64_t op, uint64_t arg)
 /* see platform.h */
 void ady_platform_report_abort(ady_platform_link *p, const uint8_t *slot, uint64_t msbuf_size)
 {
-	ady_proto_aborted a = {0};
 	ady_msbuf_hdr hd;
-	uint8_t buf[4 + ADY_PROTO_MAX_REASON], ans[64];
-	size_t len, ans_len;
 
 	if (ady_msbuf_decode(slot, msbuf_size, &hd) != ADY_OK || hd.op != ADY_MSBUF_ABORT)
 		return;
-	a.len = hd.in_len < ADY_PROTO_MAX_REASON ? (uint32_t)hd.in_len : ADY_PROTO_MAX_REASON;
-	memcpy(a.reason, slot + ADY_MSBUF_HEADER, a.len);
+	ady_platform_report_reason(p, (const char *)slot + ADY_MSBUF_HEADER,
+				   hd.in_len < ADY_PROTO_MAX_REASON ? (size_t)hd.in_len : ADY_PROTO_MAX_REASON);
+}
+
+/* see platform.h */
+void ady_platform_report_reason(ady_platform_link *p, const char *reason, size_t n)
+{
+	ady_proto_aborted a = {0};
+	uint8_t buf[4 + ADY_PROTO_MAX_REASON], ans[64];
+	size_t len, ans_len;
+
+	a.len = n < ADY_PROTO_MAX_REASON ? (uint32_t)n : ADY_PROTO_MAX_REASON;
+	memcpy(a.reason, reason, a.len);
 	/* best effort: the application hears of the abort either way */
 	if (ady_proto_encode_aborted(&a, buf, sizeof(buf), &len) == ADY_OK &&
 	    ady_platform_call(p, ADY_PROTO_ABORTED, buf, len, ADY_PROTO_STATUS, ans, sizeof(ans), &ans_len) != ADY_OK)

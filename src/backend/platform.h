@@ -46,5 +46,8 @@ uint64_t ady_platform_exit(ady_platform_link *p, uint64_t op, uint64_t arg);
  * slot is a marshalling buffer of msbuf_size bytes holding an
  * ADY_MSBUF_ABORT exit; anything else is ignored. */
 void ady_platform_report_abort(ady_platform_link *p, const uint8_t *slot, uint64_t msbuf_size);
+/* The same for a reason of the host's own (n bytes, cut to
+ * ADY_PROTO_MAX_REASON), from its memory rather than the shared slot. */
+void ady_platform_report_reason(ady_platform_link *p, const char *reason, size_t n);
 
 #endif

@@ -164,11 +164,13 @@ static void post(ady_chan_ctl *c, uint64_t rc)
 }
 
 /*
- * Stops the enclave for good: marks it dead, puts the reason in the slot
- * as an ADY_MSBUF_ABORT exit, tells adytond, and, when a call is in progress
- * on the slot (the application's turn is over: it waits for us), lets the
- * application see the reason (its abort reason) and answers the call with
- * ADY_ERR_ABORTED.
+ * Stops the enclave for good: marks it dead and tells adytond the reason
+ * (from this process's memory: the slot is the application's to write);
+ * when a call is in progress on the slot (the application's turn is over:
+ * it waits for us), also puts the reason in the slot as an
+ * ADY_MSBUF_ABORT exit, lets the application see it (its abort reason) and
+ * answers the call with ADY_ERR_ABORTED.  With no call in progress the
+ * slot is the application's (it may be reading the last reply): untouched.
  */
 static void stop(uint32_t slot, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void stop(uint32_t slot, const char *fmt, ...)
@@ -188,13 +190,13 @@ static void stop(uint32_t slot, const char *fmt, ...)
 		n = sizeof(reason) - 1;
 	/* ady_host_pid: getpid() is a system call the filter does not allow. */
 	fprintf(stderr, "adyton-kvm-host[%d]: enclave stopped: %s\n", ady_host_pid, reason);
+	ady_platform_report_reason(&ady_kvm_plat, reason, (size_t)n);
+	if (__atomic_load_n(&ctl_of(slot)->turn, __ATOMIC_ACQUIRE) != ADY_TURN_HOST)
+		return;
 	memcpy(slot_of(slot) + ADY_MSBUF_HEADER, reason, (size_t)n);
 	h.op = ADY_MSBUF_ABORT;
 	h.in_len = (uint64_t)n;
 	ady_msbuf_encode(slot_of(slot), &h);
-	report_abort(slot);
-	if (__atomic_load_n(&ctl_of(slot)->turn, __ATOMIC_ACQUIRE) != ADY_TURN_HOST)
-		return;
 	(void)app_exit(slot, ADY_MSBUF_ABORT);
 	post(ctl_of(slot), ADY_ERR_ABORTED);
 }
