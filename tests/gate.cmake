@@ -53,8 +53,29 @@ get_target_property(_ady_gate_prod gate_enc_prod ADYTON_SIGNED)
 get_target_property(_ady_gate_dbg gate_enc_dbg ADYTON_SIGNED)
 ady_unit_test(gate_ca_test adyton-gate-ca)
 target_include_directories(gate_ca_test PRIVATE ${PROJECT_SOURCE_DIR}/apps/gate)
+
+# The gate demo (apps/gate-demo) in gate_nginx_test: its enclave's TLS
+# client is the one that reaches the upstream through nginx.  The test
+# build adds one ECALL (tests/enclaves/gate_demo_test_enc.c) that exports
+# the key, asked for after the memory scan, as ground truth for it.
+adyton_add_enclave(gate_demo_test_enc
+  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/enclaves/gate_demo_test_enc.c
+  CONFIG ${CMAKE_CURRENT_SOURCE_DIR}/enclaves/gate_demo_test.conf
+  KEY ${CMAKE_CURRENT_SOURCE_DIR}/enclaves/test-signing.pem
+  EDL ${CMAKE_CURRENT_SOURCE_DIR}/enclaves/gate_demo_test.edl
+  EDL_SEARCH_PATHS ${ADY_GATE_DEMO_DIR})
+get_target_property(_ady_gate_demo_test gate_demo_test_enc ADYTON_SIGNED)
+add_executable(gate_demo_test_app ${ADY_GATE_DEMO_DIR}/app.c)
+adyton_edl_untrusted(gate_demo_test_app ${CMAKE_CURRENT_SOURCE_DIR}/enclaves/gate_demo_test.edl
+  SEARCH_PATHS ${ADY_GATE_DEMO_DIR})
+target_compile_definitions(gate_demo_test_app PRIVATE GATE_DEMO_TEST)
+target_link_libraries(gate_demo_test_app PRIVATE adyton::host adyton-format OpenSSL::Crypto)
+ady_host_target(gate_demo_test_app)
+add_dependencies(gate_demo_test_app gate_demo_test_enc-signed gate-demo-enclave-signed)
+
 ady_integration_test(gate_nginx_test ${CMAKE_CURRENT_SOURCE_DIR}/integration/gate_nginx_test.sh
-  $<TARGET_FILE:adyton-gate> ${_ady_gate_prod} ${_ady_gate_dbg})
+  $<TARGET_FILE:adyton-gate> ${_ady_gate_prod} ${_ady_gate_dbg} $<TARGET_FILE:gate_demo_test_app>
+  ${_ady_gate_demo_test})
 set_property(TEST gate_nginx_test APPEND PROPERTY ENVIRONMENT
   "ADYTON_DAEMON=$<TARGET_FILE:adytond>" "ADYTON_ENCLAVE_HOST=$<TARGET_FILE:adyton-enclave-host>")
 set_tests_properties(gate_nginx_test PROPERTIES TIMEOUT 300)

@@ -15,16 +15,27 @@
 #    a self-signed one, an expired one are refused; after `revoke SERIAL`
 #    or `revoke --host ID`, the CRL rewrite and `nginx -s reload`, the same
 #    client is refused while the other certificate still passes.
-# The TLS client is Python's ssl holding the key that the enclave made and
-# exported through the test-only ECALL 1 (the in-enclave TLS client is not
-# built; apps/gate/README.md).
-# usage: gate_nginx_test.sh ADYTON_GATE ENCLAVE_PROD ENCLAVE_DBG
+#  - the gate demo (apps/gate-demo, its test build): its enclave makes the
+#    key, the application carries nonce, quote and certificate between the
+#    gate and the enclave, and the enclave's BearSSL client reaches the
+#    upstream through nginx over mTLS, pinning the server's CA (another CA
+#    pinned: refused in the handshake); after `revoke --host` + CRL +
+#    reload nginx refuses it.  The application's memory and every byte it
+#    moved hold no trace of the private key (ground truth from the test
+#    enclave's export ECALL, asked for after the scan), while the public
+#    key and the certificate (positive controls) are found.
+# The other TLS clients are curl, holding keys that gate_enc exported
+# through its test-only ECALL 1 (the simpler negative cases and the
+# revocation by serial).
+# Environment: GATE_TEST_DB, the --state to use (default: a SQLite file in
+# the temporary directory; gate_pg_test passes a PostgreSQL database).
+# usage: gate_nginx_test.sh ADYTON_GATE ENCLAVE_PROD ENCLAVE_DBG DEMO_APP DEMO_ENCLAVE
 set -u
 [ -n "${GATE_TEST_TRACE:-}" ] && { PS4='+ $(date +%s.%N | cut -c7-14) '; set -x; }
 : "${ADYTON:?run through ctest}"
 : "${ADYTON_DAEMON:?run through ctest}"
 : "${ADYTON_ENCLAVE_HOST:?run through ctest}"
-gate=$1 prod=$2 dbg=$3
+gate=$1 prod=$2 dbg=$3 demo=$4 demo_enc=$5
 NGINX=$(command -v nginx || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; })
 [ -n "$NGINX" ] || { echo "SKIP: nginx is not installed (scripts/deps.sh installs it)"; exit 77; }
 command -v python3 >/dev/null || { echo "SKIP: python3 is not installed"; exit 77; }
@@ -33,8 +44,9 @@ for t in openssl curl xxd pgrep; do
 done
 
 tmp=$(mktemp -d)
-dpid= npid=
+dpid= npid= gpid=
 cleanup() {
+	[ -n "$gpid" ] && kill "$gpid" 2>/dev/null && wait "$gpid" 2>/dev/null
 	[ -n "$npid" ] && kill "$npid" 2>/dev/null && wait "$npid" 2>/dev/null
 	[ -n "$dpid" ] && kill "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
 	rm -rf "$tmp"
@@ -45,14 +57,17 @@ fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 "$ADYTON" inspect --json "$prod" >"$tmp/prod.json" || { echo "FAIL: inspect $prod"; exit 1; }
 "$ADYTON" inspect --json "$dbg" >"$tmp/dbg.json" || { echo "FAIL: inspect $dbg"; exit 1; }
-read -r mre mrsigner prodid svn mre_dbg < <(python3 -c '
+"$ADYTON" inspect --json "$demo_enc" >"$tmp/demo.json" || { echo "FAIL: inspect $demo_enc"; exit 1; }
+read -r mre mrsigner prodid svn mre_dbg mre_demo demo_signer demo_prodid < <(python3 -c '
 import json, sys
-p, d = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
-print(p["mrenclave"], p["mrsigner"], p["isvprodid"], p["isvsvn"], d["mrenclave"])' "$tmp/prod.json" "$tmp/dbg.json")
+p, d, g = (json.load(open(f)) for f in sys.argv[1:4])
+print(p["mrenclave"], p["mrsigner"], p["isvprodid"], p["isvsvn"], d["mrenclave"], g["mrenclave"], g["mrsigner"],
+      g["isvprodid"])' "$tmp/prod.json" "$tmp/dbg.json" "$tmp/demo.json")
 
 export ADYTON_SOCKET=$tmp/d.sock
 unset ADYTON_STATE_DIR ADYTON_BACKEND
-printf 'signer = any\nallow_debug = yes\nprovision = %s:%s\n' "$mrsigner" "$prodid" >"$tmp/dpolicy"
+printf 'signer = any\nallow_debug = yes\nprovision = %s:%s\nprovision = %s:%s\n' "$mrsigner" "$prodid" \
+	"$demo_signer" "$demo_prodid" >"$tmp/dpolicy"
 "$ADYTON_DAEMON" --socket "$tmp/d.sock" --state-dir "$tmp/state" --policy "$tmp/dpolicy" \
 	--host "$ADYTON_ENCLAVE_HOST" 2>>"$tmp/adytond.log" &
 dpid=$!
@@ -60,13 +75,20 @@ for _ in $(seq 100); do [ -S "$tmp/d.sock" ] && break; sleep 0.05; done
 [ -S "$tmp/d.sock" ] || { echo "FAIL: adytond did not start"; cat "$tmp/adytond.log"; exit 1; }
 pkey=$("$ADYTON_DAEMON" --print-platform-key --state-dir "$tmp/state") || { echo "FAIL: platform key"; exit 1; }
 
-# The gate's CA, and nginx's own server certificate (another key).
+# The gate's CA, and nginx's server certificate for localhost from a CA
+# of its own (the one the demo enclave pins).
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=adyton gate test CA" -days 2 \
 	-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
 	-keyout "$tmp/ca.key" -out "$tmp/ca.pem" 2>/dev/null || { echo "FAIL: CA"; exit 1; }
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" -days 2 \
-	-keyout "$tmp/srv.key" -out "$tmp/srv.pem" 2>/dev/null || { echo "FAIL: server cert"; exit 1; }
-db=$tmp/gate.db
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=test server CA" -days 2 \
+	-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+	-keyout "$tmp/srvca.key" -out "$tmp/srvca.pem" 2>/dev/null || { echo "FAIL: server CA"; exit 1; }
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
+	-keyout "$tmp/srv.key" -out "$tmp/srv.csr" 2>/dev/null &&
+	printf 'subjectAltName = DNS:localhost\nextendedKeyUsage = serverAuth\n' >"$tmp/srv.ext" &&
+	openssl x509 -req -in "$tmp/srv.csr" -CA "$tmp/srvca.pem" -CAkey "$tmp/srvca.key" -CAcreateserial -days 2 \
+		-extfile "$tmp/srv.ext" -out "$tmp/srv.pem" 2>/dev/null || { echo "FAIL: server cert"; exit 1; }
+db=${GATE_TEST_DB:-$tmp/gate.db}
 ca=(--ca-key "$tmp/ca.key" --ca-cert "$tmp/ca.pem")
 "$gate" crl --state "$db" "${ca[@]}" --crl "$tmp/crl.pem" || { echo "FAIL: crl"; exit 1; }
 
@@ -79,6 +101,7 @@ pol other_mre "mrenclave = $zero"
 pol other_signer "signer = $ffff:$prodid:0"
 pol svn "signer = $mrsigner:$prodid:$((svn + 1))"
 pol dbg "mrenclave = $mre_dbg"
+pol demo "mrenclave = $mre_demo"
 pol dbg_allowed "mrenclave = $mre_dbg
 allow_debug = yes"
 
@@ -222,7 +245,7 @@ http {
     # The upstream service: says who the gate certified.
     server {
         listen 127.0.0.1:$up_port;
-        location / { return 200 "upstream-ok serial=\$http_x_client_serial\n"; }
+        location / { return 200 "upstream-ok serial=\$http_x_client_serial proto=\$http_x_client_proto\n"; }
     }
     server {
         listen 127.0.0.1:$tls_port ssl;
@@ -233,11 +256,48 @@ http {
         ssl_crl $tmp/crl.pem;
         location / {
             proxy_set_header X-Client-Serial \$ssl_client_serial;
+            proxy_set_header X-Client-Proto \$ssl_protocol;
             proxy_pass http://127.0.0.1:$up_port;
         }
     }
 }
 CONF
+
+# --- the gate demo: its enclave gets a certificate through the gate ---
+# The application reads commands from a FIFO held open here (fd 8) and
+# answers each with one line "ok ..."/"error ..." (apps/gate-demo/app.c).
+mkfifo "$tmp/demo.in"
+exec 8<>"$tmp/demo.in"
+"$demo" --backend process --connect "127.0.0.1:$tls_port" --server-ca "$tmp/srvca.pem" --server-name localhost \
+	--record "$tmp/demo.rec" "$demo_enc" <"$tmp/demo.in" >"$tmp/demo.out" 2>"$tmp/demo.err" &
+gpid=$!
+answers() { grep -c '^\(ok\|error\) ' "$tmp/demo.out"; }
+# dcmd COMMAND...: the application's answer (a line), or "timeout".
+dcmd() {
+	local before
+	before=$(answers)
+	echo "$*" >&8
+	for _ in $(seq 600); do
+		[ "$(answers)" -gt "$before" ] && { grep '^\(ok\|error\) ' "$tmp/demo.out" | tail -1; return; }
+		kill -0 "$gpid" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "timeout (or exited): $(tail -3 "$tmp/demo.err")"
+}
+n=$(challenge)
+r=$(dcmd key "$n" "$tmp/g.quote" "$tmp/g.pub.pem")
+case $r in "ok key"*) ;; *) fail "demo: key: $r" ;; esac
+issue issued "$tmp/g.pem" demo "$tmp/g" "$n" --host host-1 --host-report "$tmp/host.json"
+[ "$(openssl x509 -in "$tmp/g.pem" -noout -pubkey)" = "$(cat "$tmp/g.pub.pem")" ] || fail "g.pem is not for the demo's key"
+g_serial=$(openssl x509 -in "$tmp/g.pem" -noout -serial | cut -d= -f2)
+# The enclave takes only a certificate for its own key.
+r=$(dcmd cert "$tmp/b.pem")
+case $r in "error cert"*) echo "refused as expected (demo: another key's certificate): $r" ;;
+*) fail "demo: took a certificate for another key: $r" ;; esac
+r=$(dcmd cert "$tmp/g.pem")
+[ "$r" = "ok cert" ] || fail "demo: cert: $r"
+[ "$(ncerts)" = 4 ] || fail "want 4 certificates recorded, have $(ncerts)"
+
 "$NGINX" -t -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -e "$tmp/nginx/logs/error.log" >"$tmp/nginx.t" 2>&1 ||
 	{ echo "FAIL: nginx -t"; cat "$tmp/nginx.t"; exit 1; }
 "$NGINX" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -e "$tmp/nginx/logs/error.log" -g 'daemon off;' \
@@ -267,6 +327,44 @@ expect() {
 expect ok "gate certificate (host-1)" "$tmp/a.pem" "$tmp/a.key.pem"
 get "$tmp/a.pem" "$tmp/a.key.pem" | grep -qi "serial=$a_serial" || fail "upstream did not see serial $a_serial"
 expect ok "gate certificate (signer policy)" "$tmp/b.pem" "$tmp/b.key.pem"
+
+# dexpect WANT(ok|refused|tls:N) DESCRIPTION: one GET by the demo's
+# in-enclave client; its TLS error 0 (close_notify) or 31 (BR_ERR_IO: the
+# server closed without one after the whole response) both end a response.
+dexpect() {
+	local want=$1 what=$2 r status
+	rm -f "$tmp/g.resp"
+	r=$(dcmd get / "$tmp/g.resp")
+	status=$(head -1 "$tmp/g.resp" 2>/dev/null | tr -d '\r')
+	case $want in
+	ok)
+		case "$r $status" in
+		"ok get bytes="*" tls="[03]*" HTTP/1.1 200 OK")
+			grep -qi "upstream-ok serial=$g_serial proto=TLSv1.2" "$tmp/g.resp" &&
+				echo "ok: in-enclave client: $what: $status, $(tail -1 "$tmp/g.resp")" ||
+				fail "in-enclave client: $what: upstream did not see serial $g_serial: $(cat "$tmp/g.resp")" ;;
+		*) fail "in-enclave client: $what: want 200, got: $r / $status" ;;
+		esac ;;
+	refused)
+		case "$r $status" in
+		"ok get bytes="*" tls="[03]*" HTTP/1.1 400 Bad Request")
+			echo "refused as expected: in-enclave client: $what: $status, $(grep -o '<title>[^<]*' "$tmp/g.resp")" ;;
+		*) fail "in-enclave client: $what: want 400, got: $r / $status" ;;
+		esac ;;
+	tls:*)
+		case $r in
+		"ok get bytes=0 tls=${want#tls:}") echo "refused as expected: in-enclave client: $what: $r" ;;
+		*) fail "in-enclave client: $what: want TLS error ${want#tls:} and no response, got: $r" ;;
+		esac ;;
+	esac
+}
+dexpect ok "gate certificate (host-1), server CA pinned"
+# Pinning: with the gate's CA as the server's trust anchor, nginx's
+# certificate does not chain (BR_ERR_X509_NOT_TRUSTED = 62): nothing sent.
+r=$(dcmd server-ca "$tmp/ca.pem"); [ "$r" = "ok server-ca" ] || fail "demo: server-ca: $r"
+dexpect tls:62 "another server CA pinned"
+r=$(dcmd server-ca "$tmp/srvca.pem"); [ "$r" = "ok server-ca" ] || fail "demo: server-ca: $r"
+dexpect ok "the right server CA again"
 expect refused "no certificate"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=adyton gate test CA" -days 1 \
 	-keyout "$tmp/self.key" -out "$tmp/self.pem" 2>/dev/null
@@ -300,11 +398,72 @@ reload
 expect refused "revoked by serial" "$tmp/b.pem" "$tmp/b.key.pem"
 grep -q "certificate revoked" "$tmp/nginx/logs/error.log" || fail "nginx did not log the revocation"
 expect ok "not revoked (host-1)" "$tmp/a.pem" "$tmp/a.key.pem"
+dexpect ok "not revoked (host-1)"
 
 "$gate" revoke --host host-1 --state "$db" "${ca[@]}" --crl "$tmp/crl.pem" >"$tmp/rev.out" || fail "revoke --host"
-grep -q '"revoked":1' "$tmp/rev.out" || fail "revoke by host: $(cat "$tmp/rev.out")"
+grep -q '"revoked":2' "$tmp/rev.out" || fail "revoke by host: $(cat "$tmp/rev.out")"
+openssl crl -in "$tmp/crl.pem" -noout -text | grep -q "$g_serial" || fail "CRL does not list $g_serial"
 reload
 expect refused "revoked by host" "$tmp/a.pem" "$tmp/a.key.pem"
+dexpect refused "revoked by host"
+
+# --- the demo's key: not in the application's memory, not in any byte it
+# moved.  The memory is dumped first; only then does the test enclave
+# export the scalar (ground truth), which is then looked for in the dump
+# and in the record, big-endian and little-endian, raw and as hex.
+# dump FILE: every readable mapping of the demo application.
+dump() {
+	python3 - "$gpid" "$1" <<'PY' || fail "cannot dump the demo application's memory"
+import re, sys
+pid, out = int(sys.argv[1]), open(sys.argv[2], "wb")
+mem = open(f"/proc/{pid}/mem", "rb", buffering=0)
+n = 0
+for line in open(f"/proc/{pid}/maps"):
+    m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\S+)", line)
+    lo, hi = int(m.group(1), 16), int(m.group(2), 16)
+    if m.group(3)[0] != "r" or hi - lo > (64 << 30):
+        continue
+    for a in range(lo, hi, 1 << 20):
+        try:
+            mem.seek(a)
+            out.write(mem.read(min(1 << 20, hi - a)))
+            n += 1
+        except (OSError, OverflowError, ValueError):
+            pass
+assert n > 0
+PY
+}
+dump "$tmp/demo.mem"
+r=$(dcmd export-key "$tmp/demo.key")
+[ "$r" = "ok export-key" ] || fail "demo: export-key: $r"
+# The scan's power: once the application has been handed the key, the
+# same dump finds it.
+dump "$tmp/demo.mem2"
+scan=("$tmp/demo.key" "$tmp/demo.mem" "$tmp/demo.rec" "$tmp/g.pub.pem" "$tmp/g.pem" "$tmp/demo.mem2")
+python3 - "${scan[@]}" <<'PY' || fail "demo key scan"
+import subprocess, sys
+k = bytes.fromhex(open(sys.argv[1]).read().strip())
+assert len(k) == 32 and k != bytes(32), "no key exported"
+mem, rec = open(sys.argv[2], "rb").read(), open(sys.argv[3], "rb").read()
+der = lambda *a: subprocess.run(["openssl", *a, "-outform", "DER"], capture_output=True, check=True).stdout
+pub = der("pkey", "-pubin", "-in", sys.argv[4])[-64:]
+cert = der("x509", "-in", sys.argv[5])
+# Positive controls: what the application did see is found.
+for name, blob in (("memory", mem), ("record", rec)):
+    assert cert in blob, f"positive control: the certificate is not in the {name}"
+assert pub[:32] in mem, "positive control: the public key is not in the memory"
+assert len(rec) > 2000, "record too small"
+for name, blob in (("memory", mem), ("record", rec)):
+    for form in (k, k[::-1], k.hex().encode(), k.hex().upper().encode(), k[:16], k[16:]):
+        assert form not in blob, f"the private key ({form[:8].hex()}...) is in the {name}"
+mem2 = open(sys.argv[6], "rb").read()
+assert k in mem2 or k.hex().encode() in mem2, "positive control: the exported key is not found in the memory"
+print(f"key scan: {len(mem)} bytes of memory, {len(rec)} bytes moved; no trace of the key")
+PY
+echo quit >&8
+wait "$gpid" || fail "demo application exited $?"
+gpid=
+exec 8>&-
 
 # revoke: a serial that matches nothing exits 1; a malformed one 2.
 "$gate" revoke 0123ABCD --state "$db" "${ca[@]}" --crl "$tmp/crl.pem" >/dev/null; [ $? = 1 ] || fail "revoke unknown serial: not 1"
@@ -312,7 +471,7 @@ expect refused "revoked by host" "$tmp/a.pem" "$tmp/a.key.pem"
 "$gate" certs --state "$db" | python3 -c '
 import json, sys
 rows = [json.loads(l) for l in sys.stdin]
-assert len(rows) == 3 and sum(1 for r in rows if r["revoked"]) == 2, rows
+assert len(rows) == 4 and sum(1 for r in rows if r["revoked"]) == 3, rows
 assert rows[0]["host"] == "host-1"
 ' || fail "certs listing"
 
