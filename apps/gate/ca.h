@@ -8,8 +8,9 @@
  * short-lived client certificate for that key, signed by the gate's CA,
  * with the enclave's identity in the private extension GATE_IDENTITY_OID;
  * gate_crl_make() writes the CRL.  gate_db keeps nonces (the key broker's
- * store layer, apps/kbs/store.h) and the issued certificates (a SQLite
- * table beside them).
+ * store layer, apps/kbs/store.h) and the issued certificates (a table
+ * beside them, on SQLite or on a PostgreSQL database that several gates
+ * share).
  */
 #ifndef ADYTON_GATE_CA_H
 #define ADYTON_GATE_CA_H
@@ -93,7 +94,14 @@ ADY_MUST_CHECK ady_err gate_cert_identity(X509 *cert, gate_identity *out);
 
 typedef struct gate_db gate_db;
 
-/* Opens (creating) the state: a SQLite file (path or "sqlite:PATH"). */
+/*
+ * Opens (creating the tables if missing) the state: a SQLite file (PATH
+ * or "sqlite:PATH", created mode 0600), or "postgresql:CONNINFO" (a libpq
+ * connection string; the database must exist).  Gates that open the same
+ * state see each other's nonces, certificates and revocations at once.
+ * ADY_ERR_IO when it cannot be opened or its tables created;
+ * ADY_ERR_INVALID_ARG for an empty path.
+ */
 ADY_MUST_CHECK ady_err gate_db_open(const char *where, gate_db **out);
 void gate_db_close(gate_db *db);
 

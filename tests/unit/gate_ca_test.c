@@ -3,8 +3,12 @@
  * client certificate (chains to the CA, the identity extension reads back
  * as written and is not critical, the lifetime), the CRL (revoked by
  * serial and by host, expired ones left off), the nonces (once only), the
- * enclave key check, and the policies the enclave check refuses to load.
- * The quote path itself runs end to end in gate_nginx_test.
+ * enclave key check, and the policies the enclave check refuses to load;
+ * two gates on one state see each other's certificates and revocations.
+ * On SQLite (a temporary file), or on PostgreSQL when $GATE_TEST_PG holds
+ * a libpq connection string to a server where a database may be created
+ * (tests/integration/gate_pg_test.sh).  The quote path itself runs end to
+ * end in gate_nginx_test.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +20,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <libpq-fe.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -28,6 +33,7 @@ typedef struct fixture {
 	EVP_PKEY *ca_key;
 	X509 *ca;
 	char db_path[64];
+	char where[512];             /* what gate_db_open was given */
 	gate_db *db;
 } fixture;
 
@@ -57,9 +63,32 @@ static X509 *make_ca(EVP_PKEY *k)
 	return c;
 }
 
+/* A fresh PostgreSQL database gate_ca_test (dropped and created again). */
+static int pg_fresh(const char *pgc)
+{
+	char ci[400];
+	PGconn *c;
+	PGresult *r;
+	int ok;
+
+	snprintf(ci, sizeof(ci), "%s dbname=postgres", pgc);
+	c = PQconnectdb(ci);
+	r = PQexec(c, "DROP DATABASE IF EXISTS gate_ca_test WITH (FORCE)");
+	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
+	r = PQexec(c, "CREATE DATABASE gate_ca_test");
+	ok = ok && PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
+	if (!ok)
+		fprintf(stderr, "PostgreSQL: %s\n", PQerrorMessage(c));
+	PQfinish(c);
+	return ok;
+}
+
 static int setup(void **state)
 {
 	fixture *f = calloc(1, sizeof(*f));
+	const char *pgc = getenv("GATE_TEST_PG");
 	int fd;
 
 	f->ca_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
@@ -68,7 +97,14 @@ static int setup(void **state)
 	fd = mkstemp(f->db_path);
 	assert_true(fd >= 0);
 	close(fd);
-	assert_int_equal(gate_db_open(f->db_path, &f->db), ADY_OK);
+	if (pgc && *pgc) {
+		if (!pg_fresh(pgc))
+			return -1;
+		snprintf(f->where, sizeof(f->where), "postgresql:%s dbname=gate_ca_test", pgc);
+	} else {
+		snprintf(f->where, sizeof(f->where), "%s", f->db_path);
+	}
+	assert_int_equal(gate_db_open(f->where, &f->db), ADY_OK);
 	*state = f;
 	return 0;
 }
@@ -287,6 +323,130 @@ static void revoke_and_crl(void **state)
 	EVP_PKEY_free(k);
 }
 
+typedef struct rows {
+	int n, revoked;
+	char serial[4][80];
+	char host[4][32];
+} rows;
+
+static void row(void *ctx, const char *serial, int64_t issued, int64_t not_after, const char *mrenclave,
+		const char *host, int64_t revoked)
+{
+	rows *r = ctx;
+
+	assert_true(not_after > issued);
+	assert_int_equal(strlen(mrenclave), 64);
+	if (r->n < 4) {
+		snprintf(r->serial[r->n], sizeof(r->serial[0]), "%s", serial);
+		snprintf(r->host[r->n], sizeof(r->host[0]), "%s", host);
+	}
+	r->n++;
+	r->revoked += revoked != 0;
+}
+
+static char *serial_of(X509 *c)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(c), NULL);
+	char *s = BN_bn2hex(bn);
+
+	BN_free(bn);
+	assert_non_null(s);
+	return s;
+}
+
+/* Two gates on one state (the same file, or the same PostgreSQL
+ * database): what one issues the other lists and may revoke, the CRL that
+ * one writes holds what the other revoked, and a nonce one gave is taken
+ * once, by either. */
+static void two_gates_share(void **state)
+{
+	fixture *f = *state;
+	gate_db *g2 = NULL;
+	uint8_t pub[GATE_PUB], n[GATE_NONCE];
+	EVP_PKEY *k = enclave_key(pub);
+	gate_identity a, b;
+	X509 *c1 = NULL, *c2 = NULL;
+	X509_CRL *crl = NULL;
+	rows r1 = {0}, r2 = {0};
+	char *s1, *s2;
+	const char *why = "x";
+	unsigned cnt = 9;
+
+	assert_int_equal(gate_db_open(f->where, &g2), ADY_OK);
+	ident(&a, "host-a");
+	ident(&b, "host-b");
+	assert_int_equal(gate_cert_issue(f->ca_key, f->ca, k, &a, 3600, &c1), ADY_OK);
+	assert_int_equal(gate_cert_issue(f->ca_key, f->ca, k, &b, 3600, &c2), ADY_OK);
+	s1 = serial_of(c1);
+	s2 = serial_of(c2);
+	assert_int_equal(gate_db_record(f->db, c1, &a), ADY_OK);
+	assert_int_equal(gate_db_record(g2, c2, &b), ADY_OK);
+	/* The same serial twice is refused (a primary key), on either. */
+	assert_int_equal(gate_db_record(g2, c1, &a), ADY_ERR_IO);
+
+	/* Each lists both, in issue order. */
+	assert_int_equal(gate_db_list(f->db, row, &r1), ADY_OK);
+	assert_int_equal(gate_db_list(g2, row, &r2), ADY_OK);
+	assert_int_equal(r1.n, 2);
+	assert_int_equal(r2.n, 2);
+	assert_string_equal(r1.serial[0], s1);
+	assert_string_equal(r1.serial[1], s2);
+	assert_string_equal(r2.host[0], "host-a");
+	assert_string_equal(r2.host[1], "host-b");
+	assert_int_equal(r1.revoked, 0);
+
+	/* The second gate revokes the first one's certificate (by serial) and
+	 * its own (by host); the first gate's CRL lists both. */
+	assert_int_equal(gate_db_revoke(g2, s1, NULL, &cnt), ADY_OK);
+	assert_int_equal(cnt, 1);
+	assert_int_equal(gate_db_revoke(f->db, s1, NULL, &cnt), ADY_OK);
+	assert_int_equal(cnt, 0);  /* already revoked, by the other */
+	assert_int_equal(gate_crl_make(f->db, f->ca_key, f->ca, 3600, &crl), ADY_OK);
+	assert_true(on_crl(crl, c1));
+	assert_false(on_crl(crl, c2));
+	X509_CRL_free(crl);
+	assert_int_equal(gate_db_revoke(g2, NULL, "host-b", &cnt), ADY_OK);
+	assert_int_equal(cnt, 1);
+	assert_int_equal(gate_crl_make(f->db, f->ca_key, f->ca, 3600, &crl), ADY_OK);
+	assert_true(on_crl(crl, c1) && on_crl(crl, c2));
+	assert_int_equal(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 2);
+	assert_false(verifies(f->ca, c2, crl));
+	X509_CRL_free(crl);
+	memset(&r1, 0, sizeof(r1));
+	assert_int_equal(gate_db_list(f->db, row, &r1), ADY_OK);
+	assert_int_equal(r1.revoked, 2);
+
+	/* A nonce from one gate, taken at the other, then replayed at the first. */
+	assert_int_equal(gate_db_nonce_new(f->db, 300, n), ADY_OK);
+	assert_int_equal(gate_db_nonce_take(g2, n, &why), ADY_OK);
+	assert_null(why);
+	assert_int_equal(gate_db_nonce_take(f->db, n, &why), ADY_OK);
+	assert_string_equal(why, "nonce replayed");
+
+	OPENSSL_free(s1);
+	OPENSSL_free(s2);
+	X509_free(c1);
+	X509_free(c2);
+	EVP_PKEY_free(k);
+	gate_db_close(g2);
+}
+
+/* A state that cannot be opened is an error, not a silent fallback. */
+static void state_unreachable(void **state)
+{
+	gate_db *d = (gate_db *)1;
+
+	(void)state;
+	assert_int_equal(gate_db_open("postgresql:host=/nonexistent/gate-test dbname=x connect_timeout=2", &d), ADY_ERR_IO);
+	assert_null(d);
+	d = (gate_db *)1;
+	assert_int_equal(gate_db_open("/nonexistent/dir/gate.db", &d), ADY_ERR_IO);
+	assert_null(d);
+	d = (gate_db *)1;
+	assert_int_equal(gate_db_open("sqlite:", &d), ADY_ERR_INVALID_ARG);
+	assert_null(d);
+}
+
 static void policies_refused(void **state)
 {
 	static const char dbg[] = "mrenclave = "
@@ -324,6 +484,8 @@ int main(void)
 		cmocka_unit_test(point_checked),
 		cmocka_unit_test_setup_teardown(nonces_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(revoke_and_crl, setup, teardown),
+		cmocka_unit_test_setup_teardown(two_gates_share, setup, teardown),
+		cmocka_unit_test(state_unreachable),
 		cmocka_unit_test(policies_refused),
 		cmocka_unit_test(quote_garbage_refused),
 	};

@@ -1,0 +1,48 @@
+#!/bin/bash
+# The gate's state on PostgreSQL (issue 14): a private server (initdb +
+# pg_ctl in a temporary directory, UNIX socket only, no TCP), then the
+# same suites as on SQLite against it: gate_ca_test (certificates, CRL,
+# nonces, and two gates on one database seeing each other's issued and
+# revoked certificates) and gate_nginx_test.sh (every `adyton-gate` call a
+# gate process of its own on the shared database).  As root, the server
+# runs as the "postgres" user (initdb refuses root).  Skipped (77) when the
+# PostgreSQL server binaries are not installed (scripts/deps.sh).
+# usage: gate_pg_test.sh GATE_CA_TEST GATE_NGINX_TEST_SH ARGS-OF-GATE_NGINX_TEST_SH...
+set -u
+ca_test=$1 nginx_test=$2
+shift 2
+pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+[ -n "$pgbin" ] && [ -x "$pgbin/initdb" ] || { echo "SKIP: PostgreSQL server not installed"; exit 77; }
+
+tmp=$(mktemp -d)
+as_pg() { "$@"; }
+if [ "$(id -u)" -eq 0 ]; then
+	id postgres >/dev/null 2>&1 || { echo "SKIP: running as root and there is no postgres user"; exit 77; }
+	chown postgres "$tmp"
+	as_pg() { runuser -u postgres -- "$@"; }
+fi
+chmod 711 "$tmp"
+stop() {
+	as_pg "$pgbin/pg_ctl" -D "$tmp/data" -m immediate stop >/dev/null 2>&1
+	rm -rf "$tmp"
+}
+trap stop EXIT
+as_pg "$pgbin/initdb" -D "$tmp/data" -U postgres --auth=trust -E UTF8 >"$tmp/initdb.log" 2>&1 ||
+	{ echo "FAIL: initdb"; cat "$tmp/initdb.log"; exit 1; }
+as_pg "$pgbin/pg_ctl" -D "$tmp/data" -l "$tmp/pg.log" -w \
+	-o "-k $tmp -c listen_addresses= -c fsync=off" start >/dev/null ||
+	{ echo "FAIL: pg_ctl start"; cat "$tmp/pg.log"; exit 1; }
+conn="host=$tmp user=postgres"
+failures=0
+
+GATE_TEST_PG="$conn" "$ca_test" || { echo "FAIL: gate_ca_test on PostgreSQL"; failures=$((failures + 1)); }
+as_pg "$pgbin/createdb" -h "$tmp" -U postgres gate_e2e || { echo "FAIL: createdb"; exit 1; }
+db="postgresql:$conn dbname=gate_e2e"
+GATE_TEST_DB="$db" "$nginx_test" "$@" || { echo "FAIL: gate_nginx_test on PostgreSQL"; failures=$((failures + 1)); }
+# The rows are in PostgreSQL, where the SQLite default would not put them.
+n=$(as_pg "$pgbin/psql" -h "$tmp" -U postgres -d gate_e2e -Atc "SELECT count(*) || ' ' || count(*) FILTER (WHERE revoked != 0) FROM gate_certs")
+[ "$n" = "4 3" ] || { echo "FAIL: gate_certs on PostgreSQL holds '$n', want 4 certificates, 3 revoked"; failures=$((failures + 1)); }
+if [ "$failures" -ne 0 ]; then
+	echo "--- postgres log"; tail -30 "$tmp/pg.log"; exit 1
+fi
+echo "PASS"
