@@ -16,6 +16,7 @@
  *                                      the public key (PEM) for `adyton-gate issue`
  *   cert FILE                          the certificate the gate issued (PEM)
  *   server-ca FILE                     pin another server CA (PEM) from now on
+ *   server-name NAME                   expect another name in the server's certificate
  *   get [PATH [FILE]]                  one GET (default /); the response to
  *                                      FILE, or to standard output before the line
  *   quit
@@ -99,7 +100,7 @@ static int usage(void)
 	fprintf(stderr, "usage: gate-demo --connect HOST:PORT --server-ca FILE [--server-name NAME]\n"
 			"                 [--backend auto|sim|process|kvm] [--record FILE] [IMAGE]\n"
 			"       then commands on standard input: key NONCE QUOTE PUBKEY | cert FILE | server-ca FILE |\n"
-			"       get [PATH [FILE]] | quit\n");
+			"       server-name NAME | get [PATH [FILE]] | quit\n");
 	return 2;
 }
 
@@ -170,7 +171,7 @@ static int connect_to(const char *host, const char *port)
 typedef struct demo {
 	ady_enclave *e;
 	char host[256], port[16];
-	const char *server_name;
+	char server_name[256];
 } demo;
 
 static void cmd_key(demo *d, char *nonce_hex, char *quote_path, char *pub_path)
@@ -315,7 +316,9 @@ int main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--server-ca") == 0 && i + 1 < argc) {
 			ca_path = argv[++i];
 		} else if (strcmp(argv[i], "--server-name") == 0 && i + 1 < argc) {
-			d.server_name = argv[++i];
+			if (strlen(argv[++i]) >= sizeof(d.server_name))
+				return usage();
+			strcpy(d.server_name, argv[i]);
 		} else if (strcmp(argv[i], "--record") == 0 && i + 1 < argc) {
 			rec_path = argv[++i];
 		} else if (argv[i][0] != '-' && !path) {
@@ -334,8 +337,8 @@ int main(int argc, char **argv)
 		memcpy(d.host, connect_arg, hl);
 		strcpy(d.port, colon + 1);
 	}
-	if (!d.server_name)
-		d.server_name = d.host;
+	if (!d.server_name[0])
+		strcpy(d.server_name, d.host);
 	if (!path) {
 		image_path(image, sizeof(image));
 		path = image;
@@ -377,6 +380,13 @@ int main(int argc, char **argv)
 				printf("ok server-ca\n");
 			else
 				printf("error server-ca: %s: %s\n", a1, why);
+		} else if (!strcmp(cmd, "server-name")) {
+			if (!a1 || strlen(a1) >= sizeof(d.server_name)) {
+				printf("error server-name: usage: server-name NAME\n");
+			} else {
+				strcpy(d.server_name, a1);
+				printf("ok server-name\n");
+			}
 		} else if (!strcmp(cmd, "get"))
 			cmd_get(&d, a1, a2);
 #ifdef GATE_DEMO_TEST

@@ -364,7 +364,11 @@ dexpect ok "gate certificate (host-1), server CA pinned"
 r=$(dcmd server-ca "$tmp/ca.pem"); [ "$r" = "ok server-ca" ] || fail "demo: server-ca: $r"
 dexpect tls:62 "another server CA pinned"
 r=$(dcmd server-ca "$tmp/srvca.pem"); [ "$r" = "ok server-ca" ] || fail "demo: server-ca: $r"
-dexpect ok "the right server CA again"
+# The name: nginx's certificate is for localhost (BR_ERR_X509_BAD_SERVER_NAME = 56).
+r=$(dcmd server-name other.example); [ "$r" = "ok server-name" ] || fail "demo: server-name: $r"
+dexpect tls:56 "a server certificate for another name"
+r=$(dcmd server-name localhost); [ "$r" = "ok server-name" ] || fail "demo: server-name: $r"
+dexpect ok "the right server CA and name again"
 expect refused "no certificate"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=adyton gate test CA" -days 1 \
 	-keyout "$tmp/self.key" -out "$tmp/self.pem" 2>/dev/null
