@@ -27,6 +27,7 @@ set(ADY_ENCLAVE_CFLAGS
   -mno-red-zone -fno-plt -fno-asynchronous-unwind-tables -fno-exceptions)
 set(ADY_ENCLAVE_LDFLAGS
   -nostdlib -static-pie -Wl,-e,ady_enclave_entry -Wl,-u,ady_enclave_entry
+  -Wl,-u,br_prng_seeder_system
   -Wl,-z,norelro -Wl,-z,noexecstack -Wl,-z,separate-code -Wl,-z,max-page-size=4096
   -Wl,--hash-style=gnu -Wl,--build-id=none)
 

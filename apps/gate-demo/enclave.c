@@ -60,31 +60,8 @@ long time(long *t)
 	return (long)app_time;
 }
 
-/*
- * BearSSL's SSL engine seeds its DRBG from br_prng_seeder_system(), whose
- * Debian build reads /dev/urandom (open/read/close, which an enclave does
- * not have).  The runtime's definition (src/trts/ratls.c) comes only with
- * the RA-TLS code, which this enclave does not use: the same here, from
- * the enclave's own RNG.  (The engine is also seeded with ady_random()
- * before each handshake, ecall_https_get.)
- */
-static int seed_from_enclave(const br_prng_class **ctx)
-{
-	uint8_t seed[32];
-
-	if (ady_random(seed, sizeof(seed)) != ADY_OK)
-		return 0;
-	(*ctx)->update(ctx, seed, sizeof(seed));
-	ady_wipe(seed, sizeof(seed));
-	return 1;
-}
-
-br_prng_seeder br_prng_seeder_system(const char **name)
-{
-	if (name)
-		*name = "adyton";
-	return seed_from_enclave;
-}
+/* BearSSL's DRBG seeder is the runtime's (src/trts/bearseed.c): the
+ * enclave's own RNG, never /dev/urandom. */
 
 int ecall_keyquote(const uint8_t nonce[32], uint8_t pub[65], uint8_t *quote, size_t cap)
 {

@@ -23,32 +23,6 @@
 #include "adyton/ratls_format.h"
 #include "prng.h"
 
-/*
- * BearSSL's SSL engine seeds its DRBG from br_prng_seeder_system(), whose
- * Debian build reads /dev/urandom through open/read/close: an enclave has
- * neither, and the host's randomness is not to be trusted anyway.  This
- * definition, linked from the runtime archive together with the RA-TLS
- * code that brings the engine in, takes precedence over libbearssl.a's
- * sysrng.o and seeds from the enclave's own RNG (ady_random).
- */
-static int seed_from_enclave(const br_prng_class **ctx)
-{
-	uint8_t seed[32];
-
-	if (ady_random(seed, sizeof(seed)) != ADY_OK)
-		return 0;
-	(*ctx)->update(ctx, seed, sizeof(seed));
-	ady_wipe(seed, sizeof(seed));
-	return 1;
-}
-
-br_prng_seeder br_prng_seeder_system(const char **name)
-{
-	if (name)
-		*name = "adyton";
-	return seed_from_enclave;
-}
-
 static ady_err bear_sign(void *ctx, const uint8_t *tbs, size_t len, uint8_t *sig, size_t cap, size_t *sig_len)
 {
 	const br_ec_private_key *sk = ctx;
