@@ -58,3 +58,14 @@ ady_integration_test(gate_nginx_test ${CMAKE_CURRENT_SOURCE_DIR}/integration/gat
 set_property(TEST gate_nginx_test APPEND PROPERTY ENVIRONMENT
   "ADYTON_DAEMON=$<TARGET_FILE:adytond>" "ADYTON_ENCLAVE_HOST=$<TARGET_FILE:adyton-enclave-host>")
 set_tests_properties(gate_nginx_test PROPERTIES TIMEOUT 300)
+
+# Attested access end to end (issue 14): swtpm, adytond --tpm, the agent,
+# serve, nginx; IMA entries for real files with PCR 10 extended to match.
+if(TARGET adyton-agent)
+  ady_integration_test(gate_agent_test ${CMAKE_CURRENT_SOURCE_DIR}/integration/gate_agent_test.sh
+    $<TARGET_FILE:adyton-gate> $<TARGET_FILE:adyton-agent> ${_ady_gate_prod} ${_ady_gate_dbg}
+    ${CMAKE_CURRENT_SOURCE_DIR}/integration/gate_ima_helper.py)
+  set_property(TEST gate_agent_test APPEND PROPERTY ENVIRONMENT
+    "ADYTON_DAEMON=$<TARGET_FILE:adytond>" "ADYTON_ENCLAVE_HOST=$<TARGET_FILE:adyton-enclave-host>")
+  set_tests_properties(gate_agent_test PROPERTIES TIMEOUT 300)
+endif()
