@@ -308,6 +308,83 @@ grep -q "enclave certificate" "$tmp/agent.log" || fail "agent: enclave client no
 	fail "the gate accepted host-1's agent as host-2"
 grep -q "TLS refused" "$tmp/fetch.err" || fail "wrong agent name: $(cat "$tmp/fetch.err")"
 
+# --- malformed input, both ways ---
+printf '{"listen": "127.0.0.1:1", "bogus": 1}' >"$tmp/bad-agent.json"
+"$agent" --config "$tmp/bad-agent.json" 2>"$tmp/bad.err"; [ $? = 2 ] && grep -q 'unknown key "bogus"' "$tmp/bad.err" ||
+	fail "agent: unknown config key: $(cat "$tmp/bad.err")"
+python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); c["pcrs"]=[0,1,2]; json.dump(c,open(sys.argv[2],"w"))' \
+	"$tmp/agent.json" "$tmp/bad-agent.json"
+"$agent" --config "$tmp/bad-agent.json" 2>"$tmp/bad.err"; [ $? = 2 ] && grep -q "pcrs must include 0-10" "$tmp/bad.err" ||
+	fail "agent: pcrs without 0-10: $(cat "$tmp/bad.err")"
+python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); del c["tpm_ak_ca"]; json.dump(c,open(sys.argv[2],"w"))' \
+	"$tmp/gate.json" "$tmp/bad-gate.json"
+"$gate" serve --config "$tmp/bad-gate.json" --once 2>"$tmp/bad.err"; [ $? = 2 ] && grep -q "tpm_ak_ca" "$tmp/bad.err" ||
+	fail "serve: config without tpm_ak_ca: $(cat "$tmp/bad.err")"
+# The real agent, sent malformed requests by a client with the gate's certificate: each answered with an
+# error or dropped, and the agent goes on.
+python3 - "$tmp" "$aport" <<'PY' || fail "agent: malformed requests"
+import json, socket, ssl, struct, sys
+tmp, port = sys.argv[1], int(sys.argv[2])
+def call(raw):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(f"{tmp}/ca.pem")
+    ctx.load_cert_chain(f"{tmp}/gate-tls.pem", f"{tmp}/gate-tls.key")
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s, ctx.wrap_socket(s, server_hostname="host-1") as t:
+        t.sendall(raw)
+        hdr = t.recv(4)
+        if len(hdr) < 4:
+            return None
+        n = struct.unpack(">I", hdr)[0]
+        body = b""
+        while len(body) < n:
+            body += t.recv(n - len(body))
+        return json.loads(body)
+frame = lambda o: struct.pack(">I", len(json.dumps(o))) + json.dumps(o).encode()
+assert call(struct.pack(">I", 0xffffffff)) is None
+assert call(struct.pack(">I", 5) + b"[1,2]") is None
+assert call(frame({"type": "reboot"})) == {"error": "unknown request type"}
+assert "nonce" in call(frame({"type": "attest", "nonce": "00", "offset": 0}))["error"]
+assert "nonce" in call(frame({"type": "attest", "nonce": "00" * 32, "offset": -1}))["error"]
+assert "shorter than offset" in call(frame({"type": "attest", "nonce": "00" * 32, "offset": 1 << 40}))["error"]
+assert "key" in call(frame({"type": "colocate", "key": "AAAA", "n1": "00" * 32}))["error"]
+PY
+grep -q "frame of 4294967295 bytes" "$tmp/agent.log" || fail "agent: oversized frame not named"
+grep -q "not a JSON object" "$tmp/agent.log" || fail "agent: non-object not named"
+# A fake agent (host-1's certificate) answering the gate with malformed frames: the round fails "agent",
+# naming what was wrong, in a state file of its own.
+fport=$(port)
+python3 - "$tmp" "$fport" <<'PY' &
+import json, socket, ssl, struct, sys
+tmp, port = sys.argv[1], int(sys.argv[2])
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(f"{tmp}/agent-tls.pem", f"{tmp}/agent-tls.key")
+ctx.load_verify_locations(f"{tmp}/ca.pem")
+ctx.verify_mode = ssl.CERT_REQUIRED
+answers = [struct.pack(">I", 0x7fffffff), struct.pack(">I", 3) + b"{{{",
+           struct.pack(">I", 2) + b"{}",
+           (lambda b: struct.pack(">I", len(b)) + b)(json.dumps({"attest": "!!", "sig": "", "log": ""}).encode())]
+ls = socket.create_server(("127.0.0.1", port))
+open(f"{tmp}/fake.ready", "w").close()
+for a in answers:
+    c, _ = ls.accept()
+    with ctx.wrap_socket(c, server_side=True) as t:
+        hdr = t.recv(4)
+        n = struct.unpack(">I", hdr)[0]
+        while n > 0:
+            n -= len(t.recv(n))
+        t.sendall(a)
+PY
+fpid=$!
+for _ in $(seq 100); do [ -e "$tmp/fake.ready" ] && break; sleep 0.05; done
+python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); c["state"]=sys.argv[3]; c["hosts"][0]["agent"]="127.0.0.1:"+sys.argv[4]; json.dump(c,open(sys.argv[2],"w"))' \
+	"$tmp/gate.json" "$tmp/fake-gate.json" "$tmp/fake.db" "$fport"
+for want in "frame of 2147483647 bytes" "not a JSON object" 'attest\" missing or not base64' 'attest\" missing or not base64'; do
+	"$gate" serve --config "$tmp/fake-gate.json" --once 2>>"$tmp/fake.log" || fail "serve (fake agent)"
+	r=$("$gate" hosts --state "$tmp/fake.db" --json)
+	case $r in *'"failed":"agent"'*"$want"*) echo "refused as expected (fake agent): $want" ;; *) fail "fake agent: want $want: $r" ;; esac
+done
+wait "$fpid"
+
 # --- the host turns bad, serve running ---
 "$gate" serve --config "$tmp/gate.json" 2>"$tmp/serve.log" &
 spid=$!
