@@ -37,6 +37,11 @@ if(ADYTON_FUZZ)
   ady_gate_fuzz(fuzz_gate_policy ${PROJECT_SOURCE_DIR}/apps/gate/policy.c ${ADY_FORMAT_SOURCES})
   target_include_directories(fuzz_gate_policy PRIVATE ${PROJECT_SOURCE_DIR}/apps/gate)
   target_link_libraries(fuzz_gate_policy PRIVATE PkgConfig::JANSSON PkgConfig::PCRE2 OpenSSL::Crypto)
+  # The agent's answer as serve decodes it (answer.c, wire.c's base64).
+  ady_gate_fuzz(fuzz_gate_answer ${PROJECT_SOURCE_DIR}/apps/gate/answer.c ${PROJECT_SOURCE_DIR}/apps/gate/wire.c
+    ${ADY_FORMAT_SOURCES})
+  target_include_directories(fuzz_gate_answer PRIVATE ${PROJECT_SOURCE_DIR}/apps/gate)
+  target_link_libraries(fuzz_gate_answer PRIVATE PkgConfig::JANSSON OpenSSL::SSL OpenSSL::Crypto)
 endif()
 
 # The enclave check and the CA (issue 14 items 3 and 5): the test enclave

@@ -67,12 +67,16 @@ static void on_term(int sig)
 	stop = 1;
 }
 
+static int cfg_bad;
+
 static const char *str(json_t *o, const char *k, int required)
 {
 	const char *s = json_string_value(json_object_get(o, k));
 
-	if (!s && (required || json_object_get(o, k)))
+	if (!s && (required || json_object_get(o, k))) {
 		fprintf(stderr, "adyton-agent: config: \"%s\" %s\n", k, required ? "is required (a string)" : "must be a string");
+		cfg_bad = 1;
+	}
 	return s;
 }
 
@@ -133,7 +137,7 @@ static int load_cfg(const char *path, agent_cfg *c)
 			return 0;
 		}
 	}
-	return c->listen && c->tcti && c->ak_cert && c->platform_key && c->tls_cert && c->tls_key && c->gate_ca;
+	return !cfg_bad;
 }
 
 /* ---- TPM ------------------------------------------------------------------ */

@@ -46,7 +46,6 @@
 
 #define MAX_HOSTS 256
 #define MAX_AK_CA 4
-#define MAX_PCR 24u
 
 typedef struct host_cfg {
 	const char *name, *agent, *policy_path, *coloc;
@@ -162,7 +161,8 @@ static int cfg_load(const char *path, serve_cfg *c, int need_ca)
 		return 0;
 	c->ca_key = cstr(c->root, "ca_key", need_ca, path);
 	c->crl = cstr(c->root, "crl", need_ca, path);
-	if (need_ca && (!c->ca_key || !c->crl))
+	if ((!c->ca_key && (need_ca || json_object_get(c->root, "ca_key"))) ||
+	    (!c->crl && (need_ca || json_object_get(c->root, "crl"))))
 		return 0;
 	if (!cnum(c->root, "interval", 60, 1, 86400, &c->interval, path) ||
 	    !cnum(c->root, "crl_ttl", 86400, 60, 365L * 86400, &c->crl_ttl, path) ||
@@ -212,6 +212,8 @@ static int cfg_load(const char *path, serve_cfg *c, int need_ca)
 		    !(hc->policy_path = cstr(h, "policy", 1, where)))
 			return 0;
 		hc->coloc = cstr(h, "colocation", 0, where);
+		if (!hc->coloc && json_object_get(h, "colocation"))
+			return 0;
 		if (!hc->coloc)
 			hc->coloc = "tpm";
 		if (strcmp(hc->coloc, "tpm") && strcmp(hc->coloc, "hmac")) {
@@ -357,68 +359,6 @@ out:
 	return ok;
 }
 
-/* The evidence of one attest answer, decoded (buffers malloc'd). */
-typedef struct evidence {
-	uint8_t *attest, *sig, *log, *ak, *chain, *patt, *psig;
-	size_t attest_len, sig_len, log_len, ak_len, chain_len, patt_len, psig_len;
-	uint8_t pcr[MAX_PCR][32];
-	uint32_t npcr;
-	uint8_t pkey[64];
-	char ak_pem[1024];
-} evidence;
-
-static void ev_free(evidence *e)
-{
-	free(e->attest), free(e->sig), free(e->log), free(e->ak), free(e->chain), free(e->patt), free(e->psig);
-	memset(e, 0, sizeof(*e));
-}
-
-static int ev_decode(json_t *a, uint64_t offset, evidence *e, char *why, size_t cap)
-{
-	json_t *pcrs = json_object_get(a, "pcrs"), *plat = json_object_get(a, "platform"), *v;
-	const char *pk = json_string_value(json_object_get(plat, "key"));
-	size_t i;
-
-	memset(e, 0, sizeof(*e));
-#define B64(field, key, obj)                                                                           \
-	if (!(e->field = gate_unb64(json_string_value(json_object_get((obj), (key))), &e->field##_len))) { \
-		snprintf(why, cap, "the agent's answer: \"%s\" missing or not base64", (key));            \
-		return 0;                                                                               \
-	}
-	B64(attest, "attest", a);
-	B64(sig, "sig", a);
-	B64(log, "log", a);
-	B64(ak, "ak_cert", a);
-	B64(patt, "attest", plat);
-	B64(psig, "sig", plat);
-	if (!json_is_null(json_object_get(a, "ak_chain")) && json_object_get(a, "ak_chain")) {
-		B64(chain, "ak_chain", a);
-	}
-#undef B64
-	if (!json_is_integer(json_object_get(a, "offset")) ||
-	    (uint64_t)json_integer_value(json_object_get(a, "offset")) != offset) {
-		snprintf(why, cap, "the agent's answer: the log does not start at offset %llu", (unsigned long long)offset);
-		return 0;
-	}
-	if (!json_is_array(pcrs) || json_array_size(pcrs) < 11 || json_array_size(pcrs) > MAX_PCR) {
-		snprintf(why, cap, "the agent's answer: \"pcrs\" is not 11 to 24 values");
-		return 0;
-	}
-	json_array_foreach(pcrs, i, v) {
-		const char *s = json_string_value(v);
-		if (!s || strlen(s) != 64 || !ady_hex_decode(s, 64, e->pcr[i], 32)) {
-			snprintf(why, cap, "the agent's answer: pcrs[%zu] is not 64 hex digits", i);
-			return 0;
-		}
-	}
-	e->npcr = (uint32_t)json_array_size(pcrs);
-	if (!pk || strlen(pk) != 128 || !ady_hex_decode(pk, 128, e->pkey, 64)) {
-		snprintf(why, cap, "the agent's answer: platform.key is not 128 hex digits");
-		return 0;
-	}
-	return 1;
-}
-
 /* One round for host h: the row is updated (verdict, state, keys). */
 static void round_host(const serve_cfg *c, SSL_CTX *ctx, const host_cfg *h, gate_host_row *row)
 {
@@ -429,7 +369,7 @@ static void round_host(const serve_cfg *c, SSL_CTX *ctx, const host_cfg *h, gate
 	gate_host_result res;
 	gate_host_evidence hev;
 	ady_tpm_quote_check qc;
-	evidence e = {0};
+	gate_answer e = {0};
 	gate_pcr10 prev = row->verified;
 	int first = row->checked == 0 || row->verified.count == 0;
 
@@ -443,7 +383,7 @@ static void round_host(const serve_cfg *c, SSL_CTX *ctx, const host_cfg *h, gate
 		failed = "agent";
 		goto done;
 	}
-	if (!ev_decode(ans, prev.offset, &e, why, sizeof(why))) {
+	if (!gate_answer_decode(ans, prev.offset, &e, why, sizeof(why))) {
 		failed = "agent";
 		goto done;
 	}
@@ -533,7 +473,7 @@ done:
 	}
 	json_decref(req);
 	json_decref(ans);
-	ev_free(&e);
+	gate_answer_free(&e);
 }
 
 static void run_reload(char **argv)
@@ -757,7 +697,7 @@ int gate_cli_fetch(int argc, char **argv)
 	const host_cfg *h = NULL;
 	json_t *req = NULL, *ans = NULL;
 	SSL_CTX *ctx = NULL;
-	evidence e = {0};
+	gate_answer e = {0};
 	serve_cfg c;
 	int opt, rc = 2;
 
@@ -789,7 +729,7 @@ int gate_cli_fetch(int argc, char **argv)
 	if (!(ctx = gate_tls_ctx(0, c.tls_cert, c.tls_key, c.ca_cert)))
 		goto done;
 	req = json_pack("{s:s, s:s, s:I}", "type", "attest", "nonce", nhex, "offset", (json_int_t)offset);
-	if (!req || !(ans = agent_call(&c, ctx, h, req, why, sizeof(why))) || !ev_decode(ans, offset, &e, why, sizeof(why)) ||
+	if (!req || !(ans = agent_call(&c, ctx, h, req, why, sizeof(why))) || !gate_answer_decode(ans, offset, &e, why, sizeof(why)) ||
 	    !ak_check(&c, e.ak, e.ak_len, e.chain, e.chain_len, e.ak_pem, sizeof(e.ak_pem), why, sizeof(why))) {
 		fprintf(stderr, "adyton-gate: %s\n", why);
 		rc = 1;
@@ -801,7 +741,7 @@ int gate_cli_fetch(int argc, char **argv)
 	    write_file(out, "ak.pem", e.ak_pem, strlen(e.ak_pem)))
 		rc = 0;
 done:
-	ev_free(&e);
+	gate_answer_free(&e);
 	json_decref(req);
 	json_decref(ans);
 	SSL_CTX_free(ctx);

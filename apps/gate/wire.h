@@ -24,6 +24,28 @@
 #define GATE_AGENT_NONCE 32u
 #define GATE_COLOC_KEY 64u        /* K of the HMAC volume flow */
 
+#define GATE_AGENT_MAX_PCR 24u
+
+/* The answer to "attest" (README.md, "Messages"), decoded: buffers
+ * malloc'd (gate_answer_free); pcr[0..npcr) the SHA-256 PCRs; pkey
+ * adytond's attestation key x||y.  ak_pem is for the caller (serve.c
+ * fills it from the checked AK certificate). */
+typedef struct gate_answer {
+	uint8_t *attest, *sig, *log, *ak, *chain, *patt, *psig;
+	size_t attest_len, sig_len, log_len, ak_len, chain_len, patt_len, psig_len;
+	uint8_t pcr[GATE_AGENT_MAX_PCR][32];
+	uint32_t npcr;
+	uint8_t pkey[64];
+	char ak_pem[1024];
+} gate_answer;
+
+/* Decodes an answer whose log must start at offset: every field present
+ * with its type (base64, 11 to 24 PCR values of 64 hex digits, a 128-hex
+ * key; ak_chain optional).  1 on success; 0 with the field at fault in
+ * why (e is then partly filled: gate_answer_free it either way). */
+int gate_answer_decode(json_t *a, uint64_t offset, gate_answer *e, char *why, size_t cap);
+void gate_answer_free(gate_answer *e);
+
 /* Sends o as one frame; 1 on success. */
 int gate_wire_send(SSL *ssl, const json_t *o);
 /* Receives one frame as a JSON object (new reference), NULL on a short
