@@ -167,26 +167,6 @@ static int load_pub(const char *path, uint8_t pub[static GATE_PUB])
 	return ok;
 }
 
-/* A check-host report (its JSON on stdout) that passed: the host's PCR 10. */
-static int load_host_report(const char *path, gate_identity *id)
-{
-	json_error_t e;
-	json_t *r = json_load_file(path, 0, &e);
-	const char *hex = r ? json_string_value(json_object_get(json_object_get(r, "verified"), "pcr10_sha256")) : NULL;
-	int ok = 0;
-
-	if (!r)
-		fprintf(stderr, "adyton-gate: --host-report %s: %s\n", path, e.text);
-	else if (!json_is_true(json_object_get(r, "host_ok")))
-		fprintf(stderr, "adyton-gate: --host-report %s: the host did not pass\n", path);
-	else if (!hex || strlen(hex) != 64 || !ady_hex_decode(hex, 64, id->pcr10, 32))
-		fprintf(stderr, "adyton-gate: --host-report %s: no verified.pcr10_sha256\n", path);
-	else
-		ok = id->have_pcr10 = true;
-	json_decref(r);
-	return ok;
-}
-
 static void print_refusal(const char *failed, const char *reason)
 {
 	json_t *o = json_pack("{s:b, s:s, s:s}", "issued", 0, "failed", failed, "reason", reason);
@@ -205,12 +185,12 @@ int gate_cli_issue(int argc, char **argv)
 		{"ca-key", required_argument, NULL, 'k'},   {"ca-cert", required_argument, NULL, 'c'},
 		{"state", required_argument, NULL, 's'},    {"out", required_argument, NULL, 'o'},
 		{"lifetime", required_argument, NULL, 'l'}, {"host", required_argument, NULL, 'H'},
-		{"host-report", required_argument, NULL, 'R'}, {"max-age", required_argument, NULL, 'M'},
+		{"max-age", required_argument, NULL, 'M'},
 		{"colocation", required_argument, NULL, 'L'}, {"hmac", required_argument, NULL, 'm'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *qf = NULL, *pf = NULL, *nhex = NULL, *polf = NULL, *keyf = NULL, *certf = NULL, *state = NULL,
-		   *outf = NULL, *host = NULL, *hostrep = NULL, *why = NULL, *coloc = "tpm", *hmac = NULL;
+		   *outf = NULL, *host = NULL, *why = NULL, *coloc = "tpm", *hmac = NULL;
 	long lifetime = 3600, max_age = 300;
 	uint8_t *quote = NULL, *policy = NULL, pub[GATE_PUB], nonce[GATE_NONCE];
 	size_t qlen = 0, plen = 0;
@@ -235,7 +215,6 @@ int gate_cli_issue(int argc, char **argv)
 		case 's': state = optarg; break;
 		case 'o': outf = optarg; break;
 		case 'H': host = optarg; break;
-		case 'R': hostrep = optarg; break;
 		case 'L': coloc = optarg; break;
 		case 'm': hmac = optarg; break;
 		case 'M':
@@ -250,7 +229,7 @@ int gate_cli_issue(int argc, char **argv)
 			goto usage;
 		}
 	}
-	if (!qf || !pf || !nhex || !polf || !outf || optind != argc || (hostrep && !host) ||
+	if (!qf || !pf || !nhex || !polf || !outf || optind != argc ||
 	    (strcmp(coloc, "tpm") && strcmp(coloc, "hmac")) || (hmac && strcmp(coloc, "hmac")))
 		goto usage;
 	if (strlen(nhex) != 2 * GATE_NONCE || !ady_hex_decode(nhex, strlen(nhex), nonce, GATE_NONCE)) {
@@ -291,11 +270,6 @@ int gate_cli_issue(int argc, char **argv)
 		goto out;
 	}
 	if (host) {
-		snprintf(res->id.host, sizeof(res->id.host), "%s", host);
-		if (hostrep && !load_host_report(hostrep, &res->id))
-			goto out;
-	}
-	if (host && !hostrep) {
 		/* The host's latest round (adyton-gate serve) must have passed
 		 * and be recent, and the enclave must run on it. */
 		gate_host_row row;
@@ -313,6 +287,7 @@ int gate_cli_issue(int argc, char **argv)
 			rc = 1;
 			goto out;
 		}
+		snprintf(res->id.host, sizeof(res->id.host), "%s", host);
 		res->id.have_pcr10 = true;
 		memcpy(res->id.pcr10, row.verified.sha256, 32);
 	}
@@ -364,7 +339,7 @@ out:
 usage:
 	fprintf(stderr, "usage: adyton-gate issue --quote Q --pubkey PEM --nonce HEX --policy POL --ca-key K --ca-cert C\n"
 			"                         --state DB --out CERT [--lifetime SECONDS]\n"
-			"                         [--host ID [--max-age S] [--colocation tpm|hmac [--hmac HEX]] | --host ID --host-report JSON]\n");
+			"                         [--host ID [--max-age S] [--colocation tpm|hmac [--hmac HEX]]]\n");
 	return 2;
 }
 
