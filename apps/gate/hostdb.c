@@ -128,6 +128,19 @@ ady_err gate_hosts_put(sqlite3 *db, const gate_host_row *r)
 }
 
 /* see hosts.h */
+ady_err gate_hosts_forget(sqlite3 *db, const char *name)
+{
+	sqlite3_stmt *st = NULL;
+	int ok = sqlite3_prepare_v2(db, "DELETE FROM gate_hosts WHERE name = ?", -1, &st, NULL) == SQLITE_OK &&
+		 sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC) == SQLITE_OK && sqlite3_step(st) == SQLITE_DONE;
+
+	sqlite3_finalize(st);
+	if (!ok)
+		return ADY_ERR_IO;
+	return sqlite3_changes(db) ? ADY_OK : ADY_ERR_STATE;
+}
+
+/* see hosts.h */
 ady_err gate_hosts_each(sqlite3 *db, void (*fn)(void *ctx, const gate_host_row *row), void *ctx)
 {
 	sqlite3_stmt *st = NULL;

@@ -40,6 +40,9 @@ ADY_MUST_CHECK ady_err gate_hosts_open(const char *where, sqlite3 **out);
 /* ADY_ERR_STATE when the host has no row. */
 ADY_MUST_CHECK ady_err gate_hosts_get(sqlite3 *db, const char *name, gate_host_row *out);
 ADY_MUST_CHECK ady_err gate_hosts_put(sqlite3 *db, const gate_host_row *row);
+/* Deletes a host's row (its replay state, keys, verdict): the next round
+ * starts from an empty log, as after a reboot.  ADY_ERR_STATE: no such row. */
+ADY_MUST_CHECK ady_err gate_hosts_forget(sqlite3 *db, const char *name);
 ADY_MUST_CHECK ady_err gate_hosts_each(sqlite3 *db, void (*fn)(void *ctx, const gate_host_row *row), void *ctx);
 
 /*

@@ -46,7 +46,7 @@ static void usage(FILE *f)
 		   "       adyton-gate crl --state DB --ca-key K --ca-cert C --crl OUT [--crl-ttl SECONDS]\n"
 		   "       adyton-gate certs --state DB\n"
 		   "       adyton-gate serve --config FILE [--once]\n"
-		   "       adyton-gate hosts --state DB [--json]\n"
+		   "       adyton-gate hosts --state DB [--json | --forget NAME]\n"
 		   "       adyton-gate fetch --config FILE --host NAME --nonce HEX --out DIR [--offset N]\n");
 }
 

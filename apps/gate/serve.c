@@ -3,7 +3,7 @@
  * the agent"): the continuous host check through each host's agent.
  *
  *   adyton-gate serve --config FILE [--once]
- *   adyton-gate hosts --state DB [--json]
+ *   adyton-gate hosts --state DB [--json | --forget NAME]
  *   adyton-gate fetch --config FILE --host NAME --nonce HEX --out DIR [--offset N]
  *
  * Each round, per host: a fresh nonce to the agent; its answer judged by
@@ -639,8 +639,8 @@ static void print_host(void *ctx, const gate_host_row *r)
 int gate_cli_hosts(int argc, char **argv)
 {
 	static const struct option opts[] = {{"state", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
-					     {NULL, 0, NULL, 0}};
-	const char *state = NULL;
+					     {"forget", required_argument, NULL, 'f'}, {NULL, 0, NULL, 0}};
+	const char *state = NULL, *forget = NULL;
 	int js = 0, opt;
 	sqlite3 *db = NULL;
 	ady_err err;
@@ -649,11 +649,26 @@ int gate_cli_hosts(int argc, char **argv)
 		switch (opt) {
 		case 's': state = optarg; break;
 		case 'j': js = 1; break;
+		case 'f': forget = optarg; break;
 		default: goto usage;
 		}
 	}
 	if (!state || optind != argc)
 		goto usage;
+	if (forget) {
+		if ((err = gate_hosts_open(state, &db)) == ADY_OK)
+			err = gate_hosts_forget(db, forget);
+		sqlite3_close(db);
+		if (err == ADY_ERR_STATE) {
+			fprintf(stderr, "adyton-gate: no host %s in %s\n", forget, state);
+			return 1;
+		}
+		if (err) {
+			fprintf(stderr, "adyton-gate: --state %s: %s\n", state, ady_strerror(err));
+			return 2;
+		}
+		return 0;
+	}
 	if ((err = gate_hosts_open(state, &db)) || (err = gate_hosts_each(db, print_host, &js))) {
 		fprintf(stderr, "adyton-gate: --state %s: %s\n", state, ady_strerror(err));
 		sqlite3_close(db);
@@ -662,7 +677,7 @@ int gate_cli_hosts(int argc, char **argv)
 	sqlite3_close(db);
 	return 0;
 usage:
-	fprintf(stderr, "usage: adyton-gate hosts --state DB [--json]\n");
+	fprintf(stderr, "usage: adyton-gate hosts --state DB [--json | --forget NAME]\n");
 	return 2;
 }
 

@@ -405,4 +405,10 @@ grep -q "reloaded" "$tmp/serve.log" || fail "serve did not reload nginx"
 n=$(challenge); enclave p "$prod" "$n" "$tmp/r" && issue refused:host "$tmp/x.pem" "$tmp/app.pol" "$tmp/r" "$n" --host host-1
 grep -q "failed its last check (policy)" "$tmp/issue.out" || fail "bad host: issue reason"
 kill "$spid"; wait "$spid"; spid=
+# Forgetting the host drops its state: issue refuses it as never checked; a second forget finds nothing.
+"$gate" hosts --state "$db" --forget host-1 || fail "hosts --forget"
+[ -z "$("$gate" hosts --state "$db" --json)" ] || fail "host-1 still listed after --forget"
+n=$(challenge); enclave p "$prod" "$n" "$tmp/r" && issue refused:host "$tmp/x.pem" "$tmp/app.pol" "$tmp/r" "$n" --host host-1
+grep -q "never checked" "$tmp/issue.out" || fail "forgotten host: reason"
+"$gate" hosts --state "$db" --forget host-1 2>/dev/null; [ $? = 1 ] || fail "forget twice: not 1"
 finish "$tmp/serve.log"
