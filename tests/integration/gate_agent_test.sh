@@ -195,6 +195,10 @@ get() {
 }
 for _ in $(seq 100); do curl -sk --max-time 1 -o /dev/null "https://127.0.0.1:$tls_port/" && break; sleep 0.05; done
 
+# One round's time (informational): two TPM2_Quotes through swtpm, TLS, replay, policy.
+t0=$(date +%s%N); "$gate" serve --config "$tmp/gate.json" --once 2>/dev/null; t1=$(date +%s%N)
+echo "measure: one serve round (1 host, no new entries): $(((t1 - t0) / 1000000)) ms"
+
 # --- log ahead: appended before its extend (the kernel's order) ---
 ahead=$("$helper" "$log" append "$tmp/bin/later") || fail "helper append"
 "$gate" serve --config "$tmp/gate.json" --once 2>"$tmp/serve2.log" || fail "serve --once (ahead)"
