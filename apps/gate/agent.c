@@ -557,12 +557,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: adyton-agent --config FILE (dist/agent.json.example)\n");
 		return 2;
 	}
-	if (!load_cfg(cfgf, &c))
+	if (!load_cfg(cfgf, &c) || !(ctx = gate_tls_ctx(1, c.tls_cert, c.tls_key, c.gate_ca))) {
+		json_decref(c.root);
 		return 2;
-	if (!(ctx = gate_tls_ctx(1, c.tls_cert, c.tls_key, c.gate_ca)))
-		return 2;
+	}
 	if ((lfd = gate_tcp_listen(c.listen)) < 0) {
 		fprintf(stderr, "adyton-agent: cannot listen on %s: %s\n", c.listen, strerror(errno));
+		SSL_CTX_free(ctx);
+		json_decref(c.root);
 		return 2;
 	}
 	sigaction(SIGTERM, &sa, NULL);
