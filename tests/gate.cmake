@@ -37,6 +37,11 @@ if(ADYTON_FUZZ)
   ady_gate_fuzz(fuzz_gate_policy ${PROJECT_SOURCE_DIR}/apps/gate/policy.c ${ADY_FORMAT_SOURCES})
   target_include_directories(fuzz_gate_policy PRIVATE ${PROJECT_SOURCE_DIR}/apps/gate)
   target_link_libraries(fuzz_gate_policy PRIVATE PkgConfig::JANSSON PkgConfig::PCRE2 OpenSSL::Crypto)
+  # The agent's answer as serve decodes it (answer.c, wire.c's base64).
+  ady_gate_fuzz(fuzz_gate_answer ${PROJECT_SOURCE_DIR}/apps/gate/answer.c ${PROJECT_SOURCE_DIR}/apps/gate/wire.c
+    ${ADY_FORMAT_SOURCES})
+  target_include_directories(fuzz_gate_answer PRIVATE ${PROJECT_SOURCE_DIR}/apps/gate)
+  target_link_libraries(fuzz_gate_answer PRIVATE PkgConfig::JANSSON OpenSSL::SSL OpenSSL::Crypto)
 endif()
 
 # The enclave check and the CA (issue 14 items 3 and 5): the test enclave
@@ -89,3 +94,14 @@ ady_integration_test(gate_pg_test ${CMAKE_CURRENT_SOURCE_DIR}/integration/gate_p
 set_property(TEST gate_pg_test APPEND PROPERTY ENVIRONMENT
   "ADYTON_DAEMON=$<TARGET_FILE:adytond>" "ADYTON_ENCLAVE_HOST=$<TARGET_FILE:adyton-enclave-host>")
 set_tests_properties(gate_pg_test PROPERTIES TIMEOUT 300)
+
+# Attested access end to end (issue 14): swtpm, adytond --tpm, the agent,
+# serve, nginx; IMA entries for real files with PCR 10 extended to match.
+if(TARGET adyton-agent)
+  ady_integration_test(gate_agent_test ${CMAKE_CURRENT_SOURCE_DIR}/integration/gate_agent_test.sh
+    $<TARGET_FILE:adyton-gate> $<TARGET_FILE:adyton-agent> ${_ady_gate_prod} ${_ady_gate_dbg}
+    ${CMAKE_CURRENT_SOURCE_DIR}/integration/gate_ima_helper.py)
+  set_property(TEST gate_agent_test APPEND PROPERTY ENVIRONMENT
+    "ADYTON_DAEMON=$<TARGET_FILE:adytond>" "ADYTON_ENCLAVE_HOST=$<TARGET_FILE:adyton-enclave-host>")
+  set_tests_properties(gate_agent_test PROPERTIES TIMEOUT 300)
+endif()

@@ -16,6 +16,7 @@
 #include "adyton/cursor.h"
 #include "ca.h"
 #include "cli.h"
+#include "hosts.h"
 
 #define MAX_LIFETIME (30L * 24 * 3600)
 
@@ -47,7 +48,8 @@ static int open_db(const char *state, gate_db **db)
 	return 1;
 }
 
-static int load_ca(const char *keyf, const char *certf, EVP_PKEY **key, X509 **cert)
+/* see cli.h */
+int gate_load_ca(const char *keyf, const char *certf, EVP_PKEY **key, X509 **cert)
 {
 	FILE *f;
 
@@ -74,9 +76,8 @@ static int load_ca(const char *keyf, const char *certf, EVP_PKEY **key, X509 **c
 	return 1;
 }
 
-/* Writes the CRL to path through a temporary file and a rename, so that a
- * server reloading meanwhile reads the old or the new one, never half. */
-static int write_crl(gate_db *db, EVP_PKEY *key, X509 *cert, long ttl, const char *path)
+/* see cli.h */
+int gate_write_crl(gate_db *db, EVP_PKEY *key, X509 *cert, long ttl, const char *path)
 {
 	X509_CRL *crl = NULL;
 	char tmp[4096];
@@ -166,26 +167,6 @@ static int load_pub(const char *path, uint8_t pub[static GATE_PUB])
 	return ok;
 }
 
-/* A check-host report (its JSON on stdout) that passed: the host's PCR 10. */
-static int load_host_report(const char *path, gate_identity *id)
-{
-	json_error_t e;
-	json_t *r = json_load_file(path, 0, &e);
-	const char *hex = r ? json_string_value(json_object_get(json_object_get(r, "verified"), "pcr10_sha256")) : NULL;
-	int ok = 0;
-
-	if (!r)
-		fprintf(stderr, "adyton-gate: --host-report %s: %s\n", path, e.text);
-	else if (!json_is_true(json_object_get(r, "host_ok")))
-		fprintf(stderr, "adyton-gate: --host-report %s: the host did not pass\n", path);
-	else if (!hex || strlen(hex) != 64 || !ady_hex_decode(hex, 64, id->pcr10, 32))
-		fprintf(stderr, "adyton-gate: --host-report %s: no verified.pcr10_sha256\n", path);
-	else
-		ok = id->have_pcr10 = true;
-	json_decref(r);
-	return ok;
-}
-
 static void print_refusal(const char *failed, const char *reason)
 {
 	json_t *o = json_pack("{s:b, s:s, s:s}", "issued", 0, "failed", failed, "reason", reason);
@@ -204,11 +185,13 @@ int gate_cli_issue(int argc, char **argv)
 		{"ca-key", required_argument, NULL, 'k'},   {"ca-cert", required_argument, NULL, 'c'},
 		{"state", required_argument, NULL, 's'},    {"out", required_argument, NULL, 'o'},
 		{"lifetime", required_argument, NULL, 'l'}, {"host", required_argument, NULL, 'H'},
-		{"host-report", required_argument, NULL, 'R'}, {NULL, 0, NULL, 0},
+		{"max-age", required_argument, NULL, 'M'},
+		{"colocation", required_argument, NULL, 'L'}, {"hmac", required_argument, NULL, 'm'},
+		{NULL, 0, NULL, 0},
 	};
 	const char *qf = NULL, *pf = NULL, *nhex = NULL, *polf = NULL, *keyf = NULL, *certf = NULL, *state = NULL,
-		   *outf = NULL, *host = NULL, *hostrep = NULL, *why = NULL;
-	long lifetime = 3600;
+		   *outf = NULL, *host = NULL, *why = NULL, *coloc = "tpm", *hmac = NULL;
+	long lifetime = 3600, max_age = 300;
 	uint8_t *quote = NULL, *policy = NULL, pub[GATE_PUB], nonce[GATE_NONCE];
 	size_t qlen = 0, plen = 0;
 	EVP_PKEY *ca_key = NULL, *key = NULL;
@@ -232,7 +215,12 @@ int gate_cli_issue(int argc, char **argv)
 		case 's': state = optarg; break;
 		case 'o': outf = optarg; break;
 		case 'H': host = optarg; break;
-		case 'R': hostrep = optarg; break;
+		case 'L': coloc = optarg; break;
+		case 'm': hmac = optarg; break;
+		case 'M':
+			if ((max_age = num_arg("--max-age", optarg, 1, 86400)) < 0)
+				return 2;
+			break;
 		case 'l':
 			if ((lifetime = num_arg("--lifetime", optarg, 1, MAX_LIFETIME)) < 0)
 				return 2;
@@ -241,7 +229,8 @@ int gate_cli_issue(int argc, char **argv)
 			goto usage;
 		}
 	}
-	if (!qf || !pf || !nhex || !polf || !outf || optind != argc || (!host != !hostrep))
+	if (!qf || !pf || !nhex || !polf || !outf || optind != argc ||
+	    (strcmp(coloc, "tpm") && strcmp(coloc, "hmac")) || (hmac && strcmp(coloc, "hmac")))
 		goto usage;
 	if (strlen(nhex) != 2 * GATE_NONCE || !ady_hex_decode(nhex, strlen(nhex), nonce, GATE_NONCE)) {
 		fprintf(stderr, "adyton-gate: --nonce: 64 hex digits (adyton-gate challenge)\n");
@@ -256,7 +245,7 @@ int gate_cli_issue(int argc, char **argv)
 		fprintf(stderr, "adyton-gate: cannot read %s\n", !res ? "(memory)" : !quote ? qf : polf);
 		goto out;
 	}
-	if (!load_pub(pf, pub) || !load_ca(keyf, certf, &ca_key, &ca_cert) || !open_db(state, &db))
+	if (!load_pub(pf, pub) || !gate_load_ca(keyf, certf, &ca_key, &ca_cert) || !open_db(state, &db))
 		goto out;
 	/* The nonce is used up first, whatever the quote says: one challenge,
 	 * one attempt. */
@@ -281,9 +270,26 @@ int gate_cli_issue(int argc, char **argv)
 		goto out;
 	}
 	if (host) {
-		snprintf(res->id.host, sizeof(res->id.host), "%s", host);
-		if (!load_host_report(hostrep, &res->id))
+		/* The host's latest round (adyton-gate serve) must have passed
+		 * and be recent, and the enclave must run on it. */
+		gate_host_row row;
+		const char *hf = NULL;
+		char reason[768];
+		int a = gate_host_admit(state, host, max_age, coloc, hmac, quote, qlen, nonce, &row, &hf, reason,
+					sizeof(reason));
+
+		if (a < 0) {
+			fprintf(stderr, "adyton-gate: %s\n", reason);
 			goto out;
+		}
+		if (a == 0) {
+			print_refusal(hf, reason);
+			rc = 1;
+			goto out;
+		}
+		snprintf(res->id.host, sizeof(res->id.host), "%s", host);
+		res->id.have_pcr10 = true;
+		memcpy(res->id.pcr10, row.verified.sha256, 32);
 	}
 	key = gate_pub_from_point(pub);
 	if (!key || gate_cert_issue(ca_key, ca_cert, key, &res->id, lifetime, &cert) != ADY_OK) {
@@ -332,7 +338,8 @@ out:
 	return rc;
 usage:
 	fprintf(stderr, "usage: adyton-gate issue --quote Q --pubkey PEM --nonce HEX --policy POL --ca-key K --ca-cert C\n"
-			"                         --state DB --out CERT [--lifetime SECONDS] [--host ID --host-report JSON]\n");
+			"                         --state DB --out CERT [--lifetime SECONDS]\n"
+			"                         [--host ID [--max-age S] [--colocation tpm|hmac [--hmac HEX]]]\n");
 	return 2;
 }
 
@@ -376,7 +383,7 @@ static int crl_common(int argc, char **argv, int revoke)
 		serial = argv[optind++];
 	if (optind != argc || !crlf || (revoke && !serial == !host))
 		goto usage;
-	if (!load_ca(keyf, certf, &key, &cert) || !open_db(state, &db))
+	if (!gate_load_ca(keyf, certf, &key, &cert) || !open_db(state, &db))
 		goto out;
 	if (revoke) {
 		err = gate_db_revoke(db, serial, host, &n);
@@ -389,7 +396,7 @@ static int crl_common(int argc, char **argv, int revoke)
 			goto out;
 		}
 	}
-	if (!write_crl(db, key, cert, ttl, crlf))
+	if (!gate_write_crl(db, key, cert, ttl, crlf))
 		goto out;
 	if (revoke) {
 		printf("{\"revoked\":%u}\n", n);

@@ -24,8 +24,7 @@
 #include "adyton/cursor.h"
 #include "cli.h"
 #include "gate.h"
-
-#define MAX_FILE (256u << 20)
+#include "hosts.h"
 
 static void usage(FILE *f)
 {
@@ -41,50 +40,14 @@ static void usage(FILE *f)
 		   "  qualified name under the EK.  Credential activation is not done here.\n"
 		   "       adyton-gate challenge --state DB [--ttl SECONDS]\n"
 		   "       adyton-gate issue --quote Q --pubkey PEM --nonce HEX --policy POL --ca-key K --ca-cert C\n"
-		   "                         --state DB --out CERT [--lifetime SECONDS] [--host ID --host-report JSON]\n"
+		   "                         --state DB --out CERT [--lifetime SECONDS]\n"
+		   "                         [--host ID [--max-age S] [--colocation tpm|hmac [--hmac HEX]]]\n"
 		   "       adyton-gate revoke SERIAL|--host ID --state DB --ca-key K --ca-cert C --crl OUT\n"
 		   "       adyton-gate crl --state DB --ca-key K --ca-cert C --crl OUT [--crl-ttl SECONDS]\n"
-		   "       adyton-gate certs --state DB\n");
-}
-
-/* see cli.h */
-uint8_t *gate_slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *p = NULL;
-	size_t cap = 0, n = 0;
-
-	if (!f)
-		return NULL;
-	for (;;) {
-		size_t r;
-
-		if (n == cap) {
-			uint8_t *q;
-
-			if (cap >= MAX_FILE)
-				goto fail;
-			cap = cap ? 2 * cap : 65536;
-			q = realloc(p, cap + 1);
-			if (!q)
-				goto fail;
-			p = q;
-		}
-		r = fread(p + n, 1, cap - n, f);
-		n += r;
-		if (r == 0)
-			break;
-	}
-	if (ferror(f))
-		goto fail;
-	fclose(f);
-	p[n] = 0;
-	*len = n;
-	return p;
-fail:
-	free(p);
-	fclose(f);
-	return NULL;
+		   "       adyton-gate certs --state DB\n"
+		   "       adyton-gate serve --config FILE [--once]\n"
+		   "       adyton-gate hosts --state DB [--json | --forget NAME]\n"
+		   "       adyton-gate fetch --config FILE --host NAME --nonce HEX --out DIR [--offset N]\n");
 }
 
 /* DIR/host.json: {"count": N, "offset": N, "pcr10_sha256": "hex"} */
@@ -325,6 +288,7 @@ int main(int argc, char **argv)
 	} cmds[] = {
 		{"check-host", check_host},     {"challenge", gate_cli_challenge}, {"issue", gate_cli_issue},
 		{"revoke", gate_cli_revoke},    {"crl", gate_cli_crl},             {"certs", gate_cli_certs},
+		{"serve", gate_cli_serve},      {"hosts", gate_cli_hosts},         {"fetch", gate_cli_fetch},
 	};
 
 	for (size_t i = 0; argc >= 2 && i < sizeof(cmds) / sizeof(cmds[0]); i++)

@@ -166,9 +166,17 @@ challenge() { "$gate" challenge --state "$db"; }
 n1=$(challenge) || { echo "FAIL: challenge"; exit 1; }
 [ ${#n1} = 64 ] || fail "challenge: not 32 bytes of hex: $n1"
 enclave "$prod" "$n1" "$tmp/a" export || exit 1
-printf '{"host_ok": true, "verified": {"count": 12, "offset": 4096, "pcr10_sha256": "%s"}}\n' \
-	"$(printf 'ab%.0s' $(seq 32))" >"$tmp/host.json"
-issue issued "$tmp/a.pem" mre "$tmp/a" "$n1" --host host-1 --host-report "$tmp/host.json"
+# host-1 as `adyton-gate serve` records a host that passed just now (gate_agent_test runs serve for
+# real): PCR 10 ab..ab, and this adytond's key as the one its TPM certified (co-location).
+"$gate" hosts --state "$db" >/dev/null || fail "hosts"
+python3 - "$db" "$pkey" <<'PY' || fail "host row"
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1])
+db.execute("INSERT INTO gate_hosts (name, checked, ok, count, offset, pcr10, entries_checked, ahead, platform_key)"
+           " VALUES ('host-1', ?, 1, 12, 4096, ?, 12, 0, ?)", (int(time.time()), "ab" * 32, sys.argv[2]))
+db.commit()
+PY
+issue issued "$tmp/a.pem" mre "$tmp/a" "$n1" --host host-1
 openssl verify -CAfile "$tmp/ca.pem" -purpose sslclient "$tmp/a.pem" >/dev/null 2>&1 || fail "a.pem does not chain to the CA"
 openssl x509 -in "$tmp/a.pem" -noout -text >"$tmp/a.txt"
 grep -q "2.25.13650768109957897857141291203320537582" "$tmp/a.txt" || fail "no identity extension in a.pem"

@@ -1,0 +1,66 @@
+/*
+ * hosts.h - the gate's per-host state and the continuous host check
+ * (README.md, "serve, hosts, the agent").
+ *
+ * The state of each host (its last round: when, the verdict, the verified
+ * IMA entry count / byte offset / PCR 10 the next round starts from, the
+ * attestation key of adytond that the host's TPM certified, and the
+ * co-location key K of the HMAC flow) is a table gate_hosts in the
+ * gate's SQLite state file, beside the certificate table (certdb.c).
+ */
+#ifndef ADYTON_GATE_HOSTS_H
+#define ADYTON_GATE_HOSTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "adyton/error.h"
+#include "gate.h"
+
+typedef struct gate_host_row {
+	char name[129];
+	int64_t checked;            /* Unix time of the last round, 0: never */
+	bool ok;                    /* the last round passed */
+	char failed[32];            /* its check name when it did not */
+	char reason[512];
+	gate_pcr10 verified;        /* replay state after the last good round */
+	uint64_t entries_checked;   /* entries checked in the last round */
+	uint64_t ahead;             /* entries left for the next round */
+	bool have_platform_key;
+	uint8_t platform_key[64];   /* adytond's attestation key x||y the TPM certified */
+	bool have_coloc_key;
+	uint8_t coloc_key[64];      /* K of the HMAC volume flow */
+} gate_host_row;
+
+/* The state file (a path or "sqlite:PATH"); ADY_ERR_UNSUPPORTED for
+ * "postgresql:" (the hosts table is SQLite only). */
+ADY_MUST_CHECK ady_err gate_hosts_open(const char *where, sqlite3 **out);
+/* ADY_ERR_STATE when the host has no row. */
+ADY_MUST_CHECK ady_err gate_hosts_get(sqlite3 *db, const char *name, gate_host_row *out);
+ADY_MUST_CHECK ady_err gate_hosts_put(sqlite3 *db, const gate_host_row *row);
+/* Deletes a host's row (its replay state, keys, verdict): the next round
+ * starts from an empty log, as after a reboot.  ADY_ERR_STATE: no such row. */
+ADY_MUST_CHECK ady_err gate_hosts_forget(sqlite3 *db, const char *name);
+ADY_MUST_CHECK ady_err gate_hosts_each(sqlite3 *db, void (*fn)(void *ctx, const gate_host_row *row), void *ctx);
+
+/*
+ * What issue asks of a host before it certifies an enclave on it: its
+ * last round passed, at most max_age seconds ago; then co-location:
+ * coloc "tpm": the enclave quote's attestation key is the one the host's
+ * TPM certified in that round; "hmac": hmac_hex is HMAC-SHA512(K, nonce)
+ * for the K the gate gave the host's agent.  1 = admitted (row filled);
+ * 0 = refused with *failed ("host" or "colocation") and reason; -1 =
+ * error (reason says).
+ */
+int gate_host_admit(const char *state, const char *host, long max_age, const char *coloc, const char *hmac_hex,
+		    const uint8_t *quote, size_t qlen, const uint8_t nonce[static 32], gate_host_row *row,
+		    const char **failed, char *reason, size_t cap);
+
+/* adyton-gate serve | hosts | fetch (serve.c). */
+int gate_cli_serve(int argc, char **argv);
+int gate_cli_hosts(int argc, char **argv);
+int gate_cli_fetch(int argc, char **argv);
+
+#endif
