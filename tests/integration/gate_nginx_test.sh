@@ -295,7 +295,7 @@ dcmd() {
 n=$(challenge)
 r=$(dcmd key "$n" "$tmp/g.quote" "$tmp/g.pub.pem")
 case $r in "ok key"*) ;; *) fail "demo: key: $r" ;; esac
-issue issued "$tmp/g.pem" demo "$tmp/g" "$n" --host host-1 --host-report "$tmp/host.json"
+issue issued "$tmp/g.pem" demo "$tmp/g" "$n" --host host-1
 [ "$(openssl x509 -in "$tmp/g.pem" -noout -pubkey)" = "$(cat "$tmp/g.pub.pem")" ] || fail "g.pem is not for the demo's key"
 g_serial=$(openssl x509 -in "$tmp/g.pem" -noout -serial | cut -d= -f2)
 # The enclave takes only a certificate for its own key.
