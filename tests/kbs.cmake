@@ -58,3 +58,18 @@ ady_integration_test(kbs_net_test ${CMAKE_CURRENT_SOURCE_DIR}/integration/kbs_ne
 set_property(TEST kbs_net_test APPEND PROPERTY ENVIRONMENT
   "ADYTON_DAEMON=$<TARGET_FILE:adytond>" "ADYTON_ENCLAVE_HOST=$<TARGET_FILE:adyton-enclave-host>")
 set_tests_properties(kbs_net_test PROPERTIES TIMEOUT 300)
+
+# adyton run --config-from: an enclave whose argv/env/files come only from
+# the broker.  Its EDL is apps/kbs/adyton_kbs_run.edl, the run tool's.
+adyton_add_enclave(kbs_run_enc
+  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/enclaves/kbs_run_enc.c
+  CONFIG ${CMAKE_CURRENT_SOURCE_DIR}/enclaves/kbs_prod.conf
+  KEY ${CMAKE_CURRENT_SOURCE_DIR}/enclaves/test-signing.pem
+  EDL ${ADY_KBS_EDL_DIR}/adyton_kbs_run.edl
+  EDL_SEARCH_PATHS ${ADY_KBS_EDL_DIR})
+get_target_property(_ady_kbs_run kbs_run_enc ADYTON_SIGNED)
+ady_integration_test(kbs_run_test ${CMAKE_CURRENT_SOURCE_DIR}/integration/kbs_run_test.sh
+  $<TARGET_FILE:adyton-kbs> ${_ady_kbs_run})
+set_property(TEST kbs_run_test APPEND PROPERTY ENVIRONMENT
+  "ADYTON_DAEMON=$<TARGET_FILE:adytond>" "ADYTON_ENCLAVE_HOST=$<TARGET_FILE:adyton-enclave-host>")
+set_tests_properties(kbs_run_test PROPERTIES TIMEOUT 300)
