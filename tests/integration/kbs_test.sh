@@ -270,6 +270,18 @@ if [[ "${KBS_TEST_DB:-}" == postgresql:* ]]; then
 	[ "$(grep -c "release resource=signer " "$audit")" -eq $((releases + 1)) ] || fail "failover: not exactly one release"
 	run signer released --socket "$tmp/b2.sock" --attack replay --replay-to "$ks"
 	grep -q "^replay: refused: nonce replayed" "$tmp/out" || fail "cross-broker replay: $(cat "$tmp/out")"
+	# b3 dies (SIGKILL) mid-request: the fetch was sent to it and it never
+	# answered; the relay hands the same request to b2, which serves it
+	# (b3 had not taken the nonce) exactly once.
+	kb b3
+	releases=$(grep -c "release resource=signer " "$audit")
+	run signer released --socket "$tmp/b3.sock,$tmp/b2.sock" --kill-mid "$pid_b3" &&
+		grep -q "sha256=$secret_sha" "$tmp/out" || fail "mid-request kill: not the secret"
+	wait "$pid_b3" 2>/dev/null
+	[ $? -eq 137 ] || fail "broker b3 was not killed"
+	[ "$(grep -c "release resource=signer " "$audit")" -eq $((releases + 1)) ] ||
+		fail "mid-request kill: not exactly one release"
+	grep "release resource=signer " "$audit" | tail -1 | grep -q "peer=pid:" || fail "mid-request kill: audit"
 	kill "$pid_b2"; wait "$pid_b2" 2>/dev/null
 	echo "two brokers on PostgreSQL: checked"
 fi
