@@ -1,6 +1,10 @@
 # The key broker (issue 16): adyton-kbs, ady_kbs_fetch() and the relay, on
 # the process backend through a private adytond and a private broker.
 ady_unit_test(kbs_store_test adyton-kbs-store)
+# The enclave's configuration parser, built for the host, against the
+# broker's validator.
+ady_unit_test(kbs_config_test adyton-kbs-msg)
+target_sources(kbs_config_test PRIVATE ${PROJECT_SOURCE_DIR}/src/trts/kbs_config.c)
 foreach(v prod dbg)
   adyton_add_enclave(kbs_enc_${v}
     SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/enclaves/kbs_enc.c

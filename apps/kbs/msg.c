@@ -268,7 +268,9 @@ ady_err kbs_config_validate(const uint8_t *p, size_t len)
 			const uint8_t *s = c.p + c.off;
 			if (ady_cur_skip(&c, n))
 				return ady_cur_err(&c);
-			if (memchr(s, 0, n) || (tag == 2 && !memchr(s, '=', n)))
+			const uint8_t *eq = memchr(s, '=', n);
+			/* An environment entry is KEY=VALUE with a KEY. */
+			if (memchr(s, 0, n) || (tag == 2 && (!eq || eq == s)))
 				return ADY_ERR_MALFORMED;
 		}
 		if (tag == 3 && (ady_cur_u32le(&c, &flen) || ady_cur_skip(&c, flen)))

@@ -115,7 +115,7 @@ int kbs_list_next(const kbs_msg *m, size_t *off, kbs_str *name, uint8_t *kind, u
 
 /* Validates a configuration resource (argv, environment, files; README.md):
  *   entries until the end: u8 tag, then
- *     1 ARGV  u16 len + bytes        2 ENV  u16 len + "KEY=VALUE"
+ *     1 ARGV  u16 len + bytes        2 ENV  u16 len + "KEY=VALUE" (KEY not empty)
  *     3 FILE  u16 len + path, u32 len + content
  * ADY_ERR_MALFORMED / ADY_ERR_TRUNCATED. */
 ADY_MUST_CHECK ady_err kbs_config_validate(const uint8_t *p, size_t len);
