@@ -91,8 +91,11 @@ static int key_load(const char *path, int create, uint8_t token[static KBS_TOKEN
 			goto fail;
 		ady_hex_encode(token, KBS_TOKEN, text);
 		text[2 * KBS_TOKEN] = '\n';
-		if (write(fd, text, 2 * KBS_TOKEN + 1) != 2 * KBS_TOKEN + 1 || fsync(fd))
+		if (write(fd, text, 2 * KBS_TOKEN + 1) != 2 * KBS_TOKEN + 1 || fsync(fd)) {
+			OPENSSL_cleanse(text, sizeof(text));
 			goto fail;
+		}
+		OPENSSL_cleanse(text, sizeof(text));
 		close(fd);
 		return 0;
 	}
@@ -108,9 +111,11 @@ static int key_load(const char *path, int create, uint8_t token[static KBS_TOKEN
 	if (n == 2 * KBS_TOKEN + 1 && text[2 * KBS_TOKEN] == '\n')
 		n--;
 	if (n != 2 * KBS_TOKEN || ady_hex_decode(text, (size_t)n, token, KBS_TOKEN) != 1) {
+		OPENSSL_cleanse(text, sizeof(text));
 		fprintf(stderr, "adyton-kbs: %s: not a %s (64 hex digits)\n", path, what);
 		return -1;
 	}
+	OPENSSL_cleanse(text, sizeof(text));
 	return 0;
 fail:
 	fprintf(stderr, "adyton-kbs: %s: %s\n", path, strerror(errno));
