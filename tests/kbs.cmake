@@ -55,14 +55,6 @@ set_property(TEST kbs_pg_test APPEND PROPERTY ENVIRONMENT
   "ADYTON_DAEMON=$<TARGET_FILE:adytond>" "ADYTON_ENCLAVE_HOST=$<TARGET_FILE:adyton-enclave-host>")
 set_tests_properties(kbs_pg_test PROPERTIES TIMEOUT 300 RESOURCE_LOCK kbs_pg)
 
-# TLS (kbs+tls://, a pinned CA; the TCP stream captured through a proxy
-# holds no plaintext), the challenge rate limit and the connection caps.
-ady_integration_test(kbs_net_test ${CMAKE_CURRENT_SOURCE_DIR}/integration/kbs_net_test.sh
-  $<TARGET_FILE:adyton-kbs> $<TARGET_FILE:kbs_app> ${_ady_kbs_prod})
-set_property(TEST kbs_net_test APPEND PROPERTY ENVIRONMENT
-  "ADYTON_DAEMON=$<TARGET_FILE:adytond>" "ADYTON_ENCLAVE_HOST=$<TARGET_FILE:adyton-enclave-host>")
-set_tests_properties(kbs_net_test PROPERTIES TIMEOUT 300)
-
 # adyton run --config-from: an enclave whose argv/env/files come only from
 # the broker.  Its EDL is apps/kbs/adyton_kbs_run.edl, the run tool's.
 adyton_add_enclave(kbs_run_enc
@@ -77,3 +69,12 @@ ady_integration_test(kbs_run_test ${CMAKE_CURRENT_SOURCE_DIR}/integration/kbs_ru
 set_property(TEST kbs_run_test APPEND PROPERTY ENVIRONMENT
   "ADYTON_DAEMON=$<TARGET_FILE:adytond>" "ADYTON_ENCLAVE_HOST=$<TARGET_FILE:adyton-enclave-host>")
 set_tests_properties(kbs_run_test PROPERTIES TIMEOUT 300)
+
+# TLS (kbs+tls://, a pinned CA; the TCP stream captured through a proxy
+# holds no plaintext), the challenge rate limit and the connection caps,
+# and run --config-from over TLS.
+ady_integration_test(kbs_net_test ${CMAKE_CURRENT_SOURCE_DIR}/integration/kbs_net_test.sh
+  $<TARGET_FILE:adyton-kbs> $<TARGET_FILE:kbs_app> ${_ady_kbs_prod} ${_ady_kbs_run})
+set_property(TEST kbs_net_test APPEND PROPERTY ENVIRONMENT
+  "ADYTON_DAEMON=$<TARGET_FILE:adytond>" "ADYTON_ENCLAVE_HOST=$<TARGET_FILE:adyton-enclave-host>")
+set_tests_properties(kbs_net_test PROPERTIES TIMEOUT 300)

@@ -13,14 +13,16 @@
 #  - the connection caps: the default 64 in all and 16 per peer (TCP
 #    peers from four loopback addresses, a UNIX peer by its uid), each
 #    refusal in the audit log, and the broker serving again afterwards.
-# usage: kbs_net_test.sh ADYTON_KBS KBS_APP ENCLAVE_PROD
+#  - adyton run --config-from kbs+tls://... --ca: the configuration over
+#    TLS; with another CA the enclave gets nothing.
+# usage: kbs_net_test.sh ADYTON_KBS KBS_APP ENCLAVE_PROD RUN_ENCLAVE
 set -u
 : "${ADYTON:?run through ctest}"
 : "${ADYTON_DAEMON:?run through ctest}"
 : "${ADYTON_ENCLAVE_HOST:?run through ctest}"
 command -v python3 >/dev/null || { echo "SKIP: python3 is not installed"; exit 77; }
 command -v openssl >/dev/null || { echo "SKIP: openssl is not installed"; exit 77; }
-kbs=$1 app=$2 prod=$3
+kbs=$1 app=$2 prod=$3 runimg=$4
 
 tmp=$(mktemp -d)
 dpid= kpid= ppid_=
@@ -153,6 +155,21 @@ grep -q "^refused: .*needs the broker's CA" "$tmp/out" || fail "no CA: $(cat "$t
 "$app" --backend process --socket "kbs+tls://127.0.0.1" "$prod" tlsres >"$tmp/out" 2>&1
 grep -q "^refused: .*not kbs+tls://HOST:PORT" "$tmp/out" || fail "URL without a port: $(cat "$tmp/out")"
 grep -q 'reason="TLS handshake failed" peer=tcp:127.0.0.1' "$audit" || fail "no audit line for the failed handshakes"
+
+# adyton run --config-from over TLS (the run enclave has the same signer
+# and ISVPRODID, so adytond provisions it too).
+"$ADYTON" inspect --json "$runimg" >"$tmp/run.json" || fail "inspect $runimg"
+printf 'mrenclave = %s\nplatform_key = %s\n' "$(field "$tmp/run.json" mrenclave)" "$pkey" >"$tmp/pol.run"
+"$kbs" put netconf --policy "$tmp/pol.run" --argv /bin/net-app --env "NET=$secret" --socket "$tls" --ca "$tmp/ca.pem" \
+	--token-file "$tmp/admin.token" || fail "put netconf over TLS"
+"$ADYTON" run --backend process --config-from "$tls#netconf" --ca "$tmp/ca.pem" "$runimg" >"$tmp/out" 2>"$tmp/err" ||
+	fail "run --config-from over TLS: $(cat "$tmp/err")"
+printf 'argv /bin/net-app\nenv NET=%s\nMODE=(unset)\n' "$secret" | cmp -s - "$tmp/out" ||
+	fail "run --config-from over TLS: got $(cat "$tmp/out")"
+"$ADYTON" run --backend process --config-from "$tls#netconf" --ca "$tmp/otherca.pem" "$runimg" >"$tmp/out" 2>"$tmp/err" &&
+	fail "run --config-from with the wrong CA ran"
+[ -s "$tmp/out" ] && fail "run --config-from with the wrong CA printed $(cat "$tmp/out")"
+grep -q "broker: .*TLS handshake refused" "$tmp/err" || fail "run --config-from, wrong CA: $(cat "$tmp/err")"
 
 # The challenge rate limit: 5 a second (a bucket of 5), one peer (uid).
 stop_kbs
