@@ -1,6 +1,10 @@
 # The key broker (issue 16): adyton-kbs, ady_kbs_fetch() and the relay, on
 # the process backend through a private adytond and a private broker.
 ady_unit_test(kbs_store_test adyton-kbs-store)
+# The enclave's configuration parser, built for the host, against the
+# broker's validator.
+ady_unit_test(kbs_config_test adyton-kbs-msg)
+target_sources(kbs_config_test PRIVATE ${PROJECT_SOURCE_DIR}/src/trts/kbs_config.c)
 foreach(v prod dbg)
   adyton_add_enclave(kbs_enc_${v}
     SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/enclaves/kbs_enc.c
@@ -50,3 +54,27 @@ ady_integration_test(kbs_pg_test ${CMAKE_CURRENT_SOURCE_DIR}/integration/kbs_pg_
 set_property(TEST kbs_pg_test APPEND PROPERTY ENVIRONMENT
   "ADYTON_DAEMON=$<TARGET_FILE:adytond>" "ADYTON_ENCLAVE_HOST=$<TARGET_FILE:adyton-enclave-host>")
 set_tests_properties(kbs_pg_test PROPERTIES TIMEOUT 300 RESOURCE_LOCK kbs_pg)
+
+# adyton run --config-from: an enclave whose argv/env/files come only from
+# the broker.  Its EDL is apps/kbs/adyton_kbs_run.edl, the run tool's.
+adyton_add_enclave(kbs_run_enc
+  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/enclaves/kbs_run_enc.c
+  CONFIG ${CMAKE_CURRENT_SOURCE_DIR}/enclaves/kbs_prod.conf
+  KEY ${CMAKE_CURRENT_SOURCE_DIR}/enclaves/test-signing.pem
+  EDL ${ADY_KBS_EDL_DIR}/adyton_kbs_run.edl
+  EDL_SEARCH_PATHS ${ADY_KBS_EDL_DIR})
+get_target_property(_ady_kbs_run kbs_run_enc ADYTON_SIGNED)
+ady_integration_test(kbs_run_test ${CMAKE_CURRENT_SOURCE_DIR}/integration/kbs_run_test.sh
+  $<TARGET_FILE:adyton-kbs> ${_ady_kbs_run})
+set_property(TEST kbs_run_test APPEND PROPERTY ENVIRONMENT
+  "ADYTON_DAEMON=$<TARGET_FILE:adytond>" "ADYTON_ENCLAVE_HOST=$<TARGET_FILE:adyton-enclave-host>")
+set_tests_properties(kbs_run_test PROPERTIES TIMEOUT 300)
+
+# TLS (kbs+tls://, a pinned CA; the TCP stream captured through a proxy
+# holds no plaintext), the challenge rate limit and the connection caps,
+# and run --config-from over TLS.
+ady_integration_test(kbs_net_test ${CMAKE_CURRENT_SOURCE_DIR}/integration/kbs_net_test.sh
+  $<TARGET_FILE:adyton-kbs> $<TARGET_FILE:kbs_app> ${_ady_kbs_prod} ${_ady_kbs_run})
+set_property(TEST kbs_net_test APPEND PROPERTY ENVIRONMENT
+  "ADYTON_DAEMON=$<TARGET_FILE:adytond>" "ADYTON_ENCLAVE_HOST=$<TARGET_FILE:adyton-enclave-host>")
+set_tests_properties(kbs_net_test PROPERTIES TIMEOUT 300)

@@ -17,6 +17,7 @@
 #include <openssl/kdf.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +105,25 @@ static ady_err challenge(kbs_broker *b, const kbs_msg *m, const char *peer, uint
 	return answer(&out, resp, resp_len);
 }
 
+/* The P-256 domain parameters, made once (thread-safe; never freed). */
+static EVP_PKEY *p256_template;
+static pthread_once_t p256_once = PTHREAD_ONCE_INIT;
+
+static void p256_make(void)
+{
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+
+	if (c && EVP_PKEY_paramgen_init(c) == 1 && EVP_PKEY_CTX_set_group_name(c, "P-256") == 1)
+		(void)EVP_PKEY_paramgen(c, &p256_template);
+	EVP_PKEY_CTX_free(c);
+}
+
+static EVP_PKEY *p256_params(void)
+{
+	pthread_once(&p256_once, p256_make);
+	return p256_template;
+}
+
 /* ECDH P-256 + HKDF-SHA256 + AES-256-GCM to the enclave's key (file comment). */
 static ady_err seal_to(const uint8_t pub[static KBS_PUB], const uint8_t nonce[static KBS_NONCE], const char *name,
 		       uint8_t kind, const uint8_t *data, size_t len, uint8_t bpub[static KBS_PUB], uint8_t iv[static KBS_IV],
@@ -118,21 +138,29 @@ static ady_err seal_to(const uint8_t pub[static KBS_PUB], const uint8_t nonce[st
 	size_t shared_len = sizeof(shared), blen = 0, nlen = strlen(name), info_len, aad_len;
 	int outl = 0;
 	ady_err err = ADY_ERR_CRYPTO;
-	OSSL_PARAM pp[3], kp[5];
+	OSSL_PARAM kp[5];
+	EVP_PKEY *params = p256_params();
 
-	pp[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)"prime256v1", 0);
-	pp[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)pub, KBS_PUB);
-	pp[2] = OSSL_PARAM_construct_end();
-	pctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-	/* fromdata decodes the point: one that is not on the curve is refused here. */
-	if (!pctx || EVP_PKEY_fromdata_init(pctx) != 1 || EVP_PKEY_fromdata(pctx, &peer, EVP_PKEY_PUBLIC_KEY, pp) != 1)
+	/* Both keys take the group from one template: building P-256 from
+	 * its name (Montgomery contexts, the generator) cost more than the
+	 * ECDH itself (bench/kbs). */
+	if (!params)
 		goto out;
-	eph = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	if (!eph || EVP_PKEY_get_octet_string_param(eph, OSSL_PKEY_PARAM_PUB_KEY, bpub, KBS_PUB, &blen) != 1 ||
+	peer = EVP_PKEY_new();
+	/* set1_encoded_public_key decodes the point: one that is not on the
+	 * curve is refused here. */
+	if (!peer || EVP_PKEY_copy_parameters(peer, params) != 1 ||
+	    EVP_PKEY_set1_encoded_public_key(peer, pub, KBS_PUB) != 1)
+		goto out;
+	pctx = EVP_PKEY_CTX_new(params, NULL);
+	if (!pctx || EVP_PKEY_keygen_init(pctx) != 1 || EVP_PKEY_keygen(pctx, &eph) != 1 ||
+	    EVP_PKEY_get_octet_string_param(eph, OSSL_PKEY_PARAM_PUB_KEY, bpub, KBS_PUB, &blen) != 1 ||
 	    blen != KBS_PUB)
 		goto out;
 	dctx = EVP_PKEY_CTX_new(eph, NULL);
-	if (!dctx || EVP_PKEY_derive_init(dctx) != 1 || EVP_PKEY_derive_set_peer(dctx, peer) != 1 ||
+	/* No second validation of the peer key: it was refused above if off
+	 * the curve, and P-256's cofactor is 1 (on the curve is in the group). */
+	if (!dctx || EVP_PKEY_derive_init(dctx) != 1 || EVP_PKEY_derive_set_peer_ex(dctx, peer, 0) != 1 ||
 	    EVP_PKEY_derive(dctx, shared, &shared_len) != 1 || shared_len != sizeof(shared))
 		goto out;
 	memcpy(info, HKDF_INFO, sizeof(HKDF_INFO) - 1);

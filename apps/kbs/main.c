@@ -1,10 +1,13 @@
 /*
  * adyton-kbs: the key broker (README.md).
  *
- *   adyton-kbs serve --socket PATH --db PATH --audit PATH --token-file PATH [--nonce-ttl SECONDS]
+ *   adyton-kbs serve [--socket PATH] [--listen HOST:PORT --tls-cert FILE --tls-key FILE]
+ *                    --db PATH --audit PATH --token-file PATH --master-key PATH [--nonce-ttl SECONDS]
+ *                    [--challenge-rate PER-SECOND] [--max-conns N] [--max-conns-per-peer N]
  *   adyton-kbs put NAME --policy FILE (--secret-file FILE | [--argv ARG]... [--env K=V]... [--file PATH=LOCAL]...)
  *   adyton-kbs get-policy NAME | revoke NAME | list
- * The admin commands take --socket PATH and --token-file PATH too.
+ * The admin commands take --socket PATH|kbs+tls://HOST:PORT, --ca FILE and
+ * --token-file PATH too.
  *
  * The admin credential is a 32-byte token in a file only its owner reads
  * (0600, made by the first `serve`); the broker refuses a token file that
@@ -23,21 +26,29 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
 
 #include "adyton/cursor.h"
 #include "broker.h"
 #include "msg.h"
 #include "store.h"
+#include "transport.h"
 
 static int usage(void)
 {
 	fprintf(stderr,
-		"usage: adyton-kbs serve --socket PATH --db PATH --audit PATH --token-file PATH [--nonce-ttl S]\n"
+		"usage: adyton-kbs serve [--socket PATH] [--listen HOST:PORT --tls-cert FILE --tls-key FILE]\n"
+		"                        --db PATH --audit PATH --token-file PATH --master-key PATH [--nonce-ttl S]\n"
+		"                        [--challenge-rate PER-S] [--max-conns N] [--max-conns-per-peer N]\n"
 		"       adyton-kbs put NAME --policy FILE (--secret-file FILE | [--argv A]... [--env K=V]... "
 		"[--file PATH=LOCAL]...)\n"
 		"       adyton-kbs get-policy NAME | revoke NAME | list\n"
-		"       (admin commands: --socket PATH --token-file PATH)\n");
+		"       (admin commands: --socket PATH|kbs+tls://HOST:PORT [--ca FILE] --token-file PATH)\n");
 	return 2;
 }
 
@@ -65,8 +76,9 @@ static uint8_t *read_file(const char *path, size_t max, size_t *len)
 	return buf;
 }
 
-/* The token file: 64 hex digits (and an optional newline), owner-only. */
-static int token_load(const char *path, int create, uint8_t token[static KBS_TOKEN])
+/* A key file (the admin token, the master key): 64 hex digits (and an
+ * optional newline), owner-only. */
+static int key_load(const char *path, int create, uint8_t token[static KBS_TOKEN], const char *what)
 {
 	char text[2 * KBS_TOKEN + 2];
 	struct stat st;
@@ -79,8 +91,11 @@ static int token_load(const char *path, int create, uint8_t token[static KBS_TOK
 			goto fail;
 		ady_hex_encode(token, KBS_TOKEN, text);
 		text[2 * KBS_TOKEN] = '\n';
-		if (write(fd, text, 2 * KBS_TOKEN + 1) != 2 * KBS_TOKEN + 1 || fsync(fd))
+		if (write(fd, text, 2 * KBS_TOKEN + 1) != 2 * KBS_TOKEN + 1 || fsync(fd)) {
+			OPENSSL_cleanse(text, sizeof(text));
 			goto fail;
+		}
+		OPENSSL_cleanse(text, sizeof(text));
 		close(fd);
 		return 0;
 	}
@@ -96,15 +111,22 @@ static int token_load(const char *path, int create, uint8_t token[static KBS_TOK
 	if (n == 2 * KBS_TOKEN + 1 && text[2 * KBS_TOKEN] == '\n')
 		n--;
 	if (n != 2 * KBS_TOKEN || ady_hex_decode(text, (size_t)n, token, KBS_TOKEN) != 1) {
-		fprintf(stderr, "adyton-kbs: %s: not a token (64 hex digits)\n", path);
+		OPENSSL_cleanse(text, sizeof(text));
+		fprintf(stderr, "adyton-kbs: %s: not a %s (64 hex digits)\n", path, what);
 		return -1;
 	}
+	OPENSSL_cleanse(text, sizeof(text));
 	return 0;
 fail:
 	fprintf(stderr, "adyton-kbs: %s: %s\n", path, strerror(errno));
 	if (fd >= 0)
 		close(fd);
 	return -1;
+}
+
+static int token_load(const char *path, int create, uint8_t token[static KBS_TOKEN])
+{
+	return key_load(path, create, token, "token");
 }
 
 static volatile sig_atomic_t stop;
@@ -118,50 +140,184 @@ static void on_term(int sig)
 /* After a refusal that ends the session: the peer gets to read the
  * answer (closing on unread input would reset the connection and drop
  * it), but only for a moment and a bounded amount. */
-static void linger_close(int fd)
+static void linger_close(kbs_conn *c)
 {
 	struct timeval tv = {.tv_sec = 1};
 	uint8_t sink[4096];
 	size_t total = 0;
 	ssize_t n;
 
-	shutdown(fd, SHUT_WR);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	while (total < KBS_MAX_BODY && (n = read(fd, sink, sizeof(sink))) > 0)
+	if (c->ssl)
+		SSL_shutdown(c->ssl);
+	else
+		shutdown(c->fd, SHUT_WR);
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (total < KBS_MAX_BODY && (n = c->io.read(c->io.ctx, sink, sizeof(sink))) > 0)
 		total += (size_t)n;
 }
 
 /*
- * Connections are served each on its own thread, so that a slow or idle
- * peer holds only its own (each is timed out after 10 s of silence);
- * requests are handled one at a time under broker_lock (the store, the
- * nonces, the audit log's order).  At most MAX_CONNS at once: more are
- * closed at once, with an audit line.
+ * Limits (README.md, "Limits"), per peer: a UNIX peer is its uid, a TCP
+ * peer its IP address.  The table is bounded (PEER_TABLE entries); when
+ * it is full the least recently seen peer without a connection gives
+ * its entry up (a new peer starts with a full bucket, so eviction never
+ * blocks anyone, it only forgets).  MAX_CONNS <= PEER_TABLE, so there is
+ * always an entry without a connection to evict.
  */
-#define MAX_CONNS 64
-static pthread_mutex_t broker_lock = PTHREAD_MUTEX_INITIALIZER;
+#define PEER_TABLE 1024
+#define MAX_CONNS_CAP PEER_TABLE
+typedef struct peer_ent {
+	char key[64];
+	unsigned conns;
+	double tokens;               /* challenges the peer may ask for now */
+	double last;                 /* when tokens was computed (CLOCK_MONOTONIC s) */
+} peer_ent;
+
+static struct {
+	unsigned max_conns;          /* --max-conns, default 64 */
+	unsigned max_per_peer;       /* --max-conns-per-peer, default 16 */
+	double rate;                 /* --challenge-rate per second, default 50; 0: none */
+} lim = {64, 16, 50};
+
+static pthread_mutex_t peers_lock = PTHREAD_MUTEX_INITIALIZER;
+static peer_ent peers[PEER_TABLE];
 static unsigned conns;
 
-static void serve_conn(kbs_broker *b, int fd)
+static double now_s(void)
 {
-	struct ucred cred;
-	socklen_t cl = sizeof(cred);
-	struct timeval tv = {.tv_sec = 10};
-	char peer[64] = "unknown";
+	struct timespec ts;
 
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0)
-		snprintf(peer, sizeof(peer), "pid:%d,uid:%u", (int)cred.pid, (unsigned)cred.uid);
-	/* A peer that stalls mid-frame does not hold the broker. */
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Under peers_lock: the peer's entry, made if new. */
+static peer_ent *peer_get(const char *key)
+{
+	peer_ent *free_ent = NULL, *lru = NULL;
+
+	for (size_t i = 0; i < PEER_TABLE; i++) {
+		peer_ent *p = &peers[i];
+		if (p->key[0] && !strcmp(p->key, key))
+			return p;
+		if (!p->key[0]) {
+			if (!free_ent)
+				free_ent = p;
+		} else if (p->conns == 0 && (!lru || p->last < lru->last)) {
+			lru = p;
+		}
+	}
+	if (!free_ent)
+		free_ent = lru;
+	if (!free_ent)
+		return NULL;
+	snprintf(free_ent->key, sizeof(free_ent->key), "%s", key);
+	free_ent->conns = 0;
+	free_ent->tokens = lim.rate;
+	free_ent->last = now_s();
+	return free_ent;
+}
+
+/* A token bucket per peer: lim.rate challenges a second, bursts of as many. */
+static int challenge_allowed(const char *key)
+{
+	peer_ent *p;
+	double t;
+	int ok = 0;
+
+	if (lim.rate <= 0)
+		return 1;
+	pthread_mutex_lock(&peers_lock);
+	p = peer_get(key);
+	if (p) {
+		t = now_s();
+		p->tokens += (t - p->last) * lim.rate;
+		if (p->tokens > lim.rate)
+			p->tokens = lim.rate;
+		p->last = t;
+		if (p->tokens >= 1) {
+			p->tokens -= 1;
+			ok = 1;
+		}
+	}
+	pthread_mutex_unlock(&peers_lock);
+	return ok;
+}
+
+/* Takes a connection slot for the peer; 0 when a limit says no (why). */
+static int conn_take(const char *key, const char **why)
+{
+	peer_ent *p;
+	int ok = 0;
+
+	pthread_mutex_lock(&peers_lock);
+	p = peer_get(key);
+	if (conns >= lim.max_conns)
+		*why = "connections";
+	else if (!p || p->conns >= lim.max_per_peer)
+		*why = "connections from this peer";
+	else {
+		p->conns++;
+		p->last = now_s();
+		conns++;
+		ok = 1;
+	}
+	pthread_mutex_unlock(&peers_lock);
+	return ok;
+}
+
+static void conn_give(const char *key)
+{
+	peer_ent *p;
+
+	pthread_mutex_lock(&peers_lock);
+	p = peer_get(key);
+	if (p && p->conns)
+		p->conns--;
+	conns--;
+	pthread_mutex_unlock(&peers_lock);
+}
+
+/*
+ * Connections are served each on its own thread, so that a slow or idle
+ * peer holds only its own (each is timed out after 10 s of silence, the
+ * TLS handshake included); requests are handled one at a time under
+ * broker_lock (the store, the nonces, the audit log's order).
+ */
+static pthread_mutex_t broker_lock = PTHREAD_MUTEX_INITIALIZER;
+
+typedef struct conn {
+	kbs_broker *b;
+	SSL_CTX *tls;                /* NULL: a UNIX connection */
+	int fd;
+	char peer[96];               /* for the audit log */
+	char key[64];                /* for the limits */
+} conn;
+
+static void serve_conn(conn *cn)
+{
+	kbs_broker *b = cn->b;
+	const char *peer = cn->peer;
+	kbs_conn c;
+
+	if (cn->tls) {
+		if (kbs_conn_accept_tls(cn->tls, cn->fd, &c)) {
+			kbs_audit(b, "refuse", "resource=- reason=\"TLS handshake failed\" peer=%s", peer);
+			return;
+		}
+	} else {
+		kbs_conn_plain(cn->fd, &c);
+	}
 	for (;;) {
 		uint8_t *frame = NULL, *resp = NULL;
 		size_t len = 0, rlen = 0;
 		int close_after = 0;
-		ady_err err = kbs_frame_read(fd, &frame, &len);
+		uint16_t type = 0;
+		uint32_t body_len = 0;
+		ady_err err = kbs_frame_read_io(&c.io, &frame, &len);
 
 		if (err == ADY_ERR_IO)
-			return;
+			break;
 		if (err) {
 			/* A header we refuse: answer once, then end the session
 			 * (the rest of the stream cannot be framed). */
@@ -171,60 +327,113 @@ static void serve_conn(kbs_broker *b, int fd)
 			m.reason.len = sizeof(why) - 1;
 			kbs_audit(b, "refuse", "resource=- reason=\"malformed frame header (%s)\" peer=%s",
 				  ady_strerror(err), peer);
-			if (kbs_msg_encode(&m, &resp, &rlen) == ADY_OK && kbs_frame_write(fd, resp, rlen))
+			if (kbs_msg_encode(&m, &resp, &rlen) == ADY_OK && kbs_frame_write_io(&c.io, resp, rlen))
 				kbs_audit(b, "error", "answer not delivered peer=%s", peer);
 			free(resp);
-			linger_close(fd);
-			return;
+			linger_close(&c);
+			break;
 		}
-		pthread_mutex_lock(&broker_lock);
-		err = kbs_broker_handle(b, frame, len, peer, &resp, &rlen, &close_after);
-		pthread_mutex_unlock(&broker_lock);
+		if (kbs_header_decode(frame, &type, &body_len) == ADY_OK && type == KBS_CHALLENGE &&
+		    !challenge_allowed(cn->key)) {
+			static const char why[] = "challenge rate limit";
+			kbs_msg m = {.type = KBS_ERROR, .code = ADY_ERR_BUSY};
+			m.reason.p = (const uint8_t *)why;
+			m.reason.len = sizeof(why) - 1;
+			kbs_audit(b, "refuse", "resource=- reason=\"challenge rate limit\" peer=%s", peer);
+			err = kbs_msg_encode(&m, &resp, &rlen);
+		} else {
+			pthread_mutex_lock(&broker_lock);
+			err = kbs_broker_handle(b, frame, len, peer, &resp, &rlen, &close_after);
+			pthread_mutex_unlock(&broker_lock);
+		}
 		free(frame);
-		if (err || kbs_frame_write(fd, resp, rlen)) {
+		if (err || kbs_frame_write_io(&c.io, resp, rlen)) {
 			free(resp);
-			return;
+			break;
 		}
 		free(resp);
 		if (close_after) {
-			linger_close(fd);
-			return;
+			linger_close(&c);
+			break;
+		}
+	}
+	c.fd = -1; /* conn_main closes it */
+	kbs_conn_close(&c);
+}
+
+static void *conn_main(void *arg)
+{
+	conn *c = arg;
+
+	serve_conn(c);
+	close(c->fd);
+	conn_give(c->key);
+	free(c);
+	return NULL;
+}
+
+/* Who is on fd: the audit log's name for the peer and the limits' key. */
+static void peer_of(int fd, int tcp, conn *c)
+{
+	snprintf(c->peer, sizeof(c->peer), "unknown");
+	snprintf(c->key, sizeof(c->key), "unknown");
+	if (tcp) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		char ip[INET6_ADDRSTRLEN] = "?";
+		unsigned port = 0;
+		if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
+			if (ss.ss_family == AF_INET) {
+				struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+				inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
+				port = ntohs(in->sin_port);
+			} else if (ss.ss_family == AF_INET6) {
+				struct sockaddr_in6 *in = (struct sockaddr_in6 *)&ss;
+				inet_ntop(AF_INET6, &in->sin6_addr, ip, sizeof(ip));
+				port = ntohs(in->sin6_port);
+			}
+		}
+		snprintf(c->peer, sizeof(c->peer), "tcp:%s:%u", ip, port);
+		snprintf(c->key, sizeof(c->key), "ip:%s", ip);
+	} else {
+		struct ucred cred;
+		socklen_t cl = sizeof(cred);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0) {
+			snprintf(c->peer, sizeof(c->peer), "pid:%d,uid:%u", (int)cred.pid, (unsigned)cred.uid);
+			snprintf(c->key, sizeof(c->key), "uid:%u", (unsigned)cred.uid);
 		}
 	}
 }
 
-typedef struct conn {
-	kbs_broker *b;
-	int fd;
-} conn;
-
-static void *conn_main(void *arg)
-{
-	conn c = *(conn *)arg;
-
-	free(arg);
-	serve_conn(c.b, c.fd);
-	close(c.fd);
-	__atomic_sub_fetch(&conns, 1, __ATOMIC_ACQ_REL);
-	return NULL;
-}
-
 /* A thread for connection fd, which it closes; signals stay with the
- * accepting thread (SIGTERM must interrupt its accept). */
-static void spawn_conn(kbs_broker *b, int fd)
+ * accepting thread (SIGTERM must interrupt its poll). */
+static void spawn_conn(kbs_broker *b, SSL_CTX *tls, int fd)
 {
-	conn *c = malloc(sizeof(*c));
+	struct timeval tv = {.tv_sec = 10};
+	conn *c = calloc(1, sizeof(*c));
+	const char *why = NULL;
 	sigset_t all, old;
 	pthread_attr_t at;
 	pthread_t t;
 	int rc = -1;
 
-	if (__atomic_add_fetch(&conns, 1, __ATOMIC_ACQ_REL) > MAX_CONNS || !c) {
-		kbs_audit(b, "refuse", "resource=- reason=\"more than %u connections\"", MAX_CONNS);
-		goto fail;
+	if (!c) {
+		close(fd);
+		return;
+	}
+	peer_of(fd, tls != NULL, c);
+	if (!conn_take(c->key, &why)) {
+		kbs_audit(b, "refuse", "resource=- reason=\"too many %s\" peer=%s", why, c->peer);
+		free(c);
+		close(fd);
+		return;
 	}
 	c->b = b;
+	c->tls = tls;
 	c->fd = fd;
+	/* A peer that stalls mid-frame (or mid-handshake) does not hold the broker. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	if (pthread_attr_init(&at) == 0) {
@@ -236,19 +445,64 @@ static void spawn_conn(kbs_broker *b, int fd)
 	if (rc == 0)
 		return;
 	fprintf(stderr, "adyton-kbs: pthread_create failed\n");
-fail:
+	conn_give(c->key);
 	free(c);
 	close(fd);
-	__atomic_sub_fetch(&conns, 1, __ATOMIC_ACQ_REL);
+}
+
+/* HOST:PORT (IPv6 in brackets) to a listening TCP socket. */
+static int tcp_listen(const char *hp)
+{
+	char host[256], port[8], url[300];
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV}, *res;
+	int fd = -1, one = 1;
+
+	snprintf(url, sizeof(url), "kbs+tls://%s", hp);
+	if (kbs_tls_url(url, host, sizeof(host), port, sizeof(port))) {
+		fprintf(stderr, "adyton-kbs: --listen %s: not HOST:PORT\n", hp);
+		return -1;
+	}
+	if (getaddrinfo(host, port, &hints, &res)) {
+		fprintf(stderr, "adyton-kbs: --listen %s: unknown address\n", hp);
+		return -1;
+	}
+	fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) || listen(fd, 64)) {
+		fprintf(stderr, "adyton-kbs: --listen %s: %s\n", hp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	v = strtoul(s, &end, 10);
+	if (*end || v > max)
+		return -1;
+	*out = v;
+	return 0;
 }
 
 static int cmd_serve(int argc, char **argv)
 {
-	const char *sock = NULL, *db = NULL, *audit = NULL, *tokf = NULL;
+	const char *sock = NULL, *db = NULL, *audit = NULL, *tokf = NULL, *mkf = NULL, *listen_at = NULL,
+		   *cert = NULL, *key = NULL;
 	kbs_broker b = {.audit_fd = -1, .nonce_ttl = 60};
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct sigaction sig = {.sa_handler = on_term};
-	int ls, ret = 1;
+	uint8_t master[KBS_MASTER_KEY];
+	SSL_CTX *tls = NULL;
+	int ls = -1, ts = -1, ret = 1;
+	unsigned long v;
 	ady_err err;
 
 	for (int i = 0; i < argc; i++) {
@@ -262,65 +516,119 @@ static int cmd_serve(int argc, char **argv)
 			audit = argv[++i];
 		else if (!strcmp(argv[i], "--token-file"))
 			tokf = argv[++i];
+		else if (!strcmp(argv[i], "--master-key"))
+			mkf = argv[++i];
+		else if (!strcmp(argv[i], "--listen"))
+			listen_at = argv[++i];
+		else if (!strcmp(argv[i], "--tls-cert"))
+			cert = argv[++i];
+		else if (!strcmp(argv[i], "--tls-key"))
+			key = argv[++i];
 		else if (!strcmp(argv[i], "--nonce-ttl")) {
-			char *end;
-			unsigned long v = strtoul(argv[++i], &end, 10);
-			if (*end || v == 0 || v > 3600)
+			if (parse_uint(argv[++i], 3600, &v) || v == 0)
 				return usage();
 			b.nonce_ttl = (unsigned)v;
+		} else if (!strcmp(argv[i], "--challenge-rate")) {
+			if (parse_uint(argv[++i], 1000000, &v))
+				return usage();
+			lim.rate = (double)v;
+		} else if (!strcmp(argv[i], "--max-conns")) {
+			if (parse_uint(argv[++i], MAX_CONNS_CAP, &v) || v == 0)
+				return usage();
+			lim.max_conns = (unsigned)v;
+		} else if (!strcmp(argv[i], "--max-conns-per-peer")) {
+			if (parse_uint(argv[++i], MAX_CONNS_CAP, &v) || v == 0)
+				return usage();
+			lim.max_per_peer = (unsigned)v;
 		} else
 			return usage();
 	}
-	if (!sock || !db || !audit || !tokf || strlen(sock) >= sizeof(sa.sun_path))
+	if ((!sock && !listen_at) || !db || !audit || !tokf || !mkf || (sock && strlen(sock) >= sizeof(sa.sun_path)) ||
+	    (listen_at && (!cert || !key)) || (!listen_at && (cert || key)))
 		return usage();
-	if (token_load(tokf, 1, b.token))
+	if (token_load(tokf, 1, b.token) || key_load(mkf, 1, master, "master key"))
+		return 1;
+	if (listen_at && !(tls = kbs_tls_server_ctx(cert, key)))
 		return 1;
 	b.audit_fd = open(audit, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (b.audit_fd < 0) {
 		fprintf(stderr, "adyton-kbs: %s: %s\n", audit, strerror(errno));
+		SSL_CTX_free(tls);
 		return 1;
 	}
 	err = kbs_store_open(db, &b.store);
-	if (err) {
+	if (!err) {
+		err = kbs_store_set_master_key(b.store, master);
+		if (err == ADY_ERR_CRYPTO)
+			fprintf(stderr, "adyton-kbs: %s: the master key %s is not this store's (its check does not "
+					"open): refusing to serve\n", db, mkf);
+		else if (err)
+			fprintf(stderr, "adyton-kbs: store %s: %s\n", db, ady_strerror(err));
+	} else {
 		fprintf(stderr, "adyton-kbs: store %s: %s\n", db, ady_strerror(err));
-		close(b.audit_fd);
-		return 1;
 	}
+	OPENSSL_cleanse(master, sizeof(master));
+	if (err)
+		goto out;
 	signal(SIGPIPE, SIG_IGN);
 	sigaction(SIGTERM, &sig, NULL);
 	sigaction(SIGINT, &sig, NULL);
-	strcpy(sa.sun_path, sock);
-	unlink(sock);
-	ls = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (ls < 0 || bind(ls, (struct sockaddr *)&sa, sizeof(sa)) || listen(ls, 64)) {
-		fprintf(stderr, "adyton-kbs: %s: %s\n", sock, strerror(errno));
-		goto out;
-	}
-	kbs_audit(&b, "start", "socket=%s", sock);
-	while (!stop) {
-		int fd = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno == EINTR)
-				continue;
-			fprintf(stderr, "adyton-kbs: accept: %s\n", strerror(errno));
+	if (sock) {
+		strcpy(sa.sun_path, sock);
+		unlink(sock);
+		ls = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (ls < 0 || bind(ls, (struct sockaddr *)&sa, sizeof(sa)) || listen(ls, 64)) {
+			fprintf(stderr, "adyton-kbs: %s: %s\n", sock, strerror(errno));
 			goto out;
 		}
-		spawn_conn(&b, fd);
+	}
+	if (listen_at && (ts = tcp_listen(listen_at)) < 0)
+		goto out;
+	kbs_audit(&b, "start", "socket=%s listen=%s", sock ? sock : "-", listen_at ? listen_at : "-");
+	while (!stop) {
+		struct pollfd pf[2] = {{.fd = ls, .events = POLLIN}, {.fd = ts, .events = POLLIN}};
+		int n = poll(pf, 2, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "adyton-kbs: poll: %s\n", strerror(errno));
+			goto out;
+		}
+		for (int i = 0; i < 2; i++) {
+			int fd;
+			if (!(pf[i].revents & POLLIN))
+				continue;
+			fd = accept4(pf[i].fd, NULL, NULL, SOCK_CLOEXEC);
+			if (fd >= 0)
+				spawn_conn(&b, i ? tls : NULL, fd);
+			else if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED)
+				fprintf(stderr, "adyton-kbs: accept: %s\n", strerror(errno));
+		}
 	}
 	/* Connections in progress end within their 10 s timeouts; the store
 	 * stays open until they have. */
-	for (int i = 0; i < 1200 && __atomic_load_n(&conns, __ATOMIC_ACQUIRE); i++)
+	for (int i = 0; i < 1200; i++) {
+		unsigned n;
+		pthread_mutex_lock(&peers_lock);
+		n = conns;
+		pthread_mutex_unlock(&peers_lock);
+		if (!n)
+			break;
 		usleep(10000);
+	}
 	pthread_mutex_lock(&broker_lock);
-	kbs_audit(&b, "stop", "socket=%s", sock);
+	kbs_audit(&b, "stop", "socket=%s listen=%s", sock ? sock : "-", listen_at ? listen_at : "-");
 	ret = 0;
 out:
 	if (ls >= 0) {
 		close(ls);
 		unlink(sock);
 	}
+	if (ts >= 0)
+		close(ts);
 	kbs_store_close(b.store);
 	close(b.audit_fd);
+	SSL_CTX_free(tls);
 	OPENSSL_cleanse(b.token, sizeof(b.token));
 	return ret;
 }
@@ -355,7 +663,10 @@ static int cmd_admin(const char *cmd, int argc, char **argv)
 	uint8_t token[KBS_TOKEN], *data = NULL, *policy = NULL, *frame = NULL;
 	size_t data_len = 0, policy_len = 0;
 	kbs_msg req = {0}, resp;
-	int fd = -1, ret = 1, config = 0;
+	const char *ca = getenv("ADYTON_KBS_CA");
+	char why[300];
+	kbs_conn c = {.fd = -1};
+	int ret = 1, config = 0;
 	ady_err err;
 
 	for (int i = 0; i < argc; i++) {
@@ -370,6 +681,8 @@ static int cmd_admin(const char *cmd, int argc, char **argv)
 			goto usage;
 		if (!strcmp(a, "--socket"))
 			sock = argv[++i];
+		else if (!strcmp(a, "--ca"))
+			ca = argv[++i];
 		else if (!strcmp(a, "--token-file"))
 			tokf = argv[++i];
 		else if (!strcmp(a, "--policy") && !strcmp(cmd, "put"))
@@ -444,12 +757,12 @@ static int cmd_admin(const char *cmd, int argc, char **argv)
 		req.name.p = (const uint8_t *)name;
 		req.name.len = strlen(name);
 	}
-	fd = kbs_connect(sock);
-	if (fd < 0) {
-		fprintf(stderr, "adyton-kbs: %s: %s\n", sock, strerror(errno));
+	err = kbs_conn_open(sock, ca, &c, why, sizeof(why));
+	if (err) {
+		fprintf(stderr, "adyton-kbs: %s\n", why);
 		goto out;
 	}
-	err = kbs_call(fd, &req, &frame, &resp);
+	err = kbs_call_io(&c.io, &req, &frame, &resp);
 	if (err == ADY_ERR_INVALID_ARG) {
 		fprintf(stderr, "adyton-kbs: the request is not valid (text policy, sizes: README.md)\n");
 		goto out;
@@ -494,8 +807,7 @@ static int cmd_admin(const char *cmd, int argc, char **argv)
 usage:
 	ret = usage();
 out:
-	if (fd >= 0)
-		close(fd);
+	kbs_conn_close(&c);
 	free(frame);
 	free(policy);
 	if (data) {

@@ -268,7 +268,9 @@ ady_err kbs_config_validate(const uint8_t *p, size_t len)
 			const uint8_t *s = c.p + c.off;
 			if (ady_cur_skip(&c, n))
 				return ady_cur_err(&c);
-			if (memchr(s, 0, n) || (tag == 2 && !memchr(s, '=', n)))
+			const uint8_t *eq = memchr(s, '=', n);
+			/* An environment entry is KEY=VALUE with a KEY. */
+			if (memchr(s, 0, n) || (tag == 2 && (!eq || eq == s)))
 				return ADY_ERR_MALFORMED;
 		}
 		if (tag == 3 && (ady_cur_u32le(&c, &flen) || ady_cur_skip(&c, flen)))
@@ -387,10 +389,64 @@ ady_err kbs_msg_encode(const kbs_msg *m, uint8_t **out, size_t *out_len)
 	return ADY_OK;
 }
 
-static ady_err read_all(int fd, uint8_t *p, size_t n)
+static ssize_t fd_read(void *ctx, void *p, size_t n)
+{
+	return read(*(int *)ctx, p, n);
+}
+
+static ssize_t fd_write(void *ctx, const void *p, size_t n)
+{
+	return send(*(int *)ctx, p, n, MSG_NOSIGNAL);
+}
+
+static ady_err read_all(const kbs_io *io, uint8_t *p, size_t n)
 {
 	while (n) {
-		ssize_t r = read(fd, p, n);
+		ssize_t r = io->read(io->ctx, p, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return ADY_ERR_IO;
+		p += r;
+		n -= (size_t)r;
+	}
+	return ADY_OK;
+}
+
+/* see msg.h */
+ady_err kbs_frame_read_io(const kbs_io *io, uint8_t **frame, size_t *len)
+{
+	uint8_t hdr[KBS_HEADER], *buf;
+	uint32_t body_len;
+	uint16_t type;
+	ady_err err;
+
+	*frame = NULL;
+	err = read_all(io, hdr, sizeof(hdr));
+	if (err)
+		return err;
+	err = kbs_header_decode(hdr, &type, &body_len);
+	if (err)
+		return err;
+	buf = malloc(KBS_HEADER + (size_t)body_len);
+	if (!buf)
+		return ADY_ERR_NOMEM;
+	memcpy(buf, hdr, KBS_HEADER);
+	err = read_all(io, buf + KBS_HEADER, body_len);
+	if (err) {
+		free(buf);
+		return err;
+	}
+	*len = KBS_HEADER + (size_t)body_len;
+	*frame = buf;
+	return ADY_OK;
+}
+
+/* see msg.h */
+ady_err kbs_frame_write_io(const kbs_io *io, const uint8_t *p, size_t n)
+{
+	while (n) {
+		ssize_t r = io->write(io->ctx, p, n);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
@@ -404,45 +460,17 @@ static ady_err read_all(int fd, uint8_t *p, size_t n)
 /* see msg.h */
 ady_err kbs_frame_read(int fd, uint8_t **frame, size_t *len)
 {
-	uint8_t hdr[KBS_HEADER], *buf;
-	uint32_t body_len;
-	uint16_t type;
-	ady_err err;
+	kbs_io io = {&fd, fd_read, fd_write};
 
-	*frame = NULL;
-	err = read_all(fd, hdr, sizeof(hdr));
-	if (err)
-		return err;
-	err = kbs_header_decode(hdr, &type, &body_len);
-	if (err)
-		return err;
-	buf = malloc(KBS_HEADER + (size_t)body_len);
-	if (!buf)
-		return ADY_ERR_NOMEM;
-	memcpy(buf, hdr, KBS_HEADER);
-	err = read_all(fd, buf + KBS_HEADER, body_len);
-	if (err) {
-		free(buf);
-		return err;
-	}
-	*len = KBS_HEADER + (size_t)body_len;
-	*frame = buf;
-	return ADY_OK;
+	return kbs_frame_read_io(&io, frame, len);
 }
 
 /* see msg.h */
 ady_err kbs_frame_write(int fd, const uint8_t *p, size_t n)
 {
-	while (n) {
-		ssize_t r = send(fd, p, n, MSG_NOSIGNAL);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return ADY_ERR_IO;
-		p += r;
-		n -= (size_t)r;
-	}
-	return ADY_OK;
+	kbs_io io = {&fd, fd_read, fd_write};
+
+	return kbs_frame_write_io(&io, p, n);
 }
 
 /* see msg.h */
@@ -470,6 +498,14 @@ int kbs_connect(const char *path)
 /* see msg.h */
 ady_err kbs_call(int fd, const kbs_msg *req, uint8_t **frame, kbs_msg *resp)
 {
+	kbs_io io = {&fd, fd_read, fd_write};
+
+	return kbs_call_io(&io, req, frame, resp);
+}
+
+/* see msg.h */
+ady_err kbs_call_io(const kbs_io *io, const kbs_msg *req, uint8_t **frame, kbs_msg *resp)
+{
 	uint8_t *out;
 	size_t out_len, len;
 	ady_err err;
@@ -478,11 +514,11 @@ ady_err kbs_call(int fd, const kbs_msg *req, uint8_t **frame, kbs_msg *resp)
 	err = kbs_msg_encode(req, &out, &out_len);
 	if (err)
 		return err;
-	err = kbs_frame_write(fd, out, out_len);
+	err = kbs_frame_write_io(io, out, out_len);
 	free(out);
 	if (err)
 		return err;
-	err = kbs_frame_read(fd, frame, &len);
+	err = kbs_frame_read_io(io, frame, &len);
 	if (err)
 		return err;
 	err = kbs_msg_decode(*frame, len, resp);

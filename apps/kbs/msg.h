@@ -31,6 +31,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "adyton/error.h"
 
@@ -114,7 +115,7 @@ int kbs_list_next(const kbs_msg *m, size_t *off, kbs_str *name, uint8_t *kind, u
 
 /* Validates a configuration resource (argv, environment, files; README.md):
  *   entries until the end: u8 tag, then
- *     1 ARGV  u16 len + bytes        2 ENV  u16 len + "KEY=VALUE"
+ *     1 ARGV  u16 len + bytes        2 ENV  u16 len + "KEY=VALUE" (KEY not empty)
  *     3 FILE  u16 len + path, u32 len + content
  * ADY_ERR_MALFORMED / ADY_ERR_TRUNCATED. */
 ADY_MUST_CHECK ady_err kbs_config_validate(const uint8_t *p, size_t len);
@@ -124,6 +125,17 @@ ADY_MUST_CHECK ady_err kbs_config_validate(const uint8_t *p, size_t len);
  * read, EOF or timeout, header errors as kbs_header_decode. */
 ADY_MUST_CHECK ady_err kbs_frame_read(int fd, uint8_t **frame, size_t *len);
 ADY_MUST_CHECK ady_err kbs_frame_write(int fd, const uint8_t *frame, size_t len);
+
+/* The same over any byte stream (a TLS session: transport.h); read and
+ * write behave as read(2)/write(2). */
+typedef struct kbs_io {
+	void *ctx;
+	ssize_t (*read)(void *ctx, void *p, size_t n);
+	ssize_t (*write)(void *ctx, const void *p, size_t n);
+} kbs_io;
+ADY_MUST_CHECK ady_err kbs_frame_read_io(const kbs_io *io, uint8_t **frame, size_t *len);
+ADY_MUST_CHECK ady_err kbs_frame_write_io(const kbs_io *io, const uint8_t *frame, size_t len);
+ADY_MUST_CHECK ady_err kbs_call_io(const kbs_io *io, const kbs_msg *req, uint8_t **frame, kbs_msg *resp);
 
 /* Connects to a broker at a UNIX socket path, with a 30 s I/O timeout. */
 int kbs_connect(const char *path);

@@ -1,7 +1,8 @@
 /*
  * relay.c - libadyton-kbs-relay (adyton/kbs_relay.h): the OCALLs of
  * adyton_kbs.edl, relayed to the broker.  Bytes only: nothing here can
- * decrypt a release.
+ * decrypt a release.  The broker is reached over a UNIX socket or TLS
+ * (transport.h).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -11,9 +12,11 @@
 
 #include "adyton/kbs_relay.h"
 #include "msg.h"
+#include "transport.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static char *sock_path;
+static char *ca_path;
 static ady_kbs_tap_fn tap;
 static void *tap_ctx;
 static char last_reason[KBS_MAX_REASON + 1];
@@ -31,6 +34,19 @@ int ady_kbs_relay_set_socket(const char *path)
 	return 0;
 }
 
+int ady_kbs_relay_set_ca(const char *path)
+{
+	char *p = path ? strdup(path) : NULL;
+
+	if (path && !p)
+		return -1;
+	pthread_mutex_lock(&lock);
+	free(ca_path);
+	ca_path = p;
+	pthread_mutex_unlock(&lock);
+	return 0;
+}
+
 void ady_kbs_relay_set_tap(ady_kbs_tap_fn fn, void *ctx)
 {
 	pthread_mutex_lock(&lock);
@@ -44,44 +60,60 @@ const char *ady_kbs_relay_last_reason(void)
 	return last_reason;
 }
 
-/* Connects to the first broker of a comma-separated list that answers:
- * brokers sharing one store (PostgreSQL) serve each other's challenges. */
-static int connect_any(const char *list)
+/*
+ * Sends the request to the first broker of a comma-separated list that
+ * answers, and moves on to the next when one fails before answering
+ * (connection refused, or died mid-request).  Sending a request again is
+ * safe: a CHALLENGE only issues a nonce, and a FETCH takes its nonce in
+ * one transaction of the shared store, so it is released at most once
+ * (a second broker refuses it as replayed if the first took it).
+ */
+static ady_err send_any(const char *list, const char *ca, const uint8_t *out, size_t out_len, uint8_t **frame,
+			size_t *len, char *why, size_t why_cap)
 {
-	char path[108];
+	char where[512];
 	const char *p = list;
+	ady_err err = ADY_ERR_IO;
 
+	snprintf(why, why_cap, "no broker given");
 	while (*p) {
 		size_t n = strcspn(p, ",");
-		if (n > 0 && n < sizeof(path)) {
-			int fd;
-			memcpy(path, p, n);
-			path[n] = '\0';
-			fd = kbs_connect(path);
-			if (fd >= 0)
-				return fd;
+		if (n > 0 && n < sizeof(where)) {
+			kbs_conn c;
+			memcpy(where, p, n);
+			where[n] = '\0';
+			err = kbs_conn_open(where, ca, &c, why, why_cap);
+			if (!err) {
+				err = kbs_frame_write_io(&c.io, out, out_len);
+				if (!err)
+					err = kbs_frame_read_io(&c.io, frame, len);
+				kbs_conn_close(&c);
+				if (!err)
+					return ADY_OK;
+				snprintf(why, why_cap, "broker %.200s: %s", where, ady_strerror(err));
+			}
 		}
 		p += n;
 		if (*p == ',')
 			p++;
 	}
-	return -1;
+	return err;
 }
 
 /* One request, one answer; *frame holds the answer *resp points into. */
 static int round_trip(const kbs_msg *req, uint8_t **frame, kbs_msg *resp)
 {
-	char path[1024];
+	char path[1024], ca[512], why[KBS_MAX_REASON + 1];
 	uint8_t *out = NULL;
 	size_t out_len = 0, len = 0;
 	ady_kbs_tap_fn t;
 	void *tc;
-	int fd;
 	ady_err err;
 
 	*frame = NULL;
 	pthread_mutex_lock(&lock);
 	snprintf(path, sizeof(path), "%s", sock_path ? sock_path : (getenv("ADYTON_KBS_SOCKET") ?: ""));
+	snprintf(ca, sizeof(ca), "%s", ca_path ? ca_path : (getenv("ADYTON_KBS_CA") ?: ""));
 	t = tap;
 	tc = tap_ctx;
 	pthread_mutex_unlock(&lock);
@@ -90,20 +122,11 @@ static int round_trip(const kbs_msg *req, uint8_t **frame, kbs_msg *resp)
 		return ADY_ERR_INVALID_ARG;
 	if (t)
 		t(tc, 1, out, out_len);
-	fd = connect_any(path);
-	if (fd < 0) {
-		free(out);
-		snprintf(last_reason, sizeof(last_reason), "broker unreachable at '%.200s'", path);
-		return ADY_ERR_IO;
-	}
-	err = kbs_frame_write(fd, out, out_len);
+	err = send_any(path, ca, out, out_len, frame, &len, why, sizeof(why));
 	free(out);
-	if (!err)
-		err = kbs_frame_read(fd, frame, &len);
-	close(fd);
 	if (err) {
-		snprintf(last_reason, sizeof(last_reason), "broker: %s", ady_strerror(err));
-		return ADY_ERR_IO;
+		snprintf(last_reason, sizeof(last_reason), "%s", why);
+		return err == ADY_ERR_INVALID_ARG || err == ADY_ERR_CRYPTO ? (int)err : ADY_ERR_IO;
 	}
 	if (t)
 		t(tc, 0, *frame, len);

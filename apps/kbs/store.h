@@ -50,7 +50,11 @@ typedef struct kbs_store_ops {
 
 struct kbs_store {
 	const kbs_store_ops *ops;
+	uint8_t master[32];          /* the key data is encrypted under at rest */
+	bool keyed;                  /* kbs_store_set_master_key succeeded */
 };
+
+#define KBS_MASTER_KEY 32u
 
 /*
  * Opens a store.  where: "sqlite:PATH" or a plain PATH (SQLite, created
@@ -60,6 +64,25 @@ struct kbs_store {
  */
 ADY_MUST_CHECK ady_err kbs_store_open(const char *where, kbs_store **out);
 void kbs_store_close(kbs_store *s);
+
+/*
+ * Resource data is stored encrypted: AES-256-GCM under the master key,
+ * with a random 96-bit IV per write and AAD = "adyton-kbs at rest v1" ||
+ * kind || name, so that a row moved to another name or kind does not
+ * open.  Stored bytes: u8 version (1) || iv[12] || ciphertext || tag[16].
+ * Policies and names stay in clear (they are not secret; get-policy
+ * shows them).
+ *
+ * The first key set on a store leaves a check row (the reserved name
+ * KBS_CHECK_NAME, which no resource can have: kbs_name_valid refuses
+ * '#'): an encryption of nothing under the key.  Setting a key later
+ * opens it: ADY_ERR_CRYPTO means the key is not this store's (a wrong
+ * master key), ADY_ERR_IO the store failed.  put and get without a key
+ * set: ADY_ERR_CONFIG.  get of a row that does not open (altered, or
+ * moved): ADY_ERR_CRYPTO.
+ */
+#define KBS_CHECK_NAME "#master-key-check"
+ADY_MUST_CHECK ady_err kbs_store_set_master_key(kbs_store *s, const uint8_t key[static KBS_MASTER_KEY]);
 
 /* Creates or replaces a resource (and clears its revoked flag). */
 ADY_MUST_CHECK ady_err kbs_store_put(kbs_store *s, const char *name, uint8_t kind, const char *policy,

@@ -2,7 +2,7 @@
  * adyton/kbs_relay.h - the application's half of ady_kbs_fetch()
  * (adyton/kbs.h): libadyton-kbs-relay defines the OCALLs of
  * adyton_kbs.edl and relays them to an adyton-kbs broker over its UNIX
- * socket.  It sees only the nonce, the enclave's public key, the quote
+ * socket or over TLS.  It sees only the nonce, the enclave's public key, the quote
  * and the encrypted release.
  */
 #ifndef ADYTON_KBS_RELAY_H
@@ -15,10 +15,19 @@
 extern "C" {
 #endif
 
-/* The broker's socket, or several separated by commas (brokers sharing
- * one PostgreSQL store; each request goes to the first that accepts a
- * connection); NULL: $ADYTON_KBS_SOCKET.  The string is copied. */
+/* The broker: a UNIX socket path (or unix:PATH), or kbs+tls://HOST:PORT;
+ * or several separated by commas (brokers sharing one PostgreSQL store:
+ * each request goes to the first that answers it, and to the next when
+ * one refuses the connection or dies before answering); NULL:
+ * $ADYTON_KBS_SOCKET.  The string is copied. */
 int ady_kbs_relay_set_socket(const char *path);
+
+/* The PEM file of the CA that must have signed a TLS broker's
+ * certificate (the only trust anchor used); NULL: $ADYTON_KBS_CA.  A
+ * broker whose certificate does not chain to it, or does not name the
+ * URL's host, is refused (ADY_ERR_CRYPTO, the reason in
+ * ady_kbs_relay_last_reason()).  The string is copied. */
+int ady_kbs_relay_set_ca(const char *path);
 
 /* A tap on every frame the relay moves (to_broker = 1: a request, called
  * before the relay connects; 0: an answer, before it is decoded); it may change the bytes

@@ -7,6 +7,14 @@
  * The enclave is launched before the input is opened and read: its
  * marshalling slot bounds the input, and a script can keep an enclave
  * alive (visible in `adyton ps`) by holding the input open.
+ *
+ * --config-from BROKER#NAME: the enclave's argv, environment and files
+ * come from the key broker only (docs/kbs-config.md): its EDL is
+ * apps/kbs/adyton_kbs_run.edl, the one ECALL made is kbs_run_main with
+ * NAME and nothing else, and the enclave fetches the configuration
+ * itself through the kbs OCALLs, which this tool relays to BROKER (a UNIX socket path or kbs+tls://HOST:PORT, with
+ * --ca or $ADYTON_KBS_CA for TLS).  The plaintext exists only inside
+ * the enclave.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,13 +33,17 @@
 #include "adyton/proto.h"
 #include "adyton/msbuf.h"
 #include "adyton/file.h"
+#include "adyton/kbs_relay.h"
+
+#include "adyton_kbs_run_u.h"
 
 /* Shared with adyton.c's command table (no header of its own: two symbols). */
 extern const char ady_cmd_run_usage[];
 int ady_cmd_run(int argc, char **argv);
 
 const char ady_cmd_run_usage[] =
-	"run [--backend auto|sim|process] [--ecall N] [--in FILE|-] [--out FILE|-] [--max-out BYTES] IMAGE";
+	"run [--backend auto|sim|process] [--ecall N] [--in FILE|-] [--out FILE|-] [--max-out BYTES]\n"
+	"           [--config-from BROKER#NAME [--ca FILE]] IMAGE";
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
@@ -163,9 +175,12 @@ int ady_cmd_run(int argc, char **argv)
 		{ "in", required_argument, NULL, 'i' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "max-out", required_argument, NULL, 'm' },
+		{ "config-from", required_argument, NULL, 'c' },
+		{ "ca", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *in_path = NULL, *out_path = NULL, *image;
+	const char *in_path = NULL, *out_path = NULL, *image, *config_from = NULL, *ca = NULL, *cfg_name = NULL;
+	char broker[1024];
 	static char refusal[ADY_PROTO_MAX_REASON + 1];
 	ady_enclave_opts eopts = { .backend = ADY_BACKEND_AUTO, .refusal = refusal, .refusal_cap = sizeof(refusal) };
 	uint64_t index = 0, max_out = 0;
@@ -196,13 +211,34 @@ int ady_cmd_run(int argc, char **argv)
 				return usage_error("--max-out %s is not a byte count", optarg);
 			have_max_out = true;
 			break;
+		case 'c': config_from = optarg; break;
+		case 'a': ca = optarg; break;
 		case ':': return usage_error("option %s needs an argument", argv[optind - 1]);
 		default: return usage_error("unknown option %s", argv[optind - 1]);
 		}
 	}
+	if (config_from && argc - optind > 1)
+		return usage_error("%s", "with --config-from the enclave's arguments come from the broker only");
 	if (argc - optind != 1)
 		return usage_error("%s", "expected one image");
 	image = argv[optind];
+	if (config_from) {
+		const char *hash = strrchr(config_from, '#');
+		if (in_path || index)
+			return usage_error("%s", "--config-from calls the enclave's kbs_run_main with nothing but NAME "
+					   "(no --in, no --ecall)");
+		if (!hash || hash == config_from || !hash[1] || (size_t)(hash - config_from) >= sizeof(broker))
+			return usage_error("--config-from %s is not BROKER#NAME", config_from);
+		memcpy(broker, config_from, (size_t)(hash - config_from));
+		broker[hash - config_from] = '\0';
+		cfg_name = hash + 1;
+		if (ady_kbs_relay_set_socket(broker) || (ca && ady_kbs_relay_set_ca(ca)))
+			return fail(image, ADY_ERR_NOMEM);
+		eopts.ocalls = adyton_kbs_run_ocall_table;
+		eopts.nocalls = ADYTON_KBS_RUN_OCALL_COUNT;
+	} else if (ca) {
+		return usage_error("%s", "--ca goes with --config-from");
+	}
 
 	err = ady_enclave_open(image, &eopts, &e);
 	if (err && refusal[0]) {
@@ -227,7 +263,7 @@ int ady_cmd_run(int argc, char **argv)
 	/* Default: all the slot can carry back.  Larger is the library's
 	 * ADY_ERR_TOO_LARGE, not a usage error: the limit is the image's. */
 	if (!have_max_out)
-		max_out = data;
+		max_out = cfg_name ? data / 2 : data; /* kbs_run_main's marshalling takes its share */
 	if (max_out) {
 		out = malloc((size_t)max_out);
 		if (!out) {
@@ -235,13 +271,22 @@ int ady_cmd_run(int argc, char **argv)
 			goto free_in;
 		}
 	}
-	err = ady_ecall(e, (uint32_t)index, in, in_len, out, (size_t)max_out, &out_len);
+	if (cfg_name) {
+		int ret = 0;
+		err = kbs_run_main(e, &ret, cfg_name, out, (size_t)max_out, &out_len);
+		if (!err && ret)
+			err = ret > 0 && ret < ADY_ERR_MAX_ ? (ady_err)ret : ADY_ERR_PROTOCOL;
+	} else {
+		err = ady_ecall(e, (uint32_t)index, in, in_len, out, (size_t)max_out, &out_len);
+	}
 	if (err) {
 		const char *why = ady_enclave_abort_reason(e);
 
 		rc = fail(image, err);
 		if (why)
 			fprintf(stderr, "adyton: run %s: enclave aborted: %s\n", image, why);
+		if (cfg_name && ady_kbs_relay_last_reason()[0])
+			fprintf(stderr, "adyton: run %s: broker: %s\n", image, ady_kbs_relay_last_reason());
 		goto free_out;
 	}
 	rc = write_output(out_path, out, out_len);

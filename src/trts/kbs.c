@@ -190,3 +190,40 @@ out:
 	free(quote);
 	return err;
 }
+
+/* see adyton/kbs.h */
+ady_err ady_kbs_config_fetch(const char *name, ady_kbs_config *cfg)
+{
+	uint8_t *buf, kind = 0;
+	size_t n = 0;
+	ady_err err;
+
+	memset(cfg, 0, sizeof(*cfg));
+	buf = malloc(ADY_KBS_MAX_DATA);
+	if (!buf)
+		return ADY_ERR_NOMEM;
+	err = ady_kbs_fetch(name, buf, ADY_KBS_MAX_DATA, &n, &kind);
+	if (!err && kind != ADY_KBS_KIND_CONFIG)
+		err = ADY_ERR_CONFIG;
+	if (!err)
+		err = ady_kbs_config_parse(buf, n, cfg);
+	ady_wipe(buf, ADY_KBS_MAX_DATA);
+	free(buf);
+	return err;
+}
+
+/* see adyton/kbs.h */
+ady_err ady_kbs_run_main(const char *name, uint8_t *out, size_t out_cap, size_t *out_len, ady_kbs_main_fn main_fn)
+{
+	ady_kbs_config cfg;
+	ady_err err;
+
+	if (!main_fn || !name || !out_len)
+		return ADY_ERR_INVALID_ARG;
+	err = ady_kbs_config_fetch(name, &cfg);
+	if (err)
+		return err;
+	err = main_fn(&cfg, out, out_cap, out_len);
+	ady_kbs_config_free(&cfg);
+	return err;
+}

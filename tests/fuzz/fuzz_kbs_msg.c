@@ -1,6 +1,7 @@
 /*
  * The key broker's message parser (apps/kbs/msg.c): frames and
- * configuration resources.  A frame that decodes must encode back to the
+ * configuration resources, the latter also through the enclave's parser
+ * (src/trts/kbs_config.c), which must agree with the broker's validator.  A frame that decodes must encode back to the
  * same bytes (the format has one encoding per message), and a LISTING's
  * entries iterate to its end.
  */
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "../../apps/kbs/msg.c"
+#include "../../src/trts/kbs_config.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -18,7 +20,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *out = NULL;
 	size_t out_len = 0;
 
-	(void)kbs_config_validate(data, size);
+	/* The enclave's parser and the broker's validator agree. */
+	{
+		ady_kbs_config cfg;
+		ady_err v = kbs_config_validate(data, size), p = ady_kbs_config_parse(data, size, &cfg);
+		if ((v == ADY_OK) != (p == ADY_OK) && !(p == ADY_ERR_TOO_LARGE && size > ADY_KBS_MAX_DATA))
+			abort();
+		if (p == ADY_OK) {
+			for (size_t i = 0; i < cfg.nfiles; i++)
+				if (ady_kbs_config_file(&cfg, cfg.files[i].path) == NULL)
+					abort();
+			if (cfg.argv[cfg.argc] || cfg.envp[cfg.envc])
+				abort();
+		}
+		ady_kbs_config_free(&cfg);
+	}
 	if (kbs_msg_decode(data, size, &m) != ADY_OK)
 		return 0;
 	if (m.type == KBS_LISTING) {

@@ -15,7 +15,10 @@
  * open, for a line on stdin (the test scans this process's memory then).
  * --replay-to PATH sends the replay to another broker; --kill PID kills
  * (SIGKILL) that broker after the challenge, before the fetch, and waits
- * until the first socket of --socket refuses connections.
+ * until the first socket of --socket refuses connections; --kill-mid PID
+ * stops (SIGSTOP) that broker before the fetch is sent to it and kills it
+ * (SIGKILL) 300 ms later, while the relay waits for its answer: a broker
+ * dying mid-request.
  * usage: kbs_app [--backend B] [--socket PATH[,PATH...]] [--cap N] [--tap FILE] [--attack A]
  *                [--replay-to PATH] [--kill PID] ENCLAVE NAME
  */
@@ -36,7 +39,7 @@
 #include "msg.h"
 
 static const char *attack = "none";
-static pid_t kill_pid;
+static pid_t kill_pid, kill_mid_pid;
 static char first_sock[108];
 static FILE *tapf;
 static uint8_t *saved;
@@ -59,6 +62,18 @@ static void on_frame(void *ctx, int to_broker, uint8_t *frame, size_t len)
 			nanosleep(&ts, NULL);
 		}
 		kill_pid = 0;
+	}
+	if (to_broker && type == KBS_FETCH && kill_mid_pid > 0) {
+		pid_t k;
+		kill(kill_mid_pid, SIGSTOP);
+		k = fork();
+		if (k == 0) {
+			struct timespec ts = {0, 300 * 1000 * 1000};
+			nanosleep(&ts, NULL);
+			kill(kill_mid_pid, SIGKILL);
+			_exit(0);
+		}
+		kill_mid_pid = 0;
 	}
 	if (to_broker && type == KBS_FETCH) {
 		kbs_msg m;
@@ -146,6 +161,8 @@ int main(int argc, char **argv)
 			hold = 1;
 		} else if (!strcmp(argv[i], "--replay-to") && i + 1 < argc) {
 			replay_to = argv[++i];
+		} else if (!strcmp(argv[i], "--kill-mid") && i + 1 < argc) {
+			kill_mid_pid = (pid_t)strtol(argv[++i], NULL, 10);
 		} else if (!strcmp(argv[i], "--kill") && i + 1 < argc) {
 			kill_pid = (pid_t)strtol(argv[++i], NULL, 10);
 		} else if (!strcmp(argv[i], "--attack") && i + 1 < argc) {

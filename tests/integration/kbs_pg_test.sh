@@ -34,7 +34,7 @@ failures=0
 
 KBS_TEST_PG="$conn" "$store_test" || { echo "FAIL: kbs_store_test on PostgreSQL"; failures=$((failures + 1)); }
 as_pg "$pgbin/createdb" -h "$tmp" -U postgres kbs_e2e || { echo "FAIL: createdb"; exit 1; }
-KBS_TEST_DB="postgresql:$conn dbname=kbs_e2e" "$kbs_test" "$@" ||
+KBS_TEST_PGDUMP="$pgbin/pg_dump -h $tmp -U postgres kbs_e2e" KBS_TEST_DB="postgresql:$conn dbname=kbs_e2e" "$kbs_test" "$@" ||
 	{ echo "FAIL: kbs_test on PostgreSQL"; failures=$((failures + 1)); }
 if [ "$failures" -ne 0 ]; then
 	echo "--- postgres log"; cat "$tmp/pg.log"; exit 1

@@ -54,11 +54,14 @@ pkey=$("$ADYTON_DAEMON" --print-platform-key --state-dir "$tmp/state") || { echo
 
 ks=$tmp/kbs.sock
 audit=$tmp/audit.log
-"$kbs" serve --socket "$ks" --db "${KBS_TEST_DB:-$tmp/kbs.db}" --audit "$audit" --token-file "$tmp/admin.token" 2>>"$tmp/kbs.log" &
+db=${KBS_TEST_DB:-$tmp/kbs.db}
+"$kbs" serve --socket "$ks" --db "$db" --audit "$audit" --token-file "$tmp/admin.token" \
+	--master-key "$tmp/master.key" 2>>"$tmp/kbs.log" &
 kpid=$!
 for _ in $(seq 100); do [ -S "$ks" ] && break; sleep 0.05; done
 [ -S "$ks" ] || { echo "FAIL: adyton-kbs did not start"; cat "$tmp/kbs.log"; exit 1; }
 [ "$(stat -c %a "$tmp/admin.token")" = 600 ] || fail "admin token is not 0600"
+[ "$(stat -c %a "$tmp/master.key")" = 600 ] || fail "master key is not 0600"
 adm() { "$kbs" "$@" --socket "$ks" --token-file "$tmp/admin.token"; }
 
 secret="KBS-SECRET-$(python3 -c 'import os; print(os.urandom(12).hex())')"
@@ -253,7 +256,7 @@ PY
 if [[ "${KBS_TEST_DB:-}" == postgresql:* ]]; then
 	kb() { # kb NAME: a second broker on the same state, token and audit log
 		"$kbs" serve --socket "$tmp/$1.sock" --db "$KBS_TEST_DB" --audit "$audit" --token-file "$tmp/admin.token" \
-			2>>"$tmp/kbs.log" &
+			--master-key "$tmp/master.key" 2>>"$tmp/kbs.log" &
 		eval "pid_$1=\$!"
 		for _ in $(seq 100); do [ -S "$tmp/$1.sock" ] && break; sleep 0.05; done
 	}
@@ -267,9 +270,43 @@ if [[ "${KBS_TEST_DB:-}" == postgresql:* ]]; then
 	[ "$(grep -c "release resource=signer " "$audit")" -eq $((releases + 1)) ] || fail "failover: not exactly one release"
 	run signer released --socket "$tmp/b2.sock" --attack replay --replay-to "$ks"
 	grep -q "^replay: refused: nonce replayed" "$tmp/out" || fail "cross-broker replay: $(cat "$tmp/out")"
+	# b3 dies (SIGKILL) mid-request: the fetch was sent to it and it never
+	# answered; the relay hands the same request to b2, which serves it
+	# (b3 had not taken the nonce) exactly once.
+	kb b3
+	releases=$(grep -c "release resource=signer " "$audit")
+	run signer released --socket "$tmp/b3.sock,$tmp/b2.sock" --kill-mid "$pid_b3" &&
+		grep -q "sha256=$secret_sha" "$tmp/out" || fail "mid-request kill: not the secret"
+	wait "$pid_b3" 2>/dev/null
+	[ $? -eq 137 ] || fail "broker b3 was not killed"
+	[ "$(grep -c "release resource=signer " "$audit")" -eq $((releases + 1)) ] ||
+		fail "mid-request kill: not exactly one release"
+	grep "release resource=signer " "$audit" | tail -1 | grep -q "peer=pid:" || fail "mid-request kill: audit"
 	kill "$pid_b2"; wait "$pid_b2" 2>/dev/null
 	echo "two brokers on PostgreSQL: checked"
 fi
+
+# Encryption at rest: the store (the SQLite file and its WAL, or a dump
+# of the PostgreSQL database) holds no plaintext of a secret or of a
+# configuration, while the names are there (the positive control).
+if [[ "$db" == postgresql:* ]]; then
+	${KBS_TEST_PGDUMP:?kbs_pg_test.sh gives the dump command} >"$tmp/store.bytes" || fail "pg_dump"
+else
+	cat "$db" "$db-wal" >"$tmp/store.bytes" 2>/dev/null
+fi
+grep -q "signer" "$tmp/store.bytes" || fail "at rest: the store dump does not even hold the names"
+for needle in "$secret" "${secret:11}" "MODE=prod" "file content" "--verbose"; do
+	grep -qF -- "$needle" "$tmp/store.bytes" && fail "at rest: the store holds '$needle' in clear"
+done
+# A wrong master key (or one others can read) is refused at start, clearly.
+python3 -c 'import os; print(os.urandom(32).hex())' >"$tmp/wrong.key"; chmod 600 "$tmp/wrong.key"
+"$kbs" serve --socket "$tmp/wrong.sock" --db "$db" --audit "$tmp/wrong.audit" --token-file "$tmp/admin.token" \
+	--master-key "$tmp/wrong.key" 2>"$tmp/wrong.err" && fail "a broker started with the wrong master key"
+grep -q "master key .* is not this store's" "$tmp/wrong.err" || fail "wrong master key: $(cat "$tmp/wrong.err")"
+cp "$tmp/master.key" "$tmp/open.key"; chmod 644 "$tmp/open.key"
+"$kbs" serve --socket "$tmp/wrong.sock" --db "$db" --audit "$tmp/wrong.audit" --token-file "$tmp/admin.token" \
+	--master-key "$tmp/open.key" 2>"$tmp/wrong.err" && fail "a broker started with a world-readable master key"
+grep -q "readable by others" "$tmp/wrong.err" || fail "open master key: $(cat "$tmp/wrong.err")"
 
 [ "$(grep -c 'reason="malformed' "$audit")" -ge 13 ] || fail "malformed messages not all in the audit log"
 run signer released || fail "the broker stopped serving after malformed messages"

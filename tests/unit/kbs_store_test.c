@@ -6,6 +6,7 @@
  * before it expires), and two handles on one database file taking the
  * same nonce: exactly one wins.
  */
+#define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -65,6 +66,20 @@ static int teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+static const uint8_t mkey[KBS_MASTER_KEY] = {0x6b, 0x62, 0x73, 1, 2, 3};
+
+/* Opens the store with the test's master key (put/get need one). */
+static ady_err open_keyed(kbs_store **s)
+{
+	ady_err err = kbs_store_open(path, s);
+
+	if (!err && (err = kbs_store_set_master_key(*s, mkey)) != ADY_OK) {
+		kbs_store_close(*s);
+		*s = NULL;
+	}
+	return err;
+}
+
 static int collect(void *ctx, const char *name, uint8_t kind, bool revoked)
 {
 	char *out = ctx;
@@ -83,6 +98,10 @@ static void test_resources(void **state)
 
 	(void)state;
 	assert_int_equal(kbs_store_open(path, &s), ADY_OK);
+	/* No master key: nothing is stored or read in clear. */
+	assert_int_equal(kbs_store_put(s, "b", 1, "p", (const uint8_t *)"s1", 2), ADY_ERR_CONFIG);
+	assert_int_equal(kbs_store_get(s, "b", &r), ADY_ERR_CONFIG);
+	assert_int_equal(kbs_store_set_master_key(s, mkey), ADY_OK);
 	assert_int_equal(kbs_store_get(s, "a", &r), ADY_ERR_RANGE);
 	assert_int_equal(kbs_store_revoke(s, "a"), ADY_ERR_RANGE);
 	assert_int_equal(kbs_store_put(s, "b", 1, "mrenclave = x\n", (const uint8_t *)"s1", 2), ADY_OK);
@@ -109,7 +128,7 @@ static void test_resources(void **state)
 	kbs_resource_fini(&r);
 	kbs_store_close(s);
 	/* Persistent. */
-	assert_int_equal(kbs_store_open(path, &s), ADY_OK);
+	assert_int_equal(open_keyed(&s), ADY_OK);
 	assert_int_equal(kbs_store_get(s, "a", &r), ADY_OK);
 	assert_int_equal(r.kind, 2);
 	assert_int_equal(r.data_len, 0);
@@ -125,7 +144,7 @@ static void test_nonces(void **state)
 	int64_t now = (int64_t)time(NULL);
 
 	(void)state;
-	assert_int_equal(kbs_store_open(path, &s), ADY_OK);
+	assert_int_equal(open_keyed(&s), ADY_OK);
 	assert_int_equal(kbs_store_nonce_add(s, n1, "a", now + 1000), ADY_OK);
 	assert_int_equal(kbs_store_nonce_add(s, n2, "a", now + 1000), ADY_OK);
 	assert_int_equal(kbs_store_nonce_add(s, n3, "a", now - 10), ADY_OK);
@@ -199,6 +218,78 @@ static void test_race(void **state)
 	assert_int_equal(wins, N);
 }
 
+/* Encryption at rest (store.h): the database holds no plaintext, a
+ * wrong master key is refused at once, a row moved to another name (or
+ * altered) does not open, the check row is nobody's resource. */
+static void test_at_rest(void **state)
+{
+	static const char secret[] = "AT-REST-PLAINTEXT-7f3a9c";
+	uint8_t other[KBS_MASTER_KEY] = {0x6b, 0x62, 0x73, 1, 2, 4};
+	char listing[512] = "";
+	kbs_resource r = {0};
+	kbs_store *s;
+
+	(void)state;
+	assert_int_equal(open_keyed(&s), ADY_OK);
+	assert_int_equal(kbs_store_put(s, "db-password", 1, "p", (const uint8_t *)secret, sizeof(secret) - 1), ADY_OK);
+	assert_int_equal(kbs_store_get(s, "db-password", &r), ADY_OK);
+	assert_int_equal(r.data_len, sizeof(secret) - 1);
+	assert_memory_equal(r.data, secret, sizeof(secret) - 1);
+	kbs_resource_fini(&r);
+	/* What the backend holds: version, IV, ciphertext, tag; no plaintext. */
+	assert_int_equal(s->ops->get(s, "db-password", &r), ADY_OK);
+	assert_int_equal(r.data_len, sizeof(secret) - 1 + 29);
+	assert_int_equal(r.data[0], 1);
+	assert_null(memmem(r.data, r.data_len, secret, 8));
+	/* The same bytes under another name do not open (AAD = kind || name). */
+	assert_int_equal(s->ops->put(s, "moved", 1, "p", r.data, r.data_len), ADY_OK);
+	kbs_resource_fini(&r);
+	assert_int_equal(kbs_store_get(s, "moved", &r), ADY_ERR_CRYPTO);
+	assert_null(r.data);
+	/* Nor under another kind. */
+	assert_int_equal(s->ops->get(s, "db-password", &r), ADY_OK);
+	assert_int_equal(s->ops->put(s, "db-password", 2, "p", r.data, r.data_len), ADY_OK);
+	kbs_resource_fini(&r);
+	assert_int_equal(kbs_store_get(s, "db-password", &r), ADY_ERR_CRYPTO);
+	/* The check row: not listed, not readable, not writable, not revocable. */
+	assert_int_equal(kbs_store_list(s, collect, listing), ADY_OK);
+	assert_string_equal(listing, "db-password:2:0;moved:1:0;");
+	assert_int_equal(kbs_store_get(s, KBS_CHECK_NAME, &r), ADY_ERR_RANGE);
+	assert_int_equal(kbs_store_put(s, KBS_CHECK_NAME, 1, "p", (const uint8_t *)"x", 1), ADY_ERR_INVALID_ARG);
+	assert_int_equal(kbs_store_revoke(s, KBS_CHECK_NAME), ADY_ERR_RANGE);
+	assert_int_equal(kbs_store_put(s, "db-password", 1, "p", (const uint8_t *)secret, sizeof(secret) - 1), ADY_OK);
+	kbs_store_close(s);
+	/* On SQLite: the whole file (and its WAL) holds no plaintext. */
+	if (strncmp(path, "postgresql:", 11)) {
+		static const char *files[] = {"", "-wal"};
+		for (size_t i = 0; i < 2; i++) {
+			char fn[600];
+			FILE *f;
+			snprintf(fn, sizeof(fn), "%s%s", path, files[i]);
+			f = fopen(fn, "rb");
+			if (!f)
+				continue;
+			{
+				static uint8_t buf[1 << 20];
+				size_t n = fread(buf, 1, sizeof(buf), f);
+				fclose(f);
+				assert_true(n > 0);
+				assert_null(memmem(buf, n, secret, 8));
+				assert_non_null(memmem(buf, n, "db-password", 11)); /* the positive control */
+			}
+		}
+	}
+	/* Another key: refused when set, before any request. */
+	assert_int_equal(kbs_store_open(path, &s), ADY_OK);
+	assert_int_equal(kbs_store_set_master_key(s, other), ADY_ERR_CRYPTO);
+	assert_int_equal(kbs_store_get(s, "db-password", &r), ADY_ERR_CONFIG);
+	assert_int_equal(kbs_store_set_master_key(s, mkey), ADY_OK);
+	assert_int_equal(kbs_store_get(s, "db-password", &r), ADY_OK);
+	assert_memory_equal(r.data, secret, sizeof(secret) - 1);
+	kbs_resource_fini(&r);
+	kbs_store_close(s);
+}
+
 static void test_open(void **state)
 {
 	kbs_store *s = (kbs_store *)1;
@@ -218,6 +309,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_resources, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nonces, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_race, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_at_rest, setup, teardown),
 		cmocka_unit_test(test_open),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
