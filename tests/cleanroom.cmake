@@ -1,0 +1,18 @@
+# The clean room (issue 16, apps/cleanroom): end to end on the process
+# backend through a private adytond, against a second build of the same
+# enclave (another configuration, so another MRENCLAVE) that providers must
+# refuse; and the engine's parsers under libFuzzer.
+adyton_add_enclave(cleanroom_other
+  SOURCES ${PROJECT_SOURCE_DIR}/apps/cleanroom/enclave.c ${PROJECT_SOURCE_DIR}/apps/cleanroom/engine.c
+  INCLUDES ${PROJECT_SOURCE_DIR}/apps/cleanroom
+  CONFIG ${CMAKE_CURRENT_SOURCE_DIR}/enclaves/cleanroom_other.conf
+  KEY ${CMAKE_CURRENT_SOURCE_DIR}/enclaves/test-signing.pem
+  EDL ${PROJECT_SOURCE_DIR}/apps/cleanroom/cleanroom.edl)
+get_target_property(_ady_cr_signed cleanroom-enclave ADYTON_SIGNED)
+get_target_property(_ady_cr_other cleanroom_other ADYTON_SIGNED)
+
+ady_integration_test(cleanroom_test ${CMAKE_CURRENT_SOURCE_DIR}/integration/cleanroom_test.sh
+  $<TARGET_FILE:adyton-cleanroom> ${_ady_cr_signed} ${_ady_cr_other})
+set_property(TEST cleanroom_test APPEND PROPERTY ENVIRONMENT
+  "ADYTON_DAEMON=$<TARGET_FILE:adytond>" "ADYTON_ENCLAVE_HOST=$<TARGET_FILE:adyton-enclave-host>")
+set_tests_properties(cleanroom_test PROPERTIES TIMEOUT 300)
