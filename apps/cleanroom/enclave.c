@@ -170,14 +170,23 @@ static int do_upload(br_sslio_context *io, const uint8_t *p, size_t n)
 	return send_reply(io, CR_ST_OK, strlen((char *)reply + CR_HDR));
 }
 
+/* Every answer and refusal of a query has the same length on the wire
+ * (text, then zeros up to CR_ANSWER_PAD), so that the host, which sees the
+ * TLS records, does not learn which counts were suppressed or how many
+ * digits the others have. */
 static int do_query(br_sslio_context *io, const uint8_t *p, size_t n)
 {
 	cr_error err;
-	int len = cr_room_query(&room, (const char *)p, n, (char *)reply + CR_HDR, CR_REPLY_MAX, &err);
+	int len = cr_room_query(&room, (const char *)p, n, (char *)reply + CR_HDR, CR_ANSWER_PAD, &err);
+	uint8_t st = CR_ST_OK;
 
-	if (len < 0)
-		return refuse(io, err.msg);
-	return send_reply(io, CR_ST_OK, (size_t)len);
+	if (len < 0) {
+		size_t m = strlen(err.msg);
+		memset(reply + CR_HDR, 0, CR_ANSWER_PAD);
+		memcpy(reply + CR_HDR, err.msg, m < CR_ANSWER_PAD ? m : CR_ANSWER_PAD - 1);
+		st = CR_ST_REFUSED;
+	}
+	return send_reply(io, st, CR_ANSWER_PAD);
 }
 
 /* One request; 1 when the connection should end (closed, or the framing
@@ -230,6 +239,26 @@ static int serve_one(br_sslio_context *io)
 	return r;
 }
 
+/* Sends close_notify and whatever records are pending, and stops: no
+ * waiting for the peer's close_notify (br_sslio_close would), so that a
+ * peer that broke the framing or went away cannot keep the enclave. */
+static void close_now(int *fd)
+{
+	br_ssl_engine_close(&sc.eng);
+	for (int i = 0; i < 16; i++) {
+		unsigned char *buf;
+		size_t len;
+		int w;
+		if (!(br_ssl_engine_current_state(&sc.eng) & BR_SSL_SENDREC))
+			break;
+		buf = br_ssl_engine_sendrec_buf(&sc.eng, &len);
+		w = low_write(fd, buf, len);
+		if (w < 0)
+			break;
+		br_ssl_engine_sendrec_ack(&sc.eng, (size_t)w);
+	}
+}
+
 int ecall_cr_serve(int fd)
 {
 	br_sslio_context io;
@@ -250,7 +279,7 @@ int ecall_cr_serve(int fd)
 	while ((r = serve_one(&io)) == 0)
 		;
 	if (r == 1)
-		br_sslio_close(&io);
+		close_now(&fd);
 	err = br_ssl_engine_last_error(&sc.eng);
 	if (r < 0 || (err && err != BR_ERR_IO)) {
 		ady_log("cleanroom: connection ended with BearSSL error %d", err);

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <openssl/core_names.h>
@@ -43,6 +44,9 @@
 #include "cleanroom_u.h"
 #include "engine.h"
 #include "proto.h"
+
+/* Seconds a peer may stall a connection (both sides). */
+#define CR_IO_TIMEOUT 30
 
 #ifndef CR_ENCLAVE_REL
 #define CR_ENCLAVE_REL "../lib/adyton"
@@ -150,6 +154,7 @@ static int serve(int argc, char **argv)
 	unsigned long port = 0, count = 0, served = 0;
 	struct sockaddr_in sa = {.sin_family = AF_INET};
 	socklen_t salen = sizeof(sa);
+	const struct timeval io_timeout = {.tv_sec = CR_IO_TIMEOUT};
 	ady_enclave *e;
 	uint8_t *policy;
 	size_t plen;
@@ -247,6 +252,12 @@ static int serve(int argc, char **argv)
 			fprintf(stderr, "adyton-cleanroom: accept: %s\n", strerror(errno));
 			goto out;
 		}
+		/* One connection at a time: a peer that stalls is cut off
+		 * (recv fails, the enclave ends the session) instead of
+		 * holding up the others. */
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &io_timeout, sizeof(io_timeout)) ||
+		    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &io_timeout, sizeof(io_timeout)))
+			fprintf(stderr, "adyton-cleanroom: setsockopt: %s\n", strerror(errno));
 		err = ecall_cr_serve(e, &ret, fd);
 		close(fd);
 		served++;
@@ -379,6 +390,7 @@ static int client_open(struct client *c, const char *hostport, const char *vpath
 	EVP_PKEY *pk;
 	ady_vpolicy fresh;
 	char mr[65];
+	const struct timeval io_timeout = {.tv_sec = CR_IO_TIMEOUT};
 
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
@@ -407,6 +419,11 @@ static int client_open(struct client *c, const char *hostport, const char *vpath
 	c->rc.policy = &c->vpol;
 	c->ctx = SSL_CTX_new(TLS_client_method());
 	c->fd = dial(hostport);
+	if (c->fd >= 0 && (setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &io_timeout, sizeof(io_timeout)) ||
+			   setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &io_timeout, sizeof(io_timeout)))) {
+		close(c->fd);
+		c->fd = -1;
+	}
 	if (!c->ctx || c->fd < 0 || !(c->ssl = SSL_new(c->ctx)) || SSL_set_fd(c->ssl, c->fd) != 1) {
 		fprintf(stderr, "adyton-cleanroom: cannot connect to %s\n", hostport);
 		return 2;

@@ -10,7 +10,8 @@
  *           SHA-256(the certificate's P-256 point, 65 bytes 04||x||y) ||
  *           SHA-256(the canonical query policy).
  *   UPLOAD  payload: u8 n | provider name (n bytes) | CSV.  Reply: a line.
- *   QUERY   payload: the query text.  Reply: "key: value" lines.
+ *   QUERY   payload: the query text.  Reply: "key: value" lines (or the
+ *           reason of a refusal), then zero bytes up to CR_ANSWER_PAD.
  * Refusals carry the reason as text.
  */
 #ifndef CLEANROOM_PROTO_H
@@ -25,5 +26,6 @@ enum { CR_ST_OK = 0, CR_ST_REFUSED = 1 };
 #define CR_NONCE 32u
 #define CR_REQ_MAX (CR_UPLOAD_MAX + 1u + CR_NAME_MAX)
 #define CR_REPLY_MAX 16384u
+#define CR_ANSWER_PAD 1024u
 
 #endif

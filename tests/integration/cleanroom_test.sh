@@ -14,7 +14,9 @@
 #    computes from the generated rows; a segment under k (5 users, 1 user,
 #    3 buyers) reads "suppressed", and so do the counts that would let one
 #    derive it; a query that names a user is refused;
-#  - no answer carries a user id.
+#  - no answer carries a user id;
+#  - malformed frames below the tool (cleanroom_frames.py) are refused,
+#    and every answer to a query has the same length on the wire.
 # usage: cleanroom_test.sh ADYTON_CLEANROOM ENCLAVE OTHER_ENCLAVE
 set -u
 : "${ADYTON:?run through ctest}"
@@ -186,6 +188,12 @@ grep -q "unknown query" "$tmp/sql.out" || { fail "sql"; cat "$tmp/sql.out"; }
 if grep -l '[0-9a-f]\{64\}' "$tmp"/q*.out "$tmp"/status-*.out "$tmp"/bad-*.out "$tmp"/up-*.out 2>/dev/null; then
 	fail "an answer carries a user id"
 fi
+
+# 8. Frames the tool never sends (cleanroom_frames.py), then the room
+# still answers as before.
+python3 "$here/cleanroom_frames.py" "$port" >"$tmp/frames.out" 2>&1 || { fail "frames"; cat "$tmp/frames.out"; }
+run after-frames 0 q "lift campaign=spring product=shoes"
+cmp -s "$tmp/after-frames.out" "$tmp/expect.5" || fail "the answer changed after the malformed frames"
 
 if [ "$failures" -ne 0 ]; then
 	echo "--- adyton-cleanroom serve"; cat "$tmp/serve.err"
