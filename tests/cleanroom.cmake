@@ -16,3 +16,19 @@ ady_integration_test(cleanroom_test ${CMAKE_CURRENT_SOURCE_DIR}/integration/clea
 set_property(TEST cleanroom_test APPEND PROPERTY ENVIRONMENT
   "ADYTON_DAEMON=$<TARGET_FILE:adytond>" "ADYTON_ENCLAVE_HOST=$<TARGET_FILE:adyton-enclave-host>")
 set_tests_properties(cleanroom_test PROPERTIES TIMEOUT 300)
+
+# The engine's parsers under libFuzzer (-DADYTON_FUZZ=ON, clang), as
+# tests/fuzz.cmake runs the others; the target includes engine.c.
+if(ADYTON_FUZZ)
+  add_executable(fuzz_cleanroom ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_cleanroom.c)
+  target_include_directories(fuzz_cleanroom PRIVATE ${PROJECT_SOURCE_DIR}/apps/cleanroom)
+  target_compile_options(fuzz_cleanroom PRIVATE ${ADY_FUZZ_FLAGS})
+  target_link_options(fuzz_cleanroom PRIVATE ${ADY_FUZZ_FLAGS})
+  set(work ${CMAKE_CURRENT_BINARY_DIR}/fuzz-work/fuzz_cleanroom)
+  file(MAKE_DIRECTORY ${work}/corpus)
+  add_test(NAME fuzz_cleanroom
+    COMMAND fuzz_cleanroom -max_total_time=${ADY_FUZZ_TIME} -timeout=5 -rss_limit_mb=2048
+            -artifact_prefix=${work}/ ${work}/corpus ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/fuzz_cleanroom
+    WORKING_DIRECTORY ${work})
+  set_tests_properties(fuzz_cleanroom PROPERTIES LABELS fuzz TIMEOUT 120)
+endif()

@@ -209,7 +209,7 @@ int cr_policy_canonical(const cr_policy *p, char *buf, size_t cap)
 	size_t len;
 	int n;
 
-	n = cr_snprintf(buf, cap, "adyton-cleanroom query policy v1\nk = %u\nallow =%s%s\n", p->k,
+	n = cr_snprintf(buf, cap, "# adyton-cleanroom query policy v1\nk = %u\nallow =%s%s\n", p->k,
 			(p->allow & CR_ALLOW_COUNT) ? " count" : "", (p->allow & CR_ALLOW_LIFT) ? " lift" : "");
 	if (n < 0 || (size_t)n >= cap)
 		return -1;
