@@ -1,13 +1,23 @@
-# The clean room (issue 16, apps/cleanroom): end to end on the process
-# backend through a private adytond, against a second build of the same
-# enclave (another configuration, so another MRENCLAVE) that providers must
-# refuse; and the engine's parsers under libFuzzer.
+# The clean room (issue 16, apps/cleanroom): the engine on the host; end to
+# end on the process backend through a private adytond, against a second
+# build of the same enclave (another configuration, so another MRENCLAVE)
+# that providers must refuse; and the engine's parsers under libFuzzer.
 adyton_add_enclave(cleanroom_other
   SOURCES ${PROJECT_SOURCE_DIR}/apps/cleanroom/enclave.c ${PROJECT_SOURCE_DIR}/apps/cleanroom/engine.c
   INCLUDES ${PROJECT_SOURCE_DIR}/apps/cleanroom
   CONFIG ${CMAKE_CURRENT_SOURCE_DIR}/enclaves/cleanroom_other.conf
   KEY ${CMAKE_CURRENT_SOURCE_DIR}/enclaves/test-signing.pem
   EDL ${PROJECT_SOURCE_DIR}/apps/cleanroom/cleanroom.edl)
+# The engine on the host (cmocka): the parsers' refusals and suppression
+# at the boundaries.
+add_executable(cleanroom_engine_test ${CMAKE_CURRENT_SOURCE_DIR}/integration/cleanroom_engine_test.c
+  ${PROJECT_SOURCE_DIR}/apps/cleanroom/engine.c)
+target_include_directories(cleanroom_engine_test PRIVATE ${PROJECT_SOURCE_DIR}/apps/cleanroom)
+target_link_libraries(cleanroom_engine_test PRIVATE PkgConfig::CMOCKA)
+ady_host_target(cleanroom_engine_test)
+add_test(NAME cleanroom_engine_test COMMAND cleanroom_engine_test)
+set_tests_properties(cleanroom_engine_test PROPERTIES LABELS unit)
+
 get_target_property(_ady_cr_signed cleanroom-enclave ADYTON_SIGNED)
 get_target_property(_ady_cr_other cleanroom_other ADYTON_SIGNED)
 
