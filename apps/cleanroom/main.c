@@ -283,6 +283,7 @@ struct client {
 	int fd;
 	ady_ratls_ctx rc;
 	ady_vpolicy vpol;
+	cr_policy qp;              /* the query policy this side expects */
 	char canon[CR_POLICY_MAX];
 	int canon_len;
 };
@@ -385,7 +386,7 @@ static int client_open(struct client *c, const char *hostport, const char *vpath
 	uint8_t *text, nonce[CR_NONCE], pub[65], *reply = NULL, status;
 	size_t len, publen = 0, rlen, en;
 	unsigned line = 0;
-	cr_policy qp;
+	cr_policy *qp = &c->qp;
 	cr_error perr;
 	EVP_PKEY *pk;
 	ady_vpolicy fresh;
@@ -406,13 +407,13 @@ static int client_open(struct client *c, const char *hostport, const char *vpath
 	text = slurp(qpath, CR_POLICY_MAX, &len);
 	if (!text)
 		return 2;
-	if (cr_policy_parse((const char *)text, len, &qp, &perr)) {
+	if (cr_policy_parse((const char *)text, len, qp, &perr)) {
 		fprintf(stderr, "adyton-cleanroom: %s: %s\n", qpath, perr.msg);
 		free(text);
 		return 2;
 	}
 	free(text);
-	c->canon_len = cr_policy_canonical(&qp, c->canon, sizeof(c->canon));
+	c->canon_len = cr_policy_canonical(qp, c->canon, sizeof(c->canon));
 	if (c->canon_len < 0)
 		return 2;
 
@@ -482,7 +483,7 @@ static int client_open(struct client *c, const char *hostport, const char *vpath
 	}
 	free(reply);
 	hex(rep.quote.body.mrenclave, 32, mr);
-	fprintf(stderr, "adyton-cleanroom: verified the clean room: MRENCLAVE %s, query policy k = %u\n", mr, qp.k);
+	fprintf(stderr, "adyton-cleanroom: verified the clean room: MRENCLAVE %s, query policy k = %u\n", mr, qp->k);
 	return 0;
 }
 
@@ -550,6 +551,19 @@ static int upload(int argc, char **argv)
 		OPENSSL_cleanse(csv, len);
 		free(csv);
 		return rc;
+	}
+	/* Our own policy must name us: otherwise the rules we checked are not
+	 * the ones our data would be under. */
+	for (uint32_t i = 0;; i++) {
+		if (i == c.qp.nproviders) {
+			printf("refused: the query policy names no provider \"%s\"; nothing sent\n", o.provider);
+			client_close(&c);
+			OPENSSL_cleanse(csv, len);
+			free(csv);
+			return 3;
+		}
+		if (strcmp(c.qp.provider[i].name, o.provider) == 0)
+			break;
 	}
 	nl = (uint8_t)strlen(o.provider);
 	{

@@ -4,6 +4,7 @@
 not a provider) sends frames the tool never sends and checks each refusal.
 
     cleanroom_frames.py PORT
+    cleanroom_frames.py PORT upload NAME FILE   (an upload the tool would not send)
 
 Checks: an unknown request type and a length over the cap are refused and
 end the connection; a short nonce, an upload without a provider name or
@@ -64,8 +65,22 @@ def text(b):
     return b.split(b"\0", 1)[0].decode()
 
 
+def upload_unknown(port, name, path):
+    """An upload under a name the clean room's policy does not list."""
+    s = connect(port)
+    with open(path, "rb") as f:
+        data = f.read()
+    st, r = request(s, 2, bytes([len(name)]) + name.encode() + data)
+    if st != 1 or 'names no provider "%s"' % name not in text(r):
+        fail("upload as %s: %d %r" % (name, st, text(r)))
+    s.close()
+    return 1 if failures else 0
+
+
 def main():
     port = int(sys.argv[1])
+    if len(sys.argv) == 5 and sys.argv[2] == "upload":
+        return upload_unknown(port, sys.argv[3], sys.argv[4])
 
     s = connect(port)
     st, r = request(s, 9, b"x")

@@ -143,8 +143,12 @@ check_bad bad-nolf adnet "the last line does not end with LF"
 check_bad bad-kind adnet "this provider uploads impressions, not purchases"
 check_bad bad-empty adnet "no rows"
 check_bad bad-amount shop "line $(($(wc -l <"$tmp/shop.csv") + 1)): an amount is"
-run unknown 1 up "$tmp/vpolicy" "$tmp/qpolicy" mallory "$tmp/adnet.csv"
-grep -q "names no provider \"mallory\"" "$tmp/unknown.out" || { fail "unknown provider"; cat "$tmp/unknown.out"; }
+# A provider the policy does not name: the tool does not send (3); if it
+# did (its own policy names mallory), the clean room refuses (1).
+run unknown 3 up "$tmp/vpolicy" "$tmp/qpolicy" mallory "$tmp/adnet.csv"
+grep -q "names no provider \"mallory\"; nothing sent" "$tmp/unknown.out" || { fail "unknown provider"; cat "$tmp/unknown.out"; }
+python3 "$here/cleanroom_frames.py" "$port" upload mallory "$tmp/adnet.csv" >"$tmp/unknown2.out" 2>&1 ||
+	{ fail "unknown provider, raw"; cat "$tmp/unknown2.out"; }
 
 # 4. The good uploads (the first through the reworded policy file: the
 # canonical forms agree); an upload is final.
