@@ -119,9 +119,17 @@ function(adyton_add_enclave NAME)
   # BearSSL: one group, then libgcc for compiler helpers.
   target_link_libraries(${NAME} PRIVATE -Wl,--start-group ${ARG_LIBRARIES} ${trts} "${BEARSSL_STATIC}" -Wl,--end-group -lgcc)
 
+  # The image signed is the ELF without its debug information: the first
+  # loaded page holds the ELF header, whose section-header offset moves
+  # with the size of .debug_*, and that holds build paths.  Stripped, the
+  # MRENCLAVE depends on the sources, the configuration and the toolchain
+  # only, not on where the tree was built, so it can be reproduced.  The
+  # .elf keeps its debug information for gdb (same addresses).
   set(signed "${CMAKE_CURRENT_BINARY_DIR}/${NAME}.signed")
+  set(stripped "${CMAKE_CURRENT_BINARY_DIR}/${NAME}.nodebug.elf")
   add_custom_command(OUTPUT "${signed}"
-    COMMAND ${cli} sign --key "${key}" --config "${config}" --out "${signed}" "$<TARGET_FILE:${NAME}>"
+    COMMAND "${CMAKE_OBJCOPY}" --strip-debug "$<TARGET_FILE:${NAME}>" "${stripped}"
+    COMMAND ${cli} sign --key "${key}" --config "${config}" --out "${signed}" "${stripped}"
     DEPENDS ${NAME} "${config}" "${key}" ${cli}
     COMMENT "Signing enclave ${NAME}" VERBATIM)
   add_custom_target(${NAME}-signed ALL DEPENDS "${signed}")

@@ -8,6 +8,16 @@ adyton_add_enclave(cleanroom_other
   CONFIG ${CMAKE_CURRENT_SOURCE_DIR}/enclaves/cleanroom_other.conf
   KEY ${CMAKE_CURRENT_SOURCE_DIR}/enclaves/test-signing.pem
   EDL ${PROJECT_SOURCE_DIR}/apps/cleanroom/cleanroom.edl)
+# The same enclave again from the same sources and configuration, under
+# another target name in another directory: a provider that rebuilds the
+# clean room to learn its MRENCLAVE must get the one that runs, wherever
+# it builds (cleanroom_test compares them).
+adyton_add_enclave(cleanroom_rebuilt_elsewhere
+  SOURCES ${PROJECT_SOURCE_DIR}/apps/cleanroom/enclave.c ${PROJECT_SOURCE_DIR}/apps/cleanroom/engine.c
+  INCLUDES ${PROJECT_SOURCE_DIR}/apps/cleanroom
+  CONFIG ${PROJECT_SOURCE_DIR}/apps/cleanroom/enclave.conf
+  KEY ${CMAKE_CURRENT_SOURCE_DIR}/enclaves/test-signing.pem
+  EDL ${PROJECT_SOURCE_DIR}/apps/cleanroom/cleanroom.edl)
 # The engine on the host (cmocka): the parsers' refusals and suppression
 # at the boundaries.
 add_executable(cleanroom_engine_test ${CMAKE_CURRENT_SOURCE_DIR}/integration/cleanroom_engine_test.c
@@ -20,9 +30,10 @@ set_tests_properties(cleanroom_engine_test PROPERTIES LABELS unit)
 
 get_target_property(_ady_cr_signed cleanroom-enclave ADYTON_SIGNED)
 get_target_property(_ady_cr_other cleanroom_other ADYTON_SIGNED)
+get_target_property(_ady_cr_rebuilt cleanroom_rebuilt_elsewhere ADYTON_SIGNED)
 
 ady_integration_test(cleanroom_test ${CMAKE_CURRENT_SOURCE_DIR}/integration/cleanroom_test.sh
-  $<TARGET_FILE:adyton-cleanroom> ${_ady_cr_signed} ${_ady_cr_other})
+  $<TARGET_FILE:adyton-cleanroom> ${_ady_cr_signed} ${_ady_cr_other} ${_ady_cr_rebuilt})
 set_property(TEST cleanroom_test APPEND PROPERTY ENVIRONMENT
   "ADYTON_DAEMON=$<TARGET_FILE:adytond>" "ADYTON_ENCLAVE_HOST=$<TARGET_FILE:adyton-enclave-host>")
 set_tests_properties(cleanroom_test PROPERTIES TIMEOUT 300)

@@ -23,7 +23,7 @@ set -u
 : "${ADYTON_DAEMON:?run through ctest}"
 : "${ADYTON_ENCLAVE_HOST:?run through ctest}"
 command -v python3 >/dev/null || { echo "SKIP: python3 is not installed"; exit 77; }
-cr=$1 image=$2 other=$3
+cr=$1 image=$2 other=$3 rebuilt=$4
 here=$(dirname "$0")
 
 tmp=$(mktemp -d)
@@ -45,6 +45,12 @@ mre=$(field "$tmp/img.json" mrenclave)
 mre_other=$(field "$tmp/other.json" mrenclave)
 mrsigner=$(field "$tmp/img.json" mrsigner)
 [ "$mre" != "$mre_other" ] || { echo "FAIL: the other enclave has the same MRENCLAVE"; exit 1; }
+# The same sources and configuration built as another target elsewhere in the tree (other paths in
+# its debug information): the same MRENCLAVE, so a provider can rebuild to learn it.
+"$ADYTON" inspect --json "$rebuilt" >"$tmp/rebuilt.json" || { echo "FAIL: inspect $rebuilt"; exit 1; }
+[ "$mre" = "$(field "$tmp/rebuilt.json" mrenclave)" ] ||
+	fail "a rebuild of the same sources elsewhere has another MRENCLAVE ($(field "$tmp/rebuilt.json" mrenclave))"
+
 
 export ADYTON_SOCKET=$tmp/d.sock
 unset ADYTON_STATE_DIR ADYTON_BACKEND
