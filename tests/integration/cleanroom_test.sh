@@ -18,26 +18,13 @@
 #  - malformed frames below the tool (cleanroom_frames.py) are refused,
 #    and every answer to a query has the same length on the wire.
 # usage: cleanroom_test.sh ADYTON_CLEANROOM ENCLAVE OTHER_ENCLAVE
-set -u
-: "${ADYTON:?run through ctest}"
-: "${ADYTON_DAEMON:?run through ctest}"
-: "${ADYTON_ENCLAVE_HOST:?run through ctest}"
-command -v python3 >/dev/null || { echo "SKIP: python3 is not installed"; exit 77; }
+. "$(dirname "$0")/test_lib.sh"
+ady_need python3
+spid2= spid=
+ady_stop spid2 spid dpid
 cr=$1 image=$2 other=$3 rebuilt=$4
 here=$(dirname "$0")
 
-tmp=$(mktemp -d)
-dpid= spid= spid2=
-cleanup() {
-	[ -n "$spid2" ] && kill "$spid2" 2>/dev/null && wait "$spid2" 2>/dev/null
-	[ -n "$spid" ] && kill "$spid" 2>/dev/null && wait "$spid" 2>/dev/null
-	[ -n "$dpid" ] && kill "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
 
 "$ADYTON" inspect --json "$image" >"$tmp/img.json" || { echo "FAIL: inspect $image"; exit 1; }
 "$ADYTON" inspect --json "$other" >"$tmp/other.json" || { echo "FAIL: inspect $other"; exit 1; }
@@ -52,15 +39,7 @@ mrsigner=$(field "$tmp/img.json" mrsigner)
 	fail "a rebuild of the same sources elsewhere has another MRENCLAVE ($(field "$tmp/rebuilt.json" mrenclave))"
 
 
-export ADYTON_SOCKET=$tmp/d.sock
-unset ADYTON_STATE_DIR ADYTON_BACKEND
-printf 'signer = any\nprovision = %s\nprovision = %s\n' "$mrsigner" "$(field "$tmp/other.json" mrsigner)" >"$tmp/dpolicy"
-"$ADYTON_DAEMON" --socket "$tmp/d.sock" --state-dir "$tmp/state" --policy "$tmp/dpolicy" \
-	--host "$ADYTON_ENCLAVE_HOST" 2>>"$tmp/adytond.log" &
-dpid=$!
-for _ in $(seq 100); do [ -S "$tmp/d.sock" ] && break; sleep 0.05; done
-[ -S "$tmp/d.sock" ] || { echo "FAIL: adytond did not start"; cat "$tmp/adytond.log"; exit 1; }
-pkey=$("$ADYTON_DAEMON" --print-platform-key --state-dir "$tmp/state") || { echo "FAIL: platform key"; exit 1; }
+ady_daemon "$(printf 'signer = any\nprovision = %s\nprovision = %s\n' "$mrsigner" "$(field "$tmp/other.json" mrsigner)")"
 
 python3 "$here/cleanroom_data.py" "$tmp" || { echo "FAIL: data generator"; exit 1; }
 printf '# the clean room of the test\nk = 10\nallow = lift count\nprovider = adnet impressions\nprovider = shop purchases\n' >"$tmp/qpolicy"
@@ -205,9 +184,4 @@ python3 "$here/cleanroom_frames.py" "$port" >"$tmp/frames.out" 2>&1 || { fail "f
 run after-frames 0 q "lift campaign=spring product=shoes"
 cmp -s "$tmp/after-frames.out" "$tmp/expect.5" || fail "the answer changed after the malformed frames"
 
-if [ "$failures" -ne 0 ]; then
-	echo "--- adyton-cleanroom serve"; cat "$tmp/serve.err"
-	echo "--- adytond log"; tail -20 "$tmp/adytond.log"
-	echo "$failures failure(s)"; exit 1
-fi
-echo "PASS"
+ady_finish "$tmp/serve.err"

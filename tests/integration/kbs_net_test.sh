@@ -16,26 +16,12 @@
 #  - adyton run --config-from kbs+tls://... --ca: the configuration over
 #    TLS; with another CA the enclave gets nothing.
 # usage: kbs_net_test.sh ADYTON_KBS KBS_APP ENCLAVE_PROD RUN_ENCLAVE
-set -u
-: "${ADYTON:?run through ctest}"
-: "${ADYTON_DAEMON:?run through ctest}"
-: "${ADYTON_ENCLAVE_HOST:?run through ctest}"
-command -v python3 >/dev/null || { echo "SKIP: python3 is not installed"; exit 77; }
-command -v openssl >/dev/null || { echo "SKIP: openssl is not installed"; exit 77; }
+. "$(dirname "$0")/test_lib.sh"
+ady_need python3 openssl
+ppid_= kpid=
+ady_stop ppid_ kpid dpid
 kbs=$1 app=$2 prod=$3 runimg=$4
 
-tmp=$(mktemp -d)
-dpid= kpid= ppid_=
-cleanup() {
-	[ -n "$ppid_" ] && kill "$ppid_" 2>/dev/null && wait "$ppid_" 2>/dev/null
-	[ -n "$kpid" ] && kill "$kpid" 2>/dev/null && wait "$kpid" 2>/dev/null
-	[ -n "$dpid" ] && kill "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # A CA and the broker's certificate (for the IP address 127.0.0.1 only),
@@ -57,15 +43,8 @@ mre=$(field "$tmp/prod.json" mrenclave)
 mrsigner=$(field "$tmp/prod.json" mrsigner)
 prodid=$(field "$tmp/prod.json" isvprodid)
 
-export ADYTON_SOCKET=$tmp/d.sock
-unset ADYTON_STATE_DIR ADYTON_BACKEND ADYTON_KBS_CA ADYTON_KBS_SOCKET
-printf 'signer = any\nprovision = %s:%s\n' "$mrsigner" "$prodid" >"$tmp/dpolicy"
-"$ADYTON_DAEMON" --socket "$tmp/d.sock" --state-dir "$tmp/state" --policy "$tmp/dpolicy" \
-	--host "$ADYTON_ENCLAVE_HOST" 2>>"$tmp/adytond.log" &
-dpid=$!
-for _ in $(seq 100); do [ -S "$tmp/d.sock" ] && break; sleep 0.05; done
-[ -S "$tmp/d.sock" ] || { echo "FAIL: adytond did not start"; cat "$tmp/adytond.log"; exit 1; }
-pkey=$("$ADYTON_DAEMON" --print-platform-key --state-dir "$tmp/state") || { echo "FAIL: platform key"; exit 1; }
+unset ADYTON_KBS_CA ADYTON_KBS_SOCKET
+ady_daemon "$(printf 'signer = any\nprovision = %s:%s\n' "$mrsigner" "$prodid")"
 
 ks=$tmp/kbs.sock
 audit=$tmp/audit.log
@@ -255,9 +234,4 @@ grep -q "^released" "$tmp/out" || fail "no release after the connections closed:
 	--master-key "$tmp/master.key" 2>/dev/null && fail "--listen without a certificate accepted"
 kill -0 "$kpid" 2>/dev/null || fail "adyton-kbs died"
 
-if [ "$failures" -ne 0 ]; then
-	echo "--- audit log"; cat "$audit"
-	echo "--- adyton-kbs log"; cat "$tmp/kbs.log"
-	echo "$failures failure(s)"; exit 1
-fi
-echo "PASS"
+ady_finish "$audit" "$tmp/kbs.log"

@@ -10,39 +10,20 @@
 #    a secret is not a configuration; a malformed URL or resource name is
 #    refused; a broker that is not there is named.
 # usage: kbs_run_test.sh ADYTON_KBS RUN_ENCLAVE
-set -u
-: "${ADYTON:?run through ctest}"
-: "${ADYTON_DAEMON:?run through ctest}"
-: "${ADYTON_ENCLAVE_HOST:?run through ctest}"
-command -v python3 >/dev/null || { echo "SKIP: python3 is not installed"; exit 77; }
+. "$(dirname "$0")/test_lib.sh"
+ady_need python3
+kpid=
+ady_stop kpid dpid
 kbs=$1 img=$2
 
-tmp=$(mktemp -d)
-dpid= kpid=
-cleanup() {
-	[ -n "$kpid" ] && kill "$kpid" 2>/dev/null && wait "$kpid" 2>/dev/null
-	[ -n "$dpid" ] && kill "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
 
 "$ADYTON" inspect --json "$img" >"$tmp/img.json" || { echo "FAIL: inspect $img"; exit 1; }
 mre=$(field "$tmp/img.json" mrenclave)
 mrsigner=$(field "$tmp/img.json" mrsigner)
 prodid=$(field "$tmp/img.json" isvprodid)
 
-export ADYTON_SOCKET=$tmp/d.sock
-unset ADYTON_STATE_DIR ADYTON_BACKEND ADYTON_KBS_SOCKET ADYTON_KBS_CA
-printf 'signer = any\nprovision = %s:%s\n' "$mrsigner" "$prodid" >"$tmp/dpolicy"
-"$ADYTON_DAEMON" --socket "$tmp/d.sock" --state-dir "$tmp/state" --policy "$tmp/dpolicy" \
-	--host "$ADYTON_ENCLAVE_HOST" 2>>"$tmp/adytond.log" &
-dpid=$!
-for _ in $(seq 100); do [ -S "$tmp/d.sock" ] && break; sleep 0.05; done
-[ -S "$tmp/d.sock" ] || { echo "FAIL: adytond did not start"; cat "$tmp/adytond.log"; exit 1; }
-pkey=$("$ADYTON_DAEMON" --print-platform-key --state-dir "$tmp/state") || { echo "FAIL: platform key"; exit 1; }
+unset ADYTON_KBS_SOCKET ADYTON_KBS_CA
+ady_daemon "$(printf 'signer = any\nprovision = %s:%s\n' "$mrsigner" "$prodid")"
 
 ks=$tmp/kbs.sock
 audit=$tmp/audit.log
@@ -122,9 +103,4 @@ usage --config-from "$ks#" "$img"
 usage --ca /dev/null "$img"
 grep -q "runconf" "$audit" || fail "audit log"
 
-if [ "$failures" -ne 0 ]; then
-	echo "--- audit log"; cat "$audit"
-	echo "--- adyton-kbs log"; cat "$tmp/kbs.log"
-	echo "$failures failure(s)"; exit 1
-fi
-echo "PASS"
+ady_finish "$audit" "$tmp/kbs.log"

@@ -15,24 +15,12 @@
 #  - malformed messages get an error and the broker keeps serving;
 #  - idle connections do not hold up other peers (one thread each).
 # usage: kbs_test.sh ADYTON_KBS KBS_APP ENCLAVE_PROD ENCLAVE_DBG
-set -u
-: "${ADYTON:?run through ctest}"
-: "${ADYTON_DAEMON:?run through ctest}"
-: "${ADYTON_ENCLAVE_HOST:?run through ctest}"
-command -v python3 >/dev/null || { echo "SKIP: python3 is not installed"; exit 77; }
+. "$(dirname "$0")/test_lib.sh"
+ady_need python3
+kpid=
+ady_stop kpid dpid
 kbs=$1 app=$2 prod=$3 dbg=$4
 
-tmp=$(mktemp -d)
-dpid= kpid=
-cleanup() {
-	[ -n "$kpid" ] && kill "$kpid" 2>/dev/null && wait "$kpid" 2>/dev/null
-	[ -n "$dpid" ] && kill "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
 
 "$ADYTON" inspect --json "$prod" >"$tmp/prod.json" || { echo "FAIL: inspect $prod"; exit 1; }
 "$ADYTON" inspect --json "$dbg" >"$tmp/dbg.json" || { echo "FAIL: inspect $dbg"; exit 1; }
@@ -42,15 +30,7 @@ mrsigner=$(field "$tmp/prod.json" mrsigner)
 prodid=$(field "$tmp/prod.json" isvprodid)
 svn=$(field "$tmp/prod.json" isvsvn)
 
-export ADYTON_SOCKET=$tmp/d.sock
-unset ADYTON_STATE_DIR ADYTON_BACKEND
-printf 'signer = any\nallow_debug = yes\nprovision = %s:%s\n' "$mrsigner" "$prodid" >"$tmp/dpolicy"
-"$ADYTON_DAEMON" --socket "$tmp/d.sock" --state-dir "$tmp/state" --policy "$tmp/dpolicy" \
-	--host "$ADYTON_ENCLAVE_HOST" 2>>"$tmp/adytond.log" &
-dpid=$!
-for _ in $(seq 100); do [ -S "$tmp/d.sock" ] && break; sleep 0.05; done
-[ -S "$tmp/d.sock" ] || { echo "FAIL: adytond did not start"; cat "$tmp/adytond.log"; exit 1; }
-pkey=$("$ADYTON_DAEMON" --print-platform-key --state-dir "$tmp/state") || { echo "FAIL: platform key"; exit 1; }
+ady_daemon "$(printf 'signer = any\nallow_debug = yes\nprovision = %s:%s\n' "$mrsigner" "$prodid")"
 
 ks=$tmp/kbs.sock
 audit=$tmp/audit.log
@@ -312,9 +292,4 @@ grep -q "readable by others" "$tmp/wrong.err" || fail "open master key: $(cat "$
 run signer released || fail "the broker stopped serving after malformed messages"
 kill -0 "$kpid" 2>/dev/null || fail "adyton-kbs died"
 
-if [ "$failures" -ne 0 ]; then
-	echo "--- audit log"; cat "$audit"
-	echo "--- adyton-kbs log"; cat "$tmp/kbs.log"
-	echo "$failures failure(s)"; exit 1
-fi
-echo "PASS"
+ady_finish "$audit" "$tmp/kbs.log"

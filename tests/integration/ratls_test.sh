@@ -9,29 +9,15 @@
 #    policy with another MRENCLAVE, naming the quote's identity check;
 #  - an unpinned platform key is refused naming the platform check.
 # usage: ratls_test.sh DEMO_APP DEMO_SIGNED CLIENT
-set -u
-: "${ADYTON:?run through ctest}"
-: "${ADYTON_DAEMON:?run through ctest}"
-: "${ADYTON_ENCLAVE_HOST:?run through ctest}"
+. "$(dirname "$0")/test_lib.sh"
+ady_need python3 openssl
+apid=
+ady_stop apid dpid
 app=${1:?usage}
 image=${2:?usage}
 client=${3:?usage}
-command -v python3 >/dev/null || { echo "SKIP: python3 is not installed"; exit 77; }
-command -v openssl >/dev/null || { echo "SKIP: openssl is not installed"; exit 77; }
 
-tmp=$(mktemp -d)
-dpid=
-apid=
-cleanup() {
-	[ -n "$apid" ] && kill "$apid" 2>/dev/null && wait "$apid" 2>/dev/null
-	[ -n "$dpid" ] && kill "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
-field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
 "$ADYTON" inspect --json "$image" >"$tmp/img.json" || { echo "FAIL: inspect"; exit 1; }
 mrsigner=$(field "$tmp/img.json" mrsigner)
 mrenclave=$(field "$tmp/img.json" mrenclave)
@@ -50,14 +36,7 @@ step=$(sed -n "s/^  \(printf 'signer = any.*\) > ratls.policy\$/\1/p" "$tmp/firs
 (cd "$tmp" && eval "$step" >"$tmp/dpolicy")
 grep -qx "provision = $mrsigner" "$tmp/dpolicy" || fail "the printed step does not provision $mrsigner"
 
-export ADYTON_SOCKET=$tmp/d.sock
-unset ADYTON_STATE_DIR
-"$ADYTON_DAEMON" --socket "$tmp/d.sock" --state-dir "$tmp/state" --policy "$tmp/dpolicy" \
-	--host "$ADYTON_ENCLAVE_HOST" --verbose 2>>"$tmp/adytond.log" &
-dpid=$!
-for _ in $(seq 100); do [ -S "$tmp/d.sock" ] && break; sleep 0.05; done
-[ -S "$tmp/d.sock" ] || { echo "FAIL: adytond did not start"; cat "$tmp/adytond.log"; exit 1; }
-pkey=$("$ADYTON_DAEMON" --print-platform-key --state-dir "$tmp/state") || fail "--print-platform-key"
+ady_daemon "$(cat "$tmp/dpolicy")" --verbose
 
 "$app" --backend process --port 0 --cert "$tmp/cert.der" "$image" >"$tmp/app.out" 2>"$tmp/app.err" &
 apid=$!
@@ -117,9 +96,4 @@ grep -q "quote check failed: platform" "$tmp/c.out" || { fail "unpinned platform
 # the demo keeps serving after refused handshakes
 "$client" 127.0.0.1 "$port" "$tmp/p-ok" >"$tmp/c.out" 2>&1 || { fail "second accepted connection"; cat "$tmp/c.out"; }
 
-if [ "$failures" -ne 0 ]; then
-	echo "--- ratls-demo"; cat "$tmp/app.err"
-	echo "--- adytond log"; cat "$tmp/adytond.log"
-	echo "$failures failure(s)"; exit 1
-fi
-echo "PASS"
+ady_finish "$tmp/app.err" "$tmp/adytond.log"
