@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+"""ECALL and exit counts in adytond's metrics (issue 15).
+
+Starts a daemon with --metrics and a tenant, runs ecall_count_app (an
+application that makes a known number of ECALLs and exits of each kind) on
+BACKEND and checks, scrape by scrape, that:
+  - the running enclave's adyton_enclave_ecalls_total / _exits_total are
+    exactly what the application did (N ECALLs show as N), as are the
+    totals by backend and kind and the tenant's totals;
+  - on kvm, every exit of the enclave is a VM exit (reason "call"), and with
+    one VM exit per call (ADYTON_KVM_EXIT_PER_CALL=1) the vCPU leaves the VM
+    (reason "idle") at least once per ECALL, while switchless it stays in;
+  - when the enclave ends, its per-enclave series go and the totals keep
+    its counts (counters never go down);
+  - the application has no descriptor or mapping of the counters;
+  - the exposition passes `promtool check metrics` when promtool is there.
+
+usage: ecall_metrics_test.py ADYTOND ENCLAVE_HOST KVM_HOST TESTENC_SIGNED APP BACKEND
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from metrics_test import free_port, metric, parse, scrape_tcp  # noqa: E402
+
+SKIP = 77
+failures = []
+
+
+def fail(msg):
+    print(f"FAIL: {msg}")
+    failures.append(msg)
+
+
+def series(m, name):
+    """{frozenset(labels): value} of one family."""
+    return {labels: v for (n, labels), v in m.items() if n == name}
+
+
+class App:
+    def __init__(self, app, img, backend, env, tmp, tag):
+        self.err = open(f"{tmp}/app-{tag}.err", "w")
+        self.p = subprocess.Popen([app, img, backend], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=self.err, text=True, bufsize=1)
+        self.expect()
+
+    def expect(self):
+        line = self.p.stdout.readline().strip()
+        if line != "ok":
+            raise RuntimeError(f"ecall_count_app: {line!r} (exit {self.p.poll()})")
+
+    def do(self, op, n):
+        self.p.stdin.write(f"{op} {n}\n")
+        self.p.stdin.flush()
+        self.expect()
+
+    def close(self):
+        self.p.stdin.close()
+        return self.p.wait(timeout=30)
+
+
+def main():
+    if len(sys.argv) != 7:
+        print(__doc__)
+        return 2
+    adytond, host, kvm_host, img, app, backend = sys.argv[1:]
+    if backend not in ("process", "kvm"):
+        print(__doc__)
+        return 2
+    tmp = tempfile.mkdtemp(prefix="adyton-ecall-metrics-")
+    procs = []
+    try:
+        rc = run(tmp, procs, adytond, host, kvm_host, img, app, backend, exit_per_call=False)
+        if backend == "kvm" and rc == 0:
+            rc = run(tmp, procs, adytond, host, kvm_host, img, app, backend, exit_per_call=True)
+        return rc
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run(tmp, procs, adytond, host, kvm_host, img, app, backend, exit_per_call):
+    tag = f"{backend}{'-epc' if exit_per_call else ''}"
+    with open(f"{tmp}/policy", "w") as f:
+        f.write(f"signer = any\nallow_debug = yes\nmax_memory = 0\n"
+                f"tenant ops = uid:{os.getuid()}\n")
+    sock = f"{tmp}/{tag}.sock"
+    port = free_port()
+    log = open(f"{tmp}/adytond-{tag}.log", "w")
+    d = subprocess.Popen([adytond, "--embedded", "--socket", sock, "--state-dir", f"{tmp}/state", "--policy",
+                          f"{tmp}/policy", "--host", host, "--kvm-host", kvm_host, "--metrics",
+                          f"127.0.0.1:{port}", "--usage-interval", "0", "--verbose"], stderr=log)
+    procs.append(d)
+    for _ in range(100):
+        if os.path.exists(sock):
+            break
+        time.sleep(0.05)
+    else:
+        print("FAIL: adytond did not start")
+        print(open(f"{tmp}/adytond-{tag}.log").read())
+        return 1
+    env = dict(os.environ, ADYTON_SOCKET=sock, ADYTON_BACKEND=backend)
+    env.pop("ADYTON_KVM_EXIT_PER_CALL", None)
+    if exit_per_call:
+        env["ADYTON_KVM_EXIT_PER_CALL"] = "1"
+    a = App(app, img, backend, env, tmp, tag)
+    procs.append(a.p)
+
+    def look(what):
+        text = scrape_tcp(port)[1]
+        m = parse(text)
+        ecalls = series(m, "adyton_enclave_ecalls_total")
+        if len(ecalls) != 1:
+            fail(f"{what}: {len(ecalls)} adyton_enclave_ecalls_total series, want 1: {ecalls}")
+            return m, None, text
+        labels = dict(next(iter(ecalls)))
+        if labels.get("backend") != backend or labels.get("tenant") != "ops" or "enclave" not in labels:
+            fail(f"{what}: labels {labels}")
+        return m, labels, text
+
+    def check(what, m, labels, want_ecalls, want_exits):
+        got = metric(m, "adyton_enclave_ecalls_total", **labels)
+        if got != want_ecalls:
+            fail(f"{what}: adyton_enclave_ecalls_total = {got}, want {want_ecalls}")
+        got = metric(m, "adyton_enclave_exits_total", **labels)
+        if got != sum(want_exits.values()):
+            fail(f"{what}: adyton_enclave_exits_total = {got}, want {sum(want_exits.values())}")
+
+    def totals(what, m, want_ecalls, want_exits):
+        got = metric(m, "adyton_ecalls_total", backend=backend)
+        if got != want_ecalls:
+            fail(f"{what}: adyton_ecalls_total{{backend={backend}}} = {got}, want {want_ecalls}")
+        other = "kvm" if backend == "process" else "process"
+        if metric(m, "adyton_ecalls_total", backend=other) != 0:
+            fail(f"{what}: {other} counts ECALLs it never ran")
+        for kind in ("ocall", "log", "abort", "platform"):
+            got = metric(m, "adyton_exits_total", backend=backend, kind=kind)
+            if got != want_exits.get(kind, 0):
+                fail(f"{what}: adyton_exits_total{{{backend},{kind}}} = {got}, want {want_exits.get(kind, 0)}")
+        if metric(m, "adyton_tenant_ecalls_total", tenant="ops") != want_ecalls:
+            fail(f"{what}: tenant ops ECALLs {metric(m, 'adyton_tenant_ecalls_total', tenant='ops')}")
+        if metric(m, "adyton_tenant_exits_total", tenant="ops") != sum(want_exits.values()):
+            fail(f"{what}: tenant ops exits {metric(m, 'adyton_tenant_exits_total', tenant='ops')}")
+        call = metric(m, "adyton_vm_exits_total", reason="call")
+        if call != (sum(want_exits.values()) if backend == "kvm" else 0):
+            fail(f"{what}: adyton_vm_exits_total{{reason=call}} = {call}")
+
+    m, labels, text = look("after open")
+    if labels is None:
+        return 1
+    if shutil.which("promtool"):
+        pt = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
+        if pt.returncode != 0:
+            fail(f"promtool check metrics: {pt.stdout}{pt.stderr}")
+    check("after open", m, labels, 0, {})
+    n = 1000
+    a.do("e", n)
+    m, _, _ = look(f"after {n} ECALLs")
+    check(f"after {n} ECALLs", m, labels, n, {})
+    totals(f"after {n} ECALLs", m, n, {})
+    idle_before = metric(m, "adyton_vm_exits_total", reason="idle") or 0
+    print(f"ok [{tag}]: {n} ECALLs show as {metric(m, 'adyton_enclave_ecalls_total', **labels):.0f}")
+    a.do("o", 7)
+    a.do("l", 5)
+    a.do("p", 3)
+    want = {"ocall": 7, "log": 5, "platform": 3}
+    m, _, _ = look("after exits")
+    check("after exits", m, labels, n + 15, want)
+    totals("after exits", m, n + 15, want)
+    print(f"ok [{tag}]: 15 more ECALLs with 7 OCALLs, 5 logs and 3 platform exits are counted by kind")
+    if backend == "kvm":
+        idle = metric(m, "adyton_vm_exits_total", reason="idle")
+        vm = metric(m, "adyton_enclave_vm_exits_total", **labels)
+        print(f"ok [{tag}]: VM exits: idle {idle:.0f} (after the first {n} ECALLs {idle_before:.0f}), "
+              f"this enclave {vm:.0f}")
+        if vm is None or vm < 15:
+            fail(f"adyton_enclave_vm_exits_total = {vm}, want at least the 15 exits")
+        if exit_per_call and idle_before < n:
+            fail(f"one VM exit per call: {idle_before:.0f} idle VM exits for {n} ECALLs")
+
+    # the application holds nothing of the counters
+    pid = a.p.pid
+    fds = [os.readlink(f"/proc/{pid}/fd/{f}") for f in os.listdir(f"/proc/{pid}/fd")]
+    maps = open(f"/proc/{pid}/maps").read()
+    if any("adyton-counts" in f for f in fds) or "adyton-counts" in maps:
+        fail("the application has the counters' memfd")
+    else:
+        print(f"ok [{tag}]: the application has no descriptor or mapping of the counters")
+
+    if a.close() != 0:
+        fail(f"ecall_count_app exited {a.p.returncode}: {open(f'{tmp}/app-{tag}.err').read()}")
+    m = None
+    for _ in range(100):
+        m = parse(scrape_tcp(port)[1])
+        if metric(m, "adyton_enclaves", backend=backend) == 0:
+            break
+        time.sleep(0.05)
+    if series(m, "adyton_enclave_ecalls_total"):
+        fail(f"an ended enclave is still listed: {series(m, 'adyton_enclave_ecalls_total')}")
+    totals("after the enclave ended", m, n + 15, want)
+    print(f"ok [{tag}]: after the end the totals keep {metric(m, 'adyton_ecalls_total', backend=backend):.0f} "
+          f"ECALLs")
+    d.terminate()
+    d.wait(timeout=10)
+    if failures:
+        print(open(f"{tmp}/adytond-{tag}.log").read()[-3000:])
+        print(f"{len(failures)} failures")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
