@@ -41,8 +41,9 @@
 #define METRICS_CONN_TIMEOUT 5u
 #define METRICS_CONN_LIMIT 16u
 #define METRICS_WAIT_MS 1000
-/* policy tenants, and names that only running enclaves still carry */
-#define SNAP_TENANTS (ADY_POLICY_MAX_TENANTS + 32u)
+/* policy tenants, names whose ended enclaves were counted, and names that
+ * only running enclaves still carry */
+#define SNAP_TENANTS (ADY_POLICY_MAX_TENANTS + ADY_COUNT_TENANTS + 32u)
 
 typedef struct snap_tenant {
 	char name[32];

@@ -12,12 +12,16 @@ BACKEND and checks, scrape by scrape, that:
     (reason "idle") at least once per ECALL, while switchless it stays in;
   - when the enclave ends, its per-enclave series go and the totals keep
     its counts (counters never go down);
+  - run as root on process, a second tenant's application (user nobody)
+    gets its own series and tenant totals, and the first tenant's counts do
+    not move;
   - the application has no descriptor or mapping of the counters;
   - the exposition passes `promtool check metrics` when promtool is there.
 
 usage: ecall_metrics_test.py ADYTOND ENCLAVE_HOST KVM_HOST TESTENC_SIGNED APP BACKEND
 """
 import os
+import pwd
 import shutil
 import subprocess
 import sys
@@ -42,9 +46,9 @@ def series(m, name):
 
 
 class App:
-    def __init__(self, app, img, backend, env, tmp, tag):
+    def __init__(self, app, img, backend, env, tmp, tag, prefix=()):
         self.err = open(f"{tmp}/app-{tag}.err", "w")
-        self.p = subprocess.Popen([app, img, backend], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        self.p = subprocess.Popen([*prefix, app, img, backend], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   stderr=self.err, text=True, bufsize=1)
         self.expect()
 
@@ -88,13 +92,24 @@ def main():
 
 def run(tmp, procs, adytond, host, kvm_host, img, app, backend, exit_per_call):
     tag = f"{backend}{'-epc' if exit_per_call else ''}"
+    # a second tenant: user nobody, through a system daemon's socket
+    nobody = None
+    if os.getuid() == 0 and backend == "process" and shutil.which("setpriv"):
+        try:
+            nobody = pwd.getpwnam("nobody")
+        except KeyError:
+            pass
     with open(f"{tmp}/policy", "w") as f:
         f.write(f"signer = any\nallow_debug = yes\nmax_memory = 0\n"
                 f"tenant ops = uid:{os.getuid()}\n")
-    sock = f"{tmp}/{tag}.sock"
+        if nobody:
+            f.write(f"tenant acme = uid:{nobody.pw_uid}\n")
+    os.chmod(tmp, 0o755)
+    os.makedirs(f"{tmp}/run-{tag}", mode=0o755)
+    sock = f"{tmp}/run-{tag}/s.sock"
     port = free_port()
     log = open(f"{tmp}/adytond-{tag}.log", "w")
-    d = subprocess.Popen([adytond, "--embedded", "--socket", sock, "--state-dir", f"{tmp}/state", "--policy",
+    d = subprocess.Popen([adytond, "--system" if nobody else "--embedded", "--socket", sock, "--state-dir", f"{tmp}/state", "--policy",
                           f"{tmp}/policy", "--host", host, "--kvm-host", kvm_host, "--metrics",
                           f"127.0.0.1:{port}", "--usage-interval", "0", "--verbose"], stderr=log)
     procs.append(d)
@@ -113,15 +128,17 @@ def run(tmp, procs, adytond, host, kvm_host, img, app, backend, exit_per_call):
     a = App(app, img, backend, env, tmp, tag)
     procs.append(a.p)
 
-    def look(what):
+    def look(what, tenant="ops", count=1):
         text = scrape_tcp(port)[1]
         m = parse(text)
         ecalls = series(m, "adyton_enclave_ecalls_total")
-        if len(ecalls) != 1:
-            fail(f"{what}: {len(ecalls)} adyton_enclave_ecalls_total series, want 1: {ecalls}")
+        mine = [dict(k) for k in ecalls if dict(k).get("tenant") == tenant]
+        if len(ecalls) != count or len(mine) != 1:
+            fail(f"{what}: {len(ecalls)} adyton_enclave_ecalls_total series, want {count}, one of {tenant}: "
+                 f"{ecalls}")
             return m, None, text
-        labels = dict(next(iter(ecalls)))
-        if labels.get("backend") != backend or labels.get("tenant") != "ops" or "enclave" not in labels:
+        labels = mine[0]
+        if labels.get("backend") != backend or "enclave" not in labels:
             fail(f"{what}: labels {labels}")
         return m, labels, text
 
@@ -185,6 +202,37 @@ def run(tmp, procs, adytond, host, kvm_host, img, app, backend, exit_per_call):
         if exit_per_call and idle_before < n:
             fail(f"one VM exit per call: {idle_before:.0f} idle VM exits for {n} ECALLs")
 
+    if nobody:
+        benv = dict(env)
+        b = App(app, img, backend, benv, tmp, f"{tag}-acme",
+                prefix=("setpriv", f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}", "--clear-groups"))
+        procs.append(b.p)
+        b.do("e", 300)
+        b.do("o", 2)
+        m, blabels, _ = look("acme's enclave", tenant="acme", count=2)
+        if blabels:
+            check("acme's enclave", m, blabels, 302, {"ocall": 2})
+        check("ops's enclave beside acme's", m, labels, n + 15, want)
+        for t, e, x in (("ops", n + 15, 15), ("acme", 302, 2)):
+            if (metric(m, "adyton_tenant_ecalls_total", tenant=t), metric(m, "adyton_tenant_exits_total", tenant=t)) \
+                    != (e, x):
+                fail(f"tenant {t}: ECALLs {metric(m, 'adyton_tenant_ecalls_total', tenant=t)}, exits "
+                     f"{metric(m, 'adyton_tenant_exits_total', tenant=t)}, want {e} and {x}")
+        if metric(m, "adyton_ecalls_total", backend=backend) != n + 15 + 302:
+            fail(f"two tenants: adyton_ecalls_total = {metric(m, 'adyton_ecalls_total', backend=backend)}")
+        if b.close() != 0:
+            fail(f"acme's ecall_count_app exited {b.p.returncode}")
+        for _ in range(100):
+            m = parse(scrape_tcp(port)[1])
+            if metric(m, "adyton_tenant_enclaves", tenant="acme") == 0:
+                break
+            time.sleep(0.05)
+        if metric(m, "adyton_tenant_ecalls_total", tenant="acme") != 302 or \
+                metric(m, "adyton_tenant_ecalls_total", tenant="ops") != n + 15:
+            fail("after acme's enclave ended, the tenants' ECALLs moved")
+        print(f"ok [{tag}]: a second tenant (user nobody) gets its own series (302 ECALLs) and totals; "
+              f"ops's stay at {n + 15}")
+
     # the application holds nothing of the counters
     pid = a.p.pid
     fds = [os.readlink(f"/proc/{pid}/fd/{f}") for f in os.listdir(f"/proc/{pid}/fd")]
@@ -204,7 +252,13 @@ def run(tmp, procs, adytond, host, kvm_host, img, app, backend, exit_per_call):
         time.sleep(0.05)
     if series(m, "adyton_enclave_ecalls_total"):
         fail(f"an ended enclave is still listed: {series(m, 'adyton_enclave_ecalls_total')}")
-    totals("after the enclave ended", m, n + 15, want)
+    if nobody:
+        if metric(m, "adyton_tenant_ecalls_total", tenant="ops") != n + 15:
+            fail("after ops's enclave ended: its tenant's ECALLs moved")
+        if metric(m, "adyton_ecalls_total", backend=backend) != n + 15 + 302:
+            fail(f"after both ended: adyton_ecalls_total = {metric(m, 'adyton_ecalls_total', backend=backend)}")
+    else:
+        totals("after the enclave ended", m, n + 15, want)
     print(f"ok [{tag}]: after the end the totals keep {metric(m, 'adyton_ecalls_total', backend=backend):.0f} "
           f"ECALLs")
     d.terminate()
