@@ -38,3 +38,7 @@ if(TARGET PkgConfig::MHD)
     "ADYTON_KVM_HOST=$<TARGET_FILE:adyton-kvm-host>")
   set_tests_properties(ecall_metrics_test_kvm PROPERTIES TIMEOUT 300)
 endif()
+# The enclave table's size (adytond --total-enclaves).
+ady_integration_test(total_enclaves_test bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/total_enclaves_test.sh
+  $<TARGET_FILE:adytond> $<TARGET_FILE:adyton-enclave-host> ${PROJECT_BINARY_DIR}/tests/testenc.signed)
+set_tests_properties(total_enclaves_test PROPERTIES TIMEOUT 60)

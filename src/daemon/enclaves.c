@@ -138,12 +138,26 @@ static ady_err host_status(int fd, ady_err status)
 	return err ? err : ady_wire_send(fd, ADY_PROTO_STATUS, buf, len, -1);
 }
 
+/* The lowest free slot, counted in enclaves_hi; -1 when the table is full. */
 static int free_enclave_slot(ady_daemon *d)
 {
-	for (int i = 0; i < (int)d->max_enclaves; i++)
-		if (d->enclaves[i].state == ENC_FREE)
-			return i;
+	for (uint32_t i = 0; i < d->max_enclaves; i++) {
+		if (d->enclaves[i].state == ENC_FREE) {
+			if (i >= d->enclaves_hi)
+				d->enclaves_hi = i + 1;
+			return (int)i;
+		}
+	}
 	return -1;
+}
+
+/* see internal.h */
+void ady_daemon_shrink(ady_daemon *d)
+{
+	while (d->enclaves_hi && d->enclaves[d->enclaves_hi - 1].state == ENC_FREE)
+		d->enclaves_hi--;
+	while (d->clients_hi && !d->clients[d->clients_hi - 1].used)
+		d->clients_hi--;
 }
 
 /* Per-user limits of the policy; why says which, in words. */
@@ -152,7 +166,7 @@ static ady_err check_limits(ady_daemon *d, uid_t uid, uint64_t memory, char *why
 	uint32_t count = 0;
 	uint64_t mem = memory;
 
-	for (int i = 0; i < (int)d->max_enclaves; i++) {
+	for (int i = 0; i < (int)d->enclaves_hi; i++) {
 		const ady_denclave *e = &d->enclaves[i];
 		if (e->state != ENC_FREE && e->owner == uid) {
 			count++;
@@ -382,7 +396,10 @@ static ady_err launch(ady_daemon *d, int ci, const uint8_t *p, size_t len, int i
 	}
 	ei = free_enclave_slot(d);
 	if (ei < 0) {
-		err = ADY_ERR_BUSY;
+		snprintf(why, sizeof(why),
+			 "adytond's enclave table (--total-enclaves) of %u: request 1 enclave, %u held, 0 free",
+			 d->max_enclaves, d->max_enclaves);
+		err = ADY_ERR_QUOTA;
 		goto refuse;
 	}
 	e = &d->enclaves[ei];
@@ -526,7 +543,7 @@ static ady_err list(ady_daemon *d, int ci)
 	size_t len;
 	ady_err err;
 
-	for (int i = 0; i < (int)d->max_enclaves; i++) {
+	for (int i = 0; i < (int)d->enclaves_hi; i++) {
 		const ady_denclave *e = &d->enclaves[i];
 		if (e->state != ENC_READY || (c->uid != 0 && c->uid != e->owner))
 			continue;
@@ -558,7 +575,7 @@ static ady_err destroy(ady_daemon *d, int ci, const uint8_t *p, size_t len)
 
 	if (err)
 		return err;
-	for (int i = 0; i < (int)d->max_enclaves; i++) {
+	for (int i = 0; i < (int)d->enclaves_hi; i++) {
 		ady_denclave *e = &d->enclaves[i];
 		if (e->state != ENC_FREE && e->id == m.id) {
 			if (c->uid != 0 && c->uid != e->owner)
@@ -771,7 +788,7 @@ void ady_daemon_kill_enclave(ady_daemon *d, int ei)
 /* see internal.h */
 void ady_daemon_client_gone(ady_daemon *d, int ci)
 {
-	for (int i = 0; i < (int)d->max_enclaves; i++) {
+	for (int i = 0; i < (int)d->enclaves_hi; i++) {
 		ady_denclave *e = &d->enclaves[i];
 		if (e->state != ENC_FREE && e->client == ci) {
 			e->client = -1;
@@ -808,7 +825,7 @@ void ady_daemon_reap(ady_daemon *d)
 	pid_t pid;
 
 	while ((pid = wait4(-1, &status, WNOHANG, &ru)) > 0) {
-		for (int i = 0; i < (int)d->max_enclaves; i++) {
+		for (int i = 0; i < (int)d->enclaves_hi; i++) {
 			ady_denclave *e = &d->enclaves[i];
 			if (e->state == ENC_FREE || e->host_pid != pid)
 				continue;

@@ -150,6 +150,10 @@ typedef struct ady_daemon {
 	int64_t started;          /* CLOCK_REALTIME seconds */
 	uint32_t max_clients;     /* the tables' sizes, fixed at start */
 	uint32_t max_enclaves;
+	/* one past the highest slot in use (slots are taken lowest first):
+	 * scans stop there, so a round costs what is held, not the table */
+	uint32_t clients_hi;
+	uint32_t enclaves_hi;
 	ady_client *clients;      /* [max_clients] */
 	ady_denclave *enclaves;   /* [max_enclaves] */
 } ady_daemon;
@@ -298,6 +302,9 @@ ADY_MUST_CHECK ady_err ady_daemon_client_msg(ady_daemon *d, int ci);
 ADY_MUST_CHECK ady_err ady_daemon_host_msg(ady_daemon *d, int ei);
 /* The client left: its enclaves are killed. */
 void ady_daemon_client_gone(ady_daemon *d, int ci);
+/* Lowers clients_hi and enclaves_hi past the free slots at the top (after
+ * a round that may have freed some). */
+void ady_daemon_shrink(ady_daemon *d);
 /* Reaps exited enclave hosts: marks their channels dead, tells pending clients. */
 void ady_daemon_reap(ady_daemon *d);
 void ady_daemon_kill_enclave(ady_daemon *d, int ei);

@@ -100,8 +100,8 @@ static bool *holds;
 
 static void client_holds(const ady_daemon *d)
 {
-	memset(holds, 0, d->max_clients * sizeof(bool));
-	for (int i = 0; i < (int)d->max_enclaves; i++) {
+	memset(holds, 0, d->clients_hi * sizeof(bool));
+	for (int i = 0; i < (int)d->enclaves_hi; i++) {
 		const ady_denclave *e = &d->enclaves[i];
 		if (e->state != ENC_FREE && e->client >= 0 && (uint32_t)e->client < d->max_clients)
 			holds[e->client] = true;
@@ -136,7 +136,7 @@ static void accept_client(ady_daemon *d, int lfd)
 		return;
 	}
 	client_holds(d);
-	for (int i = 0; i < (int)d->max_clients; i++) {
+	for (int i = 0; i < (int)d->clients_hi; i++) {
 		if (!d->clients[i].used) {
 			if (slot < 0)
 				slot = i;
@@ -144,6 +144,8 @@ static void accept_client(ady_daemon *d, int lfd)
 			idle_of_uid++;
 		}
 	}
+	if (slot < 0 && d->clients_hi < d->max_clients)
+		slot = (int)d->clients_hi;
 	/* One user's idle connections must not lock the others out. */
 	if (slot < 0 || idle_of_uid >= ADY_MAX_IDLE_PER_UID) {
 		ady_log_info(d, "connection of uid %u refused: %s", (unsigned)cred.uid,
@@ -153,6 +155,8 @@ static void accept_client(ady_daemon *d, int lfd)
 	}
 	d->clients[slot] = (ady_client){.used = true, .fd = fd, .uid = cred.uid, .gid = cred.gid, .pid = cred.pid,
 					.last = now_ms()};
+	if ((uint32_t)slot >= d->clients_hi)
+		d->clients_hi = (uint32_t)slot + 1;
 }
 
 /* Closes connections that hold no enclave and were silent for the
@@ -164,7 +168,7 @@ static int expire_clients(ady_daemon *d)
 	if (d->conn_timeout <= 0)
 		return -1;
 	client_holds(d);
-	for (int i = 0; i < (int)d->max_clients; i++) {
+	for (int i = 0; i < (int)d->clients_hi; i++) {
 		ady_client *c = &d->clients[i];
 		if (!c->used || holds[i])
 			continue;
@@ -181,10 +185,10 @@ static int expire_clients(ady_daemon *d)
 
 static bool idle(const ady_daemon *d)
 {
-	for (int i = 0; i < (int)d->max_clients; i++)
+	for (int i = 0; i < (int)d->clients_hi; i++)
 		if (d->clients[i].used)
 			return false;
-	for (int i = 0; i < (int)d->max_enclaves; i++)
+	for (int i = 0; i < (int)d->enclaves_hi; i++)
 		if (d->enclaves[i].state != ENC_FREE)
 			return false;
 	return true;
@@ -421,14 +425,14 @@ int main(int argc, char **argv)
 		/* a scrape waits for a snapshot (metrics.c); -1 when metrics are off */
 		pfd[n] = (struct pollfd){.fd = metrics_fd, .events = POLLIN};
 		who[n++] = 0;
-		for (int i = 0; i < (int)d->max_clients; i++) {
+		for (int i = 0; i < (int)d->clients_hi; i++) {
 			if (d->clients[i].used) {
 				pfd[n] = (struct pollfd){.fd = d->clients[i].fd,
 							 .events = POLLIN | (d->clients[i].qlen ? POLLOUT : 0)};
 				who[n++] = 1 + i;
 			}
 		}
-		for (int i = 0; i < (int)d->max_enclaves; i++) {
+		for (int i = 0; i < (int)d->enclaves_hi; i++) {
 			if (d->enclaves[i].state == ENC_STARTING || d->enclaves[i].state == ENC_READY) {
 				pfd[n] = (struct pollfd){.fd = d->enclaves[i].host_fd, .events = POLLIN};
 				who[n++] = -1 - i;
@@ -484,13 +488,14 @@ int main(int argc, char **argv)
 					ady_daemon_kill_enclave(d, ei);
 			}
 		}
-		for (int i = 0; i < (int)d->max_clients; i++) {
+		for (int i = 0; i < (int)d->clients_hi; i++) {
 			if (d->clients[i].used && d->clients[i].drop) {
 				ady_log_info(d, "client of uid %u dropped: it does not read its answers",
 					     (unsigned)d->clients[i].uid);
 				ady_daemon_client_gone(d, i);
 			}
 		}
+		ady_daemon_shrink(d);
 		if (pfd[0].revents & POLLIN)
 			accept_client(d, lfd);
 #ifdef ADY_HAVE_METRICS
@@ -507,7 +512,7 @@ out:
 #ifdef ADY_HAVE_METRICS
 	ady_metrics_stop();
 #endif
-	for (int i = 0; i < (int)d->max_enclaves; i++)
+	for (int i = 0; i < (int)d->enclaves_hi; i++)
 		ady_daemon_kill_enclave(d, i);
 	unlink(sock);
 	ady_attest_free(&d->attest);

@@ -167,7 +167,7 @@ void ady_metrics_publish(ady_daemon *d)
 		if (x)
 			ady_counts_add(&x->c, &d->stats.tenants[i].c);
 	}
-	for (uint32_t i = 0; i < d->max_enclaves && i < snap_cap; i++) {
+	for (uint32_t i = 0; i < d->enclaves_hi && i < snap_cap; i++) {
 		ady_denclave *e = &d->enclaves[i];
 		if (e->state == ENC_FREE)
 			continue;
