@@ -31,6 +31,20 @@ for bad in 0 -1 x 65537 ""; do
 done
 [ "$failures" -eq 0 ] && echo "ok: --total-enclaves 0, -1, x, 65537 and '' are refused at start"
 
+# Under a hard RLIMIT_NOFILE too low for the default table (1024 enclaves
+# need 2 x 1024 + 1088 descriptors), the daemon holds fewer and says so.
+(
+	ulimit -Sn 1500 && ulimit -Hn 1500 &&
+		exec "$adytond" --embedded --socket "$tmp/l.sock" --state-dir "$tmp/lstate" --idle-exit 1
+) 2>"$tmp/lim.err" &
+lpid=$!
+for _ in $(seq 100); do [ -S "$tmp/l.sock" ] && break; sleep 0.05; done
+kill "$lpid" 2>/dev/null
+wait "$lpid" 2>/dev/null
+grep -q "hard limit 1500 is below the 3136 descriptors 1024 enclaves need: holding at most 206 enclaves" "$tmp/lim.err" &&
+	echo "ok: under a hard descriptor limit of 1500 the daemon holds 206 enclaves and says so" ||
+	fail "under ulimit -Hn 1500: $(cat "$tmp/lim.err")"
+
 sock=$tmp/s.sock
 printf 'signer = any\nallow_debug = yes\nmax_memory = 0\nmax_enclaves = 0\n' >"$tmp/policy"
 "$adytond" --embedded --socket "$sock" --state-dir "$tmp/state" --policy "$tmp/policy" --host "$host" \
