@@ -17,6 +17,8 @@
 #include "backend/sandbox.h"
 
 int ady_host_pid;
+ady_host_count *ady_host_counts;
+uint8_t *ady_host_guest_counts;
 static const char *host_name = "adyton-host";
 
 /* see hostmain.h */
@@ -52,7 +54,7 @@ static void install_seccomp(const ady_host_backend *b)
 _Noreturn void ady_host_main(const ady_host_backend *b, ady_platform_link *plat)
 {
 	ady_proto_host_ready ready = {0};
-	uint8_t buf[256], *file, *chan;
+	uint8_t buf[256], *file, *chan, *counts;
 	ady_image *img = NULL;
 	uint32_t threads;
 	uint64_t chan_size;
@@ -103,6 +105,16 @@ _Noreturn void ady_host_main(const ady_host_backend *b, ady_platform_link *plat)
 	chan = mmap(NULL, chan_size, PROT_READ | PROT_WRITE, MAP_SHARED, ADY_HOST_FD_CHANNEL, 0);
 	if (chan == MAP_FAILED)
 		ady_host_die("map channel", ADY_ERR_NOMEM);
+
+	/* The counters: the size and seals adytond gave them. */
+	if (fstat(ADY_HOST_FD_COUNTS, &st) || (uint64_t)st.st_size != ADY_HOST_COUNTS_SIZE ||
+	    (fcntl(ADY_HOST_FD_COUNTS, F_GET_SEALS) & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW))
+		ady_host_die("counters", ADY_ERR_PROTOCOL);
+	counts = mmap(NULL, ADY_HOST_COUNTS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, ADY_HOST_FD_COUNTS, 0);
+	if (counts == MAP_FAILED)
+		ady_host_die("map counters", ADY_ERR_NOMEM);
+	ady_host_counts = (ady_host_count *)counts;
+	ady_host_guest_counts = counts + ADY_HOST_GUEST_COUNTS;
 
 	/* Keep only the daemon socket (as ADY_HOST_FD_DAEMON) and stderr. */
 	if (dup2(ADY_HOST_FD_DAEMON_IN, ADY_HOST_FD_DAEMON) != ADY_HOST_FD_DAEMON)

@@ -138,12 +138,26 @@ static ady_err host_status(int fd, ady_err status)
 	return err ? err : ady_wire_send(fd, ADY_PROTO_STATUS, buf, len, -1);
 }
 
+/* The lowest free slot, counted in enclaves_hi; -1 when the table is full. */
 static int free_enclave_slot(ady_daemon *d)
 {
-	for (int i = 0; i < ADY_MAX_ENCLAVES; i++)
-		if (d->enclaves[i].state == ENC_FREE)
-			return i;
+	for (uint32_t i = 0; i < d->max_enclaves; i++) {
+		if (d->enclaves[i].state == ENC_FREE) {
+			if (i >= d->enclaves_hi)
+				d->enclaves_hi = i + 1;
+			return (int)i;
+		}
+	}
 	return -1;
+}
+
+/* see internal.h */
+void ady_daemon_shrink(ady_daemon *d)
+{
+	while (d->enclaves_hi && d->enclaves[d->enclaves_hi - 1].state == ENC_FREE)
+		d->enclaves_hi--;
+	while (d->clients_hi && !d->clients[d->clients_hi - 1].used)
+		d->clients_hi--;
 }
 
 /* Per-user limits of the policy; why says which, in words. */
@@ -152,7 +166,7 @@ static ady_err check_limits(ady_daemon *d, uid_t uid, uint64_t memory, char *why
 	uint32_t count = 0;
 	uint64_t mem = memory;
 
-	for (int i = 0; i < ADY_MAX_ENCLAVES; i++) {
+	for (int i = 0; i < (int)d->enclaves_hi; i++) {
 		const ady_denclave *e = &d->enclaves[i];
 		if (e->state != ENC_FREE && e->owner == uid) {
 			count++;
@@ -274,7 +288,7 @@ static _Noreturn void child_fail(const char *what, uid_t uid, int code)
  * from exe (private_host_copy).  Root needs CAP_SETUID and CAP_SETGID here
  * (dist/adytond.service bounds it to those).
  */
-static void exec_host(const char *path, int exe, int image, int chan, int priv, uid_t uid, gid_t gid,
+static void exec_host(const char *path, int exe, int image, int chan, int priv, int counts, uid_t uid, gid_t gid,
 		      uint64_t memory, const ady_proto_launch *req)
 {
 	/* the kvm host's options (kvm/main.c) */
@@ -312,19 +326,19 @@ static void exec_host(const char *path, int exe, int image, int chan, int priv, 
 			child_fail("setresuid (needs CAP_SETUID)", uid, 126);
 	}
 	/* the host's descriptors (backend/hostmain.h) */
-	static const int to[3] = {ADY_HOST_FD_IMAGE, ADY_HOST_FD_CHANNEL, ADY_HOST_FD_DAEMON_IN};
-	int hi[4] = {fcntl(image, F_DUPFD, 100), fcntl(chan, F_DUPFD, 100), fcntl(priv, F_DUPFD, 100),
-		     fcntl(exe, F_DUPFD_CLOEXEC, 100)};
+	static const int to[4] = {ADY_HOST_FD_IMAGE, ADY_HOST_FD_CHANNEL, ADY_HOST_FD_DAEMON_IN, ADY_HOST_FD_COUNTS};
+	int hi[5] = {fcntl(image, F_DUPFD, 100), fcntl(chan, F_DUPFD, 100), fcntl(priv, F_DUPFD, 100),
+		     fcntl(counts, F_DUPFD, 100), fcntl(exe, F_DUPFD_CLOEXEC, 100)};
 
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		if (hi[i] < 0 || dup2(hi[i], to[i]) != to[i])
 			_exit(127);
-	if (hi[3] < 0)
+	if (hi[4] < 0)
 		_exit(127);
-	close_range(ADY_HOST_FD_DAEMON_IN + 1, (unsigned)hi[3] - 1, 0);
-	close_range((unsigned)hi[3] + 1, ~0u, 0);
+	close_range(ADY_HOST_FD_COUNTS + 1, (unsigned)hi[4] - 1, 0);
+	close_range((unsigned)hi[4] + 1, ~0u, 0);
 	ady_daemon_reset_signals();
-	fexecve(hi[3], argv, environ);
+	fexecve(hi[4], argv, environ);
 	child_fail("exec of the enclave host", uid, 127);
 }
 
@@ -336,7 +350,7 @@ static ady_err launch(ady_daemon *d, int ci, const uint8_t *p, size_t len, int i
 	ady_image *img = NULL;
 	uint8_t *file = NULL;
 	size_t file_len;
-	int ei, chan = -1, exe = -1, sp[2] = {-1, -1};
+	int ei, chan = -1, counts = -1, exe = -1, sp[2] = {-1, -1};
 	ady_denclave *e = NULL;
 	char why[ADY_PROTO_MAX_REASON] = "", tenant[32];
 	bool reserved = false;
@@ -382,7 +396,10 @@ static ady_err launch(ady_daemon *d, int ci, const uint8_t *p, size_t len, int i
 	}
 	ei = free_enclave_slot(d);
 	if (ei < 0) {
-		err = ADY_ERR_BUSY;
+		snprintf(why, sizeof(why),
+			 "adytond's enclave table (--total-enclaves) of %u: request 1 enclave, %u held, 0 free",
+			 d->max_enclaves, d->max_enclaves);
+		err = ADY_ERR_QUOTA;
 		goto refuse;
 	}
 	e = &d->enclaves[ei];
@@ -417,12 +434,26 @@ static ady_err launch(ady_daemon *d, int ci, const uint8_t *p, size_t len, int i
 		err = ADY_ERR_NOMEM;
 		goto close_chan;
 	}
+	/* Its counters (backend/hostmain.h): only the host writes them, the
+	 * application never has them; read-only here. */
+	counts = memfd_create("adyton-counts", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (counts < 0 || ftruncate(counts, ADY_HOST_COUNTS_SIZE) ||
+	    fcntl(counts, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)) {
+		err = ADY_ERR_IO;
+		goto close_counts;
+	}
+	e->counts = mmap(NULL, ADY_HOST_COUNTS_SIZE, PROT_READ, MAP_SHARED, counts, 0);
+	if (e->counts == MAP_FAILED) {
+		e->counts = NULL;
+		err = ADY_ERR_NOMEM;
+		goto close_counts;
+	}
 	const char *host = req.backend == ADY_BACKEND_KVM ? d->kvm_host_path : d->host_path;
 	exe = private_host_copy(host);
 	if (exe < 0) {
 		ady_log_err("enclave host %s: %s", host, strerror(errno));
 		err = ADY_ERR_IO;
-		goto unmap;
+		goto close_counts;
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp)) {
 		err = ADY_ERR_IO;
@@ -440,9 +471,10 @@ static ady_err launch(ady_daemon *d, int ci, const uint8_t *p, size_t len, int i
 		goto close_sp;
 	}
 	if (pid == 0)
-		exec_host(host, exe, image_fd, chan, sp[1], c->uid, c->gid, img->layout.size, &req);
+		exec_host(host, exe, image_fd, chan, sp[1], counts, c->uid, c->gid, img->layout.size, &req);
 	close(sp[1]);
 	close(exe);
+	close(counts);
 
 	e->state = ENC_STARTING;
 	e->backend = req.backend;
@@ -475,7 +507,10 @@ close_sp:
 	close(sp[1]);
 close_exe:
 	close(exe);
-unmap:
+close_counts:
+	ady_counts_unmap(e);
+	if (counts >= 0)
+		close(counts);
 	munmap(e->ctl, ADY_CHAN_CTL_SIZE);
 	e->ctl = NULL;
 close_chan:
@@ -502,16 +537,19 @@ refuse:
 
 static ady_err list(ady_daemon *d, int ci)
 {
-	static ady_listing_entry entries[ADY_MAX_ENCLAVES];
+	static ady_listing_entry entries[ADY_LISTING_MAX];
 	ady_client *c = &d->clients[ci];
 	uint32_t n = 0;
 	size_t len;
 	ady_err err;
 
-	for (int i = 0; i < ADY_MAX_ENCLAVES; i++) {
+	for (int i = 0; i < (int)d->enclaves_hi; i++) {
 		const ady_denclave *e = &d->enclaves[i];
 		if (e->state != ENC_READY || (c->uid != 0 && c->uid != e->owner))
 			continue;
+		/* one LISTING frame holds ADY_LISTING_MAX (585): the oldest slots */
+		if (n == ADY_LISTING_MAX)
+			break;
 		ady_listing_entry *x = &entries[n++];
 		memset(x, 0, sizeof(*x));
 		x->id = e->id;
@@ -537,7 +575,7 @@ static ady_err destroy(ady_daemon *d, int ci, const uint8_t *p, size_t len)
 
 	if (err)
 		return err;
-	for (int i = 0; i < ADY_MAX_ENCLAVES; i++) {
+	for (int i = 0; i < (int)d->enclaves_hi; i++) {
 		ady_denclave *e = &d->enclaves[i];
 		if (e->state != ENC_FREE && e->id == m.id) {
 			if (c->uid != 0 && c->uid != e->owner)
@@ -750,7 +788,7 @@ void ady_daemon_kill_enclave(ady_daemon *d, int ei)
 /* see internal.h */
 void ady_daemon_client_gone(ady_daemon *d, int ci)
 {
-	for (int i = 0; i < ADY_MAX_ENCLAVES; i++) {
+	for (int i = 0; i < (int)d->enclaves_hi; i++) {
 		ady_denclave *e = &d->enclaves[i];
 		if (e->state != ENC_FREE && e->client == ci) {
 			e->client = -1;
@@ -787,7 +825,7 @@ void ady_daemon_reap(ady_daemon *d)
 	pid_t pid;
 
 	while ((pid = wait4(-1, &status, WNOHANG, &ru)) > 0) {
-		for (int i = 0; i < ADY_MAX_ENCLAVES; i++) {
+		for (int i = 0; i < (int)d->enclaves_hi; i++) {
 			ady_denclave *e = &d->enclaves[i];
 			if (e->state == ENC_FREE || e->host_pid != pid)
 				continue;
@@ -806,6 +844,8 @@ void ady_daemon_reap(ady_daemon *d)
 				(void)reply_launched(d, e->client, &out, -1);
 			}
 			mark_dead(e);
+			/* the host is gone: its counters are final */
+			ady_counts_end(d, e);
 #ifdef ADY_HAVE_SQLITE
 			ady_usage_end(e, (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
 						 (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6);

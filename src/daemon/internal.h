@@ -11,10 +11,21 @@
 #include "adyton/layout.h"
 #include "adyton/policy.h"
 #include "backend/channel.h"
+#include "backend/hostmain.h"
 #include "platform/derive.h"
 
-#define ADY_MAX_CLIENTS 1024
-#define ADY_MAX_ENCLAVES 256
+/* The enclave table's size (--total-enclaves: all users together; the
+ * policy's max_enclaves bounds each user) and its bounds.  The client table
+ * holds ADY_MIN_CLIENTS more connections than enclaves: one per enclave
+ * when every application holds one, and room for the connections that hold
+ * none (ps, capacity, launches in progress). */
+#define ADY_DEFAULT_ENCLAVES 1024u
+#define ADY_MAX_TOTAL_ENCLAVES 65536u
+#define ADY_MIN_CLIENTS 1024u
+/* Descriptors the daemon needs beyond one per client and one per enclave:
+ * its sockets, a launch in progress (image, channel, program copy,
+ * socketpair, counters), SQLite, the metrics listener and scrapes. */
+#define ADY_FD_SLACK 64u
 /* Connections of one user that hold no enclave (a launch in progress holds
  * one): one more is refused at once, so one user's idle connections cannot
  * fill the table for everyone (a user's other connections are bounded by the
@@ -49,6 +60,14 @@ typedef struct ady_client {
 
 typedef enum { ENC_FREE = 0, ENC_STARTING, ENC_READY, ENC_DYING } ady_enc_state;
 
+/* What an enclave's ECALLs and exits have been (counts.c): read from its
+ * host's counter pages (backend/hostmain.h). */
+typedef struct ady_enclave_counts {
+	uint64_t ecalls;
+	uint64_t exits[ADY_HOST_EXIT_KINDS];
+	uint64_t vm_exits[ADY_HOST_VM_EXIT_KINDS];
+} ady_enclave_counts;
+
 typedef struct ady_denclave {
 	ady_enc_state state;
 	bool answered;            /* the client has its LAUNCHED */
@@ -60,6 +79,8 @@ typedef struct ady_denclave {
 	int host_fd;              /* private socket to the enclave host */
 	int chan_fd;              /* channel memfd (kept to hand out, then closed) */
 	ady_chan_ctl *ctl;        /* the channel's control page, to mark it dead */
+	const ady_host_count *counts; /* its host's counters (read-only, ADY_HOST_COUNTS_SIZE) */
+	ady_enclave_counts seen;  /* counts.c: the most each counter has said */
 	uint64_t chan_size;
 	uint32_t threads;
 	uint64_t msbuf_size;
@@ -86,10 +107,20 @@ enum { ADY_LAUNCH_OK, ADY_LAUNCH_QUOTA, ADY_LAUNCH_POLICY, ADY_LAUNCH_ERROR, ADY
 /* destroyed: the daemon ended it (closed, its client left); the others: it
  * ended by itself or by someone else's signal */
 enum { ADY_EXIT_DESTROYED, ADY_EXIT_EXITED, ADY_EXIT_KILLED, ADY_EXIT_SECCOMP, ADY_EXIT_KINDS };
+/* ECALL and exit counts of the enclaves that have ended, by backend
+ * (process, kvm) and by tenant. */
+#define ADY_COUNT_TENANTS (ADY_POLICY_MAX_TENANTS + 32u)
+typedef struct ady_tenant_counts {
+	char name[32];
+	ady_enclave_counts c;
+} ady_tenant_counts;
 typedef struct ady_stats {
 	uint64_t launches[ADY_LAUNCH_RESULTS];
 	uint64_t exits[ADY_EXIT_KINDS];
 	uint64_t quotes[2];       /* ok, refused */
+	ady_enclave_counts ended[2]; /* process, kvm */
+	uint32_t ntenants;
+	ady_tenant_counts tenants[ADY_COUNT_TENANTS];
 } ady_stats;
 
 /* Default pool without an epc line: a quarter of physical memory. */
@@ -117,8 +148,14 @@ typedef struct ady_daemon {
 	ady_pool pool;
 	ady_stats stats;
 	int64_t started;          /* CLOCK_REALTIME seconds */
-	ady_client clients[ADY_MAX_CLIENTS];
-	ady_denclave enclaves[ADY_MAX_ENCLAVES];
+	uint32_t max_clients;     /* the tables' sizes, fixed at start */
+	uint32_t max_enclaves;
+	/* one past the highest slot in use (slots are taken lowest first):
+	 * scans stop there, so a round costs what is held, not the table */
+	uint32_t clients_hi;
+	uint32_t enclaves_hi;
+	ady_client *clients;      /* [max_clients] */
+	ady_denclave *enclaves;   /* [max_enclaves] */
 } ady_daemon;
 
 /* adytond's start (setup.c).  ady_daemon_load_policy reads
@@ -131,6 +168,11 @@ typedef struct ady_daemon {
  * exits quietly when another daemon already serves it; -1 after a logged
  * error.  ady_daemon_detach: the --daemonize fork and setsid. */
 int ady_daemon_load_policy(ady_daemon *d);
+/* The client and enclave tables for at most enclaves enclaves (clients:
+ * ADY_MIN_CLIENTS more), with RLIMIT_NOFILE raised to what they need; when
+ * the hard limit is lower, fewer enclaves (logged).  0, or -1 after a
+ * logged error. */
+int ady_daemon_tables(ady_daemon *d, uint32_t enclaves);
 const char *ady_daemon_find_host(const char *opt, const char *envname, const char *name);
 int ady_daemon_listen(const char *path, int mode);
 void ady_daemon_detach(void);
@@ -214,13 +256,28 @@ ADY_MUST_CHECK ady_err ady_pool_admit(ady_daemon *d, uid_t uid, gid_t gid, uint6
 void ady_pool_reserve(ady_daemon *d, ady_denclave *e, uint64_t pages);
 void ady_pool_release(ady_daemon *d, ady_denclave *e);
 
+/* ECALL and exit counts (counts.c).  read: e's counts now, from its
+ * host's counter pages (no value below what it said before; saturating
+ * sums).  end: adds e's last counts to the ended ones (by backend and
+ * tenant) and unmaps its pages; at the reap.  tenant: the ended counts of
+ * a tenant, added when new; NULL when the table is full (then that
+ * tenant's ended enclaves are not counted).  add: to += c, saturating. */
+void ady_counts_read(ady_denclave *e, ady_enclave_counts *out);
+void ady_counts_end(ady_daemon *d, ady_denclave *e);
+void ady_counts_unmap(ady_denclave *e);
+ady_enclave_counts *ady_counts_tenant(ady_stats *s, const char *tenant);
+void ady_counts_add(ady_enclave_counts *to, const ady_enclave_counts *c);
+
 /* Prometheus metrics (metrics.c, with libmicrohttpd).  start: listens on
  * spec ("unix:PATH", "HOST:PORT", "PORT" on 127.0.0.1) and serves from its
- * own thread; -1 with the reason logged.  publish: the loop hands the
- * scrape thread a snapshot of its state (under a mutex, no I/O); a no-op
- * when metrics are off.  stop: ends the thread. */
+ * own thread; -1 with the reason logged.  fd: readable when a scrape waits
+ * for a snapshot (-1 when metrics are off): the loop then calls publish,
+ * which hands the scrape thread a snapshot of its state (built without the
+ * mutex, swapped in under it; no I/O) and reads each enclave's counters.
+ * stop: ends the thread. */
 int ady_metrics_start(ady_daemon *d, const char *spec);
-void ady_metrics_publish(const ady_daemon *d);
+int ady_metrics_fd(void);
+void ady_metrics_publish(ady_daemon *d);
 void ady_metrics_stop(void);
 
 /* Usage records (usage.c, with libsqlite3): state_dir/usage.db.
@@ -245,6 +302,9 @@ ADY_MUST_CHECK ady_err ady_daemon_client_msg(ady_daemon *d, int ci);
 ADY_MUST_CHECK ady_err ady_daemon_host_msg(ady_daemon *d, int ei);
 /* The client left: its enclaves are killed. */
 void ady_daemon_client_gone(ady_daemon *d, int ci);
+/* Lowers clients_hi and enclaves_hi past the free slots at the top (after
+ * a round that may have freed some). */
+void ady_daemon_shrink(ady_daemon *d);
 /* Reaps exited enclave hosts: marks their channels dead, tells pending clients. */
 void ady_daemon_reap(ady_daemon *d);
 void ady_daemon_kill_enclave(ady_daemon *d, int ei);

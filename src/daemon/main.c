@@ -38,6 +38,9 @@
 #endif
 
 static ady_daemon D;
+/* the poll set: every client and enclave host, and three of our own */
+static struct pollfd *pfd;
+static int *who;
 
 static void usage(FILE *f)
 {
@@ -56,6 +59,8 @@ static void usage(FILE *f)
 		"  --idle-exit SEC     exit after SEC seconds with no client and no enclave\n"
 		"  --conn-timeout SEC  close a connection that holds no enclave after SEC\n"
 		"                      seconds without a request (default 30)\n"
+		"  --total-enclaves N  hold at most N enclaves at once, all users together\n"
+		"                      (default 1024; the policy's max_enclaves bounds each user)\n"
 		"  --usage-interval SEC  write usage records (STATE_DIR/usage.db) every SEC\n"
 		"                      seconds (default 60; 0: keep no usage records)\n"
 		"  --daemonize         detach (used by libadyton's on-demand start)\n"
@@ -91,31 +96,47 @@ static int64_t now_ms(void)
 }
 
 /* holds[ci]: does client ci hold an enclave (starting, running or dying)? */
-static void client_holds(const ady_daemon *d, bool holds[static ADY_MAX_CLIENTS])
+static bool *holds;
+
+static void client_holds(const ady_daemon *d)
 {
-	memset(holds, 0, ADY_MAX_CLIENTS * sizeof(bool));
-	for (int i = 0; i < ADY_MAX_ENCLAVES; i++) {
+	memset(holds, 0, d->clients_hi * sizeof(bool));
+	for (int i = 0; i < (int)d->enclaves_hi; i++) {
 		const ady_denclave *e = &d->enclaves[i];
-		if (e->state != ENC_FREE && e->client >= 0 && e->client < ADY_MAX_CLIENTS)
+		if (e->state != ENC_FREE && e->client >= 0 && (uint32_t)e->client < d->max_clients)
 			holds[e->client] = true;
 	}
 }
 
+static int spare_fd = -1;
+
 static void accept_client(ady_daemon *d, int lfd)
 {
-	static bool holds[ADY_MAX_CLIENTS];
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK), idle_of_uid = 0, slot = -1;
 
-	if (fd < 0)
+	if (fd < 0) {
+		/* out of descriptors (ady_daemon_tables sizes the limit, but
+		 * other processes share the system's): the pending connection
+		 * would keep the loop spinning on the listening socket; refuse
+		 * it through a descriptor kept for that */
+		if ((errno == EMFILE || errno == ENFILE) && spare_fd >= 0) {
+			close(spare_fd);
+			fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+			if (fd >= 0)
+				close(fd);
+			spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+			ady_log_info(d, "connection refused: out of file descriptors");
+		}
 		return;
+	}
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
 		close(fd);
 		return;
 	}
-	client_holds(d, holds);
-	for (int i = 0; i < ADY_MAX_CLIENTS; i++) {
+	client_holds(d);
+	for (int i = 0; i < (int)d->clients_hi; i++) {
 		if (!d->clients[i].used) {
 			if (slot < 0)
 				slot = i;
@@ -123,6 +144,8 @@ static void accept_client(ady_daemon *d, int lfd)
 			idle_of_uid++;
 		}
 	}
+	if (slot < 0 && d->clients_hi < d->max_clients)
+		slot = (int)d->clients_hi;
 	/* One user's idle connections must not lock the others out. */
 	if (slot < 0 || idle_of_uid >= ADY_MAX_IDLE_PER_UID) {
 		ady_log_info(d, "connection of uid %u refused: %s", (unsigned)cred.uid,
@@ -132,19 +155,20 @@ static void accept_client(ady_daemon *d, int lfd)
 	}
 	d->clients[slot] = (ady_client){.used = true, .fd = fd, .uid = cred.uid, .gid = cred.gid, .pid = cred.pid,
 					.last = now_ms()};
+	if ((uint32_t)slot >= d->clients_hi)
+		d->clients_hi = (uint32_t)slot + 1;
 }
 
 /* Closes connections that hold no enclave and were silent for the
  * connection timeout; returns the ms until the next one is due (-1: none). */
 static int expire_clients(ady_daemon *d)
 {
-	static bool holds[ADY_MAX_CLIENTS];
 	int64_t now = now_ms(), limit = (int64_t)d->conn_timeout * 1000, next = -1;
 
 	if (d->conn_timeout <= 0)
 		return -1;
-	client_holds(d, holds);
-	for (int i = 0; i < ADY_MAX_CLIENTS; i++) {
+	client_holds(d);
+	for (int i = 0; i < (int)d->clients_hi; i++) {
 		ady_client *c = &d->clients[i];
 		if (!c->used || holds[i])
 			continue;
@@ -161,10 +185,10 @@ static int expire_clients(ady_daemon *d)
 
 static bool idle(const ady_daemon *d)
 {
-	for (int i = 0; i < ADY_MAX_CLIENTS; i++)
+	for (int i = 0; i < (int)d->clients_hi; i++)
 		if (d->clients[i].used)
 			return false;
-	for (int i = 0; i < ADY_MAX_ENCLAVES; i++)
+	for (int i = 0; i < (int)d->enclaves_hi; i++)
 		if (d->enclaves[i].state != ENC_FREE)
 			return false;
 	return true;
@@ -184,6 +208,7 @@ int main(int argc, char **argv)
 		{"tpm-pcrs", required_argument, NULL, 'R'},
 		{"conn-timeout", required_argument, NULL, 'C'}, {"create", no_argument, NULL, 'c'},
 		{"metrics", required_argument, NULL, 'M'}, {"usage-interval", required_argument, NULL, 'U'},
+		{"total-enclaves", required_argument, NULL, 'N'},
 		{NULL, 0, NULL, 0}};
 	uint32_t pcrs = ADY_DAEMON_PCRS_ANY;
 	bool state_given;
@@ -191,10 +216,11 @@ int main(int argc, char **argv)
 	const char *sock = NULL, *state = NULL, *host = NULL, *kvm_host = NULL, *tcti = NULL, *enroll = NULL;
 	const char *metrics = NULL;
 	int usage_interval = ADY_USAGE_INTERVAL;
+	unsigned long total_enclaves = ADY_DEFAULT_ENCLAVES;
 	int system_mode = geteuid() == 0, do_daemonize = 0, idle_exit = 0, print_key = 0, create = 0, o;
 	ady_daemon *d = &D;
 	sigset_t mask;
-	int lfd, sfd;
+	int lfd, sfd, metrics_fd = -1;
 
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
@@ -218,6 +244,18 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'N': {
+			char *end;
+			errno = 0;
+			total_enclaves = strtoul(optarg, &end, 10);
+			if (errno || !*optarg || *end || optarg[0] == '-' || total_enclaves == 0 ||
+			    total_enclaves > ADY_MAX_TOTAL_ENCLAVES) {
+				ady_log_err("--total-enclaves: \"%s\" is not a number 1-%u", optarg,
+					    ADY_MAX_TOTAL_ENCLAVES);
+				return 2;
+			}
+			break;
+		}
 		case 'C':
 			d->conn_timeout = atoi(optarg);
 			if (d->conn_timeout <= 0) {
@@ -326,6 +364,16 @@ int main(int argc, char **argv)
 		ady_wipe(d->platform.root, sizeof(d->platform.root));
 		return ferror(stdout) ? 1 : 0;
 	}
+	if (ady_daemon_tables(d, (uint32_t)total_enclaves))
+		return 1;
+	holds = calloc(d->max_clients, sizeof(bool));
+	pfd = calloc(3u + d->max_clients + d->max_enclaves, sizeof(*pfd));
+	who = calloc(3u + d->max_clients + d->max_enclaves, sizeof(*who));
+	spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (!holds || !pfd || !who) {
+		ady_log_err("out of memory");
+		return 1;
+	}
 	if (do_daemonize)
 		ady_daemon_detach();
 	/* Started by an application (libadyton's on-demand start), we inherit
@@ -358,6 +406,7 @@ int main(int argc, char **argv)
 #ifdef ADY_HAVE_METRICS
 		if (ady_metrics_start(d, metrics))
 			return 1;
+		metrics_fd = ady_metrics_fd();
 #else
 		ady_log_err("--metrics: this adytond was built without libmicrohttpd");
 		return 1;
@@ -367,22 +416,23 @@ int main(int argc, char **argv)
 		     system_mode ? "system" : "embedded", d->host_path, (unsigned long long)d->pool.total);
 
 	for (;;) {
-		struct pollfd pfd[2 + ADY_MAX_CLIENTS + ADY_MAX_ENCLAVES];
-		int who[2 + ADY_MAX_CLIENTS + ADY_MAX_ENCLAVES];
 		int n = 0, rc, expiry = expire_clients(d);
 
 		pfd[n] = (struct pollfd){.fd = lfd, .events = POLLIN};
 		who[n++] = 0;
 		pfd[n] = (struct pollfd){.fd = sfd, .events = POLLIN};
 		who[n++] = 0;
-		for (int i = 0; i < ADY_MAX_CLIENTS; i++) {
+		/* a scrape waits for a snapshot (metrics.c); -1 when metrics are off */
+		pfd[n] = (struct pollfd){.fd = metrics_fd, .events = POLLIN};
+		who[n++] = 0;
+		for (int i = 0; i < (int)d->clients_hi; i++) {
 			if (d->clients[i].used) {
 				pfd[n] = (struct pollfd){.fd = d->clients[i].fd,
 							 .events = POLLIN | (d->clients[i].qlen ? POLLOUT : 0)};
 				who[n++] = 1 + i;
 			}
 		}
-		for (int i = 0; i < ADY_MAX_ENCLAVES; i++) {
+		for (int i = 0; i < (int)d->enclaves_hi; i++) {
 			if (d->enclaves[i].state == ENC_STARTING || d->enclaves[i].state == ENC_READY) {
 				pfd[n] = (struct pollfd){.fd = d->enclaves[i].host_fd, .events = POLLIN};
 				who[n++] = -1 - i;
@@ -420,7 +470,7 @@ int main(int argc, char **argv)
 				}
 			}
 		}
-		for (int k = 2; k < n; k++) {
+		for (int k = 3; k < n; k++) {
 			if (!pfd[k].revents)
 				continue;
 			if (who[k] > 0) {
@@ -438,17 +488,20 @@ int main(int argc, char **argv)
 					ady_daemon_kill_enclave(d, ei);
 			}
 		}
-		for (int i = 0; i < ADY_MAX_CLIENTS; i++) {
+		for (int i = 0; i < (int)d->clients_hi; i++) {
 			if (d->clients[i].used && d->clients[i].drop) {
 				ady_log_info(d, "client of uid %u dropped: it does not read its answers",
 					     (unsigned)d->clients[i].uid);
 				ady_daemon_client_gone(d, i);
 			}
 		}
+		ady_daemon_shrink(d);
 		if (pfd[0].revents & POLLIN)
 			accept_client(d, lfd);
 #ifdef ADY_HAVE_METRICS
-		ady_metrics_publish(d);
+		/* last: the snapshot has everything this round did */
+		if (pfd[2].revents & POLLIN)
+			ady_metrics_publish(d);
 #endif
 	}
 out:
@@ -459,7 +512,7 @@ out:
 #ifdef ADY_HAVE_METRICS
 	ady_metrics_stop();
 #endif
-	for (int i = 0; i < ADY_MAX_ENCLAVES; i++)
+	for (int i = 0; i < (int)d->enclaves_hi; i++)
 		ady_daemon_kill_enclave(d, i);
 	unlink(sock);
 	ady_attest_free(&d->attest);

@@ -62,7 +62,7 @@ void ady_pool_tenant_usage(const ady_daemon *d, const char *tenant, uint64_t *pa
 {
 	*pages = 0;
 	*count = 0;
-	for (int i = 0; i < ADY_MAX_ENCLAVES; i++) {
+	for (int i = 0; i < (int)d->enclaves_hi; i++) {
 		const ady_denclave *e = &d->enclaves[i];
 		if (e->state != ENC_FREE && e->tenant[0] && strcmp(e->tenant, tenant) == 0) {
 			*pages += e->pages;

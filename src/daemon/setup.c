@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -176,4 +177,46 @@ void ady_daemon_detach(void)
 	}
 	if (lfd > 2)
 		close(lfd);
+}
+
+/* see internal.h */
+int ady_daemon_tables(ady_daemon *d, uint32_t enclaves)
+{
+	struct rlimit rl;
+	uint64_t need;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		rl.rlim_cur = rl.rlim_max = 1024;
+	need = 2ull * enclaves + ADY_MIN_CLIENTS + ADY_FD_SLACK;
+	/* a descriptor per client and one per enclave host: the soft limit
+	 * (1024 by default) is raised to what the tables need, as far as the
+	 * hard limit allows; below that the tables shrink to fit */
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
+		uint32_t fit = rl.rlim_max > ADY_MIN_CLIENTS + ADY_FD_SLACK + 32
+				       ? (uint32_t)((rl.rlim_max - ADY_MIN_CLIENTS - ADY_FD_SLACK) / 2)
+				       : 16;
+		ady_log_err("RLIMIT_NOFILE's hard limit %llu is below the %llu descriptors %u enclaves need: "
+			    "holding at most %u enclaves",
+			    (unsigned long long)rl.rlim_max, (unsigned long long)need, enclaves, fit);
+		enclaves = fit;
+		need = rl.rlim_max;
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		rl.rlim_cur = need;
+		if (setrlimit(RLIMIT_NOFILE, &rl)) {
+			ady_log_err("setrlimit(RLIMIT_NOFILE, %llu): %s", (unsigned long long)need, strerror(errno));
+			return -1;
+		}
+	}
+	d->max_enclaves = enclaves;
+	d->max_clients = enclaves + ADY_MIN_CLIENTS;
+	d->enclaves = calloc(d->max_enclaves, sizeof(*d->enclaves));
+	d->clients = calloc(d->max_clients, sizeof(*d->clients));
+	if (!d->enclaves || !d->clients) {
+		ady_log_err("out of memory for %u enclaves", enclaves);
+		return -1;
+	}
+	for (uint32_t i = 0; i < d->max_clients; i++)
+		d->clients[i].fd = -1;
+	return 0;
 }

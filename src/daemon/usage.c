@@ -220,7 +220,7 @@ void ady_usage_tick(ady_daemon *d, bool force)
 	for (uint32_t i = 0; i < npending; i++)
 		(void)insert(&pending[i]);
 	npending = 0;
-	for (int i = 0; i < ADY_MAX_ENCLAVES; i++) {
+	for (int i = 0; i < (int)d->enclaves_hi; i++) {
 		ady_denclave *e = &d->enclaves[i];
 		if (e->state != ENC_FREE && e->acct_t)
 			record(e, now, proc_cpu(e->host_pid));

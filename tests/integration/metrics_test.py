@@ -295,8 +295,8 @@ def run(tmp, procs, adytond, host, img, adyton):
         fail(f"after every enclave ended: allocated {metric(m3, 'adyton_epc_allocated_bytes')}")
     if metric(m3, "adyton_epc_allocated_high_water_bytes") != 3 * pages * 4096:
         fail(f"high water {metric(m3, 'adyton_epc_allocated_high_water_bytes')}, want 3 x {pages} pages")
-    if metric(m3, "adyton_enclave_exits_total", how="destroyed") != 3:
-        fail(f"exits {metric(m3, 'adyton_enclave_exits_total', how='destroyed')}, want 3 closed by their "
+    if metric(m3, "adyton_enclave_ends_total", how="destroyed") != 3:
+        fail(f"exits {metric(m3, 'adyton_enclave_ends_total', how='destroyed')}, want 3 closed by their "
              f"applications")
     d.send_signal(signal.SIGTERM)
     d.wait(timeout=10)

@@ -154,6 +154,14 @@ static void test_page_tables(void **state)
 		assert_int_equal(gpa, p->ms_gpa + off);
 		assert_int_equal(flags, ADY_PTE_W | ADY_PTE_NX);
 	}
+	/* The guest's counter page (backend/hostmain.h page 1): read/write,
+	 * never executable, its own memslot, unmapped pages around it. */
+	assert_true(ady_kvm_walk(ro, p->plat_size, ADY_KVM_COUNTS_GVA, &gpa, &flags));
+	assert_int_equal(gpa, p->counts_gpa);
+	assert_int_equal(flags, ADY_PTE_W | ADY_PTE_NX);
+	assert_true(p->counts_gpa >= p->ms_gpa + p->ms_size && p->counts_gpa + ADY_KVM_PAGE <= p->enclave_gpa);
+	assert_false(ady_kvm_walk(ro, p->plat_size, ADY_KVM_COUNTS_GVA - ADY_KVM_PAGE, &gpa, &flags));
+	assert_false(ady_kvm_walk(ro, p->plat_size, ADY_KVM_COUNTS_GVA + ADY_KVM_PAGE, &gpa, &flags));
 	/* Platform: GDT/IDT/TSS read-only data, the stubs read-only code,
 	 * each vCPU's stacks writable data with unmapped guards. */
 	assert_true(ady_kvm_walk(ro, p->plat_size, ADY_KVM_PLAT_GPA, &gpa, &flags));

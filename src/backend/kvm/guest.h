@@ -40,6 +40,11 @@
 #define KIND_ECALL 1
 #define KIND_DONE 2
 
+/* The slot's line in the guest's counter page (kvm.h ADY_KVM_COUNTS_GVA,
+ * backend/hostmain.h page 1), from its control line: both are 64-byte
+ * lines in slot order, 8 KiB apart; its first u64 counts ECALLs. */
+#define CTL_TO_COUNTS (-8192)
+
 /* the marshalling slot's header (adyton/msbuf.h) */
 #define MS_OP 0
 #define MS_INDEX 4

@@ -18,6 +18,10 @@
  *                                 slots right after it at ADY_KVM_MS_GVA; read/write, never
  *                                 executable (the vCPUs wait on their doorbells in guest
  *                                 mode: guest.h)
+ *   counters                      one page at GVA ADY_KVM_COUNTS_GVA (a guard page below the
+ *                                 control page): page 1 of the enclave's counters
+ *                                 (backend/hostmain.h), where the serve loop counts the
+ *                                 ECALLs it takes; read/write, never executable
  *   enclave                       GVA ADY_KVM_ENCLAVE_GVA, pages and permissions from the
  *                                 measured SECINFO; guards and the power-of-two tail unmapped
  *
@@ -58,6 +62,7 @@
 #define ADY_KVM_ENCLAVE_GVA 0x0000100000000000ull  /* 16 TiB */
 #define ADY_KVM_MS_GVA 0x0000200000000000ull       /* 32 TiB: slot i at + i * msbuf_size */
 #define ADY_KVM_CTL_GVA (ADY_KVM_MS_GVA - 4096ull)   /* the channel's control page */
+#define ADY_KVM_COUNTS_GVA (ADY_KVM_CTL_GVA - 8192ull) /* the guest's counter page */
 #define ADY_KVM_MAX_ENCLAVE (1ull << 40)           /* below the marshalling slots */
 
 /* Platform pages (offsets from ADY_KVM_PLAT_GPA). */
@@ -109,6 +114,7 @@ typedef struct ady_kvm_plan {
 	uint64_t plat_size;       /* ro_size + pt_size: the host buffer of both */
 	uint64_t rw_gpa, rw_size; /* writable platform memslot */
 	uint64_t ms_gpa, ms_size; /* the channel: control page, then the slots */
+	uint64_t counts_gpa;      /* the guest's counter page */
 	uint64_t enclave_gpa;
 	uint32_t pt_pages;        /* page-table pages reserved in the page-table slot */
 	ady_layout layout;        /* the measured layout the plan is for (ady_layout_writable) */
@@ -175,15 +181,16 @@ typedef struct ady_kvm_vm {
 
 /*
  * Creates the VM for plan p: the platform memslots (filled here), the
- * channel at ms (p->ms_size bytes: control page and slots) and the loaded enclave at
- * enclave (p->enclave_used bytes), one vCPU per thread slot in 64-bit
+ * channel at ms (p->ms_size bytes: control page and slots), the guest's
+ * counter page at counts (one page; NULL: none, the probe's guests never
+ * count) and the loaded enclave at enclave (p->enclave_used bytes), one vCPU per thread slot in 64-bit
  * ring 0 with FS/GS base fs_base[i] (its thread data page).  Opens
  * /dev/kvm itself.  ADY_ERR_BACKEND when KVM refuses something (vm->why
  * says what; nothing is printed).  ady_kvm_vm_free undoes it, also after a
  * failure.
  */
-ADY_MUST_CHECK ady_err ady_kvm_vm_new(ady_kvm_vm *vm, const ady_kvm_plan *p, uint8_t *ms, uint8_t *enclave,
-				      const uint64_t *fs_base);
+ADY_MUST_CHECK ady_err ady_kvm_vm_new(ady_kvm_vm *vm, const ady_kvm_plan *p, uint8_t *ms, uint8_t *counts,
+				      uint8_t *enclave, const uint64_t *fs_base);
 void ady_kvm_vm_free(ady_kvm_vm *vm, const ady_kvm_plan *p);
 
 /*

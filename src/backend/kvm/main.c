@@ -153,7 +153,7 @@ static ady_err prepare(uint8_t *chan, uint64_t chan_size)
 
 	(void)chan_size; /* the plan has it: ms_size */
 	g.chan = chan;
-	err = ady_kvm_vm_new(&g.vm, &g.plan, g.chan, g.enclave, fs_base);
+	err = ady_kvm_vm_new(&g.vm, &g.plan, g.chan, ady_host_guest_counts, g.enclave, fs_base);
 	if (err) {
 		fprintf(stderr, "adyton-kvm-host[%d]: %s\n", ady_host_pid, g.vm.why);
 		return err;

@@ -108,7 +108,7 @@ ady_err ady_kvm_plan_build(const ady_layout *l, uint32_t phys_bits, ady_kvm_plan
 	for (uint32_t i = 0; i < p->nmaps; i++)
 		tables += tables_for(&p->maps[i]);
 	/* the vCPU stacks and the slots, whose GPAs depend on the table count */
-	tables += 2ull * l->threads * 3 + 3 * ((p->ms_size >> 21) + 2);
+	tables += 2ull * l->threads * 3 + 3 * ((p->ms_size >> 21) + 2) + 3;
 	if (tables > (1u << 24))
 		return ADY_ERR_LAYOUT;
 	p->pt_pages = (uint32_t)tables;
@@ -118,7 +118,8 @@ ady_err ady_kvm_plan_build(const ady_layout *l, uint32_t phys_bits, ady_kvm_plan
 	p->plat_size = p->ro_size + p->pt_size;
 	p->rw_gpa = align_up(ADY_KVM_PLAT_GPA + p->plat_size, MIB2);
 	p->ms_gpa = align_up(p->rw_gpa + p->rw_size, MIB2);
-	p->enclave_gpa = align_up(p->ms_gpa + p->ms_size, MIB2);
+	p->counts_gpa = align_up(p->ms_gpa + p->ms_size, MIB2);
+	p->enclave_gpa = align_up(p->counts_gpa + ADY_KVM_PAGE, MIB2);
 	end = p->enclave_gpa + p->enclave_used;
 	if (end > (1ull << phys_bits))
 		return ADY_ERR_LAYOUT;
@@ -132,6 +133,7 @@ ady_err ady_kvm_plan_build(const ady_layout *l, uint32_t phys_bits, ady_kvm_plan
 			ADY_PTE_W | ADY_PTE_NX);
 	}
 	add_map(p, ADY_KVM_CTL_GVA, p->ms_gpa, p->ms_size, ADY_PTE_W | ADY_PTE_NX);
+	add_map(p, ADY_KVM_COUNTS_GVA, p->counts_gpa, ADY_KVM_PAGE, ADY_PTE_W | ADY_PTE_NX);
 	return ADY_OK;
 }
 

@@ -141,7 +141,7 @@ static ady_err probe_setup(probe *pr)
 	if (pr->enclave == MAP_FAILED || pr->ms == MAP_FAILED)
 		return bad(pr, "%s", "out of memory");
 	memcpy(pr->enclave, ady_kvm_probe_start, code);
-	err = ady_kvm_vm_new(&pr->vm, &pr->plan, pr->ms, pr->enclave, fs_base);
+	err = ady_kvm_vm_new(&pr->vm, &pr->plan, pr->ms, NULL, pr->enclave, fs_base);
 	if (err && pr->vm.kvm_fd < 0) {
 		snprintf(pr->why, pr->cap, "%s", pr->vm.why); /* no (usable) /dev/kvm at all */
 		return err;

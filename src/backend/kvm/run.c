@@ -55,6 +55,9 @@ _Static_assert(MS_HEADER == ADY_MSBUF_HEADER && MS_ECALL == ADY_MSBUF_ECALL && M
 		       ENTER_ECALL == ADY_ENTER_ECALL && ERR_PROTOCOL == ADY_ERR_PROTOCOL,
 	       "guest.h: marshalling slot");
 _Static_assert(ADY_KVM_MS_GVA - ADY_KVM_CTL_GVA == ADY_CHAN_CTL_SIZE, "the control page precedes the slots");
+_Static_assert((int64_t)(ADY_KVM_COUNTS_GVA - ADY_KVM_CTL_GVA) == CTL_TO_COUNTS &&
+		       sizeof(ady_chan_ctl) == 64 && ADY_HOST_COUNTS_SIZE - ADY_HOST_GUEST_COUNTS == ADY_KVM_PAGE,
+	       "guest.h: the counter page, a 64-byte line per slot as the control page");
 
 static ady_chan_ctl *ctl_of(uint32_t slot) { return (ady_chan_ctl *)g.chan + slot; }
 static uint8_t *slot_of(uint32_t slot) { return g.chan + ADY_CHAN_CTL_SIZE + (uint64_t)slot * g.plan.msbuf_size; }
@@ -108,15 +111,21 @@ static uint64_t app_exit(uint32_t slot, uint32_t op)
 
 static uint64_t serve_exit(uint32_t slot, uint64_t op, uint64_t arg)
 {
-	if (ady_platform_op_find(op))
+	uint64_t *exits = ady_host_counts[slot].exits;
+
+	if (ady_platform_op_find(op)) {
+		ady_host_count_one(&exits[ADY_HOST_EXIT_PLATFORM]);
 		return ady_platform_exit(&ady_kvm_plat, op, arg);
+	}
 	switch (op) {
 	case ADY_MSBUF_ABORT:
+		ady_host_count_one(&exits[ADY_HOST_EXIT_ABORT]);
 		mark_dead();
 		report_abort(slot);
 		return app_exit(slot, ADY_MSBUF_ABORT);
 	case ADY_MSBUF_OCALL:
 	case ADY_MSBUF_LOG:
+		ady_host_count_one(&exits[op == ADY_MSBUF_OCALL ? ADY_HOST_EXIT_OCALL : ADY_HOST_EXIT_LOG]);
 		return app_exit(slot, (uint32_t)op);
 	default:
 		return ADY_ERR_PROTOCOL;
@@ -208,6 +217,7 @@ static void run_loop(uint32_t slot)
 	int fd = g.vm.vcpu_fd[slot];
 	struct kvm_run *run = g.vm.run[slot];
 	ady_chan_ctl *c = ctl_of(slot);
+	uint64_t *vm_exits = ady_host_counts[slot].vm_exits;
 	struct kvm_regs r;
 
 	memset(&r, 0, sizeof(r));
@@ -224,13 +234,19 @@ static void run_loop(uint32_t slot)
 		stop(slot, "KVM_SET_REGS: %s", strerrordesc_np(errno));
 		return;
 	}
+	/* Each return of KVM_RUN is one VM exit: the enclave's own exits are
+	 * counted by kind (serve_exit), the others here. */
 	for (;;) {
 		if (ioctl(fd, KVM_RUN, 0)) {
+			ady_host_count_one(&vm_exits[ADY_HOST_VM_OTHER]);
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			stop(slot, "KVM_RUN: %s", strerrordesc_np(errno));
 			return;
 		}
+		if (run->exit_reason != KVM_EXIT_IO || run->io.direction != KVM_EXIT_IO_OUT || run->io.size != 1 ||
+		    run->io.count != 1 || (run->io.port != KVM_PORT_IDLE && run->io.port != KVM_PORT_WAKE && run->io.port != KVM_PORT_EXIT))
+			ady_host_count_one(&vm_exits[ADY_HOST_VM_OTHER]);
 		switch (run->exit_reason) {
 		case KVM_EXIT_IO:
 			if (run->io.direction != KVM_EXIT_IO_OUT || run->io.size != 1 || run->io.count != 1) {
@@ -239,6 +255,7 @@ static void run_loop(uint32_t slot)
 			}
 			switch (run->io.port) {
 			case KVM_PORT_IDLE:
+				ady_host_count_one(&vm_exits[ADY_HOST_VM_IDLE]);
 				if (__atomic_load_n(&g.dead, __ATOMIC_ACQUIRE))
 					return;
 				/* No liveness callback: if the application dies, adytond kills us. */
@@ -246,6 +263,7 @@ static void run_loop(uint32_t slot)
 					_exit(0);
 				continue;
 			case KVM_PORT_WAKE:
+				ady_host_count_one(&vm_exits[ADY_HOST_VM_WAKE]);
 				ady_chan_wake(c);
 				continue;
 			case KVM_PORT_EXIT:
@@ -254,7 +272,9 @@ static void run_loop(uint32_t slot)
 					return;
 				}
 				if (__atomic_load_n(&g.dead, __ATOMIC_ACQUIRE)) {
-					/* another thread's call stopped the enclave */
+					/* another thread's call stopped the enclave:
+					 * a VM exit, not one the enclave is served */
+					ady_host_count_one(&vm_exits[ADY_HOST_VM_OTHER]);
 					post(c, ADY_ERR_ABORTED);
 					return;
 				}

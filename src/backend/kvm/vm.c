@@ -33,7 +33,7 @@
 #define EFER_LMA 0x400ull
 #define EFER_NXE 0x800ull /* no SCE: SYSCALL is #UD, an enclave has no system calls */
 
-enum { SLOT_RO, SLOT_PT, SLOT_RW, SLOT_MS, SLOT_ENCLAVE };
+enum { SLOT_RO, SLOT_PT, SLOT_RW, SLOT_MS, SLOT_ENCLAVE, SLOT_COUNTS };
 
 /* Records what failed in vm->why: the caller decides whether and where to
  * print it (the enclave host, or the probe in an application). */
@@ -115,7 +115,8 @@ static ady_err vcpu_setup(ady_kvm_vm *vm, uint32_t i, uint64_t fs_base)
 }
 
 /* see kvm.h */
-ady_err ady_kvm_vm_new(ady_kvm_vm *vm, const ady_kvm_plan *p, uint8_t *ms, uint8_t *enclave, const uint64_t *fs_base)
+ady_err ady_kvm_vm_new(ady_kvm_vm *vm, const ady_kvm_plan *p, uint8_t *ms, uint8_t *counts, uint8_t *enclave,
+		       const uint64_t *fs_base)
 {
 	uint64_t ident = IDENTITY_MAP_GPA;
 	long mmap_size;
@@ -170,6 +171,8 @@ ady_err ady_kvm_vm_new(ady_kvm_vm *vm, const ady_kvm_plan *p, uint8_t *ms, uint8
 		err = memslot(vm, SLOT_MS, 0, p->ms_gpa, p->ms_size, ms);
 	if (!err)
 		err = memslot(vm, SLOT_ENCLAVE, 0, p->enclave_gpa, p->enclave_used, enclave);
+	if (!err && counts)
+		err = memslot(vm, SLOT_COUNTS, 0, p->counts_gpa, ADY_KVM_PAGE, counts);
 	if (err)
 		return err;
 

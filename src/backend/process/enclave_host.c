@@ -67,15 +67,22 @@ static uint64_t host_exit(uint64_t op, uint64_t arg)
 	ady_chan_ctl *c = ctl_of(cur_slot);
 	uint32_t kind;
 
-	if (ady_platform_op_find(op))
+	ady_host_count *n = &ady_host_counts[cur_slot];
+
+	if (ady_platform_op_find(op)) {
+		ady_host_count_one(&n->exits[ADY_HOST_EXIT_PLATFORM]);
 		return ady_platform_exit(&plat, op, arg);
+	}
 	switch (op) {
 	case ADY_MSBUF_ABORT:
+		ady_host_count_one(&n->exits[ADY_HOST_EXIT_ABORT]);
 		ady_platform_report_abort(&plat, slot_of(cur_slot), h.msbuf_size);
 		/* the application hears of it too */
 		__attribute__((fallthrough));
 	case ADY_MSBUF_OCALL:
 	case ADY_MSBUF_LOG:
+		if (op != ADY_MSBUF_ABORT)
+			ady_host_count_one(&n->exits[op == ADY_MSBUF_OCALL ? ADY_HOST_EXIT_OCALL : ADY_HOST_EXIT_LOG]);
 		__atomic_store_n(&c->kind, ADY_KIND_EXIT, __ATOMIC_RELAXED);
 		__atomic_store_n(&c->op, (uint32_t)op, __ATOMIC_RELAXED);
 		ady_chan_post(c, ADY_TURN_APP);
@@ -109,6 +116,7 @@ static void *serve(void *arg)
 		    ady_chan_take_request(c, slot_of(slot), h.msbuf_size) != ADY_OK) {
 			rc = ADY_ERR_PROTOCOL;
 		} else {
+			ady_host_count_one(&ady_host_counts[slot].ecalls);
 			rc = entry((uint64_t)(uintptr_t)tcs, ADY_ENTER_ECALL, (uint64_t)(uintptr_t)slot_of(slot),
 				   (uint64_t)(uintptr_t)host_exit);
 			rc = ady_chan_put_reply(c, slot_of(slot), h.msbuf_size, rc);
