@@ -167,6 +167,7 @@ static void row_from(const char *const v[NCOLS], gate_host_row *r)
 	r->ahead = (uint64_t)strtoll(v[9], NULL, 10);
 	r->have_platform_key = hex_col(v[10], r->platform_key, 64);
 	r->have_coloc_key = hex_col(v[11], r->coloc_key, 64);
+	r->stored = true;
 }
 
 static void row_sqlite(sqlite3_stmt *st, gate_host_row *r)
@@ -226,21 +227,31 @@ out:
 	return err;
 }
 
+#define SET_SQ                                                                                                   \
+	"checked = ?2, ok = ?3, failed = ?4, reason = ?5, count = ?6, \"offset\" = ?7, pcr10 = ?8, "               \
+	"entries_checked = ?9, ahead = ?10, platform_key = ?11, coloc_key = ?12"
+#define SET_PQ                                                                                                   \
+	"checked = $2, ok = $3, failed = $4, reason = $5, count = $6, \"offset\" = $7, pcr10 = $8, "               \
+	"entries_checked = $9, ahead = $10, platform_key = $11, coloc_key = $12"
+
 /* see hosts.h */
 ady_err gate_hosts_put(gate_hosts *h, const gate_host_row *r)
 {
-	/* One statement: a row replaced whole, never merged with another
-	 * gate's half-written one. */
-	static const char sq[] = "INSERT OR REPLACE INTO gate_hosts (" COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
-	static const char pq[] = "INSERT INTO gate_hosts (" COLS ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) "
-				 "ON CONFLICT (name) DO UPDATE SET checked = EXCLUDED.checked, ok = EXCLUDED.ok, "
-				 "failed = EXCLUDED.failed, reason = EXCLUDED.reason, count = EXCLUDED.count, "
-				 "\"offset\" = EXCLUDED.\"offset\", pcr10 = EXCLUDED.pcr10, "
-				 "entries_checked = EXCLUDED.entries_checked, ahead = EXCLUDED.ahead, "
-				 "platform_key = EXCLUDED.platform_key, coloc_key = EXCLUDED.coloc_key";
+	/* A row read from the table is updated only while it is still there:
+	 * a forget by another gate during the round is not undone by it.  A
+	 * new row replaces one another gate wrote meanwhile (last writer
+	 * wins).  Either way one statement, the row written whole. */
+	static const char *const sq[2] = {
+		"INSERT OR REPLACE INTO gate_hosts (" COLS ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
+		"UPDATE gate_hosts SET " SET_SQ " WHERE name = ?1"};
+	static const char *const pq[2] = {
+		"INSERT INTO gate_hosts (" COLS ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) "
+		"ON CONFLICT (name) DO UPDATE SET " SET_PQ,
+		"UPDATE gate_hosts SET " SET_PQ " WHERE name = $1"};
 	char checked[24], count[24], offset[24], entries[24], ahead[24], pcr[65], pk[129] = "", ck[129] = "";
 	const char *v[NCOLS] = {r->name, checked, r->ok ? "1" : "0", r->failed, r->reason, count, offset, pcr,
 				entries, ahead, pk, ck};
+	unsigned long n = 0;
 	int ok = 1;
 
 	/* 64-bit signed in both backends, as the row is read back. */
@@ -255,23 +266,29 @@ ady_err gate_hosts_put(gate_hosts *h, const gate_host_row *r)
 	if (r->have_coloc_key)
 		ady_hex_encode(r->coloc_key, 64, ck);
 	if (h->pg) {
-		PGresult *res = pg_run(h->pg, PGRES_COMMAND_OK, pq, NCOLS, v);
+		PGresult *res = pg_run(h->pg, PGRES_COMMAND_OK, pq[r->stored], NCOLS, v);
 
 		ok = res != NULL;
+		if (ok)
+			n = strtoul(PQcmdTuples(res), NULL, 10);
 		PQclear(res);
 	} else {
 		sqlite3_stmt *st = NULL;
 
 		/* Text binds: the INTEGER columns' affinity stores the numbers
 		 * as integers. */
-		ok = sqlite3_prepare_v2(h->db, sq, -1, &st, NULL) == SQLITE_OK;
+		ok = sqlite3_prepare_v2(h->db, sq[r->stored], -1, &st, NULL) == SQLITE_OK;
 		for (int i = 0; ok && i < NCOLS; i++)
 			ok = sqlite3_bind_text(st, i + 1, v[i], -1, SQLITE_STATIC) == SQLITE_OK;
 		ok = ok && sqlite3_step(st) == SQLITE_DONE;
 		sqlite3_finalize(st);
+		if (ok)
+			n = (unsigned long)sqlite3_changes(h->db);
 	}
 	OPENSSL_cleanse(ck, sizeof(ck));
-	return ok ? ADY_OK : ADY_ERR_IO;
+	if (!ok)
+		return ADY_ERR_IO;
+	return n ? ADY_OK : ADY_ERR_STATE;
 }
 
 /* see hosts.h */

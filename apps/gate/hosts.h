@@ -34,6 +34,7 @@ typedef struct gate_host_row {
 	uint8_t platform_key[64];   /* adytond's attestation key x||y the TPM certified */
 	bool have_coloc_key;
 	uint8_t coloc_key[64];      /* K of the HMAC volume flow */
+	bool stored;                /* read from the table (gate_hosts_get) */
 } gate_host_row;
 
 /* A connection to the hosts table, one backend or the other. */
@@ -50,7 +51,10 @@ ADY_MUST_CHECK ady_err gate_hosts_open(const char *where, gate_hosts **out);
 void gate_hosts_close(gate_hosts *h);
 /* ADY_ERR_STATE when the host has no row. */
 ADY_MUST_CHECK ady_err gate_hosts_get(gate_hosts *h, const char *name, gate_host_row *out);
-/* Inserts or replaces the row of row->name whole (last writer wins). */
+/* Writes the row of row->name whole.  A stored row (from gate_hosts_get)
+ * is updated only if it is still there: ADY_ERR_STATE when it was
+ * forgotten meanwhile (by any gate), and nothing is written.  A new row
+ * (stored false) is inserted, or replaces one written meanwhile. */
 ADY_MUST_CHECK ady_err gate_hosts_put(gate_hosts *h, const gate_host_row *row);
 /* Deletes a host's row (its replay state, keys, verdict): the next round
  * starts from an empty log, as after a reboot.  ADY_ERR_STATE: no such row. */

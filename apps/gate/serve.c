@@ -559,7 +559,9 @@ int gate_cli_serve(int argc, char **argv)
 				continue;
 			}
 			round_host(&c, ctx, h, &row);
-			if ((err = gate_hosts_put(hdb, &row)))
+			if ((err = gate_hosts_put(hdb, &row)) == ADY_ERR_STATE)
+				log_msg("host %s: forgotten during the round: not recorded", h->name);
+			else if (err)
 				log_msg("host %s: cannot record: %s", h->name, ady_strerror(err));
 			OPENSSL_cleanse(row.coloc_key, sizeof(row.coloc_key));
 			if (row.ok) {

@@ -3,7 +3,8 @@
 # pg_ctl in a temporary directory, UNIX socket only, no TCP), then the
 # same suites as on SQLite against it: gate_ca_test (certificates, CRL,
 # nonces, and two gates on one database seeing each other's issued and
-# revoked certificates), gate_nginx_test.sh (every `adyton-gate` call a
+# revoked certificates), gate_hosts_test (the hosts table: two gates see
+# each other's verdicts and forgets), gate_nginx_test.sh (every `adyton-gate` call a
 # gate process of its own on the shared database: host verdicts and
 # forgets included, its host rows seeded with psql) and, when given,
 # gate_agent_test.sh (serve's rounds on PostgreSQL, read by other gate
@@ -11,11 +12,11 @@
 # the server runs as the "postgres" user (initdb refuses root).  Skipped
 # (77) when the PostgreSQL server binaries are not installed
 # (scripts/deps.sh).
-# usage: gate_pg_test.sh GATE_CA_TEST GATE_NGINX_TEST_SH ARGS-OF-GATE_NGINX_TEST_SH...
+# usage: gate_pg_test.sh GATE_CA_TEST GATE_HOSTS_TEST GATE_NGINX_TEST_SH ARGS-OF-GATE_NGINX_TEST_SH...
 #                        [-- GATE_AGENT_TEST_SH ARGS-OF-GATE_AGENT_TEST_SH...]
 set -u
-ca_test=$1 nginx_test=$2
-shift 2
+ca_test=$1 hosts_test=$2 nginx_test=$3
+shift 3
 nginx_args=() agent_args=()
 while [ $# -gt 0 ] && [ "$1" != -- ]; do nginx_args+=("$1"); shift; done
 [ $# -gt 0 ] && { shift; agent_args=("$@"); }
@@ -44,6 +45,7 @@ conn="host=$tmp user=postgres"
 failures=0
 
 GATE_TEST_PG="$conn" "$ca_test" || { echo "FAIL: gate_ca_test on PostgreSQL"; failures=$((failures + 1)); }
+GATE_TEST_PG="$conn" "$hosts_test" || { echo "FAIL: gate_hosts_test on PostgreSQL"; failures=$((failures + 1)); }
 as_pg "$pgbin/createdb" -h "$tmp" -U postgres gate_e2e || { echo "FAIL: createdb"; exit 1; }
 db="postgresql:$conn dbname=gate_e2e"
 GATE_TEST_DB="$db" GATE_TEST_PSQL="$pgbin/psql" "$nginx_test" "${nginx_args[@]}" ||
