@@ -58,6 +58,11 @@ get_target_property(_ady_gate_prod gate_enc_prod ADYTON_SIGNED)
 get_target_property(_ady_gate_dbg gate_enc_dbg ADYTON_SIGNED)
 ady_unit_test(gate_ca_test adyton-gate-ca)
 target_include_directories(gate_ca_test PRIVATE ${PROJECT_SOURCE_DIR}/apps/gate)
+# The hosts table (apps/gate/hostdb.c, part of the adyton-gate program):
+# both backends, two handles as two gates sharing one state.
+ady_unit_test(gate_hosts_test adyton-gate-ca adyton-gate-host)
+target_sources(gate_hosts_test PRIVATE ${PROJECT_SOURCE_DIR}/apps/gate/hostdb.c)
+target_include_directories(gate_hosts_test PRIVATE ${PROJECT_SOURCE_DIR}/apps/gate)
 
 # The gate demo (apps/gate-demo) in gate_nginx_test: its enclave's TLS
 # client is the one that reaches the upstream through nginx.  The test
@@ -86,11 +91,17 @@ set_property(TEST gate_nginx_test APPEND PROPERTY ENVIRONMENT
 set_tests_properties(gate_nginx_test PROPERTIES TIMEOUT 300)
 
 # The same suites with the gate's state on a real PostgreSQL, started by
-# the test (initdb, pg_ctl) in a temporary directory on a UNIX socket.
+# the test (initdb, pg_ctl) in a temporary directory on a UNIX socket; the
+# serve suite too where adyton-agent is built.
+set(_ady_gate_pg_agent)
+if(TARGET adyton-agent)
+  set(_ady_gate_pg_agent -- ${CMAKE_CURRENT_SOURCE_DIR}/integration/gate_agent_test.sh $<TARGET_FILE:adyton-gate>
+    $<TARGET_FILE:adyton-agent> ${_ady_gate_prod} ${_ady_gate_dbg} ${CMAKE_CURRENT_SOURCE_DIR}/integration/gate_ima_helper.py)
+endif()
 ady_integration_test(gate_pg_test ${CMAKE_CURRENT_SOURCE_DIR}/integration/gate_pg_test.sh
-  $<TARGET_FILE:gate_ca_test> ${CMAKE_CURRENT_SOURCE_DIR}/integration/gate_nginx_test.sh
+  $<TARGET_FILE:gate_ca_test> $<TARGET_FILE:gate_hosts_test> ${CMAKE_CURRENT_SOURCE_DIR}/integration/gate_nginx_test.sh
   $<TARGET_FILE:adyton-gate> ${_ady_gate_prod} ${_ady_gate_dbg} $<TARGET_FILE:gate_demo_test_app>
-  ${_ady_gate_demo_test})
+  ${_ady_gate_demo_test} ${_ady_gate_pg_agent})
 set_property(TEST gate_pg_test APPEND PROPERTY ENVIRONMENT
   "ADYTON_DAEMON=$<TARGET_FILE:adytond>" "ADYTON_ENCLAVE_HOST=$<TARGET_FILE:adyton-enclave-host>")
 set_tests_properties(gate_pg_test PROPERTIES TIMEOUT 300)

@@ -1,20 +1,34 @@
 /*
  * hostdb.c - the gate_hosts table (hosts.h) and the host admission issue
- * asks for (gate_host_admit).
+ * asks for (gate_host_admit).  The table lives where certdb.c's does: in
+ * the SQLite file, or in the PostgreSQL database several gates share (a
+ * libpq connection of its own).  Every operation is one statement and
+ * nothing is cached here, so one gate's verdict or forget is what the
+ * next read by any gate sees.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <libpq-fe.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <sqlite3.h>
 
 #include "adyton/cursor.h"
 #include "adyton/quote.h"
 #include "hosts.h"
 
+/* One of db and pg is set. */
+struct gate_hosts {
+	sqlite3 *db;
+	PGconn *pg;
+};
+
+/* "offset" is quoted: a reserved word in PostgreSQL. */
 static const char schema[] = "CREATE TABLE IF NOT EXISTS gate_hosts ("
 			     " name TEXT PRIMARY KEY,"
 			     " checked INTEGER NOT NULL,"
@@ -22,72 +36,188 @@ static const char schema[] = "CREATE TABLE IF NOT EXISTS gate_hosts ("
 			     " failed TEXT NOT NULL DEFAULT '',"
 			     " reason TEXT NOT NULL DEFAULT '',"
 			     " count INTEGER NOT NULL,"
-			     " offset INTEGER NOT NULL,"
+			     " \"offset\" INTEGER NOT NULL,"
 			     " pcr10 TEXT NOT NULL,"
 			     " entries_checked INTEGER NOT NULL,"
 			     " ahead INTEGER NOT NULL,"
 			     " platform_key TEXT NOT NULL DEFAULT '',"
 			     " coloc_key TEXT NOT NULL DEFAULT '');";
 
-/* see hosts.h */
-ady_err gate_hosts_open(const char *where, sqlite3 **out)
+/* The same table on PostgreSQL, with 64-bit times and counts. */
+static const char pg_schema[] = "CREATE TABLE IF NOT EXISTS gate_hosts ("
+				" name TEXT PRIMARY KEY,"
+				" checked BIGINT NOT NULL,"
+				" ok INTEGER NOT NULL,"
+				" failed TEXT NOT NULL DEFAULT '',"
+				" reason TEXT NOT NULL DEFAULT '',"
+				" count BIGINT NOT NULL,"
+				" \"offset\" BIGINT NOT NULL,"
+				" pcr10 TEXT NOT NULL,"
+				" entries_checked BIGINT NOT NULL,"
+				" ahead BIGINT NOT NULL,"
+				" platform_key TEXT NOT NULL DEFAULT '',"
+				" coloc_key TEXT NOT NULL DEFAULT '');";
+
+#define NCOLS 12
+#define COLS                                                                                                     \
+	"name, checked, ok, failed, reason, count, \"offset\", pcr10, entries_checked, ahead, platform_key, "      \
+	"coloc_key"
+#define PREFIX_PG "postgresql:"
+
+static int pg_simple(PGconn *c, const char *sql)
 {
-	const char *path = strncmp(where, "sqlite:", 7) == 0 ? where + 7 : where;
-	sqlite3 *db = NULL;
+	PGresult *r = PQexec(c, sql);
+	int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+
+	PQclear(r);
+	return ok;
+}
+
+/* sql with n text parameters; the result if its status is want, else NULL. */
+static PGresult *pg_run(PGconn *c, ExecStatusType want, const char *sql, int n, const char *const *vals)
+{
+	PGresult *r = PQexecParams(c, sql, n, NULL, vals, NULL, NULL, 0);
+
+	if (r && PQresultStatus(r) == want)
+		return r;
+	PQclear(r);
+	return NULL;
+}
+
+static ady_err pg_open(const char *conninfo, PGconn **out)
+{
+	PGconn *c = PQconnectdb(conninfo);
+	PGresult *r = NULL;
+	int ok;
 
 	*out = NULL;
-	if (strncmp(where, "postgresql:", 11) == 0)
-		return ADY_ERR_UNSUPPORTED;
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK ||
-	    sqlite3_busy_timeout(db, 10000) != SQLITE_OK || sqlite3_exec(db, schema, NULL, NULL, NULL) != SQLITE_OK) {
-		sqlite3_close(db);
+	/* As certdb.c: quiet, and gates starting at once serialize their
+	 * CREATE on a transaction-scoped advisory lock (16016 is the store's,
+	 * 16017 certdb's). */
+	ok = PQstatus(c) == CONNECTION_OK && pg_simple(c, "SET client_min_messages = warning") &&
+	     pg_simple(c, "BEGIN") &&
+	     (r = pg_run(c, PGRES_TUPLES_OK, "SELECT pg_advisory_xact_lock(16018)", 0, NULL)) != NULL &&
+	     pg_simple(c, pg_schema) && pg_simple(c, "COMMIT");
+	PQclear(r);
+	if (!ok) {
+		PQfinish(c);
 		return ADY_ERR_IO;
 	}
-	*out = db;
+	*out = c;
 	return ADY_OK;
 }
 
-static int hex_col(sqlite3_stmt *st, int col, uint8_t *out, size_t n)
+/* see hosts.h */
+ady_err gate_hosts_open(const char *where, gate_hosts **out)
 {
-	const char *s = (const char *)sqlite3_column_text(st, col);
+	const char *path = strncmp(where, "sqlite:", 7) == 0 ? where + 7 : where;
+	gate_hosts *h;
+	ady_err err = ADY_ERR_IO;
 
-	return s && strlen(s) == 2 * n && ady_hex_decode(s, 2 * n, out, n);
+	*out = NULL;
+	if (!*path)
+		return ADY_ERR_INVALID_ARG;
+	if (!(h = calloc(1, sizeof(*h))))
+		return ADY_ERR_NOMEM;
+	if (strncmp(where, PREFIX_PG, strlen(PREFIX_PG)) == 0) {
+		if ((err = pg_open(where + strlen(PREFIX_PG), &h->pg)))
+			goto fail;
+	} else if (sqlite3_open_v2(path, &h->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK ||
+		   sqlite3_busy_timeout(h->db, 10000) != SQLITE_OK ||
+		   sqlite3_exec(h->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
+		goto fail;
+	}
+	*out = h;
+	return ADY_OK;
+fail:
+	gate_hosts_close(h);
+	return err;
 }
-
-static void row_from(sqlite3_stmt *st, gate_host_row *r)
-{
-	memset(r, 0, sizeof(*r));
-	snprintf(r->name, sizeof(r->name), "%s", (const char *)sqlite3_column_text(st, 0));
-	r->checked = sqlite3_column_int64(st, 1);
-	r->ok = sqlite3_column_int(st, 2) != 0;
-	snprintf(r->failed, sizeof(r->failed), "%s", (const char *)sqlite3_column_text(st, 3));
-	snprintf(r->reason, sizeof(r->reason), "%s", (const char *)sqlite3_column_text(st, 4));
-	gate_pcr10_init(&r->verified);
-	r->verified.count = (uint64_t)sqlite3_column_int64(st, 5);
-	r->verified.offset = (uint64_t)sqlite3_column_int64(st, 6);
-	if (!hex_col(st, 7, r->verified.sha256, 32))
-		memset(r->verified.sha256, 0, 32);
-	r->entries_checked = (uint64_t)sqlite3_column_int64(st, 8);
-	r->ahead = (uint64_t)sqlite3_column_int64(st, 9);
-	r->have_platform_key = hex_col(st, 10, r->platform_key, 64);
-	r->have_coloc_key = hex_col(st, 11, r->coloc_key, 64);
-}
-
-#define COLS "name, checked, ok, failed, reason, count, offset, pcr10, entries_checked, ahead, platform_key, coloc_key"
 
 /* see hosts.h */
-ady_err gate_hosts_get(sqlite3 *db, const char *name, gate_host_row *out)
+void gate_hosts_close(gate_hosts *h)
+{
+	if (!h)
+		return;
+	sqlite3_close(h->db);
+	PQfinish(h->pg);
+	free(h);
+}
+
+static int hex_col(const char *s, uint8_t *out, size_t n)
+{
+	return strlen(s) == 2 * n && ady_hex_decode(s, 2 * n, out, n);
+}
+
+/* A row from its columns as text (COLS order), as both backends give them. */
+static void row_from(const char *const v[NCOLS], gate_host_row *r)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->name, sizeof(r->name), "%s", v[0]);
+	r->checked = strtoll(v[1], NULL, 10);
+	r->ok = strtoll(v[2], NULL, 10) != 0;
+	snprintf(r->failed, sizeof(r->failed), "%s", v[3]);
+	snprintf(r->reason, sizeof(r->reason), "%s", v[4]);
+	gate_pcr10_init(&r->verified);
+	r->verified.count = (uint64_t)strtoll(v[5], NULL, 10);
+	r->verified.offset = (uint64_t)strtoll(v[6], NULL, 10);
+	if (!hex_col(v[7], r->verified.sha256, 32))
+		memset(r->verified.sha256, 0, 32);
+	r->entries_checked = (uint64_t)strtoll(v[8], NULL, 10);
+	r->ahead = (uint64_t)strtoll(v[9], NULL, 10);
+	r->have_platform_key = hex_col(v[10], r->platform_key, 64);
+	r->have_coloc_key = hex_col(v[11], r->coloc_key, 64);
+	r->stored = true;
+}
+
+static void row_sqlite(sqlite3_stmt *st, gate_host_row *r)
+{
+	const char *v[NCOLS];
+
+	for (int i = 0; i < NCOLS; i++) {
+		v[i] = (const char *)sqlite3_column_text(st, i);
+		if (!v[i])
+			v[i] = "";
+	}
+	row_from(v, r);
+}
+
+static void row_pg(PGresult *res, int i, gate_host_row *r)
+{
+	const char *v[NCOLS];
+
+	for (int j = 0; j < NCOLS; j++)
+		v[j] = PQgetvalue(res, i, j);
+	row_from(v, r);
+}
+
+/* see hosts.h */
+ady_err gate_hosts_get(gate_hosts *h, const char *name, gate_host_row *out)
 {
 	sqlite3_stmt *st = NULL;
 	ady_err err = ADY_ERR_IO;
 	int rc;
 
-	if (sqlite3_prepare_v2(db, "SELECT " COLS " FROM gate_hosts WHERE name = ?", -1, &st, NULL) != SQLITE_OK ||
+	if (h->pg) {
+		const char *v[1] = {name};
+		PGresult *r = pg_run(h->pg, PGRES_TUPLES_OK, "SELECT " COLS " FROM gate_hosts WHERE name = $1", 1, v);
+
+		if (!r)
+			return ADY_ERR_IO;
+		err = ADY_ERR_STATE;
+		if (PQntuples(r) == 1) {
+			row_pg(r, 0, out);
+			err = ADY_OK;
+		}
+		PQclear(r);
+		return err;
+	}
+	if (sqlite3_prepare_v2(h->db, "SELECT " COLS " FROM gate_hosts WHERE name = ?", -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC) != SQLITE_OK)
 		goto out;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		row_from(st, out);
+		row_sqlite(st, out);
 		err = ADY_OK;
 	} else if (rc == SQLITE_DONE) {
 		err = ADY_ERR_STATE;
@@ -97,63 +227,125 @@ out:
 	return err;
 }
 
-/* see hosts.h */
-ady_err gate_hosts_put(sqlite3 *db, const gate_host_row *r)
-{
-	static const char sql[] = "INSERT OR REPLACE INTO gate_hosts (" COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
-	char pcr[65], pk[129] = "", ck[129] = "";
-	sqlite3_stmt *st = NULL;
-	int ok;
+#define SET_SQ                                                                                                   \
+	"checked = ?2, ok = ?3, failed = ?4, reason = ?5, count = ?6, \"offset\" = ?7, pcr10 = ?8, "               \
+	"entries_checked = ?9, ahead = ?10, platform_key = ?11, coloc_key = ?12"
+#define SET_PQ                                                                                                   \
+	"checked = $2, ok = $3, failed = $4, reason = $5, count = $6, \"offset\" = $7, pcr10 = $8, "               \
+	"entries_checked = $9, ahead = $10, platform_key = $11, coloc_key = $12"
 
+/* see hosts.h */
+ady_err gate_hosts_put(gate_hosts *h, const gate_host_row *r)
+{
+	/* A row read from the table is updated only while it is still there:
+	 * a forget by another gate during the round is not undone by it.  A
+	 * new row replaces one another gate wrote meanwhile (last writer
+	 * wins).  Either way one statement, the row written whole. */
+	static const char *const sq[2] = {
+		"INSERT OR REPLACE INTO gate_hosts (" COLS ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
+		"UPDATE gate_hosts SET " SET_SQ " WHERE name = ?1"};
+	static const char *const pq[2] = {
+		"INSERT INTO gate_hosts (" COLS ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) "
+		"ON CONFLICT (name) DO UPDATE SET " SET_PQ,
+		"UPDATE gate_hosts SET " SET_PQ " WHERE name = $1"};
+	char checked[24], count[24], offset[24], entries[24], ahead[24], pcr[65], pk[129] = "", ck[129] = "";
+	const char *v[NCOLS] = {r->name, checked, r->ok ? "1" : "0", r->failed, r->reason, count, offset, pcr,
+				entries, ahead, pk, ck};
+	unsigned long n = 0;
+	int ok = 1;
+
+	/* 64-bit signed in both backends, as the row is read back. */
+	snprintf(checked, sizeof(checked), "%" PRId64, r->checked);
+	snprintf(count, sizeof(count), "%" PRId64, (int64_t)r->verified.count);
+	snprintf(offset, sizeof(offset), "%" PRId64, (int64_t)r->verified.offset);
+	snprintf(entries, sizeof(entries), "%" PRId64, (int64_t)r->entries_checked);
+	snprintf(ahead, sizeof(ahead), "%" PRId64, (int64_t)r->ahead);
 	ady_hex_encode(r->verified.sha256, 32, pcr);
 	if (r->have_platform_key)
 		ady_hex_encode(r->platform_key, 64, pk);
 	if (r->have_coloc_key)
 		ady_hex_encode(r->coloc_key, 64, ck);
-	ok = sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
-	     sqlite3_bind_text(st, 1, r->name, -1, SQLITE_STATIC) == SQLITE_OK &&
-	     sqlite3_bind_int64(st, 2, r->checked) == SQLITE_OK && sqlite3_bind_int(st, 3, r->ok) == SQLITE_OK &&
-	     sqlite3_bind_text(st, 4, r->failed, -1, SQLITE_STATIC) == SQLITE_OK &&
-	     sqlite3_bind_text(st, 5, r->reason, -1, SQLITE_STATIC) == SQLITE_OK &&
-	     sqlite3_bind_int64(st, 6, (sqlite3_int64)r->verified.count) == SQLITE_OK &&
-	     sqlite3_bind_int64(st, 7, (sqlite3_int64)r->verified.offset) == SQLITE_OK &&
-	     sqlite3_bind_text(st, 8, pcr, -1, SQLITE_STATIC) == SQLITE_OK &&
-	     sqlite3_bind_int64(st, 9, (sqlite3_int64)r->entries_checked) == SQLITE_OK &&
-	     sqlite3_bind_int64(st, 10, (sqlite3_int64)r->ahead) == SQLITE_OK &&
-	     sqlite3_bind_text(st, 11, pk, -1, SQLITE_STATIC) == SQLITE_OK &&
-	     sqlite3_bind_text(st, 12, ck, -1, SQLITE_STATIC) == SQLITE_OK && sqlite3_step(st) == SQLITE_DONE;
-	sqlite3_finalize(st);
+	if (h->pg) {
+		PGresult *res = pg_run(h->pg, PGRES_COMMAND_OK, pq[r->stored], NCOLS, v);
+
+		ok = res != NULL;
+		if (ok)
+			n = strtoul(PQcmdTuples(res), NULL, 10);
+		PQclear(res);
+	} else {
+		sqlite3_stmt *st = NULL;
+
+		/* Text binds: the INTEGER columns' affinity stores the numbers
+		 * as integers. */
+		ok = sqlite3_prepare_v2(h->db, sq[r->stored], -1, &st, NULL) == SQLITE_OK;
+		for (int i = 0; ok && i < NCOLS; i++)
+			ok = sqlite3_bind_text(st, i + 1, v[i], -1, SQLITE_STATIC) == SQLITE_OK;
+		ok = ok && sqlite3_step(st) == SQLITE_DONE;
+		sqlite3_finalize(st);
+		if (ok)
+			n = (unsigned long)sqlite3_changes(h->db);
+	}
 	OPENSSL_cleanse(ck, sizeof(ck));
-	return ok ? ADY_OK : ADY_ERR_IO;
+	if (!ok)
+		return ADY_ERR_IO;
+	return n ? ADY_OK : ADY_ERR_STATE;
 }
 
 /* see hosts.h */
-ady_err gate_hosts_forget(sqlite3 *db, const char *name)
+ady_err gate_hosts_forget(gate_hosts *h, const char *name)
 {
 	sqlite3_stmt *st = NULL;
-	int ok = sqlite3_prepare_v2(db, "DELETE FROM gate_hosts WHERE name = ?", -1, &st, NULL) == SQLITE_OK &&
-		 sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC) == SQLITE_OK && sqlite3_step(st) == SQLITE_DONE;
+	int ok;
 
+	if (h->pg) {
+		const char *v[1] = {name};
+		PGresult *r = pg_run(h->pg, PGRES_COMMAND_OK, "DELETE FROM gate_hosts WHERE name = $1", 1, v);
+		unsigned long n;
+
+		if (!r)
+			return ADY_ERR_IO;
+		n = strtoul(PQcmdTuples(r), NULL, 10);
+		PQclear(r);
+		return n ? ADY_OK : ADY_ERR_STATE;
+	}
+	ok = sqlite3_prepare_v2(h->db, "DELETE FROM gate_hosts WHERE name = ?", -1, &st, NULL) == SQLITE_OK &&
+	     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC) == SQLITE_OK && sqlite3_step(st) == SQLITE_DONE;
 	sqlite3_finalize(st);
 	if (!ok)
 		return ADY_ERR_IO;
-	return sqlite3_changes(db) ? ADY_OK : ADY_ERR_STATE;
+	return sqlite3_changes(h->db) ? ADY_OK : ADY_ERR_STATE;
 }
 
 /* see hosts.h */
-ady_err gate_hosts_each(sqlite3 *db, void (*fn)(void *ctx, const gate_host_row *row), void *ctx)
+ady_err gate_hosts_each(gate_hosts *h, void (*fn)(void *ctx, const gate_host_row *row), void *ctx)
 {
 	sqlite3_stmt *st = NULL;
 	gate_host_row r;
 	int rc;
 
-	if (sqlite3_prepare_v2(db, "SELECT " COLS " FROM gate_hosts ORDER BY name", -1, &st, NULL) != SQLITE_OK)
+	if (h->pg) {
+		/* COLLATE "C": byte order, as SQLite's. */
+		PGresult *res = pg_run(h->pg, PGRES_TUPLES_OK,
+				       "SELECT " COLS " FROM gate_hosts ORDER BY name COLLATE \"C\"", 0, NULL);
+
+		if (!res)
+			return ADY_ERR_IO;
+		for (int i = 0; i < PQntuples(res); i++) {
+			row_pg(res, i, &r);
+			fn(ctx, &r);
+		}
+		PQclear(res);
+		OPENSSL_cleanse(r.coloc_key, sizeof(r.coloc_key));
+		return ADY_OK;
+	}
+	if (sqlite3_prepare_v2(h->db, "SELECT " COLS " FROM gate_hosts ORDER BY name", -1, &st, NULL) != SQLITE_OK)
 		return ADY_ERR_IO;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		row_from(st, &r);
+		row_sqlite(st, &r);
 		fn(ctx, &r);
 	}
 	sqlite3_finalize(st);
+	OPENSSL_cleanse(r.coloc_key, sizeof(r.coloc_key));
 	return rc == SQLITE_DONE ? ADY_OK : ADY_ERR_IO;
 }
 
@@ -162,7 +354,7 @@ int gate_host_admit(const char *state, const char *host, long max_age, const cha
 		    const uint8_t *quote, size_t qlen, const uint8_t nonce[static 32], gate_host_row *row,
 		    const char **failed, char *reason, size_t cap)
 {
-	sqlite3 *db = NULL;
+	gate_hosts *db = NULL;
 	ady_quote *q = NULL;
 	int64_t now = (int64_t)time(NULL);
 	ady_err err;
@@ -174,7 +366,7 @@ int gate_host_admit(const char *state, const char *host, long max_age, const cha
 		return -1;
 	}
 	err = gate_hosts_get(db, host, row);
-	sqlite3_close(db);
+	gate_hosts_close(db);
 	*failed = "host";
 	rc = 0;
 	if (err == ADY_ERR_STATE) {

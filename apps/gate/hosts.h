@@ -6,15 +6,17 @@
  * IMA entry count / byte offset / PCR 10 the next round starts from, the
  * attestation key of adytond that the host's TPM certified, and the
  * co-location key K of the HMAC flow) is a table gate_hosts in the
- * gate's SQLite state file, beside the certificate table (certdb.c).
+ * gate's state, beside the certificate table (certdb.c): in the SQLite
+ * file (default) or in the PostgreSQL database ("postgresql:CONNINFO",
+ * libpq) that several gates share.  Every operation is one statement and
+ * nothing is cached, so a verdict one gate writes is what another gate's
+ * issue reads next.
  */
 #ifndef ADYTON_GATE_HOSTS_H
 #define ADYTON_GATE_HOSTS_H
 
 #include <stdbool.h>
 #include <stdint.h>
-
-#include <sqlite3.h>
 
 #include "adyton/error.h"
 #include "gate.h"
@@ -32,18 +34,32 @@ typedef struct gate_host_row {
 	uint8_t platform_key[64];   /* adytond's attestation key x||y the TPM certified */
 	bool have_coloc_key;
 	uint8_t coloc_key[64];      /* K of the HMAC volume flow */
+	bool stored;                /* read from the table (gate_hosts_get) */
 } gate_host_row;
 
-/* The state file (a path or "sqlite:PATH"); ADY_ERR_UNSUPPORTED for
- * "postgresql:" (the hosts table is SQLite only). */
-ADY_MUST_CHECK ady_err gate_hosts_open(const char *where, sqlite3 **out);
+/* A connection to the hosts table, one backend or the other. */
+typedef struct gate_hosts gate_hosts;
+
+/* where: a SQLite path or "sqlite:PATH" (the file is created), or
+ * "postgresql:CONNINFO" (the database must exist); the table is created
+ * if missing (on PostgreSQL under an advisory lock, so that gates starting
+ * together do not race).  *out is the caller's, for gate_hosts_close;
+ * NULL on failure.  ADY_ERR_INVALID_ARG: empty path; ADY_ERR_IO: cannot
+ * open, connect or create the table. */
+ADY_MUST_CHECK ady_err gate_hosts_open(const char *where, gate_hosts **out);
+/* Accepts NULL. */
+void gate_hosts_close(gate_hosts *h);
 /* ADY_ERR_STATE when the host has no row. */
-ADY_MUST_CHECK ady_err gate_hosts_get(sqlite3 *db, const char *name, gate_host_row *out);
-ADY_MUST_CHECK ady_err gate_hosts_put(sqlite3 *db, const gate_host_row *row);
+ADY_MUST_CHECK ady_err gate_hosts_get(gate_hosts *h, const char *name, gate_host_row *out);
+/* Writes the row of row->name whole.  A stored row (from gate_hosts_get)
+ * is updated only if it is still there: ADY_ERR_STATE when it was
+ * forgotten meanwhile (by any gate), and nothing is written.  A new row
+ * (stored false) is inserted, or replaces one written meanwhile. */
+ADY_MUST_CHECK ady_err gate_hosts_put(gate_hosts *h, const gate_host_row *row);
 /* Deletes a host's row (its replay state, keys, verdict): the next round
  * starts from an empty log, as after a reboot.  ADY_ERR_STATE: no such row. */
-ADY_MUST_CHECK ady_err gate_hosts_forget(sqlite3 *db, const char *name);
-ADY_MUST_CHECK ady_err gate_hosts_each(sqlite3 *db, void (*fn)(void *ctx, const gate_host_row *row), void *ctx);
+ADY_MUST_CHECK ady_err gate_hosts_forget(gate_hosts *h, const char *name);
+ADY_MUST_CHECK ady_err gate_hosts_each(gate_hosts *h, void (*fn)(void *ctx, const gate_host_row *row), void *ctx);
 
 /*
  * What issue asks of a host before it certifies an enclave on it: its

@@ -515,7 +515,7 @@ int gate_cli_serve(int argc, char **argv)
 	int once = 0, opt, rc = 2;
 	serve_cfg c;
 	SSL_CTX *ctx = NULL;
-	sqlite3 *hdb = NULL;
+	gate_hosts *hdb = NULL;
 	gate_db *db = NULL;
 	time_t crl_at = 0;
 	ady_err err;
@@ -559,7 +559,9 @@ int gate_cli_serve(int argc, char **argv)
 				continue;
 			}
 			round_host(&c, ctx, h, &row);
-			if ((err = gate_hosts_put(hdb, &row)))
+			if ((err = gate_hosts_put(hdb, &row)) == ADY_ERR_STATE)
+				log_msg("host %s: forgotten during the round: not recorded", h->name);
+			else if (err)
 				log_msg("host %s: cannot record: %s", h->name, ady_strerror(err));
 			OPENSSL_cleanse(row.coloc_key, sizeof(row.coloc_key));
 			if (row.ok) {
@@ -591,7 +593,7 @@ int gate_cli_serve(int argc, char **argv)
 			sleep(1);
 	}
 out:
-	sqlite3_close(hdb);
+	gate_hosts_close(hdb);
 	gate_db_close(db);
 	SSL_CTX_free(ctx);
 	cfg_free(&c);
@@ -642,7 +644,7 @@ int gate_cli_hosts(int argc, char **argv)
 					     {"forget", required_argument, NULL, 'f'}, {NULL, 0, NULL, 0}};
 	const char *state = NULL, *forget = NULL;
 	int js = 0, opt;
-	sqlite3 *db = NULL;
+	gate_hosts *db = NULL;
 	ady_err err;
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -658,7 +660,7 @@ int gate_cli_hosts(int argc, char **argv)
 	if (forget) {
 		if ((err = gate_hosts_open(state, &db)) == ADY_OK)
 			err = gate_hosts_forget(db, forget);
-		sqlite3_close(db);
+		gate_hosts_close(db);
 		if (err == ADY_ERR_STATE) {
 			fprintf(stderr, "adyton-gate: no host %s in %s\n", forget, state);
 			return 1;
@@ -671,10 +673,10 @@ int gate_cli_hosts(int argc, char **argv)
 	}
 	if ((err = gate_hosts_open(state, &db)) || (err = gate_hosts_each(db, print_host, &js))) {
 		fprintf(stderr, "adyton-gate: --state %s: %s\n", state, ady_strerror(err));
-		sqlite3_close(db);
+		gate_hosts_close(db);
 		return 2;
 	}
-	sqlite3_close(db);
+	gate_hosts_close(db);
 	return 0;
 usage:
 	fprintf(stderr, "usage: adyton-gate hosts --state DB [--json | --forget NAME]\n");

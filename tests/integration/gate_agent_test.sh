@@ -25,7 +25,12 @@
 #  - the host turns bad (an IMA entry for a file not in the policy, PCR 10
 #    extended): the next round of the running `serve` fails it ("policy",
 #    the file named), its certificate is on the CRL, nginx (reloaded by
-#    serve) refuses the same client, and issue refuses the host.
+#    serve) refuses the same client, and issue refuses the host;
+#  - another gate's `hosts --forget` while serve runs: serve's next round
+#    finds no row and checks the whole log again (nothing cached in the gate).
+# Environment: GATE_TEST_DB, the --state to use (default: a SQLite file in
+# the temporary directory; gate_pg_test passes a PostgreSQL database).  The
+# fake-agent rounds keep a SQLite file of their own.
 # The TLS client is curl holding the key the test enclave exports through
 # its test-only ECALL 1 (apps/gate-demo has the in-enclave client); the
 # enclave's HMAC is computed by openssl from the key file the same way.
@@ -156,7 +161,7 @@ http {
 CONF
 ngx=("$NGINX" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -e "$tmp/nginx/logs/error.log")
 
-db=$tmp/gate.db
+db=${GATE_TEST_DB:-$tmp/gate.db}
 gatecfg() { # OUT COLOCATION [HOSTNAME] [TLS-NAME]
 	cat >"$1" <<JSON
 {"state": "$db", "ca_key": "$tmp/ca.key", "ca_cert": "$tmp/ca.pem", "crl": "$tmp/crl.pem",
@@ -394,6 +399,18 @@ wait "$fpid"
 spid=$!
 sleep 1.5
 [ "$(hostfield host-1 ok)" = True ] || fail "host-1 not ok before: $(cat "$tmp/serve.log")"
+# Another gate (a process of its own on the same state) forgets the host: the running serve's next
+# round finds no row and checks the whole log again, not none (it keeps nothing between rounds).
+# A round under way at the forget does not write the row back (its update finds no row).  The
+# rounds are read from serve's log: the row shows a full check only until the round after it.
+[ "$(hostfield host-1 entries)" = 4 ] && [ "$(hostfield host-1 entries_checked)" = 0 ] ||
+	fail "serve running: want 4 verified, none new: $("$gate" hosts --state "$db" --json)"
+mark=$(wc -l <"$tmp/serve.log")
+"$gate" hosts --state "$db" --forget host-1 || fail "hosts --forget (serve running)"
+full() { tail -n +$((mark + 1)) "$tmp/serve.log" | grep -q "host host-1: ok (4 entries verified, [1-9][0-9]* checked now"; }
+for _ in $(seq 100); do full && break; sleep 0.1; done
+full && [ "$(hostfield host-1 entries)" = 4 ] && echo "ok: serve checked the whole log after another gate's forget" ||
+	fail "serve did not see the forget: $("$gate" hosts --state "$db" --json) $(tail -n +$((mark + 1)) "$tmp/serve.log")"
 "$helper" "$log" add "$tmp/bin/evil" || fail "helper add evil"
 for _ in $(seq 100); do [ "$(hostfield host-1 ok)" = False ] && break; sleep 0.1; done
 [ "$(hostfield host-1 failed)" = policy ] || fail "bad host: want failed policy: $("$gate" hosts --state "$db" --json)"

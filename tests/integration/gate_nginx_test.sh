@@ -14,7 +14,10 @@
 #    upstream: the certificate gets 200 from the upstream; no certificate,
 #    a self-signed one, an expired one are refused; after `revoke SERIAL`
 #    or `revoke --host ID`, the CRL rewrite and `nginx -s reload`, the same
-#    client is refused while the other certificate still passes.
+#    client is refused while the other certificate still passes;
+#  - issue --host: a host whose last round passed admits (co-location by
+#    adytond's platform key); one that failed is refused with its check and
+#    reason, and after `hosts --forget` as never checked.
 #  - the gate demo (apps/gate-demo, its test build): its enclave makes the
 #    key, the application carries nonce, quote and certificate between the
 #    gate and the enclave, and the enclave's BearSSL client reaches the
@@ -28,7 +31,8 @@
 # through its test-only ECALL 1 (the simpler negative cases and the
 # revocation by serial).
 # Environment: GATE_TEST_DB, the --state to use (default: a SQLite file in
-# the temporary directory; gate_pg_test passes a PostgreSQL database).
+# the temporary directory; gate_pg_test passes a PostgreSQL database, and
+# GATE_TEST_PSQL, its psql, through which host rows are seeded there).
 # usage: gate_nginx_test.sh ADYTON_GATE ENCLAVE_PROD ENCLAVE_DBG DEMO_APP DEMO_ENCLAVE
 set -u
 [ -n "${GATE_TEST_TRACE:-}" ] && { PS4='+ $(date +%s.%N | cut -c7-14) '; set -x; }
@@ -134,6 +138,14 @@ enclave() {
 }
 
 ncerts() { "$gate" certs --state "$db" | wc -l; }
+# state_sql STATEMENT: on the gate's state, in whichever backend (psql: GATE_TEST_PSQL, else psql).
+state_sql() {
+	case $db in
+	postgresql:*) "${GATE_TEST_PSQL:-psql}" -X -q -v ON_ERROR_STOP=1 -d "${db#postgresql:}" -c "$1" >/dev/null ;;
+	*) python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()' \
+		"${db#sqlite:}" "$1" ;;
+	esac
+}
 
 # issue WANT(issued|refused:CHECK|config) OUT POLICY PREFIX NONCE [more issue args]
 issue() {
@@ -167,15 +179,15 @@ n1=$(challenge) || { echo "FAIL: challenge"; exit 1; }
 [ ${#n1} = 64 ] || fail "challenge: not 32 bytes of hex: $n1"
 enclave "$prod" "$n1" "$tmp/a" export || exit 1
 # host-1 as `adyton-gate serve` records a host that passed just now (gate_agent_test runs serve for
-# real): PCR 10 ab..ab, and this adytond's key as the one its TPM certified (co-location).
+# real): PCR 10 ab..ab, and this adytond's key as the one its TPM certified (co-location).  The row
+# goes into the backend the test runs on; `hosts` creates the table first, as serve would.
 "$gate" hosts --state "$db" >/dev/null || fail "hosts"
-python3 - "$db" "$pkey" <<'PY' || fail "host row"
-import sqlite3, sys, time
-db = sqlite3.connect(sys.argv[1])
-db.execute("INSERT INTO gate_hosts (name, checked, ok, count, offset, pcr10, entries_checked, ahead, platform_key)"
-           " VALUES ('host-1', ?, 1, 12, 4096, ?, 12, 0, ?)", (int(time.time()), "ab" * 32, sys.argv[2]))
-db.commit()
-PY
+host_row() { # NAME OK FAILED REASON
+	state_sql "INSERT INTO gate_hosts (name, checked, ok, failed, reason, count, \"offset\", pcr10, entries_checked,
+	           ahead, platform_key) VALUES ('$1', $(date +%s), $2, '$3', '$4', 12, 4096, '$(printf 'ab%.0s' $(seq 32))',
+	           12, 0, '$pkey')"
+}
+host_row host-1 1 "" "" || fail "host row"
 issue issued "$tmp/a.pem" mre "$tmp/a" "$n1" --host host-1
 openssl verify -CAfile "$tmp/ca.pem" -purpose sslclient "$tmp/a.pem" >/dev/null 2>&1 || fail "a.pem does not chain to the CA"
 openssl x509 -in "$tmp/a.pem" -noout -text >"$tmp/a.txt"
@@ -229,6 +241,19 @@ n=$(challenge); m=$(challenge); enclave "$prod" "$n" "$tmp/r" && issue refused:n
 # A policy that admits DEBUG enclaves is refused outright.
 n=$(challenge); enclave "$dbg" "$n" "$tmp/d" && issue config "$tmp/x.pem" dbg_allowed "$tmp/d" "$n"
 grep -q "DEBUG" "$tmp/issue.err" || fail "debug policy: reason not named: $(cat "$tmp/issue.err")"
+# A host whose last round failed, then forgotten.  Every `adyton-gate` here is a process of its own
+# with its own connection, so on PostgreSQL (gate_pg_test) these are gates sharing one database:
+# the verdict one writes is what the next one's issue reads, and so is a forget.
+host_row host-2 0 policy "/usr/bin/evil: not in the runtime policy" || fail "host-2 row"
+"$gate" hosts --state "$db" --json | grep -q '"failed":"policy","host":"host-2"' ||
+	fail "hosts: host-2 not listed as failed: $("$gate" hosts --state "$db" --json)"
+n=$(challenge); enclave "$prod" "$n" "$tmp/r" && issue refused:host "$tmp/x.pem" mre "$tmp/r" "$n" --host host-2
+grep -q "host-2 failed its last check (policy): /usr/bin/evil" "$tmp/issue.out" ||
+	fail "failed host: reason not named: $(cat "$tmp/issue.out")"
+"$gate" hosts --state "$db" --forget host-2 || fail "hosts --forget host-2"
+n=$(challenge); enclave "$prod" "$n" "$tmp/r" && issue refused:host "$tmp/x.pem" mre "$tmp/r" "$n" --host host-2
+grep -q "host-2 was never checked" "$tmp/issue.out" || fail "forgotten host: reason: $(cat "$tmp/issue.out")"
+"$gate" hosts --state "$db" --forget host-2 2>/dev/null; [ $? = 1 ] || fail "forget host-2 twice: not 1"
 [ "$(ncerts)" = 3 ] || fail "want 3 certificates recorded, have $(ncerts)"
 
 # --- nginx ---
