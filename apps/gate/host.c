@@ -63,6 +63,7 @@ static int policy_one(const gate_policy *pol, const ady_ima_entry *e, uint64_t i
 {
 	gate_why tmp;
 
+	tmp.text[0] = '\0';
 	res->violations += e->violation ? 1 : 0;
 	if (!gate_policy_check_probed(pol, e, pr, &tmp)) {
 		snprintf(why->text, sizeof(why->text), "entry %llu: %.480s", (unsigned long long)i, tmp.text);
