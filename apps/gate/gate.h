@@ -112,6 +112,24 @@ size_t gate_policy_ndigests(const gate_policy *p);
  */
 int gate_policy_check(const gate_policy *p, const ady_ima_entry *e, gate_why *why);
 
+/*
+ * gate_policy_check in steps, so that its memory reads overlap other work
+ * (gate_host_check replays the next entry meanwhile): _start hashes e's
+ * path and prefetches its slot in the digests index, _fetch (once the slot
+ * is likely cached) prefetches the path's record, _check_probed is
+ * gate_policy_check with that hash.  The steps only prefetch: skipping
+ * _fetch, or calling it early, changes the speed, never the answer.  pr is
+ * the caller's and only valid for this p and e.
+ */
+typedef struct gate_policy_probe {
+	uint64_t h;
+} gate_policy_probe;
+
+void gate_policy_probe_start(const gate_policy *p, const ady_ima_entry *e, gate_policy_probe *pr);
+void gate_policy_probe_fetch(const gate_policy *p, const ady_ima_entry *e, const gate_policy_probe *pr);
+int gate_policy_check_probed(const gate_policy *p, const ady_ima_entry *e, const gate_policy_probe *pr,
+			     gate_why *why);
+
 /* ---- the AK ---------------------------------------------------------------- */
 
 /* The AK's qualified name: every quote it signs carries it. */
