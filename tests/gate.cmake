@@ -58,11 +58,9 @@ get_target_property(_ady_gate_prod gate_enc_prod ADYTON_SIGNED)
 get_target_property(_ady_gate_dbg gate_enc_dbg ADYTON_SIGNED)
 ady_unit_test(gate_ca_test adyton-gate-ca)
 target_include_directories(gate_ca_test PRIVATE ${PROJECT_SOURCE_DIR}/apps/gate)
-# The hosts table (apps/gate/hostdb.c, part of the adyton-gate program):
-# both backends, two handles as two gates sharing one state.
-ady_unit_test(gate_hosts_test adyton-gate-ca adyton-gate-host)
-target_sources(gate_hosts_test PRIVATE ${PROJECT_SOURCE_DIR}/apps/gate/hostdb.c)
-target_include_directories(gate_hosts_test PRIVATE ${PROJECT_SOURCE_DIR}/apps/gate)
+# The hosts table (apps/gate/hostdb.c, adyton-gate-hosts): both backends,
+# two handles as two gates sharing one state.
+ady_unit_test(gate_hosts_test adyton-gate-hosts adyton-gate-ca adyton-gate-host)
 
 # The gate demo (apps/gate-demo) in gate_nginx_test: its enclave's TLS
 # client is the one that reaches the upstream through nginx.  The test

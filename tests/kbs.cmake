@@ -78,3 +78,11 @@ ady_integration_test(kbs_net_test ${CMAKE_CURRENT_SOURCE_DIR}/integration/kbs_ne
 set_property(TEST kbs_net_test APPEND PROPERTY ENVIRONMENT
   "ADYTON_DAEMON=$<TARGET_FILE:adytond>" "ADYTON_ENCLAVE_HOST=$<TARGET_FILE:adyton-enclave-host>")
 set_tests_properties(kbs_net_test PROPERTIES TIMEOUT 300)
+
+# A resource's host requirement: the broker reads the gate's hosts table
+# (adyton-kbs serve --gate-state).
+ady_integration_test(kbs_gate_test ${CMAKE_CURRENT_SOURCE_DIR}/integration/kbs_gate_test.sh
+  $<TARGET_FILE:adyton-kbs> $<TARGET_FILE:kbs_app> ${_ady_kbs_prod} $<TARGET_FILE:adyton-gate>)
+set_property(TEST kbs_gate_test APPEND PROPERTY ENVIRONMENT
+  "ADYTON_DAEMON=$<TARGET_FILE:adytond>" "ADYTON_ENCLAVE_HOST=$<TARGET_FILE:adyton-enclave-host>")
+set_tests_properties(kbs_gate_test PROPERTIES TIMEOUT 120)

@@ -28,6 +28,7 @@
 #include "adyton/cursor.h"
 #include "adyton/verify.h"
 #include "adyton/vpolicy.h"
+#include "hostreq.h"
 
 #define HKDF_INFO "adyton-kbs v1"
 
@@ -213,6 +214,7 @@ static ady_err fetch(kbs_broker *b, const kbs_msg *m, const char *peer, uint8_t 
 	kbs_nonce_state ns;
 	ady_vpolicy *pol = NULL;
 	ady_verify_report *rep = NULL;
+	kbs_hostreq hreq;
 	unsigned line = 0;
 	ady_err err;
 
@@ -246,7 +248,7 @@ static ady_err fetch(kbs_broker *b, const kbs_msg *m, const char *peer, uint8_t 
 		err = ADY_ERR_NOMEM;
 		goto out;
 	}
-	if (ady_vpolicy_parse(r.policy, strlen(r.policy), pol, &line)) {
+	if (kbs_hostreq_split(r.policy, &hreq, &line) || ady_vpolicy_parse(r.policy, strlen(r.policy), pol, &line)) {
 		kbs_audit(b, "refuse", "resource=%s reason=\"policy unreadable (line %u)\" evidence=%s peer=%s", name,
 			  line, evidence, peer);
 		err = refuse(ADY_ERR_CONFIG, "policy unreadable", resp, resp_len);
@@ -264,6 +266,22 @@ static ady_err fetch(kbs_broker *b, const kbs_msg *m, const char *peer, uint8_t 
 		goto out;
 	}
 	hex(rep->quote.body.mrenclave, 32, mre);
+	/* The host the gate checked, when the resource asks for one: after
+	 * the quote is verified, so its attestation key is the platform's. */
+	switch (kbs_hostreq_check(b->gate_state, &hreq, m->quote.p, m->quote.len, m->nonce, why, sizeof(why))) {
+	case 1:
+		break;
+	case 0:
+		kbs_audit(b, "refuse", "resource=%s reason=host detail=\"%s\" mrenclave=%s evidence=%s peer=%s", name,
+			  why, mre, evidence, peer);
+		err = refuse(ADY_ERR_PERMISSION, why, resp, resp_len);
+		goto out;
+	default:
+		kbs_audit(b, "error", "resource=%s reason=gate detail=\"%s\" evidence=%s peer=%s", name, why, evidence,
+			  peer);
+		err = refuse(ADY_ERR_IO, "the gate's state is unavailable", resp, resp_len);
+		goto out;
+	}
 	err = seal_to(m->pub, m->nonce, name, r.kind, r.data, r.data_len, bpub, iv, ct);
 	if (err) {
 		kbs_audit(b, "refuse", "resource=%s reason=\"enclave key unusable\" evidence=%s peer=%s", name, evidence,
@@ -368,7 +386,24 @@ static ady_err admin(kbs_broker *b, const kbs_msg *m, const char *peer, uint8_t 
 		}
 		memcpy(policy, m->policy.p, m->policy.len);
 		policy[m->policy.len] = '\0';
-		err = ady_vpolicy_parse(policy, m->policy.len, pol, &line);
+		/* The host lines are the broker's (hostreq.h); the rest is the
+		 * verifier's.  Checked on a copy: the text is stored as given. */
+		{
+			char *vtext = strdup(policy);
+			kbs_hostreq hreq;
+
+			if (!vtext)
+				err = ADY_ERR_NOMEM;
+			else if (!(err = kbs_hostreq_split(vtext, &hreq, &line)))
+				err = ady_vpolicy_parse(vtext, strlen(vtext), pol, &line);
+			free(vtext);
+			if (!err && hreq.required && !b->gate_state) {
+				free(pol);
+				free(policy);
+				return refuse(ADY_ERR_CONFIG, "policy: host needs a broker started with --gate-state",
+					      resp, resp_len);
+			}
+		}
 		free(pol);
 		if (err) {
 			char why[64];

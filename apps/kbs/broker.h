@@ -17,6 +17,7 @@ typedef struct kbs_broker {
 	uint8_t token[KBS_TOKEN];    /* the admin credential */
 	int audit_fd;                /* append-only audit log */
 	unsigned nonce_ttl;          /* seconds a challenge stays valid */
+	const char *gate_state;      /* the gate's hosts table (hostreq.h), or NULL */
 } kbs_broker;
 
 /*

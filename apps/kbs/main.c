@@ -4,6 +4,7 @@
  *   adyton-kbs serve [--socket PATH] [--listen HOST:PORT --tls-cert FILE --tls-key FILE]
  *                    --db PATH --audit PATH --token-file PATH --master-key PATH [--nonce-ttl SECONDS]
  *                    [--challenge-rate PER-SECOND] [--max-conns N] [--max-conns-per-peer N]
+ *                    [--gate-state STATE]
  *   adyton-kbs put NAME --policy FILE (--secret-file FILE | [--argv ARG]... [--env K=V]... [--file PATH=LOCAL]...)
  *   adyton-kbs get-policy NAME | revoke NAME | list
  * The admin commands take --socket PATH|kbs+tls://HOST:PORT, --ca FILE and
@@ -45,6 +46,7 @@ static int usage(void)
 		"usage: adyton-kbs serve [--socket PATH] [--listen HOST:PORT --tls-cert FILE --tls-key FILE]\n"
 		"                        --db PATH --audit PATH --token-file PATH --master-key PATH [--nonce-ttl S]\n"
 		"                        [--challenge-rate PER-S] [--max-conns N] [--max-conns-per-peer N]\n"
+		"                        [--gate-state STATE]\n"
 		"       adyton-kbs put NAME --policy FILE (--secret-file FILE | [--argv A]... [--env K=V]... "
 		"[--file PATH=LOCAL]...)\n"
 		"       adyton-kbs get-policy NAME | revoke NAME | list\n"
@@ -518,6 +520,8 @@ static int cmd_serve(int argc, char **argv)
 			tokf = argv[++i];
 		else if (!strcmp(argv[i], "--master-key"))
 			mkf = argv[++i];
+		else if (!strcmp(argv[i], "--gate-state"))
+			b.gate_state = argv[++i];
 		else if (!strcmp(argv[i], "--listen"))
 			listen_at = argv[++i];
 		else if (!strcmp(argv[i], "--tls-cert"))
