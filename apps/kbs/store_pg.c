@@ -4,17 +4,22 @@
  * operation is one statement or one transaction, and a nonce is taken
  * under SELECT ... FOR UPDATE, so two brokers cannot both use it.  One
  * connection per store handle (a broker serves one request at a time).
+ * The session commits with synchronous_commit = off; pg_sync commits one
+ * small write synchronously, which flushes the WAL up to it and so every
+ * earlier commit of the session (kbs_store_sync, the group commit).
  */
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store.h"
 
 typedef struct pg {
 	kbs_store base;
 	PGconn *conn;
+	time_t forgotten;            /* when old nonces were last deleted */
 } pg;
 
 static const char schema[] =
@@ -23,7 +28,8 @@ static const char schema[] =
 	" data BYTEA NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);"
 	"CREATE TABLE IF NOT EXISTS nonces ("
 	" nonce BYTEA PRIMARY KEY, name TEXT NOT NULL, expires BIGINT NOT NULL,"
-	" used INTEGER NOT NULL DEFAULT 0);";
+	" used INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE IF NOT EXISTS kbs_sync (id INTEGER PRIMARY KEY, n BIGINT NOT NULL);";
 
 static PGconn *conn_of(kbs_store *s)
 {
@@ -151,9 +157,16 @@ static ady_err pg_nonce_add(kbs_store *s, const uint8_t nonce[static 32], const 
 	int lens[3] = {32, 0, 0}, fmts[3] = {1, 0, 0};
 	PGresult *r;
 
-	/* As store_sqlite.c: a day past expiry, a nonce is forgotten. */
-	if (simple(s, "DELETE FROM nonces WHERE expires < extract(epoch from now())::bigint - 86400"))
-		return ADY_ERR_IO;
+	pg *p = (pg *)s;
+	time_t t = time(NULL);
+
+	/* As store_sqlite.c: a day past expiry, a nonce is forgotten (looked
+	 * for once a minute: the DELETE scans the table). */
+	if (t - p->forgotten >= 60 || t < p->forgotten) {
+		if (simple(s, "DELETE FROM nonces WHERE expires < extract(epoch from now())::bigint - 86400"))
+			return ADY_ERR_IO;
+		p->forgotten = t;
+	}
 	snprintf(e, sizeof(e), "%lld", (long long)expires);
 	r = run(s, PGRES_COMMAND_OK, "INSERT INTO nonces(nonce, name, expires, used) VALUES ($1, $2, $3, 0)", 3, vals,
 		lens, fmts);
@@ -201,6 +214,17 @@ rollback:
 	return ADY_ERR_IO;
 }
 
+static ady_err pg_sync(kbs_store *s)
+{
+	/* A commit that wrote nothing would not wait for the flush. */
+	if (simple(s, "BEGIN; SET LOCAL synchronous_commit = on;"
+		      " INSERT INTO kbs_sync VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = kbs_sync.n + 1; COMMIT")) {
+		(void)simple(s, "ROLLBACK");
+		return ADY_ERR_IO;
+	}
+	return ADY_OK;
+}
+
 static void pg_close(kbs_store *s)
 {
 	pg *p = (pg *)s;
@@ -209,7 +233,8 @@ static void pg_close(kbs_store *s)
 	free(p);
 }
 
-static const kbs_store_ops pg_ops = {pg_put, pg_get, pg_revoke, pg_list, pg_nonce_add, pg_nonce_take, pg_close};
+static const kbs_store_ops pg_ops = {pg_put, pg_get, pg_revoke, pg_list, pg_nonce_add, pg_nonce_take, pg_sync,
+				     pg_close};
 
 /* see store.h */
 ady_err kbs_store_pg_open(const char *conninfo, kbs_store **out)
@@ -235,7 +260,8 @@ ady_err kbs_store_pg_open(const char *conninfo, kbs_store **out)
 		if (!r)
 			goto fail;
 		PQclear(r);
-		if (simple(&p->base, schema) || simple(&p->base, "COMMIT"))
+		if (simple(&p->base, schema) || simple(&p->base, "COMMIT") ||
+		    simple(&p->base, "SET synchronous_commit = off"))
 			goto fail;
 	}
 	*out = &p->base;
