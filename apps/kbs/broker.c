@@ -60,8 +60,10 @@ void kbs_audit(kbs_broker *b, const char *event, const char *fmt, ...)
 	 * brokers sharing a log do not interleave; synced before the answer
 	 * leaves (kbs_broker_serve), so nothing is released that the log does
 	 * not show. */
-	if (b->audit_fd >= 0 && write(b->audit_fd, line, (size_t)n) != n)
+	if (b->audit_fd >= 0 && write(b->audit_fd, line, (size_t)n) != n) {
+		atomic_store(&b->audit_lost, true);
 		fprintf(stderr, "adyton-kbs: audit log write failed\n");
+	}
 }
 
 static void hex(const uint8_t *p, size_t n, char *out)
@@ -462,6 +464,7 @@ ady_err kbs_broker_init(kbs_broker *b)
 	atomic_init(&b->written, 0);
 	b->synced = 0;
 	b->syncing = b->broken = false;
+	atomic_init(&b->audit_lost, false);
 	if (pthread_mutex_init(&b->lock, NULL))
 		return ADY_ERR_NOMEM;
 	if (pthread_mutex_init(&b->sync_lock, NULL)) {
@@ -510,7 +513,7 @@ static ady_err durable(kbs_broker *b, uint64_t ticket)
 		target = atomic_load(&b->written);
 		ok = kbs_store_sync(b->store) == ADY_OK;
 		pthread_mutex_unlock(&b->lock);
-		ok = ok && (b->audit_fd < 0 || fdatasync(b->audit_fd) == 0);
+		ok = ok && (b->audit_fd < 0 || fdatasync(b->audit_fd) == 0) && !atomic_load(&b->audit_lost);
 		pthread_mutex_lock(&b->sync_lock);
 		b->syncing = false;
 		if (ok && target > b->synced)

@@ -33,6 +33,7 @@ typedef struct kbs_broker {
 	atomic_uint_fast64_t written; /* requests whose writes are done */
 	uint64_t synced;             /* ... and durable (audit log and store) */
 	bool syncing, broken;
+	atomic_bool audit_lost;      /* a line could not be written: nothing more is answered */
 } kbs_broker;
 
 /* Fills the internal fields; the caller sets the others.  kbs_broker_fini
@@ -66,7 +67,9 @@ ADY_MUST_CHECK ady_err kbs_broker_serve(kbs_broker *b, const uint8_t *frame, siz
 
 /* Appends one line to the audit log: "<UTC time> <event> <fields>" (one
  * write on the O_APPEND descriptor; not flushed: kbs_broker_serve's group
- * commit, or the caller, fdatasyncs it). */
+ * commit, or the caller, fdatasyncs it).  A line that cannot be written
+ * sets audit_lost, and kbs_broker_serve then withholds every answer that
+ * needs the log. */
 void kbs_audit(kbs_broker *b, const char *event, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -583,7 +583,7 @@ static int cmd_serve(int argc, char **argv)
 	if (listen_at && (ts = tcp_listen(listen_at)) < 0)
 		goto out;
 	kbs_audit(&b, "start", "socket=%s listen=%s", sock ? sock : "-", listen_at ? listen_at : "-");
-	if (kbs_store_sync(b.store) || fdatasync(b.audit_fd)) {
+	if (kbs_store_sync(b.store) || fdatasync(b.audit_fd) || atomic_load(&b.audit_lost)) {
 		fprintf(stderr, "adyton-kbs: audit log or store cannot be flushed\n");
 		goto out;
 	}
