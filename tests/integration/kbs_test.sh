@@ -323,13 +323,13 @@ head -c $((8192 * 1024 - ${#start} - 1 - 60)) /dev/zero >"$fa" # room for the st
 fpid=$!
 for _ in $(seq 100); do [ -S "$fs" ] && break; sleep 0.05; done
 if [ -S "$fs" ]; then
-	releases=$(grep -c "release resource=mre " "$audit")
+	releases=$(grep -c "release resource=signer " "$audit")
 	for _ in 1 2; do
-		run mre refused --socket "$fs" && grep -q "not durable" "$tmp/out" ||
+		run signer refused --socket "$fs" && grep -q "not durable" "$tmp/out" ||
 			fail "unwritable audit log: not refused as not durable: $(cat "$tmp/out")"
 	done
 	grep -q "audit log write failed" "$tmp/full.err" || fail "unwritable audit log: not reported: $(cat "$tmp/full.err")"
-	[ "$(grep -c "release resource=mre " "$audit")" -eq "$releases" ] || fail "unwritable audit log: released elsewhere"
+	[ "$(grep -c "release resource=signer " "$audit")" -eq "$releases" ] || fail "unwritable audit log: released elsewhere"
 else
 	fail "broker with the nearly full audit log did not start: $(cat "$tmp/full.err")"
 fi
