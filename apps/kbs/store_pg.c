@@ -2,7 +2,7 @@
  * store_pg.c - the broker's store on PostgreSQL (store.h), so that
  * several brokers share one state.  The same two tables as SQLite; every
  * operation is one statement or one transaction, and a nonce is taken
- * under SELECT ... FOR UPDATE, so two brokers cannot both use it.  One
+ * by one UPDATE of its unused row, so two brokers cannot both use it.  One
  * connection per store handle (a broker serves one request at a time).
  * The session commits with synchronous_commit = off; pg_sync commits one
  * small write synchronously, which flushes the WAL up to it and so every
@@ -179,39 +179,33 @@ static ady_err pg_nonce_add(kbs_store *s, const uint8_t nonce[static 32], const 
 static ady_err pg_nonce_take(kbs_store *s, const uint8_t nonce[static 32], const char *name, int64_t now,
 			     kbs_nonce_state *state)
 {
-	const char *vals[1] = {(const char *)nonce};
-	int lens[1] = {32}, fmts[1] = {1};
+	const char *vals[2] = {(const char *)nonce, name};
+	int lens[2] = {32, 0}, fmts[2] = {1, 0};
 	PGresult *r;
 
-	if (simple(s, "BEGIN"))
-		return ADY_ERR_IO;
-	/* FOR UPDATE: a second broker taking the same nonce waits here, then
-	 * sees it used. */
-	r = run(s, PGRES_TUPLES_OK, "SELECT name, expires, used FROM nonces WHERE nonce = $1 FOR UPDATE", 1, vals, lens,
-		fmts);
+	/* One statement: the nonce is spent if it was issued for this name and
+	 * unused (a second broker's UPDATE waits on the row, then finds it
+	 * used).  Expired or not: a nonce presented once is spent. */
+	r = run(s, PGRES_TUPLES_OK,
+		"UPDATE nonces SET used = 1 WHERE nonce = $1 AND name = $2 AND used = 0 RETURNING expires", 2, vals,
+		lens, fmts);
 	if (!r)
-		goto rollback;
-	if (PQntuples(r) != 1 || strcmp(PQgetvalue(r, 0, 0), name) != 0)
-		*state = KBS_NONCE_UNKNOWN;
-	else if (atoi(PQgetvalue(r, 0, 2)))
-		*state = KBS_NONCE_USED;
-	else if (strtoll(PQgetvalue(r, 0, 1), NULL, 10) < now)
-		*state = KBS_NONCE_EXPIRED;
-	else
-		*state = KBS_NONCE_OK;
-	PQclear(r);
-	if (*state == KBS_NONCE_OK || *state == KBS_NONCE_EXPIRED) {
-		r = run(s, PGRES_COMMAND_OK, "UPDATE nonces SET used = 1 WHERE nonce = $1", 1, vals, lens, fmts);
-		if (!r)
-			goto rollback;
+		return ADY_ERR_IO;
+	if (PQntuples(r) == 1) {
+		*state = strtoll(PQgetvalue(r, 0, 0), NULL, 10) < now ? KBS_NONCE_EXPIRED : KBS_NONCE_OK;
 		PQclear(r);
+		return ADY_OK;
 	}
-	if (simple(s, "COMMIT"))
-		goto rollback;
+	PQclear(r);
+	/* Refused: say why (unknown, or already used). */
+	r = run(s, PGRES_TUPLES_OK, "SELECT name, used FROM nonces WHERE nonce = $1", 1, vals, lens, fmts);
+	if (!r)
+		return ADY_ERR_IO;
+	*state = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), name) == 0 && atoi(PQgetvalue(r, 0, 1))
+			 ? KBS_NONCE_USED
+			 : KBS_NONCE_UNKNOWN;
+	PQclear(r);
 	return ADY_OK;
-rollback:
-	(void)simple(s, "ROLLBACK");
-	return ADY_ERR_IO;
 }
 
 static ady_err pg_sync(kbs_store *s)

@@ -1,7 +1,8 @@
 /*
  * store_sqlite.c - the broker's store on SQLite (store.h): one file, WAL,
- * every operation one transaction; nonces are taken under BEGIN IMMEDIATE
- * so two brokers on one file cannot both use one.  synchronous = NORMAL:
+ * every operation one transaction; a nonce is taken by one UPDATE of its
+ * unused row (under the write lock), so two brokers on one file cannot
+ * both use one.  synchronous = NORMAL:
  * a commit is not flushed by itself; sq_sync flushes the WAL, which holds
  * every commit so far (kbs_store_sync, the broker's group commit).  The
  * per-release statements are prepared once.
@@ -16,15 +17,12 @@
 
 #include "store.h"
 
-enum { ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_NONCE_ADD, ST_NONCE_GET, ST_NONCE_USE, ST_NONCE_FORGET, ST_GET, ST_N };
+enum { ST_NONCE_ADD, ST_NONCE_GET, ST_NONCE_USE, ST_NONCE_FORGET, ST_GET, ST_N };
 
 static const char *const stmt_sql[ST_N] = {
-	[ST_BEGIN] = "BEGIN IMMEDIATE",
-	[ST_COMMIT] = "COMMIT",
-	[ST_ROLLBACK] = "ROLLBACK",
 	[ST_NONCE_ADD] = "INSERT INTO nonces(nonce, name, expires, used) VALUES (?, ?, ?, 0)",
 	[ST_NONCE_GET] = "SELECT name, expires, used FROM nonces WHERE nonce = ?",
-	[ST_NONCE_USE] = "UPDATE nonces SET used = 1 WHERE nonce = ?",
+	[ST_NONCE_USE] = "UPDATE nonces SET used = 1 WHERE nonce = ? AND name = ? AND used = 0 RETURNING expires",
 	/* Nonces a day past their expiry are forgotten: presented again,
 	 * they are refused as unknown instead of as expired or replayed. */
 	[ST_NONCE_FORGET] = "DELETE FROM nonces WHERE expires < strftime('%s','now') - 86400",
@@ -223,48 +221,42 @@ out:
 static ady_err sq_nonce_take(kbs_store *s, const uint8_t nonce[static 32], const char *name, int64_t now,
 			     kbs_nonce_state *state)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = stmt(s, ST_NONCE_USE);
 	ady_err err = ADY_ERR_IO;
 	int rc;
 
-	if (step(s, ST_BEGIN))
-		return ADY_ERR_IO;
-	st = stmt(s, ST_NONCE_GET);
-	if (!st || sqlite3_bind_blob(st, 1, nonce, 32, SQLITE_STATIC))
-		goto rollback;
+	/* One statement (one transaction, under the database's write lock):
+	 * the nonce is spent if it was issued for this name and unused.
+	 * Expired or not: a nonce presented once is spent. */
+	if (!st || sqlite3_bind_blob(st, 1, nonce, 32, SQLITE_STATIC) || sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC))
+		goto out;
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		*state = KBS_NONCE_UNKNOWN;
-	} else if (rc == SQLITE_ROW) {
-		const unsigned char *n = sqlite3_column_text(st, 0);
-		if (!n || strcmp((const char *)n, name) != 0)
-			*state = KBS_NONCE_UNKNOWN;
-		else if (sqlite3_column_int(st, 2))
-			*state = KBS_NONCE_USED;
-		else if (sqlite3_column_int64(st, 1) < now)
-			*state = KBS_NONCE_EXPIRED;
-		else
-			*state = KBS_NONCE_OK;
+	if (rc == SQLITE_ROW) {
+		*state = sqlite3_column_int64(st, 0) < now ? KBS_NONCE_EXPIRED : KBS_NONCE_OK;
+		rc = sqlite3_step(st);
 	} else {
-		goto rollback;
+		*state = KBS_NONCE_UNKNOWN;
 	}
+	if (rc != SQLITE_DONE)
+		goto out;
 	done(st);
-	st = NULL;
-	/* Used or not, a nonce that was presented is spent: a second try
-	 * with it is a replay. */
-	if (*state == KBS_NONCE_OK || *state == KBS_NONCE_EXPIRED) {
-		st = stmt(s, ST_NONCE_USE);
-		if (!st || sqlite3_bind_blob(st, 1, nonce, 32, SQLITE_STATIC) || sqlite3_step(st) != SQLITE_DONE)
-			goto rollback;
-		done(st);
-		st = NULL;
+	if (*state == KBS_NONCE_UNKNOWN) {
+		/* Refused: say why (unknown, or already used). */
+		st = stmt(s, ST_NONCE_GET);
+		if (!st || sqlite3_bind_blob(st, 1, nonce, 32, SQLITE_STATIC))
+			goto out;
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			const unsigned char *n = sqlite3_column_text(st, 0);
+			if (n && strcmp((const char *)n, name) == 0 && sqlite3_column_int(st, 2))
+				*state = KBS_NONCE_USED;
+		} else if (rc != SQLITE_DONE) {
+			goto out;
+		}
 	}
-	if (step(s, ST_COMMIT))
-		goto rollback;
-	return ADY_OK;
-rollback:
+	err = ADY_OK;
+out:
 	done(st);
-	(void)step(s, ST_ROLLBACK);
 	return err;
 }
 
