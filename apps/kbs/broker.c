@@ -490,10 +490,9 @@ void kbs_broker_fini(kbs_broker *b)
 
 /*
  * Waits until every request up to ticket is durable.  One waiter at a time
- * flushes (the leader), for all the requests done when it starts: the
- * store's sync under b->lock (its connection is the requests'), the audit
- * log's fdatasync outside it, so requests go on meanwhile and the next
- * flush takes them all.
+ * flushes (the leader), for all the requests done when it starts, outside
+ * b->lock (kbs_store_sync may run beside the requests), so requests go on
+ * meanwhile and the next flush takes them all.
  */
 static ady_err durable(kbs_broker *b, uint64_t ticket)
 {
@@ -508,11 +507,10 @@ static ady_err durable(kbs_broker *b, uint64_t ticket)
 			continue;
 		}
 		b->syncing = true;
-		pthread_mutex_unlock(&b->sync_lock);
-		pthread_mutex_lock(&b->lock);
+		/* Every request counted in written has made its writes. */
 		target = atomic_load(&b->written);
+		pthread_mutex_unlock(&b->sync_lock);
 		ok = kbs_store_sync(b->store) == ADY_OK;
-		pthread_mutex_unlock(&b->lock);
 		ok = ok && (b->audit_fd < 0 || fdatasync(b->audit_fd) == 0) && !atomic_load(&b->audit_lost);
 		pthread_mutex_lock(&b->sync_lock);
 		b->syncing = false;

@@ -105,9 +105,10 @@ ADY_MUST_CHECK ady_err kbs_store_nonce_take(kbs_store *s, const uint8_t nonce[st
 					    int64_t now, kbs_nonce_state *state);
 
 /* Makes every operation done so far on this handle durable (SQLite: the
- * WAL flushed; PostgreSQL: a synchronous commit, which flushes the WAL
- * before it).  ADY_ERR_IO: they may not be (the caller must not answer as
- * if they were). */
+ * WAL flushed; PostgreSQL: a synchronous commit on a second connection,
+ * which flushes the WAL before it).  May run in another thread beside the
+ * other operations (not beside itself).  ADY_ERR_IO: they may not be (the
+ * caller must not answer as if they were). */
 ADY_MUST_CHECK ady_err kbs_store_sync(kbs_store *s);
 
 void kbs_resource_fini(kbs_resource *r);

@@ -5,8 +5,9 @@
  * by one UPDATE of its unused row, so two brokers cannot both use it.  One
  * connection per store handle (a broker serves one request at a time).
  * The session commits with synchronous_commit = off; pg_sync commits one
- * small write synchronously, which flushes the WAL up to it and so every
- * earlier commit of the session (kbs_store_sync, the group commit).
+ * small write synchronously on a second connection, which flushes the
+ * server's WAL up to it and so every commit the session made before
+ * (kbs_store_sync, the group commit).
  */
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 typedef struct pg {
 	kbs_store base;
 	PGconn *conn;
+	PGconn *sync_conn;           /* pg_sync's own: it runs beside the requests */
 	time_t forgotten;            /* when old nonces were last deleted */
 } pg;
 
@@ -210,13 +212,13 @@ static ady_err pg_nonce_take(kbs_store *s, const uint8_t nonce[static 32], const
 
 static ady_err pg_sync(kbs_store *s)
 {
+	PGconn *c = ((pg *)s)->sync_conn;
 	/* A commit that wrote nothing would not wait for the flush. */
-	if (simple(s, "BEGIN; SET LOCAL synchronous_commit = on;"
-		      " INSERT INTO kbs_sync VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = kbs_sync.n + 1; COMMIT")) {
-		(void)simple(s, "ROLLBACK");
-		return ADY_ERR_IO;
-	}
-	return ADY_OK;
+	PGresult *r = PQexec(c, "INSERT INTO kbs_sync VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = kbs_sync.n + 1");
+	ady_err err = r && PQresultStatus(r) == PGRES_COMMAND_OK ? ADY_OK : ADY_ERR_IO;
+
+	PQclear(r);
+	return err;
 }
 
 static void pg_close(kbs_store *s)
@@ -224,6 +226,7 @@ static void pg_close(kbs_store *s)
 	pg *p = (pg *)s;
 
 	PQfinish(p->conn);
+	PQfinish(p->sync_conn);
 	free(p);
 }
 
@@ -257,6 +260,24 @@ ady_err kbs_store_pg_open(const char *conninfo, kbs_store **out)
 		if (simple(&p->base, schema) || simple(&p->base, "COMMIT") ||
 		    simple(&p->base, "SET synchronous_commit = off"))
 			goto fail;
+	}
+	/* The flushes' connection commits synchronously (the default;
+	 * stated, in case the server's is off). */
+	p->sync_conn = PQconnectdb(conninfo);
+	if (PQstatus(p->sync_conn) != CONNECTION_OK) {
+		PQfinish(p->sync_conn);
+		p->sync_conn = NULL;
+		goto fail;
+	}
+	{
+		PGresult *r = PQexec(p->sync_conn, "SET synchronous_commit = on");
+		ady_err e = r && PQresultStatus(r) == PGRES_COMMAND_OK ? ADY_OK : ADY_ERR_IO;
+		PQclear(r);
+		if (e) {
+			PQfinish(p->sync_conn);
+			p->sync_conn = NULL;
+			goto fail;
+		}
 	}
 	*out = &p->base;
 	return ADY_OK;

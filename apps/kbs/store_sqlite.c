@@ -34,6 +34,7 @@ typedef struct sq {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_N];      /* prepared on first use, reset after each */
 	time_t forgotten;            /* when ST_NONCE_FORGET last ran */
+	int wal_fd;                  /* the WAL file, for sq_sync */
 } sq;
 
 /* The prepared statement i, reset and unbound; NULL on error. */
@@ -261,16 +262,11 @@ out:
 }
 
 /* Flushes the WAL: every commit so far is in it (or, checkpointed, already
- * flushed into the database by the checkpoint). */
+ * flushed into the database by the checkpoint).  Its own descriptor:
+ * callable while the connection serves others (fsync is per file). */
 static ady_err sq_sync(kbs_store *s)
 {
-	sqlite3_file *f = NULL;
-
-	if (sqlite3_file_control(db_of(s), "main", SQLITE_FCNTL_JOURNAL_POINTER, &f) != SQLITE_OK)
-		return ADY_ERR_IO;
-	if (!f || !f->pMethods)
-		return ADY_OK; /* no WAL open: nothing written since the last checkpoint */
-	return f->pMethods->xSync(f, SQLITE_SYNC_NORMAL) == SQLITE_OK ? ADY_OK : ADY_ERR_IO;
+	return fdatasync(((sq *)s)->wal_fd) == 0 ? ADY_OK : ADY_ERR_IO;
 }
 
 static void sq_close(kbs_store *s)
@@ -280,11 +276,39 @@ static void sq_close(kbs_store *s)
 	for (int i = 0; i < ST_N; i++)
 		sqlite3_finalize(q->st[i]);
 	sqlite3_close(q->db);
+	close(q->wal_fd);
 	free(q);
 }
 
 static const kbs_store_ops sqlite_ops = {sq_put, sq_get, sq_revoke, sq_list, sq_nonce_add, sq_nonce_take, sq_sync,
 					sq_close};
+
+/* The WAL file (it exists once the connection has read in WAL mode, and
+ * stays while the connection is open), and its directory entry flushed. */
+static ady_err open_wal(sq *q, const char *path)
+{
+	const char *wal = sqlite3_filename_wal(sqlite3_db_filename(q->db, "main"));
+	char *dir = strdup(path), *slash;
+	int dfd;
+
+	if (!dir)
+		return ADY_ERR_NOMEM;
+	slash = strrchr(dir, '/');
+	if (slash)
+		slash[slash == dir ? 1 : 0] = '\0';
+	dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
+	q->wal_fd = wal ? open(wal, O_RDONLY | O_CLOEXEC) : -1;
+	if (q->wal_fd < 0 || dfd < 0 || fsync(dfd) != 0) {
+		if (dfd >= 0)
+			close(dfd);
+		if (q->wal_fd >= 0)
+			close(q->wal_fd);
+		return ADY_ERR_IO;
+	}
+	close(dfd);
+	return ADY_OK;
+}
 
 /* see store.h */
 ady_err kbs_store_sqlite_open(const char *path, kbs_store **out)
@@ -305,7 +329,7 @@ ady_err kbs_store_sqlite_open(const char *path, kbs_store **out)
 	if (sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK ||
 	    sqlite3_busy_timeout(q->db, 10000) != SQLITE_OK || exec(q->db, "PRAGMA journal_mode = WAL") ||
 	    exec(q->db, "PRAGMA synchronous = NORMAL") ||
-	    exec(q->db, "PRAGMA secure_delete = ON") || exec(q->db, schema)) {
+	    exec(q->db, "PRAGMA secure_delete = ON") || exec(q->db, schema) || open_wal(q, path)) {
 		sqlite3_close(q->db);
 		free(q);
 		return ADY_ERR_IO;
