@@ -557,6 +557,9 @@ static int cmd_serve(int argc, char **argv)
 	err = kbs_store_open(db, &b.store);
 	if (!err) {
 		err = kbs_store_set_master_key(b.store, master);
+		/* Flushed by kbs_broker_serve's group commit from now on. */
+		if (!err && kbs_store_defer_sync(b.store))
+			err = ADY_ERR_IO;
 		if (err == ADY_ERR_CRYPTO)
 			fprintf(stderr, "adyton-kbs: %s: the master key %s is not this store's (its check does not "
 					"open): refusing to serve\n", db, mkf);

@@ -215,6 +215,11 @@ ady_err kbs_store_sync(kbs_store *s)
 	return s->ops->sync(s);
 }
 
+ady_err kbs_store_defer_sync(kbs_store *s)
+{
+	return s->ops->defer(s);
+}
+
 void kbs_resource_fini(kbs_resource *r)
 {
 	if (!r)

@@ -4,7 +4,8 @@
  * operation is one statement or one transaction, and a nonce is taken
  * by one UPDATE of its unused row, so two brokers cannot both use it.  One
  * connection per store handle (a broker serves one request at a time).
- * The session commits with synchronous_commit = off; pg_sync commits one
+ * Deferred (the broker), the session commits with synchronous_commit =
+ * off; pg_sync commits one
  * small write synchronously on a second connection, which flushes the
  * server's WAL up to it and so every commit the session made before
  * (kbs_store_sync, the group commit).
@@ -221,6 +222,11 @@ static ady_err pg_sync(kbs_store *s)
 	return err;
 }
 
+static ady_err pg_defer(kbs_store *s)
+{
+	return simple(s, "SET synchronous_commit = off");
+}
+
 static void pg_close(kbs_store *s)
 {
 	pg *p = (pg *)s;
@@ -230,7 +236,7 @@ static void pg_close(kbs_store *s)
 	free(p);
 }
 
-static const kbs_store_ops pg_ops = {pg_put, pg_get, pg_revoke, pg_list, pg_nonce_add, pg_nonce_take, pg_sync,
+static const kbs_store_ops pg_ops = {pg_put, pg_get, pg_revoke, pg_list, pg_nonce_add, pg_nonce_take, pg_sync, pg_defer,
 				     pg_close};
 
 /* see store.h */
@@ -257,8 +263,7 @@ ady_err kbs_store_pg_open(const char *conninfo, kbs_store **out)
 		if (!r)
 			goto fail;
 		PQclear(r);
-		if (simple(&p->base, schema) || simple(&p->base, "COMMIT") ||
-		    simple(&p->base, "SET synchronous_commit = off"))
+		if (simple(&p->base, schema) || simple(&p->base, "COMMIT"))
 			goto fail;
 	}
 	/* The flushes' connection commits synchronously (the default;

@@ -2,9 +2,9 @@
  * store_sqlite.c - the broker's store on SQLite (store.h): one file, WAL,
  * every operation one transaction; a nonce is taken by one UPDATE of its
  * unused row (under the write lock), so two brokers on one file cannot
- * both use one.  synchronous = NORMAL:
- * a commit is not flushed by itself; sq_sync flushes the WAL, which holds
- * every commit so far (kbs_store_sync, the broker's group commit).  The
+ * both use one.  Deferred (the broker), synchronous = NORMAL: a commit is
+ * not flushed by itself; sq_sync flushes the WAL, which holds every commit
+ * so far (kbs_store_sync, the broker's group commit).  The
  * per-release statements are prepared once.
  */
 #include <fcntl.h>
@@ -269,6 +269,11 @@ static ady_err sq_sync(kbs_store *s)
 	return fdatasync(((sq *)s)->wal_fd) == 0 ? ADY_OK : ADY_ERR_IO;
 }
 
+static ady_err sq_defer(kbs_store *s)
+{
+	return exec(db_of(s), "PRAGMA synchronous = NORMAL");
+}
+
 static void sq_close(kbs_store *s)
 {
 	sq *q = (sq *)s;
@@ -280,7 +285,7 @@ static void sq_close(kbs_store *s)
 	free(q);
 }
 
-static const kbs_store_ops sqlite_ops = {sq_put, sq_get, sq_revoke, sq_list, sq_nonce_add, sq_nonce_take, sq_sync,
+static const kbs_store_ops sqlite_ops = {sq_put, sq_get, sq_revoke, sq_list, sq_nonce_add, sq_nonce_take, sq_sync, sq_defer,
 					sq_close};
 
 /* The WAL file (it exists once the connection has read in WAL mode, and
@@ -328,7 +333,6 @@ ady_err kbs_store_sqlite_open(const char *path, kbs_store **out)
 	q->base.ops = &sqlite_ops;
 	if (sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK ||
 	    sqlite3_busy_timeout(q->db, 10000) != SQLITE_OK || exec(q->db, "PRAGMA journal_mode = WAL") ||
-	    exec(q->db, "PRAGMA synchronous = NORMAL") ||
 	    exec(q->db, "PRAGMA secure_delete = ON") || exec(q->db, schema) || open_wal(q, path)) {
 		sqlite3_close(q->db);
 		free(q);

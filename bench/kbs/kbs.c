@@ -171,7 +171,7 @@ int main(int argc, char **argv)
 	b.audit_fd = open(audit, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (b.audit_fd < 0 || kbs_broker_init(&b))
 		return die("audit log");
-	if (kbs_store_open(db, &b.store) || kbs_store_set_master_key(b.store, master))
+	if (kbs_store_open(db, &b.store) || kbs_store_set_master_key(b.store, master) || kbs_store_defer_sync(b.store))
 		return die("store (or its master key: use a fresh database)");
 	platform = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	if (!platform)
