@@ -308,6 +308,23 @@ cp "$tmp/master.key" "$tmp/open.key"; chmod 644 "$tmp/open.key"
 	--master-key "$tmp/open.key" 2>"$tmp/wrong.err" && fail "a broker started with a world-readable master key"
 grep -q "readable by others" "$tmp/wrong.err" || fail "open master key: $(cat "$tmp/wrong.err")"
 
+# Eight enclaves at once: their releases share flushes (group commit), and
+# each is released once and logged once.
+releases=$(grep -c "release resource=signer " "$audit")
+cpids=
+for i in 1 2 3 4 5 6 7 8; do
+	"$app" --backend process --socket "$ks" --tap "$tmp/tap$i" "$prod" signer >"$tmp/par.$i" 2>&1 &
+	cpids="$cpids $!"
+done
+for p in $cpids; do wait "$p"; done
+for i in 1 2 3 4 5 6 7 8; do
+	grep -q "^released .*sha256=$secret_sha" "$tmp/par.$i" || fail "concurrent release $i: $(cat "$tmp/par.$i")"
+done
+[ "$(grep -c "release resource=signer " "$audit")" -eq $((releases + 8)) ] ||
+	fail "concurrent releases: not exactly eight release lines"
+[ "$(grep "release resource=signer " "$audit" | tail -8 | grep -o 'evidence=[0-9a-f]*' | sort -u | wc -l)" -eq 8 ] ||
+	fail "concurrent releases: the eight lines do not name eight quotes"
+
 # An audit log that cannot take a release's line (a file-size limit: its
 # write fails with EFBIG): nothing is released, neither then nor after
 # (answers leave only once their audit line is written and flushed).
