@@ -161,9 +161,9 @@ static EVP_PKEY *broker_key(kbs_broker *b)
 }
 
 /* ECDH P-256 + HKDF-SHA256 + AES-256-GCM to the enclave's key (file comment). */
-static ady_err seal_to(kbs_broker *b, const uint8_t pub[static KBS_PUB], const uint8_t nonce[static KBS_NONCE], const char *name,
-		       uint8_t kind, const uint8_t *data, size_t len, uint8_t bpub[static KBS_PUB], uint8_t iv[static KBS_IV],
-		       uint8_t *ct /* len + KBS_TAG */)
+static ady_err seal_to(kbs_broker *b, const uint8_t pub[static KBS_PUB], const uint8_t nonce[static KBS_NONCE],
+		       const char *name, uint8_t kind, const uint8_t *data, size_t len, uint8_t bpub[static KBS_PUB],
+		       uint8_t iv[static KBS_IV], uint8_t *ct /* len + KBS_TAG */)
 {
 	EVP_PKEY *peer = NULL, *own = broker_key(b);
 	EVP_PKEY_CTX *dctx = NULL;

@@ -285,8 +285,8 @@ static void sq_close(kbs_store *s)
 	free(q);
 }
 
-static const kbs_store_ops sqlite_ops = {sq_put, sq_get, sq_revoke, sq_list, sq_nonce_add, sq_nonce_take, sq_sync, sq_defer,
-					sq_close};
+static const kbs_store_ops sqlite_ops = {sq_put, sq_get, sq_revoke, sq_list, sq_nonce_add,
+					sq_nonce_take, sq_sync, sq_defer, sq_close};
 
 /* The WAL file (it exists once the connection has read in WAL mode, and
  * stays while the connection is open), and its directory entry flushed. */
