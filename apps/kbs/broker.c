@@ -5,7 +5,9 @@
  * written to the audit log with the SHA-256 of the evidence.
  *
  * A release is encrypted to the enclave's ephemeral P-256 key (README.md,
- * "Protocol"): ECDH with a fresh broker key, HKDF-SHA256 (salt = nonce,
+ * "Protocol"): ECDH with the broker's key (made at start, replaced every
+ * KBS_KEY_LIFETIME seconds: the enclave's key is fresh per release and
+ * bound to the quote, so the shared secret is too), HKDF-SHA256 (salt = nonce,
  * info = "adyton-kbs v1" || name), AES-256-GCM with AAD = kind || nonce ||
  * enclave key || broker key || name.  Whoever relays it sees ciphertext.
  */
@@ -31,6 +33,9 @@
 #include "hostreq.h"
 
 #define HKDF_INFO "adyton-kbs v1"
+/* Seconds one broker key serves releases: a copy of the broker's memory
+ * opens the releases of this window (README.md, "Protocol"). */
+#define KBS_KEY_LIFETIME 60
 
 void kbs_audit(kbs_broker *b, const char *event, const char *fmt, ...)
 {
@@ -54,9 +59,12 @@ void kbs_audit(kbs_broker *b, const char *event, const char *fmt, ...)
 	line[n++] = '\n';
 	/* One write per line on an O_APPEND descriptor: lines from several
 	 * brokers sharing a log do not interleave; synced before the answer
-	 * leaves, so nothing is released that the log does not show. */
-	if (b->audit_fd >= 0 && (write(b->audit_fd, line, (size_t)n) != n || fdatasync(b->audit_fd) != 0))
+	 * leaves (kbs_broker_serve), so nothing is released that the log does
+	 * not show. */
+	if (b->audit_fd >= 0 && write(b->audit_fd, line, (size_t)n) != n) {
+		atomic_store(&b->audit_lost, true);
 		fprintf(stderr, "adyton-kbs: audit log write failed\n");
+	}
 }
 
 static void hex(const uint8_t *p, size_t n, char *out)
@@ -103,6 +111,9 @@ static ady_err challenge(kbs_broker *b, const kbs_msg *m, const char *peer, uint
 		kbs_audit(b, "error", "resource=%s reason=store peer=%s", name, peer);
 		return refuse(ADY_ERR_IO, "store unavailable", resp, resp_len);
 	}
+	/* Nothing here needs to be durable: after a crash the nonce is
+	 * unknown, and its fetch is refused as such. */
+	b->quiet = true;
 	return answer(&out, resp, resp_len);
 }
 
@@ -125,18 +136,43 @@ static EVP_PKEY *p256_params(void)
 	return p256_template;
 }
 
-/* ECDH P-256 + HKDF-SHA256 + AES-256-GCM to the enclave's key (file comment). */
-static ady_err seal_to(const uint8_t pub[static KBS_PUB], const uint8_t nonce[static KBS_NONCE], const char *name,
-		       uint8_t kind, const uint8_t *data, size_t len, uint8_t bpub[static KBS_PUB], uint8_t iv[static KBS_IV],
-		       uint8_t *ct /* len + KBS_TAG */)
+/* The broker's key pair, made anew when older than KBS_KEY_LIFETIME
+ * (under b->lock).  NULL if it cannot be made. */
+static EVP_PKEY *broker_key(kbs_broker *b)
 {
-	EVP_PKEY *peer = NULL, *eph = NULL;
-	EVP_PKEY_CTX *pctx = NULL, *dctx = NULL;
+	time_t now = time(NULL);
+	EVP_PKEY *params = p256_params(), *k = NULL;
+	EVP_PKEY_CTX *c;
+	size_t blen = 0;
+
+	if (b->key && now >= b->key_born && now - b->key_born < KBS_KEY_LIFETIME)
+		return b->key;
+	c = params ? EVP_PKEY_CTX_new(params, NULL) : NULL;
+	if (c && EVP_PKEY_keygen_init(c) == 1 && EVP_PKEY_keygen(c, &k) == 1 &&
+	    EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY, b->key_pub, KBS_PUB, &blen) == 1 &&
+	    blen == KBS_PUB) {
+		EVP_PKEY_free(b->key);
+		b->key = k;
+		b->key_born = now;
+		k = NULL;
+	}
+	EVP_PKEY_free(k);
+	EVP_PKEY_CTX_free(c);
+	return b->key && now - b->key_born < KBS_KEY_LIFETIME ? b->key : NULL;
+}
+
+/* ECDH P-256 + HKDF-SHA256 + AES-256-GCM to the enclave's key (file comment). */
+static ady_err seal_to(kbs_broker *b, const uint8_t pub[static KBS_PUB], const uint8_t nonce[static KBS_NONCE],
+		       const char *name, uint8_t kind, const uint8_t *data, size_t len, uint8_t bpub[static KBS_PUB],
+		       uint8_t iv[static KBS_IV], uint8_t *ct /* len + KBS_TAG */)
+{
+	EVP_PKEY *peer = NULL, *own = broker_key(b);
+	EVP_PKEY_CTX *dctx = NULL;
 	EVP_KDF *kdf = NULL;
 	EVP_KDF_CTX *kctx = NULL;
 	EVP_CIPHER_CTX *cctx = NULL;
 	uint8_t shared[32], key[32], info[sizeof(HKDF_INFO) - 1 + KBS_MAX_NAME], aad[1 + KBS_NONCE + 2 * KBS_PUB + KBS_MAX_NAME];
-	size_t shared_len = sizeof(shared), blen = 0, nlen = strlen(name), info_len, aad_len;
+	size_t shared_len = sizeof(shared), nlen = strlen(name), info_len, aad_len;
 	int outl = 0;
 	ady_err err = ADY_ERR_CRYPTO;
 	OSSL_PARAM kp[5];
@@ -145,20 +181,16 @@ static ady_err seal_to(const uint8_t pub[static KBS_PUB], const uint8_t nonce[st
 	/* Both keys take the group from one template: building P-256 from
 	 * its name (Montgomery contexts, the generator) cost more than the
 	 * ECDH itself (bench/kbs). */
-	if (!params)
+	if (!params || !own)
 		goto out;
+	memcpy(bpub, b->key_pub, KBS_PUB);
 	peer = EVP_PKEY_new();
 	/* set1_encoded_public_key decodes the point: one that is not on the
 	 * curve is refused here. */
 	if (!peer || EVP_PKEY_copy_parameters(peer, params) != 1 ||
 	    EVP_PKEY_set1_encoded_public_key(peer, pub, KBS_PUB) != 1)
 		goto out;
-	pctx = EVP_PKEY_CTX_new(params, NULL);
-	if (!pctx || EVP_PKEY_keygen_init(pctx) != 1 || EVP_PKEY_keygen(pctx, &eph) != 1 ||
-	    EVP_PKEY_get_octet_string_param(eph, OSSL_PKEY_PARAM_PUB_KEY, bpub, KBS_PUB, &blen) != 1 ||
-	    blen != KBS_PUB)
-		goto out;
-	dctx = EVP_PKEY_CTX_new(eph, NULL);
+	dctx = EVP_PKEY_CTX_new(own, NULL);
 	/* No second validation of the peer key: it was refused above if off
 	 * the curve, and P-256's cofactor is 1 (on the curve is in the group). */
 	if (!dctx || EVP_PKEY_derive_init(dctx) != 1 || EVP_PKEY_derive_set_peer_ex(dctx, peer, 0) != 1 ||
@@ -199,8 +231,6 @@ out:
 	EVP_KDF_CTX_free(kctx);
 	EVP_KDF_free(kdf);
 	EVP_PKEY_CTX_free(dctx);
-	EVP_PKEY_CTX_free(pctx);
-	EVP_PKEY_free(eph);
 	EVP_PKEY_free(peer);
 	return err;
 }
@@ -282,7 +312,7 @@ static ady_err fetch(kbs_broker *b, const kbs_msg *m, const char *peer, uint8_t 
 		err = refuse(ADY_ERR_IO, "the gate's state is unavailable", resp, resp_len);
 		goto out;
 	}
-	err = seal_to(m->pub, m->nonce, name, r.kind, r.data, r.data_len, bpub, iv, ct);
+	err = seal_to(b, m->pub, m->nonce, name, r.kind, r.data, r.data_len, bpub, iv, ct);
 	if (err) {
 		kbs_audit(b, "refuse", "resource=%s reason=\"enclave key unusable\" evidence=%s peer=%s", name, evidence,
 			  peer);
@@ -458,6 +488,101 @@ static ady_err admin(kbs_broker *b, const kbs_msg *m, const char *peer, uint8_t 
 	default:
 		return refuse(ADY_ERR_MALFORMED, "unexpected message", resp, resp_len);
 	}
+}
+
+/* see broker.h */
+ady_err kbs_broker_init(kbs_broker *b)
+{
+	b->key = NULL;
+	b->key_born = 0;
+	b->quiet = false;
+	atomic_init(&b->written, 0);
+	b->synced = 0;
+	b->syncing = b->broken = false;
+	atomic_init(&b->audit_lost, false);
+	if (pthread_mutex_init(&b->lock, NULL))
+		return ADY_ERR_NOMEM;
+	if (pthread_mutex_init(&b->sync_lock, NULL)) {
+		pthread_mutex_destroy(&b->lock);
+		return ADY_ERR_NOMEM;
+	}
+	if (pthread_cond_init(&b->synced_cv, NULL)) {
+		pthread_mutex_destroy(&b->sync_lock);
+		pthread_mutex_destroy(&b->lock);
+		return ADY_ERR_NOMEM;
+	}
+	return ADY_OK;
+}
+
+void kbs_broker_fini(kbs_broker *b)
+{
+	EVP_PKEY_free(b->key);
+	b->key = NULL;
+	pthread_cond_destroy(&b->synced_cv);
+	pthread_mutex_destroy(&b->sync_lock);
+	pthread_mutex_destroy(&b->lock);
+}
+
+/*
+ * Waits until every request up to ticket is durable.  One waiter at a time
+ * flushes (the leader), for all the requests done when it starts, outside
+ * b->lock (kbs_store_sync may run beside the requests), so requests go on
+ * meanwhile and the next flush takes them all.
+ */
+static ady_err durable(kbs_broker *b, uint64_t ticket)
+{
+	bool ok;
+
+	pthread_mutex_lock(&b->sync_lock);
+	while (!b->broken && b->synced < ticket) {
+		uint64_t target;
+
+		if (b->syncing) {
+			pthread_cond_wait(&b->synced_cv, &b->sync_lock);
+			continue;
+		}
+		b->syncing = true;
+		/* Every request counted in written has made its writes. */
+		target = atomic_load(&b->written);
+		pthread_mutex_unlock(&b->sync_lock);
+		ok = kbs_store_sync(b->store) == ADY_OK;
+		ok = ok && (b->audit_fd < 0 || fdatasync(b->audit_fd) == 0) && !atomic_load(&b->audit_lost);
+		pthread_mutex_lock(&b->sync_lock);
+		b->syncing = false;
+		if (ok && target > b->synced)
+			b->synced = target;
+		if (!ok)
+			b->broken = true;
+		pthread_cond_broadcast(&b->synced_cv);
+	}
+	ok = b->synced >= ticket;
+	pthread_mutex_unlock(&b->sync_lock);
+	return ok ? ADY_OK : ADY_ERR_IO;
+}
+
+/* see broker.h */
+ady_err kbs_broker_serve(kbs_broker *b, const uint8_t *frame, size_t len, const char *peer, uint8_t **resp,
+			 size_t *resp_len, int *close_after)
+{
+	uint64_t ticket = 0;
+	bool quiet;
+	ady_err err;
+
+	pthread_mutex_lock(&b->lock);
+	b->quiet = false;
+	err = kbs_broker_handle(b, frame, len, peer, resp, resp_len, close_after);
+	quiet = b->quiet;
+	if (!quiet)
+		ticket = atomic_fetch_add(&b->written, 1) + 1;
+	pthread_mutex_unlock(&b->lock);
+	if (err || quiet || durable(b, ticket) == ADY_OK)
+		return err;
+	/* The answer (a release among them) does not leave. */
+	free(*resp);
+	*resp = NULL;
+	kbs_audit(b, "error", "answer withheld: audit log or store not durable peer=%s", peer);
+	fprintf(stderr, "adyton-kbs: audit log or store flush failed: refusing every request until restarted\n");
+	return refuse(ADY_ERR_IO, "not durable", resp, resp_len);
 }
 
 /* see broker.h */

@@ -283,10 +283,10 @@ static void conn_give(const char *key)
 /*
  * Connections are served each on its own thread, so that a slow or idle
  * peer holds only its own (each is timed out after 10 s of silence, the
- * TLS handshake included); requests are handled one at a time under
- * broker_lock (the store, the nonces, the audit log's order).
+ * TLS handshake included); requests are handled one at a time under the
+ * broker's lock (the store, the nonces, the audit log's order), and wait
+ * for their flush together (kbs_broker_serve: group commit).
  */
-static pthread_mutex_t broker_lock = PTHREAD_MUTEX_INITIALIZER;
 
 typedef struct conn {
 	kbs_broker *b;
@@ -344,9 +344,7 @@ static void serve_conn(conn *cn)
 			kbs_audit(b, "refuse", "resource=- reason=\"challenge rate limit\" peer=%s", peer);
 			err = kbs_msg_encode(&m, &resp, &rlen);
 		} else {
-			pthread_mutex_lock(&broker_lock);
-			err = kbs_broker_handle(b, frame, len, peer, &resp, &rlen, &close_after);
-			pthread_mutex_unlock(&broker_lock);
+			err = kbs_broker_serve(b, frame, len, peer, &resp, &rlen, &close_after);
 		}
 		free(frame);
 		if (err || kbs_frame_write_io(&c.io, resp, rlen)) {
@@ -555,7 +553,7 @@ static int cmd_serve(int argc, char **argv)
 	if (listen_at && !(tls = kbs_tls_server_ctx(cert, key)))
 		return 1;
 	b.audit_fd = open(audit, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	if (b.audit_fd < 0) {
+	if (b.audit_fd < 0 || kbs_broker_init(&b)) {
 		fprintf(stderr, "adyton-kbs: %s: %s\n", audit, strerror(errno));
 		SSL_CTX_free(tls);
 		return 1;
@@ -563,6 +561,9 @@ static int cmd_serve(int argc, char **argv)
 	err = kbs_store_open(db, &b.store);
 	if (!err) {
 		err = kbs_store_set_master_key(b.store, master);
+		/* Flushed by kbs_broker_serve's group commit from now on. */
+		if (!err && kbs_store_defer_sync(b.store))
+			err = ADY_ERR_IO;
 		if (err == ADY_ERR_CRYPTO)
 			fprintf(stderr, "adyton-kbs: %s: the master key %s is not this store's (its check does not "
 					"open): refusing to serve\n", db, mkf);
@@ -589,6 +590,10 @@ static int cmd_serve(int argc, char **argv)
 	if (listen_at && (ts = tcp_listen(listen_at)) < 0)
 		goto out;
 	kbs_audit(&b, "start", "socket=%s listen=%s", sock ? sock : "-", listen_at ? listen_at : "-");
+	if (kbs_store_sync(b.store) || fdatasync(b.audit_fd) || atomic_load(&b.audit_lost)) {
+		fprintf(stderr, "adyton-kbs: audit log or store cannot be flushed\n");
+		goto out;
+	}
 	while (!stop) {
 		struct pollfd pf[2] = {{.fd = ls, .events = POLLIN}, {.fd = ts, .events = POLLIN}};
 		int n = poll(pf, 2, -1);
@@ -620,9 +625,9 @@ static int cmd_serve(int argc, char **argv)
 			break;
 		usleep(10000);
 	}
-	pthread_mutex_lock(&broker_lock);
+	pthread_mutex_lock(&b.lock);
 	kbs_audit(&b, "stop", "socket=%s listen=%s", sock ? sock : "-", listen_at ? listen_at : "-");
-	ret = 0;
+	ret = kbs_store_sync(b.store) || fdatasync(b.audit_fd) ? 1 : 0;
 out:
 	if (ls >= 0) {
 		close(ls);

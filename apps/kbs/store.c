@@ -210,6 +210,16 @@ ady_err kbs_store_nonce_take(kbs_store *s, const uint8_t nonce[static 32], const
 	return s->ops->nonce_take(s, nonce, name, now, state);
 }
 
+ady_err kbs_store_sync(kbs_store *s)
+{
+	return s->ops->sync(s);
+}
+
+ady_err kbs_store_defer_sync(kbs_store *s)
+{
+	return s->ops->defer(s);
+}
+
 void kbs_resource_fini(kbs_resource *r)
 {
 	if (!r)

@@ -8,6 +8,9 @@
  * Every operation is atomic on its own (one transaction), so several
  * brokers sharing one database never release against one nonce twice:
  * kbs_store_nonce_take() is the single point where a nonce is used.
+ * Each operation is durable when it returns, unless kbs_store_defer_sync()
+ * was called: then kbs_store_sync() makes every earlier one durable (one
+ * flush for many: the broker's group commit).
  */
 #ifndef ADYTON_KBS_STORE_H
 #define ADYTON_KBS_STORE_H
@@ -45,6 +48,8 @@ typedef struct kbs_store_ops {
 	ady_err (*nonce_add)(kbs_store *s, const uint8_t nonce[static 32], const char *name, int64_t expires);
 	ady_err (*nonce_take)(kbs_store *s, const uint8_t nonce[static 32], const char *name, int64_t now,
 			      kbs_nonce_state *state);
+	ady_err (*sync)(kbs_store *s);
+	ady_err (*defer)(kbs_store *s);
 	void (*close)(kbs_store *s);
 } kbs_store_ops;
 
@@ -100,6 +105,18 @@ ADY_MUST_CHECK ady_err kbs_store_nonce_add(kbs_store *s, const uint8_t nonce[sta
 /* Marks the nonce used if it is KBS_NONCE_OK; *state says what it was. */
 ADY_MUST_CHECK ady_err kbs_store_nonce_take(kbs_store *s, const uint8_t nonce[static 32], const char *name,
 					    int64_t now, kbs_nonce_state *state);
+
+/* Makes every operation done so far on this handle durable (SQLite: the
+ * WAL flushed; PostgreSQL: a synchronous commit on a second connection,
+ * which flushes the WAL before it).  May run in another thread beside the
+ * other operations (not beside itself).  ADY_ERR_IO: they may not be (the
+ * caller must not answer as if they were). */
+ADY_MUST_CHECK ady_err kbs_store_sync(kbs_store *s);
+/* From now on operations are not flushed as they commit (SQLite:
+ * synchronous = NORMAL; PostgreSQL: synchronous_commit = off), only by
+ * kbs_store_sync().  The broker does this; other users (apps/gate) keep
+ * each operation durable. */
+ADY_MUST_CHECK ady_err kbs_store_defer_sync(kbs_store *s);
 
 void kbs_resource_fini(kbs_resource *r);
 

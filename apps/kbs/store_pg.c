@@ -2,19 +2,27 @@
  * store_pg.c - the broker's store on PostgreSQL (store.h), so that
  * several brokers share one state.  The same two tables as SQLite; every
  * operation is one statement or one transaction, and a nonce is taken
- * under SELECT ... FOR UPDATE, so two brokers cannot both use it.  One
+ * by one UPDATE of its unused row, so two brokers cannot both use it.  One
  * connection per store handle (a broker serves one request at a time).
+ * Deferred (the broker), the session commits with synchronous_commit =
+ * off; pg_sync commits one
+ * small write synchronously on a second connection, which flushes the
+ * server's WAL up to it and so every commit the session made before
+ * (kbs_store_sync, the group commit).
  */
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store.h"
 
 typedef struct pg {
 	kbs_store base;
 	PGconn *conn;
+	PGconn *sync_conn;           /* pg_sync's own: it runs beside the requests */
+	time_t forgotten;            /* when old nonces were last deleted */
 } pg;
 
 static const char schema[] =
@@ -23,7 +31,8 @@ static const char schema[] =
 	" data BYTEA NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);"
 	"CREATE TABLE IF NOT EXISTS nonces ("
 	" nonce BYTEA PRIMARY KEY, name TEXT NOT NULL, expires BIGINT NOT NULL,"
-	" used INTEGER NOT NULL DEFAULT 0);";
+	" used INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE IF NOT EXISTS kbs_sync (id INTEGER PRIMARY KEY, n BIGINT NOT NULL);";
 
 static PGconn *conn_of(kbs_store *s)
 {
@@ -151,9 +160,16 @@ static ady_err pg_nonce_add(kbs_store *s, const uint8_t nonce[static 32], const 
 	int lens[3] = {32, 0, 0}, fmts[3] = {1, 0, 0};
 	PGresult *r;
 
-	/* As store_sqlite.c: a day past expiry, a nonce is forgotten. */
-	if (simple(s, "DELETE FROM nonces WHERE expires < extract(epoch from now())::bigint - 86400"))
-		return ADY_ERR_IO;
+	pg *p = (pg *)s;
+	time_t t = time(NULL);
+
+	/* As store_sqlite.c: a day past expiry, a nonce is forgotten (looked
+	 * for once a minute: the DELETE scans the table). */
+	if (t - p->forgotten >= 60 || t < p->forgotten) {
+		if (simple(s, "DELETE FROM nonces WHERE expires < extract(epoch from now())::bigint - 86400"))
+			return ADY_ERR_IO;
+		p->forgotten = t;
+	}
 	snprintf(e, sizeof(e), "%lld", (long long)expires);
 	r = run(s, PGRES_COMMAND_OK, "INSERT INTO nonces(nonce, name, expires, used) VALUES ($1, $2, $3, 0)", 3, vals,
 		lens, fmts);
@@ -166,39 +182,49 @@ static ady_err pg_nonce_add(kbs_store *s, const uint8_t nonce[static 32], const 
 static ady_err pg_nonce_take(kbs_store *s, const uint8_t nonce[static 32], const char *name, int64_t now,
 			     kbs_nonce_state *state)
 {
-	const char *vals[1] = {(const char *)nonce};
-	int lens[1] = {32}, fmts[1] = {1};
+	const char *vals[2] = {(const char *)nonce, name};
+	int lens[2] = {32, 0}, fmts[2] = {1, 0};
 	PGresult *r;
 
-	if (simple(s, "BEGIN"))
-		return ADY_ERR_IO;
-	/* FOR UPDATE: a second broker taking the same nonce waits here, then
-	 * sees it used. */
-	r = run(s, PGRES_TUPLES_OK, "SELECT name, expires, used FROM nonces WHERE nonce = $1 FOR UPDATE", 1, vals, lens,
-		fmts);
+	/* One statement: the nonce is spent if it was issued for this name and
+	 * unused (a second broker's UPDATE waits on the row, then finds it
+	 * used).  Expired or not: a nonce presented once is spent. */
+	r = run(s, PGRES_TUPLES_OK,
+		"UPDATE nonces SET used = 1 WHERE nonce = $1 AND name = $2 AND used = 0 RETURNING expires", 2, vals,
+		lens, fmts);
 	if (!r)
-		goto rollback;
-	if (PQntuples(r) != 1 || strcmp(PQgetvalue(r, 0, 0), name) != 0)
-		*state = KBS_NONCE_UNKNOWN;
-	else if (atoi(PQgetvalue(r, 0, 2)))
-		*state = KBS_NONCE_USED;
-	else if (strtoll(PQgetvalue(r, 0, 1), NULL, 10) < now)
-		*state = KBS_NONCE_EXPIRED;
-	else
-		*state = KBS_NONCE_OK;
-	PQclear(r);
-	if (*state == KBS_NONCE_OK || *state == KBS_NONCE_EXPIRED) {
-		r = run(s, PGRES_COMMAND_OK, "UPDATE nonces SET used = 1 WHERE nonce = $1", 1, vals, lens, fmts);
-		if (!r)
-			goto rollback;
+		return ADY_ERR_IO;
+	if (PQntuples(r) == 1) {
+		*state = strtoll(PQgetvalue(r, 0, 0), NULL, 10) < now ? KBS_NONCE_EXPIRED : KBS_NONCE_OK;
 		PQclear(r);
+		return ADY_OK;
 	}
-	if (simple(s, "COMMIT"))
-		goto rollback;
+	PQclear(r);
+	/* Refused: say why (unknown, or already used). */
+	r = run(s, PGRES_TUPLES_OK, "SELECT name, used FROM nonces WHERE nonce = $1", 1, vals, lens, fmts);
+	if (!r)
+		return ADY_ERR_IO;
+	*state = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), name) == 0 && atoi(PQgetvalue(r, 0, 1))
+			 ? KBS_NONCE_USED
+			 : KBS_NONCE_UNKNOWN;
+	PQclear(r);
 	return ADY_OK;
-rollback:
-	(void)simple(s, "ROLLBACK");
-	return ADY_ERR_IO;
+}
+
+static ady_err pg_sync(kbs_store *s)
+{
+	PGconn *c = ((pg *)s)->sync_conn;
+	/* A commit that wrote nothing would not wait for the flush. */
+	PGresult *r = PQexec(c, "INSERT INTO kbs_sync VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = kbs_sync.n + 1");
+	ady_err err = r && PQresultStatus(r) == PGRES_COMMAND_OK ? ADY_OK : ADY_ERR_IO;
+
+	PQclear(r);
+	return err;
+}
+
+static ady_err pg_defer(kbs_store *s)
+{
+	return simple(s, "SET synchronous_commit = off");
 }
 
 static void pg_close(kbs_store *s)
@@ -206,10 +232,12 @@ static void pg_close(kbs_store *s)
 	pg *p = (pg *)s;
 
 	PQfinish(p->conn);
+	PQfinish(p->sync_conn);
 	free(p);
 }
 
-static const kbs_store_ops pg_ops = {pg_put, pg_get, pg_revoke, pg_list, pg_nonce_add, pg_nonce_take, pg_close};
+static const kbs_store_ops pg_ops = {pg_put, pg_get, pg_revoke, pg_list, pg_nonce_add, pg_nonce_take, pg_sync, pg_defer,
+				     pg_close};
 
 /* see store.h */
 ady_err kbs_store_pg_open(const char *conninfo, kbs_store **out)
@@ -237,6 +265,24 @@ ady_err kbs_store_pg_open(const char *conninfo, kbs_store **out)
 		PQclear(r);
 		if (simple(&p->base, schema) || simple(&p->base, "COMMIT"))
 			goto fail;
+	}
+	/* The flushes' connection commits synchronously (the default;
+	 * stated, in case the server's is off). */
+	p->sync_conn = PQconnectdb(conninfo);
+	if (PQstatus(p->sync_conn) != CONNECTION_OK) {
+		PQfinish(p->sync_conn);
+		p->sync_conn = NULL;
+		goto fail;
+	}
+	{
+		PGresult *r = PQexec(p->sync_conn, "SET synchronous_commit = on");
+		ady_err e = r && PQresultStatus(r) == PGRES_COMMAND_OK ? ADY_OK : ADY_ERR_IO;
+		PQclear(r);
+		if (e) {
+			PQfinish(p->sync_conn);
+			p->sync_conn = NULL;
+			goto fail;
+		}
 	}
 	*out = &p->base;
 	return ADY_OK;

@@ -1,21 +1,73 @@
 /*
  * store_sqlite.c - the broker's store on SQLite (store.h): one file, WAL,
- * every operation one transaction; nonces are taken under BEGIN IMMEDIATE
- * so two brokers on one file cannot both use one.
+ * every operation one transaction; a nonce is taken by one UPDATE of its
+ * unused row (under the write lock), so two brokers on one file cannot
+ * both use one.  Deferred (the broker), synchronous = NORMAL: a commit is
+ * not flushed by itself; sq_sync flushes the WAL, which holds every commit
+ * so far (kbs_store_sync, the broker's group commit).  The
+ * per-release statements are prepared once.
  */
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store.h"
 
+enum { ST_NONCE_ADD, ST_NONCE_GET, ST_NONCE_USE, ST_NONCE_FORGET, ST_GET, ST_N };
+
+static const char *const stmt_sql[ST_N] = {
+	[ST_NONCE_ADD] = "INSERT INTO nonces(nonce, name, expires, used) VALUES (?, ?, ?, 0)",
+	[ST_NONCE_GET] = "SELECT name, expires, used FROM nonces WHERE nonce = ?",
+	[ST_NONCE_USE] = "UPDATE nonces SET used = 1 WHERE nonce = ? AND name = ? AND used = 0 RETURNING expires",
+	/* Nonces a day past their expiry are forgotten: presented again,
+	 * they are refused as unknown instead of as expired or replayed. */
+	[ST_NONCE_FORGET] = "DELETE FROM nonces WHERE expires < strftime('%s','now') - 86400",
+	[ST_GET] = "SELECT kind, policy, data, revoked FROM resources WHERE name = ?",
+};
+
 typedef struct sq {
 	kbs_store base;
 	sqlite3 *db;
+	sqlite3_stmt *st[ST_N];      /* prepared on first use, reset after each */
+	time_t forgotten;            /* when ST_NONCE_FORGET last ran */
+	int wal_fd;                  /* the WAL file, for sq_sync */
 } sq;
+
+/* The prepared statement i, reset and unbound; NULL on error. */
+static sqlite3_stmt *stmt(kbs_store *s, int i)
+{
+	sq *q = (sq *)s;
+
+	if (!q->st[i] &&
+	    sqlite3_prepare_v3(q->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &q->st[i], NULL) != SQLITE_OK) {
+		sqlite3_finalize(q->st[i]);
+		q->st[i] = NULL;
+	}
+	return q->st[i];
+}
+
+/* Ends the use of a statement from stmt(). */
+static void done(sqlite3_stmt *st)
+{
+	if (st) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	}
+}
+
+/* Runs a statement without parameters or rows. */
+static ady_err step(kbs_store *s, int i)
+{
+	sqlite3_stmt *st = stmt(s, i);
+	ady_err err = st && sqlite3_step(st) == SQLITE_DONE ? ADY_OK : ADY_ERR_IO;
+
+	done(st);
+	return err;
+}
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS resources ("
@@ -68,9 +120,8 @@ static ady_err sq_get(kbs_store *s, const char *name, kbs_resource *out)
 	memset(out, 0, sizeof(*out));
 	if (strlen(name) >= sizeof(r.name))
 		return ADY_ERR_RANGE;
-	if (sqlite3_prepare_v2(db_of(s), "SELECT kind, policy, data, revoked FROM resources WHERE name = ?", -1, &st,
-			       NULL) != SQLITE_OK ||
-	    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC))
+	st = stmt(s, ST_GET);
+	if (!st || sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC))
 		goto out;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
@@ -100,7 +151,7 @@ static ady_err sq_get(kbs_store *s, const char *name, kbs_resource *out)
 	*out = r;
 	err = ADY_OK;
 out:
-	sqlite3_finalize(st);
+	done(st);
 	return err;
 }
 
@@ -146,84 +197,123 @@ out:
 
 static ady_err sq_nonce_add(kbs_store *s, const uint8_t nonce[static 32], const char *name, int64_t expires)
 {
-	sqlite3_stmt *st = NULL;
+	sq *q = (sq *)s;
+	sqlite3_stmt *st;
+	time_t now = time(NULL);
 	ady_err err = ADY_ERR_IO;
 
-	/* Nonces a day past their expiry are forgotten: presented again,
-	 * they are refused as unknown instead of as expired or replayed. */
-	if (exec(db_of(s), "DELETE FROM nonces WHERE expires < strftime('%s','now') - 86400"))
-		return ADY_ERR_IO;
-	if (sqlite3_prepare_v2(db_of(s), "INSERT INTO nonces(nonce, name, expires, used) VALUES (?, ?, ?, 0)", -1,
-			       &st, NULL) != SQLITE_OK ||
-	    sqlite3_bind_blob(st, 1, nonce, 32, SQLITE_STATIC) || sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC) ||
-	    sqlite3_bind_int64(st, 3, expires))
+	/* The old nonces go once a minute, not per challenge. */
+	if (now - q->forgotten >= 60 || now < q->forgotten) {
+		if (step(s, ST_NONCE_FORGET))
+			return ADY_ERR_IO;
+		q->forgotten = now;
+	}
+	st = stmt(s, ST_NONCE_ADD);
+	if (!st || sqlite3_bind_blob(st, 1, nonce, 32, SQLITE_STATIC) ||
+	    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC) || sqlite3_bind_int64(st, 3, expires))
 		goto out;
 	if (sqlite3_step(st) == SQLITE_DONE)
 		err = ADY_OK;
 out:
-	sqlite3_finalize(st);
+	done(st);
 	return err;
 }
 
 static ady_err sq_nonce_take(kbs_store *s, const uint8_t nonce[static 32], const char *name, int64_t now,
 			     kbs_nonce_state *state)
 {
-	sqlite3 *db = db_of(s);
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = stmt(s, ST_NONCE_USE);
 	ady_err err = ADY_ERR_IO;
 	int rc;
 
-	if (exec(db, "BEGIN IMMEDIATE"))
-		return ADY_ERR_IO;
-	if (sqlite3_prepare_v2(db, "SELECT name, expires, used FROM nonces WHERE nonce = ?", -1, &st, NULL) !=
-		    SQLITE_OK ||
-	    sqlite3_bind_blob(st, 1, nonce, 32, SQLITE_STATIC))
-		goto rollback;
+	/* One statement (one transaction, under the database's write lock):
+	 * the nonce is spent if it was issued for this name and unused.
+	 * Expired or not: a nonce presented once is spent. */
+	if (!st || sqlite3_bind_blob(st, 1, nonce, 32, SQLITE_STATIC) || sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC))
+		goto out;
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		*state = KBS_NONCE_UNKNOWN;
-	} else if (rc == SQLITE_ROW) {
-		const unsigned char *n = sqlite3_column_text(st, 0);
-		if (!n || strcmp((const char *)n, name) != 0)
-			*state = KBS_NONCE_UNKNOWN;
-		else if (sqlite3_column_int(st, 2))
-			*state = KBS_NONCE_USED;
-		else if (sqlite3_column_int64(st, 1) < now)
-			*state = KBS_NONCE_EXPIRED;
-		else
-			*state = KBS_NONCE_OK;
+	if (rc == SQLITE_ROW) {
+		*state = sqlite3_column_int64(st, 0) < now ? KBS_NONCE_EXPIRED : KBS_NONCE_OK;
+		rc = sqlite3_step(st);
 	} else {
-		goto rollback;
+		*state = KBS_NONCE_UNKNOWN;
 	}
-	sqlite3_finalize(st);
-	st = NULL;
-	/* Used or not, a nonce that was presented is spent: a second try
-	 * with it is a replay. */
-	if (*state == KBS_NONCE_OK || *state == KBS_NONCE_EXPIRED) {
-		if (sqlite3_prepare_v2(db, "UPDATE nonces SET used = 1 WHERE nonce = ?", -1, &st, NULL) != SQLITE_OK ||
-		    sqlite3_bind_blob(st, 1, nonce, 32, SQLITE_STATIC) || sqlite3_step(st) != SQLITE_DONE)
-			goto rollback;
-		sqlite3_finalize(st);
-		st = NULL;
+	if (rc != SQLITE_DONE)
+		goto out;
+	done(st);
+	if (*state == KBS_NONCE_UNKNOWN) {
+		/* Refused: say why (unknown, or already used). */
+		st = stmt(s, ST_NONCE_GET);
+		if (!st || sqlite3_bind_blob(st, 1, nonce, 32, SQLITE_STATIC))
+			goto out;
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			const unsigned char *n = sqlite3_column_text(st, 0);
+			if (n && strcmp((const char *)n, name) == 0 && sqlite3_column_int(st, 2))
+				*state = KBS_NONCE_USED;
+		} else if (rc != SQLITE_DONE) {
+			goto out;
+		}
 	}
-	if (exec(db, "COMMIT"))
-		goto rollback;
-	return ADY_OK;
-rollback:
-	sqlite3_finalize(st);
-	(void)exec(db, "ROLLBACK");
+	err = ADY_OK;
+out:
+	done(st);
 	return err;
+}
+
+/* Flushes the WAL: every commit so far is in it (or, checkpointed, already
+ * flushed into the database by the checkpoint).  Its own descriptor:
+ * callable while the connection serves others (fsync is per file). */
+static ady_err sq_sync(kbs_store *s)
+{
+	return fdatasync(((sq *)s)->wal_fd) == 0 ? ADY_OK : ADY_ERR_IO;
+}
+
+static ady_err sq_defer(kbs_store *s)
+{
+	return exec(db_of(s), "PRAGMA synchronous = NORMAL");
 }
 
 static void sq_close(kbs_store *s)
 {
 	sq *q = (sq *)s;
 
+	for (int i = 0; i < ST_N; i++)
+		sqlite3_finalize(q->st[i]);
 	sqlite3_close(q->db);
+	close(q->wal_fd);
 	free(q);
 }
 
-static const kbs_store_ops sqlite_ops = {sq_put, sq_get, sq_revoke, sq_list, sq_nonce_add, sq_nonce_take, sq_close};
+static const kbs_store_ops sqlite_ops = {sq_put, sq_get, sq_revoke, sq_list, sq_nonce_add,
+					sq_nonce_take, sq_sync, sq_defer, sq_close};
+
+/* The WAL file (it exists once the connection has read in WAL mode, and
+ * stays while the connection is open), and its directory entry flushed. */
+static ady_err open_wal(sq *q, const char *path)
+{
+	const char *wal = sqlite3_filename_wal(sqlite3_db_filename(q->db, "main"));
+	char *dir = strdup(path), *slash;
+	int dfd;
+
+	if (!dir)
+		return ADY_ERR_NOMEM;
+	slash = strrchr(dir, '/');
+	if (slash)
+		slash[slash == dir ? 1 : 0] = '\0';
+	dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
+	q->wal_fd = wal ? open(wal, O_RDONLY | O_CLOEXEC) : -1;
+	if (q->wal_fd < 0 || dfd < 0 || fsync(dfd) != 0) {
+		if (dfd >= 0)
+			close(dfd);
+		if (q->wal_fd >= 0)
+			close(q->wal_fd);
+		return ADY_ERR_IO;
+	}
+	close(dfd);
+	return ADY_OK;
+}
 
 /* see store.h */
 ady_err kbs_store_sqlite_open(const char *path, kbs_store **out)
@@ -243,7 +333,7 @@ ady_err kbs_store_sqlite_open(const char *path, kbs_store **out)
 	q->base.ops = &sqlite_ops;
 	if (sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK ||
 	    sqlite3_busy_timeout(q->db, 10000) != SQLITE_OK || exec(q->db, "PRAGMA journal_mode = WAL") ||
-	    exec(q->db, "PRAGMA secure_delete = ON") || exec(q->db, schema)) {
+	    exec(q->db, "PRAGMA secure_delete = ON") || exec(q->db, schema) || open_wal(q, path)) {
 		sqlite3_close(q->db);
 		free(q);
 		return ADY_ERR_IO;

@@ -4,16 +4,18 @@
  * same quotes in the same run (README.md).
  *
  * The broker's request path runs in this process (apps/kbs/broker.c,
- * kbs_broker_handle: the same code adyton-kbs serve runs per request,
- * without the socket): per release one CHALLENGE (a nonce into the
+ * kbs_broker_serve: the same code adyton-kbs serve runs per request,
+ * without the socket; -c N: N threads at once, as N connections are): per release one CHALLENGE (a nonce into the
  * store) and one FETCH (the nonce taken in one transaction, the resource
  * read and decrypted, the policy parsed, the quote verified, ECDH + HKDF
- * + AES-GCM to the enclave key, the audit line written and fdatasync'ed).
+ * + AES-GCM to the enclave key, the audit line written; the audit log and
+ * the store flushed before the answer, one flush for the requests waiting
+ * together).
  * What an enclave does between the two (its key, its quote: adytond's
  * signing path, bench/quote) is made here untimed, with the platform key
  * of an ENROLLED quote, as bench/quote does.
  *
- * usage: kbs [--db sqlite:PATH | postgresql:CONNINFO] [--audit PATH] [-n N]
+ * usage: kbs [--db sqlite:PATH | postgresql:CONNINFO] [--audit PATH] [-n N] [-c THREADS]
  *   default: a SQLite file and the audit log in a new directory /tmp/kbs-bench.XXXXXX.
  */
 #define _GNU_SOURCE
@@ -21,6 +23,8 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +71,60 @@ typedef struct req {
 	size_t fetch_len;
 } req;
 
+/* The timed phases: n requests over c threads. */
+static kbs_broker b = {.audit_fd = -1, .nonce_ttl = 3600};
+static req *reqs;
+static long n = 2000;
+static atomic_long next;
+static atomic_int failed;
+static int phase; /* 0: challenges, 1: fetches */
+
+static void *worker(void *arg)
+{
+	(void)arg;
+	for (long i; (i = atomic_fetch_add(&next, 1)) < n;) {
+		kbs_msg m = {.type = KBS_CHALLENGE}, r;
+		uint8_t *frame = NULL, *resp = NULL;
+		size_t flen = 0, rlen = 0;
+		int close_after;
+		if (phase == 0) {
+			m.name.p = (const uint8_t *)"bench";
+			m.name.len = 5;
+			if (kbs_msg_encode(&m, &frame, &flen) ||
+			    kbs_broker_serve(&b, frame, flen, "bench", &resp, &rlen, &close_after) ||
+			    kbs_msg_decode(resp, rlen, &r) || r.type != KBS_NONCE_MSG) {
+				atomic_store(&failed, 1);
+			} else {
+				memcpy(reqs[i].nonce, r.nonce, KBS_NONCE);
+			}
+			free(frame);
+		} else if (kbs_broker_serve(&b, reqs[i].fetch, reqs[i].fetch_len, "bench", &resp, &rlen,
+					    &close_after) ||
+			   kbs_msg_decode(resp, rlen, &r) || r.type != KBS_RELEASE) {
+			if (resp && r.type == KBS_ERROR)
+				fprintf(stderr, "refused: %.*s\n", (int)r.reason.len, (const char *)r.reason.p);
+			atomic_store(&failed, 1);
+		}
+		free(resp);
+	}
+	return NULL;
+}
+
+static int run_phase(int p, int threads)
+{
+	pthread_t t[64];
+	int made = 0;
+
+	phase = p;
+	atomic_store(&next, 0);
+	for (; made < threads; made++)
+		if (pthread_create(&t[made], NULL, worker, NULL))
+			break;
+	for (int i = 0; i < made; i++)
+		pthread_join(t[i], NULL);
+	return made == threads && !atomic_load(&failed) ? 0 : -1;
+}
+
 int main(int argc, char **argv)
 {
 	static const uint8_t cpusvn[16];
@@ -77,12 +135,10 @@ int main(int argc, char **argv)
 	char dir[] = "/tmp/kbs-bench.XXXXXX", dbpath[600], auditpath[600], policy[512], hex[129];
 	uint8_t mre[32] = {0x6b, 1}, mrs[32] = {0x6b, 2}, master[KBS_MASTER_KEY] = {7}, secret[64];
 	ady_sgx_attributes attr = {.flags = 0x5, .xfrm = 3};
-	kbs_broker b = {.audit_fd = -1, .nonce_ttl = 3600};
 	EVP_PKEY *platform;
-	req *reqs;
 	unsigned line = 0;
-	long n = 2000;
-	double t0, c0, t_chal = 0, t_fetch, t_verify, c_chal = 0, c_fetch, c_verify;
+	int threads = 1;
+	double t0, c0, t_chal, t_fetch, t_verify, c_chal, c_fetch, c_verify;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--db") && i + 1 < argc)
@@ -91,13 +147,17 @@ int main(int argc, char **argv)
 			audit = argv[++i];
 		else if (!strcmp(argv[i], "-n") && i + 1 < argc)
 			n = strtol(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "-c") && i + 1 < argc)
+			threads = (int)strtol(argv[++i], NULL, 10);
 		else {
-			fprintf(stderr, "usage: kbs [--db sqlite:PATH | postgresql:CONNINFO] [--audit PATH] [-n N]\n");
+			fprintf(stderr, "usage: kbs [--db sqlite:PATH | postgresql:CONNINFO] [--audit PATH] [-n N] [-c THREADS]\n");
 			return 2;
 		}
 	}
 	if (n < 10 || n > 1000000)
 		return die("-n: 10 .. 1000000");
+	if (threads < 1 || threads > 64)
+		return die("-c: 1 .. 64");
 	if (!db || !audit) {
 		if (!mkdtemp(dir))
 			return die("mkdtemp");
@@ -109,9 +169,9 @@ int main(int argc, char **argv)
 			audit = auditpath;
 	}
 	b.audit_fd = open(audit, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	if (b.audit_fd < 0)
+	if (b.audit_fd < 0 || kbs_broker_init(&b))
 		return die("audit log");
-	if (kbs_store_open(db, &b.store) || kbs_store_set_master_key(b.store, master))
+	if (kbs_store_open(db, &b.store) || kbs_store_set_master_key(b.store, master) || kbs_store_defer_sync(b.store))
 		return die("store (or its master key: use a fresh database)");
 	platform = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	if (!platform)
@@ -135,26 +195,12 @@ int main(int argc, char **argv)
 	if (!reqs)
 		return die("memory");
 	/* Challenges (timed), then the enclave's part (untimed). */
-	for (long i = 0; i < n; i++) {
-		kbs_msg m = {.type = KBS_CHALLENGE}, r;
-		uint8_t *frame = NULL, *resp = NULL;
-		size_t flen = 0, rlen = 0;
-		int close_after;
-		m.name.p = (const uint8_t *)"bench";
-		m.name.len = 5;
-		if (kbs_msg_encode(&m, &frame, &flen))
-			return die("encode");
-		t0 = now();
-		c0 = cpu();
-		if (kbs_broker_handle(&b, frame, flen, "bench", &resp, &rlen, &close_after) ||
-		    kbs_msg_decode(resp, rlen, &r) || r.type != KBS_NONCE_MSG)
-			return die("challenge refused");
-		t_chal += now() - t0;
-		c_chal += cpu() - c0;
-		memcpy(reqs[i].nonce, r.nonce, KBS_NONCE);
-		free(frame);
-		free(resp);
-	}
+	t0 = now();
+	c0 = cpu();
+	if (run_phase(0, threads))
+		return die("challenge refused");
+	t_chal = now() - t0;
+	c_chal = cpu() - c0;
 	for (long i = 0; i < n; i++) {
 		req *q = &reqs[i];
 		EVP_PKEY *eph = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
@@ -194,22 +240,11 @@ int main(int argc, char **argv)
 	/* The releases. */
 	t0 = now();
 	c0 = cpu();
-	for (long i = 0; i < n; i++) {
-		uint8_t *resp = NULL;
-		size_t rlen = 0;
-		int close_after;
-		kbs_msg r;
-		if (kbs_broker_handle(&b, reqs[i].fetch, reqs[i].fetch_len, "bench", &resp, &rlen, &close_after) ||
-		    kbs_msg_decode(resp, rlen, &r) || r.type != KBS_RELEASE) {
-			if (resp && r.type == KBS_ERROR)
-				fprintf(stderr, "refused: %.*s\n", (int)r.reason.len, (const char *)r.reason.p);
-			return die("fetch refused");
-		}
-		free(resp);
-	}
+	if (run_phase(1, threads))
+		return die("fetch refused");
 	t_fetch = now() - t0;
 	c_fetch = cpu() - c0;
-	printf("store: %s, %ld releases\n", db, n);
+	printf("store: %s, %ld releases, %d thread%s\n", db, n, threads, threads > 1 ? "s" : "");
 	printf("                        per second   per CPU-second (this process)\n");
 	printf("raw verification:       %10.0f   %10.0f   (ady_verify_quote on the same quotes)\n", n / t_verify,
 	       n / c_verify);
@@ -224,5 +259,6 @@ int main(int argc, char **argv)
 	EVP_PKEY_free(platform);
 	kbs_store_close(b.store);
 	close(b.audit_fd);
+	kbs_broker_fini(&b);
 	return 0;
 }

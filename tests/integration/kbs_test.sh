@@ -288,6 +288,50 @@ cp "$tmp/master.key" "$tmp/open.key"; chmod 644 "$tmp/open.key"
 	--master-key "$tmp/open.key" 2>"$tmp/wrong.err" && fail "a broker started with a world-readable master key"
 grep -q "readable by others" "$tmp/wrong.err" || fail "open master key: $(cat "$tmp/wrong.err")"
 
+# Eight enclaves at once: their releases share flushes (group commit), and
+# each is released once and logged once.
+releases=$(grep -c "release resource=signer " "$audit")
+cpids=
+for i in 1 2 3 4 5 6 7 8; do
+	"$app" --backend process --socket "$ks" --tap "$tmp/tap$i" "$prod" signer >"$tmp/par.$i" 2>&1 &
+	cpids="$cpids $!"
+done
+for p in $cpids; do wait "$p"; done
+for i in 1 2 3 4 5 6 7 8; do
+	grep -q "^released .*sha256=$secret_sha" "$tmp/par.$i" || fail "concurrent release $i: $(cat "$tmp/par.$i")"
+done
+[ "$(grep -c "release resource=signer " "$audit")" -eq $((releases + 8)) ] ||
+	fail "concurrent releases: not exactly eight release lines"
+[ "$(grep "release resource=signer " "$audit" | tail -8 | grep -o 'evidence=[0-9a-f]*' | sort -u | wc -l)" -eq 8 ] ||
+	fail "concurrent releases: the eight lines do not name eight quotes"
+
+# An audit log that cannot take a release's line (a file-size limit: its
+# write fails with EFBIG): nothing is released, neither then nor after
+# (answers leave only once their audit line is written and flushed).
+fa=$tmp/full.audit fs=$tmp/full.sock
+start="2026-01-01T00:00:00Z start socket=$fs listen=-"
+head -c $((8192 * 1024 - ${#start} - 1 - 60)) /dev/zero >"$fa" # room for the start line, not a release's
+(
+	trap '' XFSZ
+	ulimit -f 8192
+	exec "$kbs" serve --socket "$fs" --db "$db" --audit "$fa" --token-file "$tmp/admin.token" \
+		--master-key "$tmp/master.key"
+) 2>"$tmp/full.err" &
+fpid=$!
+for _ in $(seq 100); do [ -S "$fs" ] && break; sleep 0.05; done
+if [ -S "$fs" ]; then
+	releases=$(grep -c "release resource=signer " "$audit")
+	for _ in 1 2; do
+		run signer refused --socket "$fs" && grep -q "not durable" "$tmp/out" ||
+			fail "unwritable audit log: not refused as not durable: $(cat "$tmp/out")"
+	done
+	grep -q "audit log write failed" "$tmp/full.err" || fail "unwritable audit log: not reported: $(cat "$tmp/full.err")"
+	[ "$(grep -c "release resource=signer " "$audit")" -eq "$releases" ] || fail "unwritable audit log: released elsewhere"
+else
+	fail "broker with the nearly full audit log did not start: $(cat "$tmp/full.err")"
+fi
+kill "$fpid" 2>/dev/null; wait "$fpid" 2>/dev/null
+
 [ "$(grep -c 'reason="malformed' "$audit")" -ge 13 ] || fail "malformed messages not all in the audit log"
 run signer released || fail "the broker stopped serving after malformed messages"
 kill -0 "$kpid" 2>/dev/null || fail "adyton-kbs died"
