@@ -20,7 +20,7 @@ adyton_add_enclave(cleanroom_rebuilt_elsewhere
   EDL ${PROJECT_SOURCE_DIR}/apps/cleanroom/cleanroom.edl)
 # The engine on the host (cmocka): the parsers' refusals and suppression
 # at the boundaries.
-add_executable(cleanroom_engine_test ${CMAKE_CURRENT_SOURCE_DIR}/integration/cleanroom_engine_test.c
+add_executable(cleanroom_engine_test ${CMAKE_CURRENT_SOURCE_DIR}/unit/cleanroom_engine_test.c
   ${PROJECT_SOURCE_DIR}/apps/cleanroom/engine.c)
 target_include_directories(cleanroom_engine_test PRIVATE ${PROJECT_SOURCE_DIR}/apps/cleanroom)
 target_link_libraries(cleanroom_engine_test PRIVATE PkgConfig::CMOCKA)

@@ -44,6 +44,7 @@ static void csv_start(const char *header)
 	csv_len = (size_t)snprintf(csv, sizeof(csv), "%s\n", header);
 }
 
+static void csv_row(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void csv_row(const char *fmt, ...)
 {
 	va_list ap;
