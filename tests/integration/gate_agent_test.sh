@@ -29,6 +29,10 @@
 #    the file named), its certificate is on the CRL, nginx (reloaded by
 #    serve) refuses the same in-enclave client (and curl's), and issue
 #    refuses the host;
+#  - reboots: swtpm power-cycled (TPM Reset: resetCount + 1) with a fresh
+#    IMA log, shorter and then longer than the kept offset: the next round
+#    replays from the start (logged) without `hosts --forget`, and keeps
+#    the new resetCount; a kept boot later than the quote's: "boot";
 #  - another gate's `hosts --forget` while serve runs: serve's next round
 #    finds no row and checks the whole log again (nothing cached in the gate).
 # Environment: GATE_TEST_DB, the --state to use (default: a SQLite file in
@@ -440,6 +444,55 @@ for want in "frame of 2147483647 bytes" "not a JSON object" 'attest\" missing or
 	case $r in *'"failed":"agent"'*"$want"*) echo "refused as expected (fake agent): $want" ;; *) fail "fake agent: want $want: $r" ;; esac
 done
 wait "$fpid"
+
+# --- reboots: the kept replay state belongs to one TPM boot ---
+# swtpm restarted without an orderly TPM2_Shutdown: its TPM2_Startup(CLEAR) is a TPM Reset (PCRs
+# cleared, resetCount + 1), and the host's IMA log starts over (a fresh boot_aggregate).
+state_sql() { # STATEMENT on the gate's state, in whichever backend (as gate_nginx_test.sh)
+	case $db in
+	postgresql:*) "${GATE_TEST_PSQL:-psql}" -X -q -v ON_ERROR_STOP=1 -d "${db#postgresql:}" -c "$1" >/dev/null ;;
+	*) python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()' \
+		"${db#sqlite:}" "$1" ;;
+	esac
+}
+reboot() { # FILE...: a power cycle of the host, then a fresh log (boot_aggregate, FILE...)
+	stop_tpm A
+	start_tpm A
+	rm -f "$log"
+	"$helper" "$log" boot && "$helper" "$log" add "$@" || fail "helper after the reboot"
+}
+r0=$(hostfield host-1 tpm_reset_count)
+case $r0 in [0-9]*) ;; *) fail "host-1: no resetCount kept: $("$gate" hosts --state "$db" --json)"; r0=0 ;; esac
+# A log shorter than the kept offset (the agent says so): asked again from its start.
+reboot "$tmp/bin/good1"
+"$gate" serve --config "$tmp/gate.json" --once 2>"$tmp/serve-reboot1.log" || fail "serve --once (reboot 1)"
+[ "$(hostfield host-1 ok)" = True ] && [ "$(hostfield host-1 entries)" = 2 ] &&
+	[ "$(hostfield host-1 tpm_reset_count)" = $((r0 + 1)) ] ||
+	fail "reboot (shorter log): want ok, 2 entries, resetCount $((r0 + 1)): $("$gate" hosts --state "$db" --json) $(cat "$tmp/serve-reboot1.log")"
+grep -q "host host-1: booted again (the IMA log is shorter than the kept offset" "$tmp/serve-reboot1.log" &&
+	echo "ok: reboot with a shorter log: $(grep "booted again" "$tmp/serve-reboot1.log")" ||
+	fail "reboot 1 not logged: $(cat "$tmp/serve-reboot1.log")"
+# A log longer than the kept offset: the quote's resetCount says it is another boot's.
+reboot "$tmp/bin/good1" "$tmp/bin/good2" "$tmp/bin/later"
+"$gate" serve --config "$tmp/gate.json" --once 2>"$tmp/serve-reboot2.log" || fail "serve --once (reboot 2)"
+[ "$(hostfield host-1 ok)" = True ] && [ "$(hostfield host-1 entries)" = 4 ] &&
+	[ "$(hostfield host-1 entries_checked)" = 3 ] && [ "$(hostfield host-1 tpm_reset_count)" = $((r0 + 2)) ] ||
+	fail "reboot (longer log): want ok, 4 entries all checked, resetCount $((r0 + 2)): $("$gate" hosts --state "$db" --json) $(cat "$tmp/serve-reboot2.log")"
+grep -q "host host-1: booted again (the quote's resetCount $((r0 + 2))" "$tmp/serve-reboot2.log" &&
+	echo "ok: reboot with a longer log: $(grep "booted again" "$tmp/serve-reboot2.log")" ||
+	fail "reboot 2 not logged: $(cat "$tmp/serve-reboot2.log")"
+# The kept boot is later than the quote's (as for a replayed older boot's quote): refused "boot".
+state_sql "UPDATE gate_hosts SET reset_count = $((r0 + 3)) WHERE name = 'host-1'" || fail "state_sql"
+"$gate" serve --config "$tmp/gate.json" --once 2>"$tmp/serve-reboot3.log" || fail "serve --once (older boot)"
+[ "$(hostfield host-1 ok)" = False ] && [ "$(hostfield host-1 failed)" = boot ] &&
+	hostfield host-1 reason | grep -q "resetCount $((r0 + 2)) .*after $((r0 + 3))" &&
+	echo "refused as expected: an older boot: $(hostfield host-1 reason)" ||
+	fail "an older boot: want failed boot: $("$gate" hosts --state "$db" --json)"
+state_sql "UPDATE gate_hosts SET reset_count = $((r0 + 2)) WHERE name = 'host-1'" || fail "state_sql"
+"$gate" serve --config "$tmp/gate.json" --once 2>"$tmp/serve-reboot4.log" || fail "serve --once (after reboots)"
+[ "$(hostfield host-1 ok)" = True ] && [ "$(hostfield host-1 entries)" = 4 ] &&
+	[ "$(hostfield host-1 entries_checked)" = 0 ] ||
+	fail "after the reboots: want ok, 4 entries, none new: $("$gate" hosts --state "$db" --json)"
 
 # --- the host turns bad, serve running ---
 "$gate" serve --config "$tmp/gate.json" 2>"$tmp/serve.log" &

@@ -1176,6 +1176,70 @@ static void test_ak_check(void **state)
 	OPENSSL_free(ekcert384);
 }
 
+/* ---- the TPM's boot (clockInfo) and the kept state ---- */
+
+/* A TPMS_ATTEST (quote) as a TPM marshals it, with the given clockInfo
+ * counts (not signed: only its boot is read here). */
+static void boot_attest(buf *a, uint32_t reset, uint32_t restart)
+{
+	uint8_t name[34] = {0, 0x0b}, nonce[16] = {1}, dg[32] = {2};
+
+	a->n = 0;
+	put_be(a, 0xff544347, 4), put_be(a, 0x8018, 2);
+	put_be(a, 34, 2), put(a, name, 34);
+	put_be(a, 16, 2), put(a, nonce, 16);
+	put_be(a, 123456789, 8), put_be(a, reset, 4), put_be(a, restart, 4), put_be(a, 1, 1);
+	put_be(a, 1, 8);
+	put_be(a, 1, 4), put_be(a, 0x000b, 2), put_be(a, 3, 1), put_be(a, 0xff, 1), put_be(a, 0x07, 1), put_be(a, 0, 1);
+	put_be(a, 32, 2), put(a, dg, 32);
+}
+
+static void test_boot(void **state)
+{
+	buf a;
+	gate_boot kept, now;
+	gate_why why;
+
+	(void)state;
+	boot_attest(&a, 7, 2);
+	assert_int_equal(gate_quote_boot(a.b, a.n, &now), ADY_OK);
+	assert_true(now.known);
+	assert_int_equal(now.reset_count, 7);
+	assert_int_equal(now.restart_count, 2);
+	assert_int_not_equal(gate_quote_boot(a.b, a.n - 1, &kept), ADY_OK);
+	assert_false(kept.known);
+
+	/* nothing kept (a new host, a row from before the boot columns): go on */
+	memset(&kept, 0, sizeof(kept));
+	assert_int_equal(gate_boot_compare(&kept, &now, &why), GATE_BOOT_SAME);
+	kept = now;
+	assert_int_equal(gate_boot_compare(&kept, &now, &why), GATE_BOOT_SAME);
+	/* a reboot (TPM Reset), a restart (TPM Restart/Resume): the log starts over */
+	kept.reset_count = 6, kept.restart_count = 9;
+	assert_int_equal(gate_boot_compare(&kept, &now, &why), GATE_BOOT_NEW);
+	kept.reset_count = 7, kept.restart_count = 1;
+	assert_int_equal(gate_boot_compare(&kept, &now, &why), GATE_BOOT_NEW);
+	/* backwards: a quote of an older boot than the kept state's is refused, named */
+	why.text[0] = '\0';
+	kept.reset_count = 8, kept.restart_count = 0;
+	assert_int_equal(gate_boot_compare(&kept, &now, &why), GATE_BOOT_OLDER);
+	assert_non_null(strstr(why.text, "resetCount 7 restartCount 2, after 8 0"));
+	why.text[0] = '\0';
+	kept.reset_count = 7, kept.restart_count = 3;
+	assert_int_equal(gate_boot_compare(&kept, &now, &why), GATE_BOOT_OLDER);
+	assert_non_null(strstr(why.text, "went backwards"));
+
+	/* The kernel's quotes (ima-qemu) decode to a boot too. */
+	if (have_vectors) {
+		snap s;
+
+		snap_load(&s, "ima-ng", "q1", "rsa", "q1");
+		assert_int_equal(gate_quote_boot(s.attest, s.alen, &now), ADY_OK);
+		assert_true(now.known);
+		snap_free(&s);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1185,7 +1249,7 @@ int main(void)
 		cmocka_unit_test(test_policy_ima_sig),    cmocka_unit_test(test_rounds_pass),
 		cmocka_unit_test(test_sha1_bank),         cmocka_unit_test(test_log_ahead),
 		cmocka_unit_test(test_refusals),          cmocka_unit_test(test_soft_rounds),
-		cmocka_unit_test(test_ak_check),
+		cmocka_unit_test(test_ak_check),          cmocka_unit_test(test_boot),
 	};
 	FILE *probe = fopen(VEC "/ima-qemu/README.md", "r");
 	int failed;
