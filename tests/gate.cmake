@@ -91,10 +91,13 @@ set_tests_properties(gate_nginx_test PROPERTIES TIMEOUT 300)
 # The same suites with the gate's state on a real PostgreSQL, started by
 # the test (initdb, pg_ctl) in a temporary directory on a UNIX socket; the
 # serve suite too where adyton-agent is built.
+# The real gate demo (apps/gate-demo, no export ECALL) is gate_agent_test's client.
+get_target_property(_ady_gate_demo_real gate-demo-enclave ADYTON_SIGNED)
 set(_ady_gate_pg_agent)
 if(TARGET adyton-agent)
   set(_ady_gate_pg_agent -- ${CMAKE_CURRENT_SOURCE_DIR}/integration/gate_agent_test.sh $<TARGET_FILE:adyton-gate>
-    $<TARGET_FILE:adyton-agent> ${_ady_gate_prod} ${_ady_gate_dbg} ${CMAKE_CURRENT_SOURCE_DIR}/integration/gate_ima_helper.py)
+    $<TARGET_FILE:adyton-agent> ${_ady_gate_prod} ${_ady_gate_dbg} ${CMAKE_CURRENT_SOURCE_DIR}/integration/gate_ima_helper.py
+    $<TARGET_FILE:gate-demo> ${_ady_gate_demo_real})
 endif()
 ady_integration_test(gate_pg_test ${CMAKE_CURRENT_SOURCE_DIR}/integration/gate_pg_test.sh
   $<TARGET_FILE:gate_ca_test> $<TARGET_FILE:gate_hosts_test> ${CMAKE_CURRENT_SOURCE_DIR}/integration/gate_nginx_test.sh
@@ -109,7 +112,7 @@ set_tests_properties(gate_pg_test PROPERTIES TIMEOUT 300)
 if(TARGET adyton-agent)
   ady_integration_test(gate_agent_test ${CMAKE_CURRENT_SOURCE_DIR}/integration/gate_agent_test.sh
     $<TARGET_FILE:adyton-gate> $<TARGET_FILE:adyton-agent> ${_ady_gate_prod} ${_ady_gate_dbg}
-    ${CMAKE_CURRENT_SOURCE_DIR}/integration/gate_ima_helper.py)
+    ${CMAKE_CURRENT_SOURCE_DIR}/integration/gate_ima_helper.py $<TARGET_FILE:gate-demo> ${_ady_gate_demo_real})
   set_property(TEST gate_agent_test APPEND PROPERTY ENVIRONMENT
     "ADYTON_DAEMON=$<TARGET_FILE:adytond>" "ADYTON_ENCLAVE_HOST=$<TARGET_FILE:adyton-enclave-host>")
   set_tests_properties(gate_agent_test PROPERTIES TIMEOUT 300)

@@ -157,6 +157,30 @@ ADY_MUST_CHECK ady_err gate_ak_check(const ady_vpolicy *pol, const uint8_t *ek_c
 /* 1 if the TPMS_ATTEST's qualifiedSigner is qname. */
 int gate_quote_signer_is(const uint8_t *attest, size_t len, const uint8_t *qname, size_t qlen);
 
+/* ---- the TPM's boot -------------------------------------------------------- */
+
+/* Which boot of the TPM a quote was made in: its clockInfo's resetCount
+ * (TPM Resets: a reboot, every PCR cleared) and restartCount (TPM
+ * Restarts and Resumes since that reset). */
+typedef struct gate_boot {
+	bool known;
+	uint32_t reset_count;
+	uint32_t restart_count;
+} gate_boot;
+
+/* The boot of a TPMS_ATTEST (a quote); an error (ady_tpms_quote_decode's) when it does not decode. */
+ADY_MUST_CHECK ady_err gate_quote_boot(const uint8_t *attest, size_t len, gate_boot *out);
+
+typedef enum gate_boot_order {
+	GATE_BOOT_SAME,  /* the kept boot (or none kept): the replay goes on */
+	GATE_BOOT_NEW,   /* a later reset or restart: the log starts over */
+	GATE_BOOT_OLDER, /* resetCount (or, same reset, restartCount) went backwards */
+} gate_boot_order;
+
+/* The quoted boot now against the one kept for the host; GATE_BOOT_OLDER
+ * says why (a replayed or forged quote of an older boot). */
+gate_boot_order gate_boot_compare(const gate_boot *kept, const gate_boot *now, gate_why *why);
+
 /* ---- the host check ------------------------------------------------------ */
 
 /* The evidence of one round.  All buffers are the caller's. */

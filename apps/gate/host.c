@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 
 #include "adyton/cursor.h"
+#include "adyton/quote.h"
 #include "adyton/verify.h"
 #include "gate.h"
 
@@ -204,4 +205,35 @@ replay_failed:
 out:
 	gate_replay_free(rp);
 	return err;
+}
+
+/* see gate.h */
+ady_err gate_quote_boot(const uint8_t *attest, size_t len, gate_boot *out)
+{
+	ady_tpms_quote tq;
+	ady_err err;
+
+	memset(out, 0, sizeof(*out));
+	if ((err = ady_tpms_quote_decode(attest, len, &tq)))
+		return err;
+	out->known = true;
+	out->reset_count = tq.reset_count;
+	out->restart_count = tq.restart_count;
+	return ADY_OK;
+}
+
+/* see gate.h */
+gate_boot_order gate_boot_compare(const gate_boot *kept, const gate_boot *now, gate_why *why)
+{
+	if (!kept->known || (kept->reset_count == now->reset_count && kept->restart_count == now->restart_count))
+		return GATE_BOOT_SAME;
+	if (now->reset_count < kept->reset_count ||
+	    (now->reset_count == kept->reset_count && now->restart_count < kept->restart_count)) {
+		snprintf(why->text, sizeof(why->text),
+			 "the quote's TPM boot went backwards: resetCount %u restartCount %u, after %u %u: a quote of "
+			 "an older boot (replayed or forged)",
+			 now->reset_count, now->restart_count, kept->reset_count, kept->restart_count);
+		return GATE_BOOT_OLDER;
+	}
+	return GATE_BOOT_NEW;
 }

@@ -41,7 +41,9 @@ static const char schema[] = "CREATE TABLE IF NOT EXISTS gate_hosts ("
 			     " entries_checked INTEGER NOT NULL,"
 			     " ahead INTEGER NOT NULL,"
 			     " platform_key TEXT NOT NULL DEFAULT '',"
-			     " coloc_key TEXT NOT NULL DEFAULT '');";
+			     " coloc_key TEXT NOT NULL DEFAULT '',"
+			     " reset_count INTEGER NOT NULL DEFAULT -1,"
+			     " restart_count INTEGER NOT NULL DEFAULT -1);";
 
 /* The same table on PostgreSQL, with 64-bit times and counts. */
 static const char pg_schema[] = "CREATE TABLE IF NOT EXISTS gate_hosts ("
@@ -56,12 +58,21 @@ static const char pg_schema[] = "CREATE TABLE IF NOT EXISTS gate_hosts ("
 				" entries_checked BIGINT NOT NULL,"
 				" ahead BIGINT NOT NULL,"
 				" platform_key TEXT NOT NULL DEFAULT '',"
-				" coloc_key TEXT NOT NULL DEFAULT '');";
+				" coloc_key TEXT NOT NULL DEFAULT '',"
+				" reset_count BIGINT NOT NULL DEFAULT -1,"
+				" restart_count BIGINT NOT NULL DEFAULT -1);";
+/* A table from before the TPM boot columns (-1: no boot known; the next
+ * good round stores it). */
+static const char pg_migrate[] = "ALTER TABLE gate_hosts ADD COLUMN IF NOT EXISTS reset_count BIGINT NOT NULL DEFAULT -1;"
+				 "ALTER TABLE gate_hosts ADD COLUMN IF NOT EXISTS restart_count BIGINT NOT NULL DEFAULT -1;";
+static const char *const sqlite_migrate[2] = {
+	"ALTER TABLE gate_hosts ADD COLUMN reset_count INTEGER NOT NULL DEFAULT -1",
+	"ALTER TABLE gate_hosts ADD COLUMN restart_count INTEGER NOT NULL DEFAULT -1"};
 
-#define NCOLS 12
+#define NCOLS 14
 #define COLS                                                                                                     \
 	"name, checked, ok, failed, reason, count, \"offset\", pcr10, entries_checked, ahead, platform_key, "      \
-	"coloc_key"
+	"coloc_key, reset_count, restart_count"
 #define PREFIX_PG "postgresql:"
 
 static int pg_simple(PGconn *c, const char *sql)
@@ -97,7 +108,7 @@ static ady_err pg_open(const char *conninfo, PGconn **out)
 	ok = PQstatus(c) == CONNECTION_OK && pg_simple(c, "SET client_min_messages = warning") &&
 	     pg_simple(c, "BEGIN") &&
 	     (r = pg_run(c, PGRES_TUPLES_OK, "SELECT pg_advisory_xact_lock(16018)", 0, NULL)) != NULL &&
-	     pg_simple(c, pg_schema) && pg_simple(c, "COMMIT");
+	     pg_simple(c, pg_schema) && pg_simple(c, pg_migrate) && pg_simple(c, "COMMIT");
 	PQclear(r);
 	if (!ok) {
 		PQfinish(c);
@@ -105,6 +116,32 @@ static ady_err pg_open(const char *conninfo, PGconn **out)
 	}
 	*out = c;
 	return ADY_OK;
+}
+
+/* A SQLite file written before the TPM boot columns: add them. */
+static int sqlite_columns(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int have = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT name FROM pragma_table_info('gate_hosts') WHERE name = 'reset_count'", -1,
+			       &st, NULL) != SQLITE_OK)
+		return 0;
+	have = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	if (have)
+		return 1;
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_exec(db, sqlite_migrate[0], NULL, NULL, NULL) == SQLITE_OK &&
+	    sqlite3_exec(db, sqlite_migrate[1], NULL, NULL, NULL) == SQLITE_OK &&
+	    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+		return 1;
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	/* another gate may have added them meanwhile */
+	have = sqlite3_prepare_v2(db, "SELECT reset_count FROM gate_hosts LIMIT 0", -1, &st, NULL) == SQLITE_OK;
+	sqlite3_finalize(st);
+	return have;
 }
 
 /* see hosts.h */
@@ -124,7 +161,7 @@ ady_err gate_hosts_open(const char *where, gate_hosts **out)
 			goto fail;
 	} else if (sqlite3_open_v2(path, &h->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK ||
 		   sqlite3_busy_timeout(h->db, 10000) != SQLITE_OK ||
-		   sqlite3_exec(h->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
+		   sqlite3_exec(h->db, schema, NULL, NULL, NULL) != SQLITE_OK || !sqlite_columns(h->db)) {
 		goto fail;
 	}
 	*out = h;
@@ -167,6 +204,11 @@ static void row_from(const char *const v[NCOLS], gate_host_row *r)
 	r->ahead = (uint64_t)strtoll(v[9], NULL, 10);
 	r->have_platform_key = hex_col(v[10], r->platform_key, 64);
 	r->have_coloc_key = hex_col(v[11], r->coloc_key, 64);
+	if (strtoll(v[12], NULL, 10) >= 0 && strtoll(v[13], NULL, 10) >= 0) {
+		r->boot.known = true;
+		r->boot.reset_count = (uint32_t)strtoll(v[12], NULL, 10);
+		r->boot.restart_count = (uint32_t)strtoll(v[13], NULL, 10);
+	}
 	r->stored = true;
 }
 
@@ -229,10 +271,12 @@ out:
 
 #define SET_SQ                                                                                                   \
 	"checked = ?2, ok = ?3, failed = ?4, reason = ?5, count = ?6, \"offset\" = ?7, pcr10 = ?8, "               \
-	"entries_checked = ?9, ahead = ?10, platform_key = ?11, coloc_key = ?12"
+	"entries_checked = ?9, ahead = ?10, platform_key = ?11, coloc_key = ?12, reset_count = ?13, "                \
+	"restart_count = ?14"
 #define SET_PQ                                                                                                   \
 	"checked = $2, ok = $3, failed = $4, reason = $5, count = $6, \"offset\" = $7, pcr10 = $8, "               \
-	"entries_checked = $9, ahead = $10, platform_key = $11, coloc_key = $12"
+	"entries_checked = $9, ahead = $10, platform_key = $11, coloc_key = $12, reset_count = $13, "                \
+	"restart_count = $14"
 
 /* see hosts.h */
 ady_err gate_hosts_put(gate_hosts *h, const gate_host_row *r)
@@ -242,15 +286,16 @@ ady_err gate_hosts_put(gate_hosts *h, const gate_host_row *r)
 	 * new row replaces one another gate wrote meanwhile (last writer
 	 * wins).  Either way one statement, the row written whole. */
 	static const char *const sq[2] = {
-		"INSERT OR REPLACE INTO gate_hosts (" COLS ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
+		"INSERT OR REPLACE INTO gate_hosts (" COLS ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
 		"UPDATE gate_hosts SET " SET_SQ " WHERE name = ?1"};
 	static const char *const pq[2] = {
-		"INSERT INTO gate_hosts (" COLS ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) "
+		"INSERT INTO gate_hosts (" COLS ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) "
 		"ON CONFLICT (name) DO UPDATE SET " SET_PQ,
 		"UPDATE gate_hosts SET " SET_PQ " WHERE name = $1"};
 	char checked[24], count[24], offset[24], entries[24], ahead[24], pcr[65], pk[129] = "", ck[129] = "";
+	char reset[24] = "-1", restart[24] = "-1";
 	const char *v[NCOLS] = {r->name, checked, r->ok ? "1" : "0", r->failed, r->reason, count, offset, pcr,
-				entries, ahead, pk, ck};
+				entries, ahead, pk, ck, reset, restart};
 	unsigned long n = 0;
 	int ok = 1;
 
@@ -261,6 +306,10 @@ ady_err gate_hosts_put(gate_hosts *h, const gate_host_row *r)
 	snprintf(entries, sizeof(entries), "%" PRId64, (int64_t)r->entries_checked);
 	snprintf(ahead, sizeof(ahead), "%" PRId64, (int64_t)r->ahead);
 	ady_hex_encode(r->verified.sha256, 32, pcr);
+	if (r->boot.known) {
+		snprintf(reset, sizeof(reset), "%" PRIu32, r->boot.reset_count);
+		snprintf(restart, sizeof(restart), "%" PRIu32, r->boot.restart_count);
+	}
 	if (r->have_platform_key)
 		ady_hex_encode(r->platform_key, 64, pk);
 	if (r->have_coloc_key)

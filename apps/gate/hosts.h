@@ -3,7 +3,8 @@
  * (README.md, "serve, hosts, the agent").
  *
  * The state of each host (its last round: when, the verdict, the verified
- * IMA entry count / byte offset / PCR 10 the next round starts from, the
+ * IMA entry count / byte offset / PCR 10 the next round starts from and
+ * the TPM boot they belong to (the quote's resetCount/restartCount), the
  * attestation key of adytond that the host's TPM certified, and the
  * co-location key K of the HMAC flow) is a table gate_hosts in the
  * gate's state, beside the certificate table (certdb.c): in the SQLite
@@ -28,6 +29,7 @@ typedef struct gate_host_row {
 	char failed[32];            /* its check name when it did not */
 	char reason[512];
 	gate_pcr10 verified;        /* replay state after the last good round */
+	gate_boot boot;             /* the TPM boot it belongs to (resetCount, restartCount) */
 	uint64_t entries_checked;   /* entries checked in the last round */
 	uint64_t ahead;             /* entries left for the next round */
 	bool have_platform_key;

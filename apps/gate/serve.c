@@ -372,7 +372,14 @@ static void round_host(const serve_cfg *c, SSL_CTX *ctx, const host_cfg *h, gate
 	gate_answer e = {0};
 	gate_pcr10 prev = row->verified;
 	int first = row->checked == 0 || row->verified.count == 0;
+	/* over: the replay starts over from the log's first entry because the
+	 * TPM booted again (the kept state belongs to an earlier boot) */
+	int over = 0;
+	char over_why[128] = "";
+	gate_boot boot;
+	gate_why bwhy;
 
+again:
 	if (RAND_bytes(nonce, sizeof(nonce)) != 1) {
 		failed = "gate", snprintf(why, sizeof(why), "no randomness");
 		goto done;
@@ -380,6 +387,13 @@ static void round_host(const serve_cfg *c, SSL_CTX *ctx, const host_cfg *h, gate
 	ady_hex_encode(nonce, sizeof(nonce), nhex);
 	req = json_pack("{s:s, s:s, s:I}", "type", "attest", "nonce", nhex, "offset", (json_int_t)prev.offset);
 	if (!req || !(ans = agent_call(c, ctx, h, req, why, sizeof(why)))) {
+		/* After a reboot the log is shorter than the kept offset: ask
+		 * again from its start; the quote must then show a new boot. */
+		if (req && !first && strstr(why, "shorter than offset")) {
+			snprintf(over_why, sizeof(over_why), "the IMA log is shorter than the kept offset %llu",
+				 (unsigned long long)prev.offset);
+			goto start_over;
+		}
 		failed = "agent";
 		goto done;
 	}
@@ -390,6 +404,15 @@ static void round_host(const serve_cfg *c, SSL_CTX *ctx, const host_cfg *h, gate
 	if (!ak_check(c, e.ak, e.ak_len, e.chain, e.chain_len, e.ak_pem, sizeof(e.ak_pem), why, sizeof(why))) {
 		failed = "ak_cert";
 		goto done;
+	}
+	/* A quote of another boot than the kept state's: the log started
+	 * over, ask for all of it (what the quote says is only believed
+	 * after its check below: here it only costs a full replay). */
+	if (!first && row->boot.known && gate_quote_boot(e.attest, e.attest_len, &boot) == ADY_OK &&
+	    (boot.reset_count != row->boot.reset_count || boot.restart_count != row->boot.restart_count)) {
+		snprintf(over_why, sizeof(over_why), "the quote's resetCount %u restartCount %u (kept: %u %u)",
+			 boot.reset_count, boot.restart_count, row->boot.reset_count, row->boot.restart_count);
+		goto start_over;
 	}
 	memset(&hev, 0, sizeof(hev));
 	hev.attest = e.attest, hev.attest_len = e.attest_len, hev.sig = e.sig, hev.sig_len = e.sig_len;
@@ -404,6 +427,29 @@ static void round_host(const serve_cfg *c, SSL_CTX *ctx, const host_cfg *h, gate
 		snprintf(why, sizeof(why), "%s", res.why.text);
 		goto done;
 	}
+	/* The verified quote's boot against the kept one. */
+	if (gate_quote_boot(e.attest, e.attest_len, &boot) != ADY_OK) {
+		failed = "quote_signature", snprintf(why, sizeof(why), "the quote does not decode");
+		goto done;
+	}
+	bwhy.text[0] = '\0';
+	switch (gate_boot_compare(&row->boot, &boot, &bwhy)) {
+	case GATE_BOOT_OLDER:
+		failed = "boot", snprintf(why, sizeof(why), "%s", bwhy.text);
+		goto done;
+	case GATE_BOOT_SAME:
+		if (over && row->boot.known) {
+			failed = "log_shorter";
+			snprintf(why, sizeof(why), "%s, but the TPM did not boot again (resetCount %u restartCount %u)",
+				 over_why, boot.reset_count, boot.restart_count);
+			goto done;
+		}
+		break;
+	case GATE_BOOT_NEW:
+		if (over)
+			log_msg("host %s: booted again (%s): replayed its IMA log from the start", h->name, over_why);
+		break;
+	}
 	/* adytond's attestation key, certified by the same AK over the same
 	 * boot's PCRs 0-7: the key enclave quotes on this host must carry. */
 	EVP_Digest(e.pkey, 64, qual, NULL, EVP_sha256(), NULL);
@@ -416,6 +462,7 @@ static void round_host(const serve_cfg *c, SSL_CTX *ctx, const host_cfg *h, gate
 		goto done;
 	}
 	row->verified = res.verified;
+	row->boot = boot;
 	row->entries_checked = res.checked;
 	row->ahead = res.ahead;
 	row->have_platform_key = true;
@@ -474,6 +521,18 @@ done:
 	json_decref(req);
 	json_decref(ans);
 	gate_answer_free(&e);
+	return;
+start_over:
+	/* once per round: the second request starts at the log's first entry */
+	json_decref(req);
+	json_decref(ans);
+	req = ans = NULL;
+	gate_answer_free(&e);
+	memset(&e, 0, sizeof(e));
+	why[0] = '\0';
+	gate_pcr10_init(&prev);
+	first = 1, over = 1;
+	goto again;
 }
 
 static void run_reload(char **argv)
@@ -619,6 +678,10 @@ static void print_host(void *ctx, const gate_host_row *r)
 				      "pcr10_sha256", pcr, "entries_checked", (json_int_t)r->entries_checked,
 				      "entries_ahead", (json_int_t)r->ahead, "platform_key", pk[0] ? pk : NULL,
 				      "colocation_key", r->have_coloc_key);
+		if (o && r->boot.known) {
+			json_object_set_new(o, "tpm_reset_count", json_integer(r->boot.reset_count));
+			json_object_set_new(o, "tpm_restart_count", json_integer(r->boot.restart_count));
+		}
 		if (o)
 			json_dumpf(o, stdout, JSON_COMPACT | JSON_SORT_KEYS);
 		putchar('\n');

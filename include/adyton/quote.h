@@ -144,6 +144,13 @@ typedef struct ady_tpms_quote {
 	uint16_t extra_len;
 	uint32_t pcr_mask;     /* selected SHA-256 PCRs, bit i = PCR i */
 	uint8_t pcr_digest[32];
+	/* clockInfo (TPMS_CLOCK_INFO): resetCount counts TPM Resets (a
+	 * reboot: PCRs cleared), restartCount TPM Restarts/Resumes since the
+	 * last reset (PCRs kept on resume). */
+	uint64_t clock;
+	uint32_t reset_count;
+	uint32_t restart_count;
+	uint8_t safe;
 } ady_tpms_quote;
 
 ADY_MUST_CHECK ady_err ady_tpms_quote_decode(const uint8_t *buf, size_t len, ady_tpms_quote *out);

@@ -311,7 +311,7 @@ static ady_err tpm2b(ady_cur *c, uint8_t *out, size_t cap, uint16_t *n)
 /* see adyton/quote.h */
 ady_err ady_tpms_quote_decode(const uint8_t *buf, size_t len, ady_tpms_quote *out)
 {
-	uint32_t magic, count;
+	uint32_t magic, count, clock_hi, clock_lo;
 	uint16_t type, n, hash;
 	uint8_t sel_size, sel[3];
 	ady_cur c;
@@ -333,8 +333,11 @@ ady_err ady_tpms_quote_decode(const uint8_t *buf, size_t len, ady_tpms_quote *ou
 	 * clockInfo (u64 clock, u32 resetCount, u32 restartCount, u8 safe),
 	 * firmwareVersion u64, then TPMS_QUOTE_INFO. */
 	if ((err = tpm2b(&c, NULL, 66, &n)) || (err = tpm2b(&c, out->extra, sizeof(out->extra), &out->extra_len)) ||
-	    (err = ady_cur_skip(&c, 8 + 4 + 4 + 1 + 8)) || (err = be32(&c, &count)))
+	    (err = be32(&c, &clock_hi)) || (err = be32(&c, &clock_lo)) || (err = be32(&c, &out->reset_count)) ||
+	    (err = be32(&c, &out->restart_count)) || (err = ady_cur_u8(&c, &out->safe)) ||
+	    (err = ady_cur_skip(&c, 8)) || (err = be32(&c, &count)))
 		goto fail;
+	out->clock = (uint64_t)clock_hi << 32 | clock_lo;
 	if (count != 1) {
 		err = ADY_ERR_MALFORMED;
 		goto fail;

@@ -9,10 +9,12 @@
 #  - serve: the host passes (boot_aggregate, the runtime policy, PCR 10),
 #    `hosts --json` shows it; an entry appended to the log before its PCR
 #    extend is ahead of the quote, accepted on the next round, counted once;
-#  - issue --host: the enclave (tests/enclaves/gate_enc.c) on this host's
-#    adytond gets a certificate (co-location (a): its quote's attestation
-#    key is the one the host's TPM certified), curl with it through nginx:
-#    200; refused: an enclave of another adytond on the same TPM (another
+#  - issue --host: the gate demo (apps/gate-demo, the real application and
+#    enclave) on this host's adytond makes its key in the enclave and gets a
+#    certificate (co-location (a): its quote's attestation key is the one
+#    the host's TPM certified); its in-enclave BearSSL client reaches the
+#    upstream through nginx over mTLS: 200.  The test enclave
+#    (tests/enclaves/gate_enc.c) gets one too (curl with it: 200); refused: an enclave of another adytond on the same TPM (another
 #    attestation key: "colocation"), a DEBUG enclave ("debug"), a host never
 #    checked ("host");
 #  - the HMAC volume flow (colocation "hmac"): the agent writes K into its
@@ -25,39 +27,47 @@
 #  - the host turns bad (an IMA entry for a file not in the policy, PCR 10
 #    extended): the next round of the running `serve` fails it ("policy",
 #    the file named), its certificate is on the CRL, nginx (reloaded by
-#    serve) refuses the same client, and issue refuses the host;
+#    serve) refuses the same in-enclave client (and curl's), and issue
+#    refuses the host;
+#  - reboots: swtpm power-cycled (TPM Reset: resetCount + 1) with a fresh
+#    IMA log, shorter and then longer than the kept offset: the next round
+#    replays from the start (logged) without `hosts --forget`, and keeps
+#    the new resetCount; a kept boot later than the quote's: "boot";
 #  - another gate's `hosts --forget` while serve runs: serve's next round
 #    finds no row and checks the whole log again (nothing cached in the gate).
 # Environment: GATE_TEST_DB, the --state to use (default: a SQLite file in
 # the temporary directory; gate_pg_test passes a PostgreSQL database).  The
 # fake-agent rounds keep a SQLite file of their own.
-# The TLS client is curl holding the key the test enclave exports through
-# its test-only ECALL 1 (apps/gate-demo has the in-enclave client); the
-# enclave's HMAC is computed by openssl from the key file the same way.
-# usage: gate_agent_test.sh ADYTON_GATE ADYTON_AGENT ENCLAVE_PROD ENCLAVE_DBG IMA_HELPER
+# The other TLS client is curl holding the key the test enclave exports
+# through its test-only ECALL 1 (for the refusals and the agent's mutual
+# TLS); the enclave's HMAC is computed by openssl from the key file.
+# usage: gate_agent_test.sh ADYTON_GATE ADYTON_AGENT ENCLAVE_PROD ENCLAVE_DBG IMA_HELPER DEMO_APP DEMO_ENCLAVE
 set -u
 [ -n "${GATE_TEST_TRACE:-}" ] && { PS4='+ $(date +%s.%N | cut -c7-14) '; set -x; }
 : "${ADYTON:?run through ctest}"
-gate=$1 agent=$2 prod=$3 dbg=$4 helper=$5
+gate=$1 agent=$2 prod=$3 dbg=$4 helper=$5 demo=$6 demo_enc=$7
 NGINX=$(command -v nginx || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; })
 [ -n "$NGINX" ] || { echo "SKIP: nginx is not installed (scripts/deps.sh installs it)"; exit 77; }
 for t in openssl curl xxd pgrep python3 tpm2_pcrextend tpm2_pcrread; do
 	command -v $t >/dev/null || { echo "SKIP: $t is not installed (scripts/deps.sh installs it)"; exit 77; }
 done
 . "$(dirname "$0")/tpm_lib.sh"
-apid= spid= npid=
+apid= spid= npid= gpid=
 all_cleanup() {
-	for p in $spid $apid $npid; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+	[ -n "$gpid" ] && exec 8>&-
+	for p in $gpid $spid $apid $npid; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
 	tpm_cleanup
 }
 trap all_cleanup EXIT
 
 "$ADYTON" inspect --json "$prod" >"$tmp/prod.json" || { echo "FAIL: inspect $prod"; exit 1; }
 "$ADYTON" inspect --json "$dbg" >"$tmp/dbg.json" || { echo "FAIL: inspect $dbg"; exit 1; }
-read -r mre mrsigner prodid mre_dbg < <(python3 -c '
+"$ADYTON" inspect --json "$demo_enc" >"$tmp/demo.json" || { echo "FAIL: inspect $demo_enc"; exit 1; }
+read -r mre mrsigner prodid mre_dbg mre_demo demo_signer demo_prodid < <(python3 -c '
 import json, sys
-p, d = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
-print(p["mrenclave"], p["mrsigner"], p["isvprodid"], d["mrenclave"])' "$tmp/prod.json" "$tmp/dbg.json")
+p, d, g = (json.load(open(f)) for f in sys.argv[1:4])
+print(p["mrenclave"], p["mrsigner"], p["isvprodid"], d["mrenclave"], g["mrenclave"], g["mrsigner"], g["isvprodid"])' \
+	"$tmp/prod.json" "$tmp/dbg.json" "$tmp/demo.json")
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # --- the host: TPM, enrolled adytond, IMA log ---
@@ -84,7 +94,8 @@ json.dump({"meta": {"version": 1}, "release": 0, "digests": digests, "excludes":
            "ima": {"ignored_keyrings": [], "log_hash_alg": "sha1", "dm_policy": None},
            "ima-buf": {}, "verification-keys": ""}, open(sys.argv[1], "w"))
 PY
-printf 'signer = any\nallow_debug = yes\nprovision = %s:%s\n' "$mrsigner" "$prodid" >"$tmp/dpolicy"
+printf 'signer = any\nallow_debug = yes\nprovision = %s:%s\nprovision = %s:%s\n' "$mrsigner" "$prodid" \
+	"$demo_signer" "$demo_prodid" >"$tmp/dpolicy"
 start_daemon p A || { echo "FAIL: adytond p"; cat "$tmp/p.log"; exit 1; }
 start_daemon q A || { echo "FAIL: adytond q"; cat "$tmp/q.log"; exit 1; }
 grep -q "not enrolled" "$tmp/p.log" && { echo "FAIL: adytond p is not TPM-certified"; cat "$tmp/p.log"; exit 1; }
@@ -108,8 +119,11 @@ done
 cert gate-tls adyton-gate "extendedKeyUsage=clientAuth"
 cert agent-tls host-1 "extendedKeyUsage=serverAuth" "subjectAltName=DNS:host-1"
 CA=$tmp/other-ca cert stranger adyton-gate "extendedKeyUsage=clientAuth"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" -days 2 \
-	-keyout "$tmp/srv.key" -out "$tmp/srv.pem" 2>/dev/null || { echo "FAIL: server cert"; exit 1; }
+# nginx's certificate, for localhost from a CA of its own (the one the demo enclave pins).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=test server CA" -days 2 \
+	-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+	-keyout "$tmp/srvca.key" -out "$tmp/srvca.pem" 2>/dev/null || { echo "FAIL: server CA"; exit 1; }
+CA=$tmp/srvca cert srv localhost "extendedKeyUsage=serverAuth" "subjectAltName=DNS:localhost"
 
 aport=$(port)
 cat >"$tmp/agent.json" <<JSON
@@ -238,6 +252,7 @@ enclave() { # DAEMON IMAGE NONCE PREFIX: PREFIX.quote, PREFIX.pub.pem, PREFIX.ke
 }
 printf 'mrenclave = %s\ntpm_ek_ca = %s\ntpm_ak_ca = %s\n' "$mre" "$tmp/A/ek-ca.pem" "$tmp/enr.pem" >"$tmp/app.pol"
 printf 'mrenclave = %s\ntpm_ek_ca = %s\ntpm_ak_ca = %s\n' "$mre_dbg" "$tmp/A/ek-ca.pem" "$tmp/enr.pem" >"$tmp/dbg.pol"
+printf 'mrenclave = %s\ntpm_ek_ca = %s\ntpm_ak_ca = %s\n' "$mre_demo" "$tmp/A/ek-ca.pem" "$tmp/enr.pem" >"$tmp/demo.pol"
 ncerts() { "$gate" certs --state "$db" | wc -l; }
 issue() { # WANT(issued|refused:CHECK) OUT POLICY PREFIX NONCE [args]
 	local want=$1 out=$2 pol=$3 p=$4 nonce=$5 before rc
@@ -258,6 +273,42 @@ issue() { # WANT(issued|refused:CHECK) OUT POLICY PREFIX NONCE [args]
 	echo "refused as expected: $(cat "$tmp/issue.out")"
 }
 challenge() { "$gate" challenge --state "$db"; }
+
+# The gate demo on this host's adytond: the application reads commands from a FIFO held open here
+# (fd 8) and answers each with one line "ok ..."/"error ..." (apps/gate-demo/README.md).  Its enclave
+# makes the key, gets the certificate with issue --host, and is the TLS client that reaches nginx.
+mkfifo "$tmp/demo.in"
+exec 8<>"$tmp/demo.in"
+ADYTON_SOCKET=$tmp/p.sock "$demo" --backend process --connect "127.0.0.1:$tls_port" --server-ca "$tmp/srvca.pem" \
+	--server-name localhost "$demo_enc" <"$tmp/demo.in" >"$tmp/demo.out" 2>"$tmp/demo.err" &
+gpid=$!
+answers() { grep -c '^\(ok\|error\) ' "$tmp/demo.out"; }
+dcmd() { # COMMAND...: the application's answer (a line), or "timeout"
+	local before
+	before=$(answers)
+	echo "$*" >&8
+	for _ in $(seq 600); do
+		[ "$(answers)" -gt "$before" ] && { grep '^\(ok\|error\) ' "$tmp/demo.out" | tail -1; return; }
+		kill -0 "$gpid" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "timeout (or exited): $(tail -3 "$tmp/demo.err")"
+}
+dget() { # the in-enclave client's GET /: "ANSWER / STATUS-LINE / LAST LINE"
+	rm -f "$tmp/g.resp"
+	echo "$(dcmd get / "$tmp/g.resp") / $(head -1 "$tmp/g.resp" 2>/dev/null | tr -d '\r') / $(tail -1 "$tmp/g.resp" 2>/dev/null)"
+}
+n=$(challenge)
+r=$(dcmd key "$n" "$tmp/g.quote" "$tmp/g.pub.pem")
+case $r in "ok key"*) ;; *) fail "demo: key: $r" ;; esac
+issue issued "$tmp/g.pem" "$tmp/demo.pol" "$tmp/g" "$n" --host host-1
+r=$(dcmd cert "$tmp/g.pem"); [ "$r" = "ok cert" ] || fail "demo: cert: $r"
+g_serial=$(openssl x509 -in "$tmp/g.pem" -noout -serial | cut -d= -f2)
+# tls=0 (close_notify) or 31 (BR_ERR_IO: closed without one after the whole response) end a response.
+out=$(dget)
+case $out in "ok get bytes="*" tls="[03]*" / HTTP/1.1 200 OK / upstream-ok serial=$g_serial"*)
+	echo "ok: nginx admits host-1's in-enclave client: $out" ;;
+*) fail "demo: want 200 with serial $g_serial through nginx: $out $(tail -3 "$tmp/demo.err")" ;; esac
 
 n=$(challenge); enclave p "$prod" "$n" "$tmp/a" && issue issued "$tmp/a.pem" "$tmp/app.pol" "$tmp/a" "$n" --host host-1
 python3 - "$tmp/a.pem" "$(hostfield host-1 pcr10_sha256)" <<'PY' || fail "certificate: host and PCR 10 not in the identity"
@@ -394,6 +445,55 @@ for want in "frame of 2147483647 bytes" "not a JSON object" 'attest\" missing or
 done
 wait "$fpid"
 
+# --- reboots: the kept replay state belongs to one TPM boot ---
+# swtpm restarted without an orderly TPM2_Shutdown: its TPM2_Startup(CLEAR) is a TPM Reset (PCRs
+# cleared, resetCount + 1), and the host's IMA log starts over (a fresh boot_aggregate).
+state_sql() { # STATEMENT on the gate's state, in whichever backend (as gate_nginx_test.sh)
+	case $db in
+	postgresql:*) "${GATE_TEST_PSQL:-psql}" -X -q -v ON_ERROR_STOP=1 -d "${db#postgresql:}" -c "$1" >/dev/null ;;
+	*) python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()' \
+		"${db#sqlite:}" "$1" ;;
+	esac
+}
+reboot() { # FILE...: a power cycle of the host, then a fresh log (boot_aggregate, FILE...)
+	stop_tpm A
+	start_tpm A
+	rm -f "$log"
+	"$helper" "$log" boot && "$helper" "$log" add "$@" || fail "helper after the reboot"
+}
+r0=$(hostfield host-1 tpm_reset_count)
+case $r0 in [0-9]*) ;; *) fail "host-1: no resetCount kept: $("$gate" hosts --state "$db" --json)"; r0=0 ;; esac
+# A log shorter than the kept offset (the agent says so): asked again from its start.
+reboot "$tmp/bin/good1"
+"$gate" serve --config "$tmp/gate.json" --once 2>"$tmp/serve-reboot1.log" || fail "serve --once (reboot 1)"
+[ "$(hostfield host-1 ok)" = True ] && [ "$(hostfield host-1 entries)" = 2 ] &&
+	[ "$(hostfield host-1 tpm_reset_count)" = $((r0 + 1)) ] ||
+	fail "reboot (shorter log): want ok, 2 entries, resetCount $((r0 + 1)): $("$gate" hosts --state "$db" --json) $(cat "$tmp/serve-reboot1.log")"
+grep -q "host host-1: booted again (the IMA log is shorter than the kept offset" "$tmp/serve-reboot1.log" &&
+	echo "ok: reboot with a shorter log: $(grep "booted again" "$tmp/serve-reboot1.log")" ||
+	fail "reboot 1 not logged: $(cat "$tmp/serve-reboot1.log")"
+# A log longer than the kept offset: the quote's resetCount says it is another boot's.
+reboot "$tmp/bin/good1" "$tmp/bin/good2" "$tmp/bin/later"
+"$gate" serve --config "$tmp/gate.json" --once 2>"$tmp/serve-reboot2.log" || fail "serve --once (reboot 2)"
+[ "$(hostfield host-1 ok)" = True ] && [ "$(hostfield host-1 entries)" = 4 ] &&
+	[ "$(hostfield host-1 entries_checked)" = 3 ] && [ "$(hostfield host-1 tpm_reset_count)" = $((r0 + 2)) ] ||
+	fail "reboot (longer log): want ok, 4 entries all checked, resetCount $((r0 + 2)): $("$gate" hosts --state "$db" --json) $(cat "$tmp/serve-reboot2.log")"
+grep -q "host host-1: booted again (the quote's resetCount $((r0 + 2))" "$tmp/serve-reboot2.log" &&
+	echo "ok: reboot with a longer log: $(grep "booted again" "$tmp/serve-reboot2.log")" ||
+	fail "reboot 2 not logged: $(cat "$tmp/serve-reboot2.log")"
+# The kept boot is later than the quote's (as for a replayed older boot's quote): refused "boot".
+state_sql "UPDATE gate_hosts SET reset_count = $((r0 + 3)) WHERE name = 'host-1'" || fail "state_sql"
+"$gate" serve --config "$tmp/gate.json" --once 2>"$tmp/serve-reboot3.log" || fail "serve --once (older boot)"
+[ "$(hostfield host-1 ok)" = False ] && [ "$(hostfield host-1 failed)" = boot ] &&
+	hostfield host-1 reason | grep -q "resetCount $((r0 + 2)) .*after $((r0 + 3))" &&
+	echo "refused as expected: an older boot: $(hostfield host-1 reason)" ||
+	fail "an older boot: want failed boot: $("$gate" hosts --state "$db" --json)"
+state_sql "UPDATE gate_hosts SET reset_count = $((r0 + 2)) WHERE name = 'host-1'" || fail "state_sql"
+"$gate" serve --config "$tmp/gate.json" --once 2>"$tmp/serve-reboot4.log" || fail "serve --once (after reboots)"
+[ "$(hostfield host-1 ok)" = True ] && [ "$(hostfield host-1 entries)" = 4 ] &&
+	[ "$(hostfield host-1 entries_checked)" = 0 ] ||
+	fail "after the reboots: want ok, 4 entries, none new: $("$gate" hosts --state "$db" --json)"
+
 # --- the host turns bad, serve running ---
 "$gate" serve --config "$tmp/gate.json" 2>"$tmp/serve.log" &
 spid=$!
@@ -418,9 +518,19 @@ hostfield host-1 reason | grep -q "bin/evil" || fail "bad host: the file is not 
 echo "host failed as expected: $(hostfield host-1 reason)"
 for _ in $(seq 100); do openssl crl -in "$tmp/crl.pem" -noout -text 2>/dev/null | grep -q "$a_serial" && break; sleep 0.1; done
 openssl crl -in "$tmp/crl.pem" -noout -text | grep -q "$a_serial" || fail "a.pem ($a_serial) is not on the CRL"
+openssl crl -in "$tmp/crl.pem" -noout -text | grep -q "$g_serial" || fail "the demo's g.pem ($g_serial) is not on the CRL"
 out=
 for _ in $(seq 100); do out=$(get "$tmp/a.pem" "$tmp/a.key.pem"); case $out in "400 "*) break ;; esac; sleep 0.1; done
 case $out in "400 "*) echo "refused as expected: nginx after the host failed: $out" ;; *) fail "nginx still admits a.pem: $out" ;; esac
+# The same in-enclave client, same certificate, same connection settings: nginx answers 400.
+out=$(dget)
+case $out in "ok get bytes="*" tls="[03]*" / HTTP/1.1 400 Bad Request / "*)
+	echo "refused as expected: the in-enclave client after the host failed: $out" ;;
+*) fail "nginx still admits the demo's in-enclave client: $out" ;; esac
+echo quit >&8
+exec 8>&-
+wait "$gpid" || fail "demo application exited $?"
+gpid=
 grep -q "certificate revoked" "$tmp/nginx/logs/error.log" || fail "nginx did not log the revocation"
 grep -q "reloaded" "$tmp/serve.log" || fail "serve did not reload nginx"
 n=$(challenge); enclave p "$prod" "$n" "$tmp/r" && issue refused:host "$tmp/x.pem" "$tmp/app.pol" "$tmp/r" "$n" --host host-1

@@ -34,50 +34,26 @@
 # the temporary directory; gate_pg_test passes a PostgreSQL database, and
 # GATE_TEST_PSQL, its psql, through which host rows are seeded there).
 # usage: gate_nginx_test.sh ADYTON_GATE ENCLAVE_PROD ENCLAVE_DBG DEMO_APP DEMO_ENCLAVE
-set -u
 [ -n "${GATE_TEST_TRACE:-}" ] && { PS4='+ $(date +%s.%N | cut -c7-14) '; set -x; }
-: "${ADYTON:?run through ctest}"
-: "${ADYTON_DAEMON:?run through ctest}"
-: "${ADYTON_ENCLAVE_HOST:?run through ctest}"
 gate=$1 prod=$2 dbg=$3 demo=$4 demo_enc=$5
 NGINX=$(command -v nginx || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; })
 [ -n "$NGINX" ] || { echo "SKIP: nginx is not installed (scripts/deps.sh installs it)"; exit 77; }
-command -v python3 >/dev/null || { echo "SKIP: python3 is not installed"; exit 77; }
-for t in openssl curl xxd pgrep; do
-	command -v $t >/dev/null || { echo "SKIP: $t is not installed (scripts/deps.sh installs it)"; exit 77; }
-done
+. "$(dirname "$0")/test_lib.sh"
+ady_need python3 openssl curl xxd pgrep
+npid= gpid=
+ady_stop gpid npid dpid
 
-tmp=$(mktemp -d)
-dpid= npid= gpid=
-cleanup() {
-	[ -n "$gpid" ] && kill "$gpid" 2>/dev/null && wait "$gpid" 2>/dev/null
-	[ -n "$npid" ] && kill "$npid" 2>/dev/null && wait "$npid" 2>/dev/null
-	[ -n "$dpid" ] && kill "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-
-"$ADYTON" inspect --json "$prod" >"$tmp/prod.json" || { echo "FAIL: inspect $prod"; exit 1; }
-"$ADYTON" inspect --json "$dbg" >"$tmp/dbg.json" || { echo "FAIL: inspect $dbg"; exit 1; }
-"$ADYTON" inspect --json "$demo_enc" >"$tmp/demo.json" || { echo "FAIL: inspect $demo_enc"; exit 1; }
+ady_inspect prod "$prod"
+ady_inspect dbg "$dbg"
+ady_inspect demo "$demo_enc"
 read -r mre mrsigner prodid svn mre_dbg mre_demo demo_signer demo_prodid < <(python3 -c '
 import json, sys
 p, d, g = (json.load(open(f)) for f in sys.argv[1:4])
 print(p["mrenclave"], p["mrsigner"], p["isvprodid"], p["isvsvn"], d["mrenclave"], g["mrenclave"], g["mrsigner"],
       g["isvprodid"])' "$tmp/prod.json" "$tmp/dbg.json" "$tmp/demo.json")
 
-export ADYTON_SOCKET=$tmp/d.sock
-unset ADYTON_STATE_DIR ADYTON_BACKEND
-printf 'signer = any\nallow_debug = yes\nprovision = %s:%s\nprovision = %s:%s\n' "$mrsigner" "$prodid" \
-	"$demo_signer" "$demo_prodid" >"$tmp/dpolicy"
-"$ADYTON_DAEMON" --socket "$tmp/d.sock" --state-dir "$tmp/state" --policy "$tmp/dpolicy" \
-	--host "$ADYTON_ENCLAVE_HOST" 2>>"$tmp/adytond.log" &
-dpid=$!
-for _ in $(seq 100); do [ -S "$tmp/d.sock" ] && break; sleep 0.05; done
-[ -S "$tmp/d.sock" ] || { echo "FAIL: adytond did not start"; cat "$tmp/adytond.log"; exit 1; }
-pkey=$("$ADYTON_DAEMON" --print-platform-key --state-dir "$tmp/state") || { echo "FAIL: platform key"; exit 1; }
+ady_daemon "$(printf 'signer = any\nallow_debug = yes\nprovision = %s:%s\nprovision = %s:%s' "$mrsigner" "$prodid" \
+	"$demo_signer" "$demo_prodid")"
 
 # The gate's CA, and nginx's server certificate for localhost from a CA
 # of its own (the one the demo enclave pins).

@@ -62,11 +62,11 @@ gate=${nginx_args[0]}
 	{ echo "FAIL: hosts on a missing database: rc=$rc $(cat "$tmp/err.out")"; failures=$((failures + 1)); }
 if [ ${#agent_args[@]} -gt 0 ]; then
 	as_pg "$pgbin/createdb" -h "$tmp" -U postgres gate_agent || { echo "FAIL: createdb"; exit 1; }
-	GATE_TEST_DB="postgresql:$conn dbname=gate_agent" "${agent_args[@]}" ||
+	GATE_TEST_DB="postgresql:$conn dbname=gate_agent" GATE_TEST_PSQL="$pgbin/psql" "${agent_args[@]}" ||
 		{ echo "FAIL: gate_agent_test on PostgreSQL"; failures=$((failures + 1)); }
-	# In PostgreSQL: host-1's two certificates (tpm, hmac), revoked by serve's failing round.
+	# In PostgreSQL: host-1's three certificates (the demo, tpm, hmac), revoked by serve's failing round.
 	n=$(as_pg "$pgbin/psql" -h "$tmp" -U postgres -d gate_agent -Atc "SELECT count(*) || ' ' || count(*) FILTER (WHERE revoked != 0) FROM gate_certs WHERE host = 'host-1'")
-	[ "$n" = "2 2" ] || { echo "FAIL: gate_certs of host-1 on PostgreSQL: '$n', want 2 certificates, 2 revoked"; failures=$((failures + 1)); }
+	[ "$n" = "3 3" ] || { echo "FAIL: gate_certs of host-1 on PostgreSQL: '$n', want 3 certificates, 3 revoked"; failures=$((failures + 1)); }
 fi
 if [ "$failures" -ne 0 ]; then
 	echo "--- postgres log"; tail -30 "$tmp/pg.log"; exit 1

@@ -6,7 +6,9 @@
  * round and the other's admission (issue --host) refuses the host; one
  * forgets the host and the other reads no row, lists none, and its round
  * under way does not write the row back; a state that cannot be opened
- * is an error.  On SQLite (a temporary file), or on PostgreSQL when
+ * is an error; a table from before the TPM boot columns (resetCount,
+ * restartCount) gets them when a gate opens it, its rows kept with no
+ * boot known.  On SQLite (a temporary file), or on PostgreSQL when
  * $GATE_TEST_PG holds a libpq connection string to a server where a
  * database may be created (tests/integration/gate_pg_test.sh).
  */
@@ -21,6 +23,7 @@
 
 #include <cmocka.h>
 #include <libpq-fe.h>
+#include <sqlite3.h>
 
 #include "hosts.h"
 
@@ -104,6 +107,9 @@ static void passed_row(gate_host_row *r, const char *name)
 	memset(r->platform_key, 0x5a, 64);
 	r->have_coloc_key = true;
 	memset(r->coloc_key, 0xc3, 64);
+	r->boot.known = true;
+	r->boot.reset_count = 4000000000u; /* past 31 bits */
+	r->boot.restart_count = 3;
 }
 
 static void read_back(void **state)
@@ -128,6 +134,9 @@ static void read_back(void **state)
 	assert_true(r.have_platform_key && r.have_coloc_key);
 	assert_memory_equal(r.platform_key, w.platform_key, 64);
 	assert_memory_equal(r.coloc_key, w.coloc_key, 64);
+	assert_true(r.boot.known);
+	assert_true(r.boot.reset_count == 4000000000u);
+	assert_int_equal(r.boot.restart_count, 3);
 	/* A failed round replaces the row whole: keys gone, reason kept. */
 	r.ok = false;
 	snprintf(r.failed, sizeof(r.failed), "policy");
@@ -139,6 +148,56 @@ static void read_back(void **state)
 	assert_string_equal(w.failed, "policy");
 	assert_string_equal(w.reason, "entry 4: /bin/evil: it's not in the policy");
 	assert_false(w.have_platform_key || w.have_coloc_key);
+}
+
+/* SQL on the fixture's state, outside the gate (as an older gate's table). */
+static void raw_sql(fixture *f, const char *sql)
+{
+	if (!strncmp(f->where, "postgresql:", 11)) {
+		PGconn *c = PQconnectdb(f->where + 11);
+		PGresult *r = PQexec(c, sql);
+
+		if (PQresultStatus(r) != PGRES_COMMAND_OK)
+			fail_msg("%s: %s", sql, PQerrorMessage(c));
+		PQclear(r);
+		PQfinish(c);
+	} else {
+		sqlite3 *db = NULL;
+
+		assert_int_equal(sqlite3_open(f->db_path, &db), SQLITE_OK);
+		if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+			fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+		sqlite3_close(db);
+	}
+}
+
+/* A table written by a gate from before the boot columns: opening it adds
+ * them; its rows read with no boot known (the next good round stores it). */
+static void boot_columns_added(void **state)
+{
+	fixture *f = *state;
+	gate_host_row w, r;
+	gate_hosts *c = NULL;
+
+	passed_row(&w, "host-1");
+	assert_int_equal(gate_hosts_put(f->a, &w), ADY_OK);
+	gate_hosts_close(f->a);
+	gate_hosts_close(f->b);
+	f->a = f->b = NULL;
+	raw_sql(f, "ALTER TABLE gate_hosts DROP COLUMN reset_count");
+	raw_sql(f, "ALTER TABLE gate_hosts DROP COLUMN restart_count");
+	assert_int_equal(gate_hosts_open(f->where, &c), ADY_OK);
+	assert_int_equal(gate_hosts_get(c, "host-1", &r), ADY_OK);
+	assert_false(r.boot.known);
+	assert_true(r.verified.count == w.verified.count);
+	assert_memory_equal(r.verified.sha256, w.verified.sha256, 32);
+	r.boot = w.boot;
+	assert_int_equal(gate_hosts_put(c, &r), ADY_OK);
+	gate_hosts_close(c);
+	/* opened again: nothing to add, the boot reads back */
+	assert_int_equal(gate_hosts_open(f->where, &f->a), ADY_OK);
+	assert_int_equal(gate_hosts_get(f->a, "host-1", &r), ADY_OK);
+	assert_true(r.boot.known && r.boot.reset_count == 4000000000u && r.boot.restart_count == 3);
 }
 
 static void count_row(void *ctx, const gate_host_row *r)
@@ -234,6 +293,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(read_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(two_gates_share, setup, teardown),
+		cmocka_unit_test_setup_teardown(boot_columns_added, setup, teardown),
 		cmocka_unit_test(state_unreachable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,9 +3,12 @@
  * and on Keylime's logs; runtime-policy loading (Keylime's own policies
  * load, malformed ones are refused with the reason); policy decisions
  * (digests, excludes anchored like re.match, ima-buf and keyrings,
- * ima-sig with verification-keys from the real IMA signing key); and the
- * whole round on the ima-qemu kernel data: both templates, both
- * snapshots, RSA and ECC AKs, the log-ahead case and the refusals.
+ * ima-sig with verification-keys from the real IMA signing key), each
+ * decision also through the probed path serve's rounds take; the whole
+ * round on the ima-qemu kernel data: both templates, both snapshots, RSA
+ * and ECC AKs, the log-ahead case and the refusals; a bad log wins over a
+ * policy failure (log_parse); the TPM boot of a quote (clockInfo) against
+ * the kept one, a boot going backwards refused.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -383,6 +386,34 @@ static ady_ima_entry one(buf *log, const char *tmpl, const char *path, uint8_t f
 
 #define D5A "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a"
 
+/* gate_policy_check's verdict, checked against the probed path serve's
+ * rounds take (probe_start, probe_fetch, check_probed): the same verdict
+ * and, for a refusal, the same reason. */
+static int decide(const gate_policy *p, const ady_ima_entry *e, gate_why *why)
+{
+	gate_policy_probe pr;
+	gate_why pwhy;
+	int v, pv;
+
+	memset(&pr, 0, sizeof(pr));
+	why->text[0] = pwhy.text[0] = '\0';
+	v = gate_policy_check(p, e, why);
+	gate_policy_probe_start(p, e, &pr);
+	gate_policy_probe_fetch(p, e, &pr);
+	pv = gate_policy_check_probed(p, e, &pr, &pwhy);
+	assert_int_equal(pv, v);
+	if (!v)
+		assert_string_equal(pwhy.text, why->text);
+	/* without the prefetch: the same answer */
+	memset(&pr, 0, sizeof(pr));
+	pwhy.text[0] = '\0';
+	gate_policy_probe_start(p, e, &pr);
+	assert_int_equal(gate_policy_check_probed(p, e, &pr, &pwhy), v);
+	if (!v)
+		assert_string_equal(pwhy.text, why->text);
+	return v;
+}
+
 static void test_policy_decisions(void **state)
 {
 	buf log = {0};
@@ -398,31 +429,31 @@ static void test_policy_decisions(void **state)
 			  "\"ima-buf\": {\"kexec-cmdline\": [\"sha256:" D5A "\"]}, \"keyrings\": {\".ima\": [\"" D5A "\"]}}",
 		     ADY_OK, NULL);
 	e = one(&log, "ima-ng", "/usr/bin/a", 0x5a, NULL, 0);
-	assert_int_equal(gate_policy_check(p, &e, &why), 1);
+	assert_int_equal(decide(p, &e, &why), 1);
 	e = one(&log, "ima-ng", "/usr/bin/b", 0x5a, NULL, 0); /* alg:hex form */
-	assert_int_equal(gate_policy_check(p, &e, &why), 1);
+	assert_int_equal(decide(p, &e, &why), 1);
 	e = one(&log, "ima-ng", "/usr/bin/C", 0x5a, NULL, 0); /* upper-case hex in the policy */
-	assert_int_equal(gate_policy_check(p, &e, &why), 1);
+	assert_int_equal(decide(p, &e, &why), 1);
 	e = one(&log, "ima-ng", "/usr/bin/a", 0x5b, NULL, 0);
-	assert_int_equal(gate_policy_check(p, &e, &why), 0);
+	assert_int_equal(decide(p, &e, &why), 0);
 	assert_non_null(strstr(why.text, "/usr/bin/a: digest sha256:5b5b"));
 	e = one(&log, "ima-ng", "/usr/bin/x", 0x5a, NULL, 0);
-	assert_int_equal(gate_policy_check(p, &e, &why), 0);
+	assert_int_equal(decide(p, &e, &why), 0);
 	assert_non_null(strstr(why.text, "/usr/bin/x: not in the policy's digests (sha256:5a5a"));
 	/* excludes: re.match semantics, anchored at the start, not the end */
 	e = one(&log, "ima-ng", "/tmp/anything", 0x01, NULL, 0);
-	assert_int_equal(gate_policy_check(p, &e, &why), 1);
+	assert_int_equal(decide(p, &e, &why), 1);
 	e = one(&log, "ima-ng", "/var/log/syslog.log.1", 0x01, NULL, 0);
-	assert_int_equal(gate_policy_check(p, &e, &why), 1);
+	assert_int_equal(decide(p, &e, &why), 1);
 	e = one(&log, "ima-ng", "/home/tmp/x", 0x01, NULL, 0);
-	assert_int_equal(gate_policy_check(p, &e, &why), 0);
+	assert_int_equal(decide(p, &e, &why), 0);
 	e = one(&log, "ima-ng", "/var/log/Syslog.log", 0x01, NULL, 0);
-	assert_int_equal(gate_policy_check(p, &e, &why), 0);
+	assert_int_equal(decide(p, &e, &why), 0);
 	/* ima-buf: a generic buffer against ima-buf */
 	e = one(&log, "ima-buf", "kexec-cmdline", 0x5a, "console=ttyS0", 13);
-	assert_int_equal(gate_policy_check(p, &e, &why), 1);
+	assert_int_equal(decide(p, &e, &why), 1);
 	e = one(&log, "ima-buf", "kexec-cmdline", 0x5b, "console=ttyS1", 13);
-	assert_int_equal(gate_policy_check(p, &e, &why), 0);
+	assert_int_equal(decide(p, &e, &why), 0);
 	assert_non_null(strstr(why.text, "ima-buf"));
 	/* ima-buf of a key: keyrings, unless ignored */
 	if (have_vectors) {
@@ -435,14 +466,14 @@ static void test_policy_decisions(void **state)
 
 		assert_true(dlen > 0);
 		e = one(&log, "ima-buf", ".ima", 0x5a, der, (size_t)dlen);
-		assert_int_equal(gate_policy_check(p, &e, &why), 1);
+		assert_int_equal(decide(p, &e, &why), 1);
 		e = one(&log, "ima-buf", ".ima", 0x5c, der, (size_t)dlen);
-		assert_int_equal(gate_policy_check(p, &e, &why), 0);
+		assert_int_equal(decide(p, &e, &why), 0);
 		assert_non_null(strstr(why.text, "keyrings"));
 		e = one(&log, "ima-buf", ".builtin_trusted_keys", 0x5c, der, (size_t)dlen);
-		assert_int_equal(gate_policy_check(p, &e, &why), 1);
+		assert_int_equal(decide(p, &e, &why), 1);
 		e = one(&log, "ima-buf", ".platform", 0x5c, der, (size_t)dlen);
-		assert_int_equal(gate_policy_check(p, &e, &why), 0);
+		assert_int_equal(decide(p, &e, &why), 0);
 		OPENSSL_free(der);
 		X509_free(x);
 		BIO_free(bio);
@@ -498,12 +529,12 @@ static void test_policy_ima_sig(void **state)
 			found++;
 		} else if (!e.violation) {
 			/* unsigned and not in digests: refused */
-			assert_int_equal(gate_policy_check(p, &e, &why), 0);
+			assert_int_equal(decide(p, &e, &why), 0);
 		}
 	}
 	assert_int_equal(found, 1);
 	assert_memory_equal(signed_e.name, "/usr/local/bin/ima-signed-hello", signed_e.name_len);
-	assert_int_equal(gate_policy_check(p, &signed_e, &why), 1);
+	assert_int_equal(decide(p, &signed_e, &why), 1);
 	/* the same entry with a flipped digest byte: the signature fails */
 	{
 		uint8_t dig[32];
@@ -512,7 +543,7 @@ static void test_policy_ima_sig(void **state)
 		memcpy(dig, signed_e.digest, 32);
 		dig[0] ^= 1;
 		bad.digest = dig;
-		assert_int_equal(gate_policy_check(p, &bad, &why), 0);
+		assert_int_equal(decide(p, &bad, &why), 0);
 		assert_non_null(strstr(why.text, "does not verify"));
 	}
 	gate_policy_free(p);
@@ -1050,6 +1081,47 @@ static void test_soft_rounds(void **state)
 	free(t.pem);
 }
 
+/* A policy failure in an early entry and a log whose tail does not parse:
+ * the verdict is log_parse (a log that cannot be read is refused as such
+ * before any policy verdict), with no entries counted as checked. */
+static void test_bad_log_wins(void **state)
+{
+	uint8_t ba[32], dig[32];
+	soft t;
+	gate_policy *p;
+	gate_host_result res;
+	gate_host_evidence ev = {0};
+
+	(void)state;
+	soft_init(&t);
+	sha(EVP_sha256(), t.pcr, 10 * 32, ba);
+	memset(dig, 0x5a, 32);
+	add_ng(&t.log, "ima-ng", "boot_aggregate", ba, NULL, 0, 0);
+	add_ng(&t.log, "ima-ng", "/usr/bin/evil", dig, NULL, 0, 0); /* entry 1: not in the policy */
+	add_ng(&t.log, "ima-ng", "/usr/bin/a", dig, NULL, 0, 0);
+	p = load_str(HEAD "\"digests\": {\"/usr/bin/a\": [\"" D5A "\"]}}", ADY_OK, NULL);
+	/* the log as it is: the policy fails entry 1 */
+	res = soft_round(&t, 0x7ff, p);
+	assert_string_equal(res.failed, "policy");
+	assert_non_null(strstr(res.why.text, "entry 1: /usr/bin/evil"));
+	/* the same quote, a tail that does not parse after the quoted state
+	 * (PCR 10, a template hash, then a name length past the end) */
+	put32(&t.log, 10);
+	put(&t.log, dig, 20);
+	put32(&t.log, 4000);
+	ev.attest = t.attest.b, ev.attest_len = t.attest.n, ev.sig = t.sig.b, ev.sig_len = t.sig.n;
+	ev.ak_pem = t.pem, ev.pcr = (const uint8_t(*)[32])t.pcr, ev.npcr = 24;
+	ev.log = t.log.b, ev.log_len = t.log.n;
+	assert_int_equal(gate_host_check(&ev, t.nonce, 16, NULL, p, &res), ADY_OK);
+	if (!res.failed || strcmp(res.failed, "log_parse"))
+		fail_msg("want log_parse, got %s: %s", res.failed ? res.failed : "passed", res.why.text);
+	assert_non_null(strstr(res.why.text, "entry 3 at byte"));
+	assert_int_equal(res.checked, 0);
+	gate_policy_free(p);
+	EVP_PKEY_free(t.key);
+	free(t.pem);
+}
+
 /* ---- the AK: EK certificate, TPM2B_PUBLICs, qualified name ---- */
 
 static uint8_t *pem_cert_der(const char *rel, size_t *len)
@@ -1176,6 +1248,70 @@ static void test_ak_check(void **state)
 	OPENSSL_free(ekcert384);
 }
 
+/* ---- the TPM's boot (clockInfo) and the kept state ---- */
+
+/* A TPMS_ATTEST (quote) as a TPM marshals it, with the given clockInfo
+ * counts (not signed: only its boot is read here). */
+static void boot_attest(buf *a, uint32_t reset, uint32_t restart)
+{
+	uint8_t name[34] = {0, 0x0b}, nonce[16] = {1}, dg[32] = {2};
+
+	a->n = 0;
+	put_be(a, 0xff544347, 4), put_be(a, 0x8018, 2);
+	put_be(a, 34, 2), put(a, name, 34);
+	put_be(a, 16, 2), put(a, nonce, 16);
+	put_be(a, 123456789, 8), put_be(a, reset, 4), put_be(a, restart, 4), put_be(a, 1, 1);
+	put_be(a, 1, 8);
+	put_be(a, 1, 4), put_be(a, 0x000b, 2), put_be(a, 3, 1), put_be(a, 0xff, 1), put_be(a, 0x07, 1), put_be(a, 0, 1);
+	put_be(a, 32, 2), put(a, dg, 32);
+}
+
+static void test_boot(void **state)
+{
+	buf a;
+	gate_boot kept, now;
+	gate_why why;
+
+	(void)state;
+	boot_attest(&a, 7, 2);
+	assert_int_equal(gate_quote_boot(a.b, a.n, &now), ADY_OK);
+	assert_true(now.known);
+	assert_int_equal(now.reset_count, 7);
+	assert_int_equal(now.restart_count, 2);
+	assert_int_not_equal(gate_quote_boot(a.b, a.n - 1, &kept), ADY_OK);
+	assert_false(kept.known);
+
+	/* nothing kept (a new host, a row from before the boot columns): go on */
+	memset(&kept, 0, sizeof(kept));
+	assert_int_equal(gate_boot_compare(&kept, &now, &why), GATE_BOOT_SAME);
+	kept = now;
+	assert_int_equal(gate_boot_compare(&kept, &now, &why), GATE_BOOT_SAME);
+	/* a reboot (TPM Reset), a restart (TPM Restart/Resume): the log starts over */
+	kept.reset_count = 6, kept.restart_count = 9;
+	assert_int_equal(gate_boot_compare(&kept, &now, &why), GATE_BOOT_NEW);
+	kept.reset_count = 7, kept.restart_count = 1;
+	assert_int_equal(gate_boot_compare(&kept, &now, &why), GATE_BOOT_NEW);
+	/* backwards: a quote of an older boot than the kept state's is refused, named */
+	why.text[0] = '\0';
+	kept.reset_count = 8, kept.restart_count = 0;
+	assert_int_equal(gate_boot_compare(&kept, &now, &why), GATE_BOOT_OLDER);
+	assert_non_null(strstr(why.text, "resetCount 7 restartCount 2, after 8 0"));
+	why.text[0] = '\0';
+	kept.reset_count = 7, kept.restart_count = 3;
+	assert_int_equal(gate_boot_compare(&kept, &now, &why), GATE_BOOT_OLDER);
+	assert_non_null(strstr(why.text, "went backwards"));
+
+	/* The kernel's quotes (ima-qemu) decode to a boot too. */
+	if (have_vectors) {
+		snap s;
+
+		snap_load(&s, "ima-ng", "q1", "rsa", "q1");
+		assert_int_equal(gate_quote_boot(s.attest, s.alen, &now), ADY_OK);
+		assert_true(now.known);
+		snap_free(&s);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1185,7 +1321,8 @@ int main(void)
 		cmocka_unit_test(test_policy_ima_sig),    cmocka_unit_test(test_rounds_pass),
 		cmocka_unit_test(test_sha1_bank),         cmocka_unit_test(test_log_ahead),
 		cmocka_unit_test(test_refusals),          cmocka_unit_test(test_soft_rounds),
-		cmocka_unit_test(test_ak_check),
+		cmocka_unit_test(test_ak_check),          cmocka_unit_test(test_boot),
+		cmocka_unit_test(test_bad_log_wins),
 	};
 	FILE *probe = fopen(VEC "/ima-qemu/README.md", "r");
 	int failed;
