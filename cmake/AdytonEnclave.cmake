@@ -20,7 +20,15 @@
 #
 # Works in-tree (targets adyton-trts, adyton and adyton-edl) and against an
 # installed adyton (find_package(adyton) imports adyton::trts, adyton::cli
-# and adyton::edl).
+# and adyton::edl).  Both put ADYTON_EDL_DIR, the directory that holds
+# adyton/ (the public EDL files: from "adyton/sockio.edl" import *;), on
+# every EDL search path.
+
+# In-tree: the source tree's include/; adytonConfig.cmake sets the
+# installed one before including this file.
+if(NOT DEFINED ADYTON_EDL_DIR)
+  get_filename_component(ADYTON_EDL_DIR "${CMAKE_CURRENT_LIST_DIR}/../include" ABSOLUTE)
+endif()
 
 set(ADY_ENCLAVE_CFLAGS
   -ffreestanding -fPIE -fvisibility=hidden -fstack-protector-strong
@@ -63,7 +71,7 @@ function(_adyton_edl_generate edl side out_dir search src_var)
     set(flag --untrusted)
   endif()
   set(search_args "")
-  foreach(dir IN LISTS search)
+  foreach(dir IN LISTS search ADYTON_EDL_DIR)
     get_filename_component(dir "${dir}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
     list(APPEND search_args -I "${dir}")
   endforeach()

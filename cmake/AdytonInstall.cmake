@@ -21,7 +21,8 @@ install(TARGETS adyton-host adyton-image adyton-platform adyton-format adyton-tr
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/adyton DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT adytonTargets NAMESPACE adyton:: DESTINATION ${ADY_CMAKE_DIR})
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/adytonConfig.cmake.in
-  ${PROJECT_BINARY_DIR}/adytonConfig.cmake INSTALL_DESTINATION ${ADY_CMAKE_DIR})
+  ${PROJECT_BINARY_DIR}/adytonConfig.cmake INSTALL_DESTINATION ${ADY_CMAKE_DIR}
+  PATH_VARS CMAKE_INSTALL_INCLUDEDIR)
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/adytonConfigVersion.cmake
   COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/adytonConfig.cmake ${PROJECT_BINARY_DIR}/adytonConfigVersion.cmake

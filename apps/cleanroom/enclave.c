@@ -11,6 +11,7 @@
 
 #include <adyton/cursor.h>
 #include <adyton/enclave.h>
+#include <adyton/sockio_enclave.h>
 #include <adyton/ratls_enclave.h>
 
 #include "cleanroom_t.h"
@@ -28,8 +29,6 @@ static size_t canon_len;
 static uint8_t report_data[64];
 static uint8_t reply[CR_HDR + CR_REPLY_MAX];
 static int ready;
-
-#define IO_CHUNK 16384u
 
 int cr_snprintf(char *buf, size_t cap, const char *fmt, ...)
 {
@@ -87,28 +86,6 @@ int ecall_cr_cert(uint8_t *der, size_t cap)
 		return -1;
 	memcpy(der, cert.der, cert.der_len);
 	return (int)cert.der_len;
-}
-
-static int low_read(void *ctx, unsigned char *buf, size_t len)
-{
-	long got = -1;
-
-	if (len > IO_CHUNK)
-		len = IO_CHUNK;
-	if (ocall_recv(&got, *(const int *)ctx, buf, len) != ADY_OK || got <= 0 || (unsigned long)got > len)
-		return -1;
-	return (int)got;
-}
-
-static int low_write(void *ctx, const unsigned char *buf, size_t len)
-{
-	long put = -1;
-
-	if (len > IO_CHUNK)
-		len = IO_CHUNK;
-	if (ocall_send(&put, *(const int *)ctx, buf, len) != ADY_OK || put <= 0 || (unsigned long)put > len)
-		return -1;
-	return (int)put;
 }
 
 static int send_reply(br_sslio_context *io, uint8_t status, size_t len)
@@ -239,26 +216,6 @@ static int serve_one(br_sslio_context *io)
 	return r;
 }
 
-/* Sends close_notify and whatever records are pending, and stops: no
- * waiting for the peer's close_notify (br_sslio_close would), so that a
- * peer that broke the framing or went away cannot keep the enclave. */
-static void close_now(int *fd)
-{
-	br_ssl_engine_close(&sc.eng);
-	for (int i = 0; i < 16; i++) {
-		unsigned char *buf;
-		size_t len;
-		int w;
-		if (!(br_ssl_engine_current_state(&sc.eng) & BR_SSL_SENDREC))
-			break;
-		buf = br_ssl_engine_sendrec_buf(&sc.eng, &len);
-		w = low_write(fd, buf, len);
-		if (w < 0)
-			break;
-		br_ssl_engine_sendrec_ack(&sc.eng, (size_t)w);
-	}
-}
-
 int ecall_cr_serve(int fd)
 {
 	br_sslio_context io;
@@ -275,11 +232,11 @@ int ecall_cr_serve(int fd)
 	ady_wipe(seed, sizeof(seed));
 	if (!br_ssl_server_reset(&sc))
 		return -1;
-	br_sslio_init(&io, &sc.eng, low_read, &fd, low_write, &fd);
+	ady_sockio_init(&io, &sc.eng, &fd);
 	while ((r = serve_one(&io)) == 0)
 		;
 	if (r == 1)
-		close_now(&fd);
+		ady_sockio_close(&io);
 	err = br_ssl_engine_last_error(&sc.eng);
 	if (r < 0 || (err && err != BR_ERR_IO)) {
 		ady_log("cleanroom: connection ended with BearSSL error %d", err);

@@ -95,26 +95,6 @@ static uint8_t *slurp(const char *path, size_t max, size_t *len)
 
 /* ---- serve: the application around the enclave ---- */
 
-long ocall_recv(int fd, uint8_t *buf, size_t cap)
-{
-	ssize_t n;
-
-	do
-		n = recv(fd, buf, cap, 0);
-	while (n < 0 && errno == EINTR);
-	return n < 0 ? -1 : (long)n;
-}
-
-long ocall_send(int fd, const uint8_t *buf, size_t len)
-{
-	ssize_t n;
-
-	do
-		n = send(fd, buf, len, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	return n <= 0 ? -1 : (long)n;
-}
-
 static int usage(void)
 {
 	fprintf(stderr,

@@ -3,7 +3,7 @@
  * what the gate and the enclave say to each other (the nonce in, the
  * quote and public key out, the certificate in), then hands the enclave a
  * connected socket per HTTPS GET.  The TLS client runs inside the
- * enclave; this program only moves bytes (ocall_recv / ocall_send) and
+ * enclave; this program only moves bytes (adyton/sockio.h) and
  * never holds the private key.
  *
  *   gate-demo --connect HOST:PORT --server-ca FILE [--server-name NAME]
@@ -40,6 +40,7 @@
 
 #include <adyton/cursor.h>
 #include <adyton/host.h>
+#include <adyton/sockio.h>
 
 #ifndef GATE_DEMO_ENCLAVE_REL
 #define GATE_DEMO_ENCLAVE_REL "../lib/adyton"
@@ -70,29 +71,6 @@ static void record(const void *p, size_t n)
 {
 	if (rec && n)
 		fwrite(p, 1, n, rec);
-}
-
-long ocall_recv(int fd, uint8_t *buf, size_t cap)
-{
-	ssize_t n;
-
-	do
-		n = recv(fd, buf, cap, 0);
-	while (n < 0 && errno == EINTR);
-	if (n > 0)
-		record(buf, (size_t)n);
-	return n < 0 ? -1 : (long)n;
-}
-
-long ocall_send(int fd, const uint8_t *buf, size_t len)
-{
-	ssize_t n;
-
-	record(buf, len);
-	do
-		n = send(fd, buf, len, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	return n <= 0 ? -1 : (long)n;
 }
 
 static int usage(void)
@@ -347,6 +325,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "gate-demo: --record %s: %s\n", rec_path, strerror(errno));
 		return 1;
 	}
+	/* The TLS records the enclave moves through libadyton's socket OCALLs. */
+	if (rec)
+		ady_sockio_set_tap(record);
 
 	err = ady_enclave_open(path, &opts, &d.e);
 	if (err) {

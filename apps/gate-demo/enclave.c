@@ -4,7 +4,7 @@
  * issued for it, the server's CA as the one trust anchor, and a TLS 1.2
  * client on BearSSL's engine that presents the certificate and signs the
  * handshake here.  The application moves opaque record bytes between its
- * socket and the engine (ocall_recv / ocall_send); the private key and
+ * socket and the engine (adyton/sockio.edl); the private key and
  * the session keys never leave this enclave.
  */
 #include <bearssl.h>
@@ -12,6 +12,7 @@
 
 #include <adyton/cursor.h>
 #include <adyton/enclave.h>
+#include <adyton/sockio_enclave.h>
 #include <adyton/keyquote.h>
 
 /* The test enclave (tests/enclaves/gate_demo_test_enc.c) includes this
@@ -42,9 +43,6 @@ static int have_ta;
 static br_ssl_client_context cc;
 static br_x509_minimal_context xc;
 static unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
-
-/* One OCALL moves at most this much: well inside the marshalling slot. */
-#define IO_CHUNK 16384u
 
 /* BearSSL's X.509 validator (x509_minimal.o) calls time() when it was
  * given no time; it always is (ecall_https_get), but the symbol must
@@ -171,31 +169,6 @@ int ecall_set_server_ca(const uint8_t *der, size_t len)
 	return 0;
 }
 
-/* BearSSL's low-level I/O.  The application's answer is its word: a count
- * above what was asked is refused, as the generated code does not check
- * return values (docs/edl.md). */
-static int low_read(void *ctx, unsigned char *buf, size_t len)
-{
-	long got = -1;
-
-	if (len > IO_CHUNK)
-		len = IO_CHUNK;
-	if (ocall_recv(&got, *(const int *)ctx, buf, len) != ADY_OK || got <= 0 || (unsigned long)got > len)
-		return -1;
-	return (int)got;
-}
-
-static int low_write(void *ctx, const unsigned char *buf, size_t len)
-{
-	long put = -1;
-
-	if (len > IO_CHUNK)
-		len = IO_CHUNK;
-	if (ocall_send(&put, *(const int *)ctx, buf, len) != ADY_OK || put <= 0 || (unsigned long)put > len)
-		return -1;
-	return (int)put;
-}
-
 static int has_any(const char *s, const char *set)
 {
 	for (; *s; s++)
@@ -256,7 +229,7 @@ int ecall_https_get(int fd, const char *server_name, const char *path, uint64_t 
 	ady_wipe(seed, sizeof(seed));
 	if (!br_ssl_client_reset(&cc, server_name, 0))
 		return br_ssl_engine_last_error(&cc.eng);
-	br_sslio_init(&io, &cc.eng, low_read, &fd, low_write, &fd);
+	ady_sockio_init(&io, &cc.eng, &fd);
 	if (br_sslio_write_all(&io, req, n) == 0 && br_sslio_flush(&io) == 0) {
 		while (got < cap) {
 			int r = br_sslio_read(&io, resp + got, cap - got);
@@ -265,7 +238,7 @@ int ecall_https_get(int fd, const char *server_name, const char *path, uint64_t 
 			got += (size_t)r;
 		}
 		if (got == cap)
-			br_sslio_close(&io);
+			ady_sockio_close(&io);
 	}
 	err = br_ssl_engine_last_error(&cc.eng);
 	/* A server that closes without close_notify after a complete

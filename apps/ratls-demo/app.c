@@ -2,7 +2,7 @@
  * The RA-TLS demo application: starts the enclave, has it make its
  * attested certificate, and hands it each accepted TCP connection.  The
  * TLS server itself runs inside the enclave; this program only moves
- * bytes (ocall_recv / ocall_send).
+ * bytes (libadyton serves its socket OCALLs, adyton/sockio.h).
  *
  *   ratls-demo [--backend B] [--port N] [--count N] [--cert FILE] [IMAGE]
  *
@@ -29,26 +29,6 @@
 #endif
 
 #include "ratls_demo_u.h"
-
-long ocall_recv(int fd, uint8_t *buf, size_t cap)
-{
-	ssize_t n;
-
-	do
-		n = recv(fd, buf, cap, 0);
-	while (n < 0 && errno == EINTR);
-	return n < 0 ? -1 : (long)n;
-}
-
-long ocall_send(int fd, const uint8_t *buf, size_t len)
-{
-	ssize_t n;
-
-	do
-		n = send(fd, buf, len, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	return n <= 0 ? -1 : (long)n;
-}
 
 static int usage(void)
 {

@@ -2,14 +2,15 @@
  * The RA-TLS demo enclave: an ECDSA P-256 key and a self-signed
  * certificate carrying this enclave's quote (adyton/ratls_enclave.h), and
  * a TLS 1.2 server on BearSSL's engine.  The application only moves
- * opaque record bytes between its socket and the engine (ocall_recv /
- * ocall_send); the private key and the session keys stay here.
+ * opaque record bytes between its socket and the engine
+ * (adyton/sockio.edl); the private key and the session keys stay here.
  */
 #include <bearssl.h>
 #include <string.h>
 
 #include <adyton/cursor.h>
 #include <adyton/enclave.h>
+#include <adyton/sockio_enclave.h>
 #include <adyton/ratls_enclave.h>
 
 #include "ratls_demo_t.h"
@@ -20,9 +21,6 @@ static ady_ratls_cert cert;
 static br_ssl_server_context sc;
 static unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
 static int ready;
-
-/* One OCALL moves at most this much: well inside the marshalling slot. */
-#define IO_CHUNK 16384u
 
 int ecall_ratls_init(void)
 {
@@ -45,31 +43,6 @@ int ecall_ratls_cert(uint8_t *der, size_t cap)
 		return -1;
 	memcpy(der, cert.der, cert.der_len);
 	return (int)cert.der_len;
-}
-
-/* BearSSL's low-level I/O.  The application's answer is its word: a count
- * above what was asked is refused, as the generated code does not check
- * return values (docs/edl.md). */
-static int low_read(void *ctx, unsigned char *buf, size_t len)
-{
-	long got = -1;
-
-	if (len > IO_CHUNK)
-		len = IO_CHUNK;
-	if (ocall_recv(&got, *(const int *)ctx, buf, len) != ADY_OK || got <= 0 || (unsigned long)got > len)
-		return -1;
-	return (int)got;
-}
-
-static int low_write(void *ctx, const unsigned char *buf, size_t len)
-{
-	long put = -1;
-
-	if (len > IO_CHUNK)
-		len = IO_CHUNK;
-	if (ocall_send(&put, *(const int *)ctx, buf, len) != ADY_OK || put <= 0 || (unsigned long)put > len)
-		return -1;
-	return (int)put;
 }
 
 static int request_complete(const uint8_t *p, size_t n)
@@ -104,7 +77,7 @@ int ecall_ratls_serve(int fd)
 	ady_wipe(seed, sizeof(seed));
 	if (!br_ssl_server_reset(&sc))
 		return -1;
-	br_sslio_init(&io, &sc.eng, low_read, &fd, low_write, &fd);
+	ady_sockio_init(&io, &sc.eng, &fd);
 	while (!request_complete(req, n) && n < sizeof(req)) {
 		int r = br_sslio_read(&io, req + n, sizeof(req) - n);
 		if (r <= 0)
@@ -112,7 +85,7 @@ int ecall_ratls_serve(int fd)
 		n += (size_t)r;
 	}
 	if (n > 0 && br_sslio_write_all(&io, resp, sizeof(resp) - 1) == 0)
-		br_sslio_close(&io);
+		ady_sockio_close(&io);
 	err = br_ssl_engine_last_error(&sc.eng);
 	if (err || n == 0) {
 		ady_log("ratls: connection ended with BearSSL error %d", err);

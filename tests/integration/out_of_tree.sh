@@ -17,4 +17,9 @@ cmake --build "$work/build" >"$work/build.log" 2>&1 || { cat "$work/build.log"; 
 out=$("$work/build/oot-app" "$work/build/oot-enclave.signed")
 echo "$out"
 [ "$out" = "40 + 2 = 42" ]
+# An EDL that imports the installed adyton/sockio.edl.
+test -f "$work/prefix/include/adyton/sockio.edl"
+out=$("$work/build/oot-sockio-app" "$work/build/oot-sockio-enclave.signed")
+echo "$out"
+[ "$out" = "hello" ]
 echo "out-of-tree enclave project: OK"
