@@ -56,11 +56,11 @@ foreach(v prod dbg)
 endforeach()
 get_target_property(_ady_gate_prod gate_enc_prod ADYTON_SIGNED)
 get_target_property(_ady_gate_dbg gate_enc_dbg ADYTON_SIGNED)
-ady_unit_test(gate_ca_test adyton-gate-ca)
+ady_unit_test(gate_ca_test adyton-gate-ca ady-test-state)
 target_include_directories(gate_ca_test PRIVATE ${PROJECT_SOURCE_DIR}/apps/gate)
 # The hosts table (apps/gate/hostdb.c, adyton-gate-hosts): both backends,
 # two handles as two gates sharing one state.
-ady_unit_test(gate_hosts_test adyton-gate-hosts adyton-gate-ca adyton-gate-host)
+ady_unit_test(gate_hosts_test adyton-gate-hosts adyton-gate-ca adyton-gate-host ady-test-state)
 
 # The gate demo (apps/gate-demo) in gate_nginx_test: its enclave's TLS
 # client is the one that reaches the upstream through nginx.  The test

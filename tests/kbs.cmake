@@ -1,6 +1,6 @@
 # The key broker (issue 16): adyton-kbs, ady_kbs_fetch() and the relay, on
 # the process backend through a private adytond and a private broker.
-ady_unit_test(kbs_store_test adyton-kbs-store)
+ady_unit_test(kbs_store_test adyton-kbs-store ady-test-state)
 # The enclave's configuration parser, built for the host, against the
 # broker's validator.
 ady_unit_test(kbs_config_test adyton-kbs-msg)

@@ -22,6 +22,7 @@
 
 #include "adyton/cursor.h"
 #include "ca.h"
+#include "statedb.h"
 #include "store.h"
 
 /* One of db and pg is set.  On PostgreSQL the store has a connection of
@@ -59,77 +60,28 @@ static const char pg_schema[] =
 	" pem TEXT NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS gate_certs_host ON gate_certs(host);";
 
-#define PREFIX_PG "postgresql:"
-
-/* Statements without parameters (several may follow each other). */
-static int pg_simple(PGconn *c, const char *sql)
-{
-	PGresult *r = PQexec(c, sql);
-	int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
-
-	PQclear(r);
-	return ok;
-}
-
-/* sql with n text parameters; the result if its status is want, else NULL. */
-static PGresult *pg_run(PGconn *c, ExecStatusType want, const char *sql, int n, const char *const *vals)
-{
-	PGresult *r = PQexecParams(c, sql, n, NULL, vals, NULL, NULL, 0);
-
-	if (r && PQresultStatus(r) == want)
-		return r;
-	PQclear(r);
-	return NULL;
-}
-
-static ady_err pg_open(const char *conninfo, PGconn **out)
-{
-	PGconn *c = PQconnectdb(conninfo);
-	PGresult *r = NULL;
-	int ok;
-
-	*out = NULL;
-	/* Quiet (no "already exists, skipping" notices); gates starting at
-	 * once serialize their CREATEs on a transaction-scoped advisory lock
-	 * (the store uses 16016 for its own tables). */
-	ok = PQstatus(c) == CONNECTION_OK && pg_simple(c, "SET client_min_messages = warning") &&
-	     pg_simple(c, "BEGIN") &&
-	     (r = pg_run(c, PGRES_TUPLES_OK, "SELECT pg_advisory_xact_lock(16017)", 0, NULL)) != NULL &&
-	     pg_simple(c, pg_schema) && pg_simple(c, "COMMIT");
-	PQclear(r);
-	if (!ok) {
-		PQfinish(c);
-		return ADY_ERR_IO;
-	}
-	*out = c;
-	return ADY_OK;
-}
+static const gate_table certs = {
+	.sqlite_schema = schema,
+	.sqlite_flags = SQLITE_OPEN_READWRITE, /* the store has created the file */
+	.sqlite_busy_ms = 5000,
+	.pg_schema = pg_schema,
+	.pg_lock = 16017,
+};
 
 /* see ca.h */
 ady_err gate_db_open(const char *where, gate_db **out)
 {
-	int is_pg = strncmp(where, PREFIX_PG, strlen(PREFIX_PG)) == 0;
-	const char *path = strncmp(where, "sqlite:", 7) == 0 ? where + 7 : where;
 	gate_db *d;
 	ady_err err = ADY_ERR_IO;
 
 	*out = NULL;
-	if (!*path)
+	if (!*gate_state_path(where))
 		return ADY_ERR_INVALID_ARG;
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return ADY_ERR_NOMEM;
-	if (kbs_store_open(where, &d->st) != ADY_OK)
+	if (kbs_store_open(where, &d->st) != ADY_OK || (err = gate_state_open(where, &certs, &d->db, &d->pg)))
 		goto fail;
-	if (is_pg) {
-		err = pg_open(where + strlen(PREFIX_PG), &d->pg);
-		if (err)
-			goto fail;
-	} else if (sqlite3_open_v2(path, &d->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
-		   sqlite3_busy_timeout(d->db, 5000) != SQLITE_OK ||
-		   sqlite3_exec(d->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
-		goto fail;
-	}
 	*out = d;
 	return ADY_OK;
 fail:
@@ -197,10 +149,10 @@ static ady_err record_sqlite(gate_db *d, const char *const v[7])
 
 static ady_err record_pg(gate_db *d, const char *const v[7])
 {
-	PGresult *r = pg_run(d->pg, PGRES_COMMAND_OK,
-			     "INSERT INTO gate_certs(serial, issued, not_after, mrenclave, mrsigner, host, pem) "
-			     "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-			     7, v);
+	PGresult *r = gate_pg_run(d->pg, PGRES_COMMAND_OK,
+			          "INSERT INTO gate_certs(serial, issued, not_after, mrenclave, mrsigner, host, pem) "
+			          "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+			          7, v);
 
 	PQclear(r);
 	return r ? ADY_OK : ADY_ERR_IO;
@@ -248,7 +200,7 @@ static ady_err revoke_rows(gate_db *d, int by_serial, const char *key, unsigned 
 		const char *v[2] = {t, key};
 		PGresult *r;
 		snprintf(t, sizeof(t), "%" PRId64, now);
-		r = pg_run(d->pg, PGRES_COMMAND_OK, pq[by_serial], 2, v);
+		r = gate_pg_run(d->pg, PGRES_COMMAND_OK, pq[by_serial], 2, v);
 		if (!r)
 			return ADY_ERR_IO;
 		*n = (unsigned)strtoul(PQcmdTuples(r), NULL, 10);
@@ -303,10 +255,10 @@ static ady_err revoked_rows(gate_db *d, int64_t now, int (*fn)(void *ctx, const 
 		PGresult *r;
 		ady_err err = ADY_OK;
 		snprintf(t, sizeof(t), "%" PRId64, now);
-		r = pg_run(d->pg, PGRES_TUPLES_OK,
-			   "SELECT serial, revoked FROM gate_certs WHERE revoked != 0 AND not_after > $1 "
-			   "ORDER BY serial COLLATE \"C\"",
-			   1, v);
+		r = gate_pg_run(d->pg, PGRES_TUPLES_OK,
+			        "SELECT serial, revoked FROM gate_certs WHERE revoked != 0 AND not_after > $1 "
+			        "ORDER BY serial COLLATE \"C\"",
+			        1, v);
 		if (!r)
 			return ADY_ERR_IO;
 		for (int i = 0; i < PQntuples(r) && !err; i++)
@@ -406,10 +358,10 @@ ady_err gate_db_list(gate_db *d,
 	int rc;
 
 	if (d->pg) {
-		PGresult *r = pg_run(d->pg, PGRES_TUPLES_OK,
-				     "SELECT serial, issued, not_after, mrenclave, host, revoked FROM gate_certs "
-				     "ORDER BY issued, seq",
-				     0, NULL);
+		PGresult *r = gate_pg_run(d->pg, PGRES_TUPLES_OK,
+				          "SELECT serial, issued, not_after, mrenclave, host, revoked FROM gate_certs "
+				          "ORDER BY issued, seq",
+				          0, NULL);
 		if (!r)
 			return ADY_ERR_IO;
 		for (int i = 0; i < PQntuples(r); i++)

@@ -21,6 +21,7 @@
 #include "adyton/cursor.h"
 #include "adyton/quote.h"
 #include "hosts.h"
+#include "statedb.h"
 
 /* One of db and pg is set. */
 struct gate_hosts {
@@ -73,50 +74,6 @@ static const char *const sqlite_migrate[2] = {
 #define COLS                                                                                                     \
 	"name, checked, ok, failed, reason, count, \"offset\", pcr10, entries_checked, ahead, platform_key, "      \
 	"coloc_key, reset_count, restart_count"
-#define PREFIX_PG "postgresql:"
-
-static int pg_simple(PGconn *c, const char *sql)
-{
-	PGresult *r = PQexec(c, sql);
-	int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
-
-	PQclear(r);
-	return ok;
-}
-
-/* sql with n text parameters; the result if its status is want, else NULL. */
-static PGresult *pg_run(PGconn *c, ExecStatusType want, const char *sql, int n, const char *const *vals)
-{
-	PGresult *r = PQexecParams(c, sql, n, NULL, vals, NULL, NULL, 0);
-
-	if (r && PQresultStatus(r) == want)
-		return r;
-	PQclear(r);
-	return NULL;
-}
-
-static ady_err pg_open(const char *conninfo, PGconn **out)
-{
-	PGconn *c = PQconnectdb(conninfo);
-	PGresult *r = NULL;
-	int ok;
-
-	*out = NULL;
-	/* As certdb.c: quiet, and gates starting at once serialize their
-	 * CREATE on a transaction-scoped advisory lock (16016 is the store's,
-	 * 16017 certdb's). */
-	ok = PQstatus(c) == CONNECTION_OK && pg_simple(c, "SET client_min_messages = warning") &&
-	     pg_simple(c, "BEGIN") &&
-	     (r = pg_run(c, PGRES_TUPLES_OK, "SELECT pg_advisory_xact_lock(16018)", 0, NULL)) != NULL &&
-	     pg_simple(c, pg_schema) && pg_simple(c, pg_migrate) && pg_simple(c, "COMMIT");
-	PQclear(r);
-	if (!ok) {
-		PQfinish(c);
-		return ADY_ERR_IO;
-	}
-	*out = c;
-	return ADY_OK;
-}
 
 /* A SQLite file written before the TPM boot columns: add them. */
 static int sqlite_columns(sqlite3 *db)
@@ -144,26 +101,30 @@ static int sqlite_columns(sqlite3 *db)
 	return have;
 }
 
+/* 16016 is the store's lock, 16017 certdb's. */
+static const gate_table hosts = {
+	.sqlite_schema = schema,
+	.sqlite_flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+	.sqlite_busy_ms = 10000,
+	.sqlite_upgrade = sqlite_columns,
+	.pg_schema = pg_schema,
+	.pg_upgrade = pg_migrate,
+	.pg_lock = 16018,
+};
+
 /* see hosts.h */
 ady_err gate_hosts_open(const char *where, gate_hosts **out)
 {
-	const char *path = strncmp(where, "sqlite:", 7) == 0 ? where + 7 : where;
 	gate_hosts *h;
-	ady_err err = ADY_ERR_IO;
+	ady_err err;
 
 	*out = NULL;
-	if (!*path)
+	if (!*gate_state_path(where))
 		return ADY_ERR_INVALID_ARG;
 	if (!(h = calloc(1, sizeof(*h))))
 		return ADY_ERR_NOMEM;
-	if (strncmp(where, PREFIX_PG, strlen(PREFIX_PG)) == 0) {
-		if ((err = pg_open(where + strlen(PREFIX_PG), &h->pg)))
-			goto fail;
-	} else if (sqlite3_open_v2(path, &h->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK ||
-		   sqlite3_busy_timeout(h->db, 10000) != SQLITE_OK ||
-		   sqlite3_exec(h->db, schema, NULL, NULL, NULL) != SQLITE_OK || !sqlite_columns(h->db)) {
+	if ((err = gate_state_open(where, &hosts, &h->db, &h->pg)))
 		goto fail;
-	}
 	*out = h;
 	return ADY_OK;
 fail:
@@ -242,7 +203,7 @@ ady_err gate_hosts_get(gate_hosts *h, const char *name, gate_host_row *out)
 
 	if (h->pg) {
 		const char *v[1] = {name};
-		PGresult *r = pg_run(h->pg, PGRES_TUPLES_OK, "SELECT " COLS " FROM gate_hosts WHERE name = $1", 1, v);
+		PGresult *r = gate_pg_run(h->pg, PGRES_TUPLES_OK, "SELECT " COLS " FROM gate_hosts WHERE name = $1", 1, v);
 
 		if (!r)
 			return ADY_ERR_IO;
@@ -315,7 +276,7 @@ ady_err gate_hosts_put(gate_hosts *h, const gate_host_row *r)
 	if (r->have_coloc_key)
 		ady_hex_encode(r->coloc_key, 64, ck);
 	if (h->pg) {
-		PGresult *res = pg_run(h->pg, PGRES_COMMAND_OK, pq[r->stored], NCOLS, v);
+		PGresult *res = gate_pg_run(h->pg, PGRES_COMMAND_OK, pq[r->stored], NCOLS, v);
 
 		ok = res != NULL;
 		if (ok)
@@ -348,7 +309,7 @@ ady_err gate_hosts_forget(gate_hosts *h, const char *name)
 
 	if (h->pg) {
 		const char *v[1] = {name};
-		PGresult *r = pg_run(h->pg, PGRES_COMMAND_OK, "DELETE FROM gate_hosts WHERE name = $1", 1, v);
+		PGresult *r = gate_pg_run(h->pg, PGRES_COMMAND_OK, "DELETE FROM gate_hosts WHERE name = $1", 1, v);
 		unsigned long n;
 
 		if (!r)
@@ -374,8 +335,8 @@ ady_err gate_hosts_each(gate_hosts *h, void (*fn)(void *ctx, const gate_host_row
 
 	if (h->pg) {
 		/* COLLATE "C": byte order, as SQLite's. */
-		PGresult *res = pg_run(h->pg, PGRES_TUPLES_OK,
-				       "SELECT " COLS " FROM gate_hosts ORDER BY name COLLATE \"C\"", 0, NULL);
+		PGresult *res = gate_pg_run(h->pg, PGRES_TUPLES_OK,
+				            "SELECT " COLS " FROM gate_hosts ORDER BY name COLLATE \"C\"", 0, NULL);
 
 		if (!res)
 			return ADY_ERR_IO;

@@ -1,17 +1,15 @@
 #!/bin/bash
-# The gate's state on PostgreSQL (issue 14): a private server (initdb +
-# pg_ctl in a temporary directory, UNIX socket only, no TCP), then the
-# same suites as on SQLite against it: gate_ca_test (certificates, CRL,
+# The gate's state on PostgreSQL (issue 14): a private server
+# (pg_lib.sh: initdb + pg_ctl in a temporary directory, UNIX socket only),
+# then the same suites as on SQLite against it: gate_ca_test (certificates, CRL,
 # nonces, and two gates on one database seeing each other's issued and
 # revoked certificates), gate_hosts_test (the hosts table: two gates see
 # each other's verdicts and forgets), gate_nginx_test.sh (every `adyton-gate` call a
 # gate process of its own on the shared database: host verdicts and
 # forgets included, its host rows seeded with psql) and, when given,
 # gate_agent_test.sh (serve's rounds on PostgreSQL, read by other gate
-# processes; another gate's forget seen by the running serve).  As root,
-# the server runs as the "postgres" user (initdb refuses root).  Skipped
-# (77) when the PostgreSQL server binaries are not installed
-# (scripts/deps.sh).
+# processes; another gate's forget seen by the running serve).  Skipped
+# (77) when the PostgreSQL server binaries are not installed.
 # usage: gate_pg_test.sh GATE_CA_TEST GATE_HOSTS_TEST GATE_NGINX_TEST_SH ARGS-OF-GATE_NGINX_TEST_SH...
 #                        [-- GATE_AGENT_TEST_SH ARGS-OF-GATE_AGENT_TEST_SH...]
 set -u
@@ -20,33 +18,11 @@ shift 3
 nginx_args=() agent_args=()
 while [ $# -gt 0 ] && [ "$1" != -- ]; do nginx_args+=("$1"); shift; done
 [ $# -gt 0 ] && { shift; agent_args=("$@"); }
-pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-[ -n "$pgbin" ] && [ -x "$pgbin/initdb" ] || { echo "SKIP: PostgreSQL server not installed"; exit 77; }
-
-tmp=$(mktemp -d)
-as_pg() { "$@"; }
-if [ "$(id -u)" -eq 0 ]; then
-	id postgres >/dev/null 2>&1 || { echo "SKIP: running as root and there is no postgres user"; exit 77; }
-	chown postgres "$tmp"
-	as_pg() { runuser -u postgres -- "$@"; }
-fi
-chmod 711 "$tmp"
-stop() {
-	as_pg "$pgbin/pg_ctl" -D "$tmp/data" -m immediate stop >/dev/null 2>&1
-	rm -rf "$tmp"
-}
-trap stop EXIT
-as_pg "$pgbin/initdb" -D "$tmp/data" -U postgres --auth=trust -E UTF8 >"$tmp/initdb.log" 2>&1 ||
-	{ echo "FAIL: initdb"; cat "$tmp/initdb.log"; exit 1; }
-as_pg "$pgbin/pg_ctl" -D "$tmp/data" -l "$tmp/pg.log" -w \
-	-o "-k $tmp -c listen_addresses= -c fsync=off" start >/dev/null ||
-	{ echo "FAIL: pg_ctl start"; cat "$tmp/pg.log"; exit 1; }
-conn="host=$tmp user=postgres"
-failures=0
+. "$(dirname "$0")/pg_lib.sh"
 
 GATE_TEST_PG="$conn" "$ca_test" || { echo "FAIL: gate_ca_test on PostgreSQL"; failures=$((failures + 1)); }
 GATE_TEST_PG="$conn" "$hosts_test" || { echo "FAIL: gate_hosts_test on PostgreSQL"; failures=$((failures + 1)); }
-as_pg "$pgbin/createdb" -h "$tmp" -U postgres gate_e2e || { echo "FAIL: createdb"; exit 1; }
+pg_createdb gate_e2e
 db="postgresql:$conn dbname=gate_e2e"
 GATE_TEST_DB="$db" GATE_TEST_PSQL="$pgbin/psql" "$nginx_test" "${nginx_args[@]}" ||
 	{ echo "FAIL: gate_nginx_test on PostgreSQL"; failures=$((failures + 1)); }
@@ -61,7 +37,7 @@ gate=${nginx_args[0]}
 [ $rc = 2 ] && grep -q "dbname=no_such_db: I/O error" "$tmp/err.out" ||
 	{ echo "FAIL: hosts on a missing database: rc=$rc $(cat "$tmp/err.out")"; failures=$((failures + 1)); }
 if [ ${#agent_args[@]} -gt 0 ]; then
-	as_pg "$pgbin/createdb" -h "$tmp" -U postgres gate_agent || { echo "FAIL: createdb"; exit 1; }
+	pg_createdb gate_agent
 	GATE_TEST_DB="postgresql:$conn dbname=gate_agent" GATE_TEST_PSQL="$pgbin/psql" "${agent_args[@]}" ||
 		{ echo "FAIL: gate_agent_test on PostgreSQL"; failures=$((failures + 1)); }
 	# In PostgreSQL: host-1's three certificates (the demo, tpm, hmac), revoked by serve's failing round.

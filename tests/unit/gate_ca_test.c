@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <libpq-fe.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -28,6 +27,7 @@
 #include <openssl/x509v3.h>
 
 #include "ca.h"
+#include "test_state.h"
 
 typedef struct fixture {
 	EVP_PKEY *ca_key;
@@ -63,47 +63,15 @@ static X509 *make_ca(EVP_PKEY *k)
 	return c;
 }
 
-/* A fresh PostgreSQL database gate_ca_test (dropped and created again). */
-static int pg_fresh(const char *pgc)
-{
-	char ci[400];
-	PGconn *c;
-	PGresult *r;
-	int ok;
-
-	snprintf(ci, sizeof(ci), "%s dbname=postgres", pgc);
-	c = PQconnectdb(ci);
-	r = PQexec(c, "DROP DATABASE IF EXISTS gate_ca_test WITH (FORCE)");
-	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-	PQclear(r);
-	r = PQexec(c, "CREATE DATABASE gate_ca_test");
-	ok = ok && PQresultStatus(r) == PGRES_COMMAND_OK;
-	PQclear(r);
-	if (!ok)
-		fprintf(stderr, "PostgreSQL: %s\n", PQerrorMessage(c));
-	PQfinish(c);
-	return ok;
-}
-
 static int setup(void **state)
 {
 	fixture *f = calloc(1, sizeof(*f));
-	const char *pgc = getenv("GATE_TEST_PG");
-	int fd;
 
 	f->ca_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	f->ca = make_ca(f->ca_key);
-	snprintf(f->db_path, sizeof(f->db_path), "/tmp/gate_ca_test.XXXXXX");
-	fd = mkstemp(f->db_path);
-	assert_true(fd >= 0);
-	close(fd);
-	if (pgc && *pgc) {
-		if (!pg_fresh(pgc))
-			return -1;
-		snprintf(f->where, sizeof(f->where), "postgresql:%s dbname=gate_ca_test", pgc);
-	} else {
-		snprintf(f->where, sizeof(f->where), "%s", f->db_path);
-	}
+	assert_true(test_state_tmpfile(f->db_path, sizeof(f->db_path), "gate_ca_test"));
+	if (!test_state_where("GATE_TEST_PG", "gate_ca_test", f->db_path, f->where, sizeof(f->where)))
+		return -1;
 	assert_int_equal(gate_db_open(f->where, &f->db), ADY_OK);
 	*state = f;
 	return 0;

@@ -26,6 +26,7 @@
 #include <sqlite3.h>
 
 #include "hosts.h"
+#include "test_state.h"
 
 typedef struct fixture {
 	char db_path[64];
@@ -33,46 +34,16 @@ typedef struct fixture {
 	gate_hosts *a, *b;           /* two gates on one state */
 } fixture;
 
-/* A fresh PostgreSQL database gate_hosts_test (dropped and created again). */
-static int pg_fresh(const char *pgc)
-{
-	char ci[400];
-	PGconn *c;
-	PGresult *r;
-	int ok;
-
-	snprintf(ci, sizeof(ci), "%s dbname=postgres", pgc);
-	c = PQconnectdb(ci);
-	r = PQexec(c, "DROP DATABASE IF EXISTS gate_hosts_test WITH (FORCE)");
-	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-	PQclear(r);
-	r = PQexec(c, "CREATE DATABASE gate_hosts_test");
-	ok = ok && PQresultStatus(r) == PGRES_COMMAND_OK;
-	PQclear(r);
-	if (!ok)
-		fprintf(stderr, "PostgreSQL: %s\n", PQerrorMessage(c));
-	PQfinish(c);
-	return ok;
-}
-
 static int setup(void **state)
 {
 	fixture *f = calloc(1, sizeof(*f));
-	const char *pgc = getenv("GATE_TEST_PG");
-	int fd;
+	char sqlite[80];
 
 	assert_non_null(f);
-	snprintf(f->db_path, sizeof(f->db_path), "/tmp/gate_hosts_test.XXXXXX");
-	fd = mkstemp(f->db_path);
-	assert_true(fd >= 0);
-	close(fd);
-	if (pgc && *pgc) {
-		if (!pg_fresh(pgc))
-			return -1;
-		snprintf(f->where, sizeof(f->where), "postgresql:%s dbname=gate_hosts_test", pgc);
-	} else {
-		snprintf(f->where, sizeof(f->where), "sqlite:%s", f->db_path);
-	}
+	assert_true(test_state_tmpfile(f->db_path, sizeof(f->db_path), "gate_hosts_test"));
+	snprintf(sqlite, sizeof(sqlite), "sqlite:%s", f->db_path);
+	if (!test_state_where("GATE_TEST_PG", "gate_hosts_test", sqlite, f->where, sizeof(f->where)))
+		return -1;
 	assert_int_equal(gate_hosts_open(f->where, &f->a), ADY_OK);
 	assert_int_equal(gate_hosts_open(f->where, &f->b), ADY_OK);
 	*state = f;

@@ -18,9 +18,9 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <libpq-fe.h>
 
 #include "store.h"
+#include "test_state.h"
 
 static char dir[64];
 static char path[512];
@@ -28,33 +28,14 @@ static char path[512];
 /* A fresh database per test: on PostgreSQL, dropped and created again. */
 static int setup(void **state)
 {
-	const char *pgc = getenv("KBS_TEST_PG");
+	char sqlite[sizeof(dir) + 8];
 
 	(void)state;
 	strcpy(dir, "/tmp/kbs_store_test.XXXXXX");
 	if (!mkdtemp(dir))
 		return -1;
-	if (pgc && *pgc) {
-		char ci[400];
-		PGconn *c;
-		PGresult *r;
-		int ok;
-		snprintf(ci, sizeof(ci), "%s dbname=postgres", pgc);
-		c = PQconnectdb(ci);
-		r = PQexec(c, "DROP DATABASE IF EXISTS kbs_store_test WITH (FORCE)");
-		ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-		PQclear(r);
-		r = PQexec(c, "CREATE DATABASE kbs_store_test");
-		ok = ok && PQresultStatus(r) == PGRES_COMMAND_OK;
-		PQclear(r);
-		if (!ok)
-			fprintf(stderr, "PostgreSQL: %s\n", PQerrorMessage(c));
-		PQfinish(c);
-		snprintf(path, sizeof(path), "postgresql:%s dbname=kbs_store_test", pgc);
-		return ok ? 0 : -1;
-	}
-	snprintf(path, sizeof(path), "%s/kbs.db", dir);
-	return 0;
+	snprintf(sqlite, sizeof(sqlite), "%s/kbs.db", dir);
+	return test_state_where("KBS_TEST_PG", "kbs_store_test", sqlite, path, sizeof(path)) ? 0 : -1;
 }
 
 static int teardown(void **state)
