@@ -219,18 +219,11 @@ static int serve_one(br_sslio_context *io)
 int ecall_cr_serve(int fd)
 {
 	br_sslio_context io;
-	uint8_t seed[32];
 	int r, err;
 
 	if (!ready)
 		return -1;
-	br_ssl_server_init_full_ec(&sc, &cert.chain, 1, BR_KEYTYPE_EC, &cert.sk);
-	br_ssl_engine_set_buffer(&sc.eng, iobuf, sizeof(iobuf), 1);
-	if (ady_random(seed, sizeof(seed)) != ADY_OK)
-		return -1;
-	br_ssl_engine_inject_entropy(&sc.eng, seed, sizeof(seed));
-	ady_wipe(seed, sizeof(seed));
-	if (!br_ssl_server_reset(&sc))
+	if (ady_ratls_server_start(&sc, &cert, iobuf, sizeof(iobuf)) != ADY_OK)
 		return -1;
 	ady_sockio_init(&io, &sc.eng, &fd);
 	while ((r = serve_one(&io)) == 0)

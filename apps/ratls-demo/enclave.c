@@ -61,21 +61,13 @@ int ecall_ratls_serve(int fd)
 	static const char resp[] = "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n"
 				   "hello from inside the enclave over RA-TLS\n";
 	br_sslio_context io;
-	uint8_t seed[32], req[1024];
+	uint8_t req[1024];
 	size_t n = 0;
 	int err;
 
 	if (!ready)
 		return -1;
-	br_ssl_server_init_full_ec(&sc, &cert.chain, 1, BR_KEYTYPE_EC, &cert.sk);
-	br_ssl_engine_set_buffer(&sc.eng, iobuf, sizeof(iobuf), 1);
-	/* The engine's DRBG (ECDHE keys, server random): seeded from the
-	 * enclave's RNG, not from the host. */
-	if (ady_random(seed, sizeof(seed)) != ADY_OK)
-		return -1;
-	br_ssl_engine_inject_entropy(&sc.eng, seed, sizeof(seed));
-	ady_wipe(seed, sizeof(seed));
-	if (!br_ssl_server_reset(&sc))
+	if (ady_ratls_server_start(&sc, &cert, iobuf, sizeof(iobuf)) != ADY_OK)
 		return -1;
 	ady_sockio_init(&io, &sc.eng, &fd);
 	while (!request_complete(req, n) && n < sizeof(req)) {

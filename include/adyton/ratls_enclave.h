@@ -50,6 +50,17 @@ ADY_MUST_CHECK ady_err ady_ratls_cert_init(ady_ratls_cert *c);
 /* Wipes the key and the certificate.  NULL is fine. */
 void ady_ratls_cert_fini(ady_ratls_cert *c);
 
+/*
+ * Readies *sc for one server session with c's certificate and key:
+ * br_ssl_server_init_full_ec, iobuf (BR_SSL_BUFSIZE_BIDI is the usual
+ * size) as the engine's bidirectional buffer, the engine's DRBG (ECDHE
+ * keys, server random) seeded from ady_random - the enclave's RNG, never
+ * the host's - and br_ssl_server_reset.  Errors: ady_random's,
+ * ADY_ERR_CRYPTO if the engine will not reset.
+ */
+ADY_MUST_CHECK ady_err ady_ratls_server_start(br_ssl_server_context *sc, const ady_ratls_cert *c,
+					      void *iobuf, size_t iobuf_len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -112,3 +112,20 @@ void ady_ratls_cert_fini(ady_ratls_cert *c)
 	if (c)
 		ady_wipe(c, sizeof(*c));
 }
+
+/* see adyton/ratls_enclave.h */
+ady_err ady_ratls_server_start(br_ssl_server_context *sc, const ady_ratls_cert *c, void *iobuf,
+			       size_t iobuf_len)
+{
+	uint8_t seed[32];
+	ady_err err;
+
+	br_ssl_server_init_full_ec(sc, &c->chain, 1, BR_KEYTYPE_EC, &c->sk);
+	br_ssl_engine_set_buffer(&sc->eng, iobuf, iobuf_len, 1);
+	err = ady_random(seed, sizeof(seed));
+	if (err)
+		return err;
+	br_ssl_engine_inject_entropy(&sc->eng, seed, sizeof(seed));
+	ady_wipe(seed, sizeof(seed));
+	return br_ssl_server_reset(sc) ? ADY_OK : ADY_ERR_CRYPTO;
+}
