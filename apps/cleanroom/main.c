@@ -39,6 +39,7 @@
 #include <openssl/ssl.h>
 
 #include <adyton/host.h>
+#include <adyton/sockio.h>
 #include <adyton/ratls.h>
 
 #include "cleanroom_u.h"
@@ -126,21 +127,38 @@ static int write_cert(ady_enclave *e, const char *path)
 	return fclose(f) == 0 ? 0 : -1;
 }
 
+/* One connection (ady_sockio_listen): one at a time, so a peer that
+ * stalls is cut off (recv fails, the enclave ends the session) instead of
+ * holding up the others. */
+static int serve_conn(void *arg, int fd)
+{
+	const struct timeval io_timeout = {.tv_sec = CR_IO_TIMEOUT};
+	int ret = -1;
+	ady_err err;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &io_timeout, sizeof(io_timeout)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &io_timeout, sizeof(io_timeout)))
+		fprintf(stderr, "adyton-cleanroom: setsockopt: %s\n", strerror(errno));
+	err = ecall_cr_serve((ady_enclave *)arg, &ret, fd);
+	if (err) {
+		fprintf(stderr, "adyton-cleanroom: serve: %s\n", ady_strerror(err));
+		return -1;
+	}
+	return ret == 0 ? 0 : 1;
+}
+
 static int serve(int argc, char **argv)
 {
 	ady_enclave_opts opts = {.ocalls = cleanroom_ocall_table, .nocalls = CLEANROOM_OCALL_COUNT};
 	const char *path = NULL, *cert_path = NULL, *policy_path = NULL;
 	char image[PATH_MAX];
-	unsigned long port = 0, count = 0, served = 0;
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t salen = sizeof(sa);
-	const struct timeval io_timeout = {.tv_sec = CR_IO_TIMEOUT};
+	unsigned long port = 0, count = 0;
 	ady_enclave *e;
 	uint8_t *policy;
 	size_t plen;
 	cr_policy pol;
 	cr_error perr;
-	int ls = -1, ret = -1, one = 1, status = 1;
+	int ret = -1, status = 1;
 	ady_err err;
 
 	for (int i = 0; i < argc; i++) {
@@ -213,44 +231,9 @@ static int serve(int argc, char **argv)
 	if (cert_path && write_cert(e, cert_path))
 		goto out;
 
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sa.sin_port = htons((uint16_t)port);
-	ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (ls < 0 || setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(ls, (struct sockaddr *)&sa, sizeof(sa)) || listen(ls, 8) ||
-	    getsockname(ls, (struct sockaddr *)&sa, &salen)) {
-		fprintf(stderr, "adyton-cleanroom: listen: %s\n", strerror(errno));
-		goto out;
-	}
-	printf("listening on 127.0.0.1:%u\n", (unsigned)ntohs(sa.sin_port));
-	fflush(stdout);
-	while (count == 0 || served < count) {
-		int fd = accept(ls, NULL, NULL);
-		if (fd < 0) {
-			if (errno == EINTR)
-				continue;
-			fprintf(stderr, "adyton-cleanroom: accept: %s\n", strerror(errno));
-			goto out;
-		}
-		/* One connection at a time: a peer that stalls is cut off
-		 * (recv fails, the enclave ends the session) instead of
-		 * holding up the others. */
-		if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &io_timeout, sizeof(io_timeout)) ||
-		    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &io_timeout, sizeof(io_timeout)))
-			fprintf(stderr, "adyton-cleanroom: setsockopt: %s\n", strerror(errno));
-		err = ecall_cr_serve(e, &ret, fd);
-		close(fd);
-		served++;
-		if (err) {
-			fprintf(stderr, "adyton-cleanroom: serve: %s\n", ady_strerror(err));
-			goto out;
-		}
-		fprintf(stderr, "adyton-cleanroom: connection %lu: %s\n", served, ret == 0 ? "served" : "failed");
-	}
-	status = 0;
+	if (ady_sockio_listen("adyton-cleanroom", (uint16_t)port, count, serve_conn, e) == 0)
+		status = 0;
 out:
-	if (ls >= 0)
-		close(ls);
 	ady_enclave_close(e);
 	return status;
 }

@@ -23,12 +23,26 @@
 #include <unistd.h>
 
 #include <adyton/host.h>
+#include <adyton/sockio.h>
 
 #ifndef RATLS_ENCLAVE_REL
 #define RATLS_ENCLAVE_REL "../lib/adyton"
 #endif
 
 #include "ratls_demo_u.h"
+
+/* One connection (ady_sockio_listen). */
+static int serve_conn(void *arg, int fd)
+{
+	int ret = -1;
+	ady_err err = ecall_ratls_serve((ady_enclave *)arg, &ret, fd);
+
+	if (err) {
+		fprintf(stderr, "ratls-demo: serve: %s\n", ady_strerror(err));
+		return -1;
+	}
+	return ret == 0 ? 0 : 1;
+}
 
 static int usage(void)
 {
@@ -61,11 +75,9 @@ int main(int argc, char **argv)
 	ady_enclave_opts opts = {.ocalls = ratls_demo_ocall_table, .nocalls = RATLS_DEMO_OCALL_COUNT};
 	const char *path = NULL, *cert_path = NULL;
 	char image[PATH_MAX];
-	unsigned long port = 0, count = 0, served = 0;
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t salen = sizeof(sa);
+	unsigned long port = 0, count = 0;
 	ady_enclave *e;
-	int ls = -1, ret = -1, one = 1, status = 1;
+	int ret = -1, status = 1;
 	ady_err err;
 
 	for (int i = 1; i < argc; i++) {
@@ -132,38 +144,9 @@ int main(int argc, char **argv)
 	if (cert_path && write_cert(e, cert_path))
 		goto out;
 
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sa.sin_port = htons((uint16_t)port);
-	ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (ls < 0 || setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(ls, (struct sockaddr *)&sa, sizeof(sa)) || listen(ls, 8) ||
-	    getsockname(ls, (struct sockaddr *)&sa, &salen)) {
-		fprintf(stderr, "ratls-demo: listen: %s\n", strerror(errno));
-		goto out;
-	}
-	printf("listening on 127.0.0.1:%u\n", (unsigned)ntohs(sa.sin_port));
-	fflush(stdout);
-	while (count == 0 || served < count) {
-		int fd = accept(ls, NULL, NULL);
-		if (fd < 0) {
-			if (errno == EINTR)
-				continue;
-			fprintf(stderr, "ratls-demo: accept: %s\n", strerror(errno));
-			goto out;
-		}
-		err = ecall_ratls_serve(e, &ret, fd);
-		close(fd);
-		served++;
-		if (err) {
-			fprintf(stderr, "ratls-demo: serve: %s\n", ady_strerror(err));
-			goto out;
-		}
-		fprintf(stderr, "ratls-demo: connection %lu: %s\n", served, ret == 0 ? "served" : "failed");
-	}
-	status = 0;
+	if (ady_sockio_listen("ratls-demo", (uint16_t)port, count, serve_conn, e) == 0)
+		status = 0;
 out:
-	if (ls >= 0)
-		close(ls);
 	ady_enclave_close(e);
 	return status;
 }

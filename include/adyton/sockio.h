@@ -33,6 +33,21 @@ long ocall_sockio_send(int fd, const uint8_t *buf, size_t len);
 typedef void (*ady_sockio_tap_fn)(const void *bytes, size_t len);
 void ady_sockio_set_tap(ady_sockio_tap_fn tap);
 
+/* One accepted connection: 0 served, 1 failed (the loop goes on), -1 stop
+ * (the callee has said why).  The fd is closed after it returns. */
+typedef int (*ady_sockio_serve_fn)(void *arg, int fd);
+
+/*
+ * The host side of a loopback TLS server: listens on 127.0.0.1:port (0:
+ * any free port), prints "listening on 127.0.0.1:PORT" to stdout, then
+ * accepts count connections (0: forever) one at a time, hands each to
+ * serve(arg, fd) and logs "PROG: connection N: served|failed" to stderr.
+ * 0 once count connections were served; -1 when serve says stop or
+ * listen/accept fail (then "PROG: listen|accept: REASON" on stderr).
+ */
+int ady_sockio_listen(const char *prog, uint16_t port, unsigned long count, ady_sockio_serve_fn serve,
+		      void *arg);
+
 #ifdef __cplusplus
 }
 #endif
