@@ -25,5 +25,6 @@ set_tests_properties(sockio_close_test PROPERTIES TIMEOUT 120)
 # Both halves of adyton/sockio.edl: libadyton's OCALLs, and the enclave's
 # BearSSL I/O (src/trts/sockio.c, built for the host with stub OCALLs).
 ady_unit_test(sockio_test adyton::host)
+ady_unit_test(sockio_listen_test adyton::host)
 ady_unit_test(sockio_enclave_test "${BEARSSL_STATIC}")
 target_include_directories(sockio_enclave_test PRIVATE ${PROJECT_SOURCE_DIR}/include ${BEARSSL_INCLUDE_DIR})
