@@ -11,15 +11,12 @@
  * writes the certificate (DER) to FILE if asked.  IMAGE defaults to
  * ratls-demo-enclave.signed next to this program.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <adyton/host.h>
